@@ -1,0 +1,59 @@
+include common.mk
+
+.DEFAULT_GOAL := help
+.PHONY: help requirements test test-unit test-integration test-http lint format run serve \
+	reindex opensearch synth bench openapi clean
+
+help:
+	@echo "make run          set up, generate a demo catalog, index it and serve the APIs"
+	@echo "make test         set up and run every test (starts an OpenSearch test node)"
+	@echo "make requirements create .venv with the pinned requirements"
+	@echo "make lint|format  ruff check / ruff format"
+	@echo "make reindex      azul reindex --catalog \$$CATALOG (default: the first catalog)"
+	@echo "make opensearch   build and start a local OpenSearch node on port \$$OS_PORT (9200)"
+	@echo "make bench        run the benchmarks under scripts/"
+
+requirements: $(VENV_STAMP)
+
+test: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/python -m pytest -n 2 --dist loadgroup test
+
+test-unit: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/python -m pytest test/unit
+
+test-integration: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/python -m pytest test/integration
+
+test-http: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/python -m pytest test/http
+
+lint: $(VENV_STAMP)
+	$(VENV_BIN)/ruff check src test scripts lambdas terraform environment.py deployments
+
+format: $(VENV_STAMP)
+	$(VENV_BIN)/ruff format src test scripts lambdas terraform environment.py deployments
+	$(VENV_BIN)/ruff check --fix src test scripts lambdas terraform environment.py deployments
+
+run: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/azul run
+
+serve: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/azul serve
+
+CATALOG ?=
+reindex: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/azul reindex $(if $(CATALOG),--catalog $(CATALOG))
+
+OS_PORT ?= 9200
+opensearch:
+	$(PYTHON) scripts/opensearch/node.py --port $(OS_PORT)
+
+bench: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/python scripts/bench_indexer.py
+	$(WITH_ENV) $(VENV_BIN)/python scripts/bench_backends.py --docs 100000
+
+openapi: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/azul openapi --write
+
+clean:
+	rm -rf $(VENV) .azul scripts/opensearch/target

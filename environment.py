@@ -1,0 +1,72 @@
+"""
+Default settings of every deployment, Azul-style: each deployment's own
+``deployments/<name>/environment.py`` overrides these, and an untracked
+``*.local.py`` beside either file overrides both (use it for secrets).
+
+A value may reference another variable as ``{NAME}``; ``None`` leaves the
+variable unset. Variables the caller exported explicitly win over all files, so
+``AZUL_INDEX_BACKEND=opensearch make run`` does what it says.
+
+``AZUL_HOME`` (the project root) and ``AZUL_DEPLOYMENT`` (the selected
+deployment) are set by the loader, ``src/azul/envfiles.py``.
+"""
+from collections.abc import Mapping
+
+
+def env() -> Mapping[str, str | None]:
+    return {
+        # Where a deployment keeps local state: the embedded index, the queue,
+        # the demo catalog and manifests.
+        'AZUL_DATA_DIR': '{AZUL_HOME}/.azul/{AZUL_DEPLOYMENT}',
+
+        # The catalogs, as JSON: name -> {atlas, internal, plugins: {metadata:
+        # {name}, repository: {name}}, sources: [spec, ...]}. The first catalog
+        # is the default one. A canned source is a file:// URL of a directory of
+        # bundle files, optionally ending in a glob such as /*.dss.hca.json.
+        'AZUL_CATALOGS': '{"dcp": {"atlas": "hca", "internal": false, '
+                         '"plugins": {"metadata": {"name": "hca"}, '
+                         '"repository": {"name": "canned"}}, '
+                         '"sources": ["file://{AZUL_DATA_DIR}/demo/bundles"]}}',
+
+        # `duckdb` (embedded, the default) or `opensearch`
+        'AZUL_INDEX_BACKEND': 'duckdb',
+
+        # The DuckDB database file of the embedded backend
+        'AZUL_DUCKDB_PATH': '{AZUL_DATA_DIR}/index.duckdb',
+
+        # URL of an OpenSearch 2.x (or Elasticsearch 7.10) cluster, required
+        # when AZUL_INDEX_BACKEND is `opensearch`
+        'AZUL_ES_ENDPOINT': None,
+
+        # `user:password` for HTTP basic authentication with the cluster (secret)
+        'AZUL_ES_AUTH': None,
+
+        # Seconds before a request to the cluster times out
+        'AZUL_ES_TIMEOUT': '30',
+
+        # Prefix of every index name; names are
+        # {prefix}_{deployment}_{catalog}_{entity type}, so several deployments
+        # and catalogs can share one cluster.
+        'AZUL_INDEX_PREFIX': 'azul',
+
+        # Interface and port of the local server (`azul serve`, `make run`)
+        'AZUL_HOST': '127.0.0.1',
+        'AZUL_PORT': '8000',
+
+        # Public base URL of the service, used for absolute links in responses.
+        # Unset: derived from the Host header of each request.
+        'AZUL_SERVICE_URL': None,
+
+        # The queue between indexer stages: `local` (SQLite file) or `sqs`
+        'AZUL_QUEUE': 'local',
+        'AZUL_QUEUE_PATH': '{AZUL_DATA_DIR}/queue.sqlite',
+
+        # Number of synthetic bundles `make run` generates for the demo catalog
+        'AZUL_DEMO_BUNDLES': '300',
+
+        # AWS region of SQS queues, S3 buckets and OpenSearch Service
+        'AZUL_AWS_REGION': 'us-east-1',
+
+        # Python log level
+        'AZUL_LOG_LEVEL': 'INFO',
+    }

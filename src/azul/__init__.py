@@ -1,0 +1,1 @@
+"""Azul: index and search genomic metadata."""

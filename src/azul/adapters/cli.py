@@ -1,0 +1,200 @@
+"""
+The `azul` command. Each subcommand parses its arguments and calls code that
+lives elsewhere; settings come from the environment files (see environment.py),
+loaded here if the shell has not sourced them.
+"""
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from azul import envfiles
+from azul.config import SETTINGS, Config
+from azul.errors import AzulError, ConfigError
+
+log = logging.getLogger('azul')
+
+
+def _runtime(args):
+    from azul.runtime import Runtime
+    return Runtime(args.config)
+
+
+def cmd_config(args) -> int:
+    """Print the effective settings, secrets masked."""
+    described = args.config.describe(os.environ)
+    width = max(len(s.name) for s in SETTINGS)
+    for setting in SETTINGS:
+        value = described[setting.name]
+        print(f'{setting.name:<{width}}  {"(unset)" if value is None else value}')
+    print(f'\n{len(args.config.catalogs)} catalog(s): '
+          + ', '.join(f'{c.name} ({c.atlas}, {len(c.sources)} source(s))'
+                      for c in args.config.catalogs))
+    return 0
+
+
+def cmd_reindex(args) -> int:
+    """(Re)create a catalog's indices and index every bundle of its sources."""
+    from tqdm import tqdm
+
+    from azul.indexer.reindex import reindex
+    runtime = _runtime(args)
+    catalog = runtime.catalog(args.catalog).name
+    bars = {}
+
+    def on_total(what: str, total: int) -> None:
+        for bar in bars.values():
+            bar.close()
+        bars[what] = tqdm(total=total, desc=f'{catalog}: {what}', unit=what[:-1],
+                          disable=args.quiet, file=sys.stderr)
+
+    report = reindex(runtime, catalog, args.source or None,
+                     on_bundle=lambda n: bars['bundles'].update(n),
+                     on_entities=lambda n: bars['entities'].update(n),
+                     on_total=on_total)
+    for bar in bars.values():
+        bar.close()
+    print(f'Indexed {report.bundles} bundle(s) into catalog {catalog!r}: '
+          f'{report.contributions} contribution(s), {report.aggregates} aggregate(s)')
+    if report.problems:
+        print(f'{len(report.problems)} problem(s):', file=sys.stderr)
+        for problem in report.problems:
+            print(f'  {problem.location}: {problem.reason}', file=sys.stderr)
+    return 0
+
+
+def _bundle_command(args, deleted: bool) -> int:
+    from azul.core.documents import BundleFQID, normalize_version, validate_uuid
+    from azul.indexer.index import Indexer
+    runtime = _runtime(args)
+    catalog = runtime.catalog(args.catalog)
+    fqid = BundleFQID(validate_uuid(args.uuid, 'bundle uuid'), normalize_version(args.version))
+    source = args.source or _find_source(runtime, catalog, fqid)
+    indexer = Indexer(runtime)
+    indexer.create_indices(catalog.name)
+    outcomes = indexer.index_bundles(catalog.name, source, [fqid], deleted=deleted)
+    verb = 'Deleted' if deleted else 'Indexed'
+    summary = ', '.join(f'{t}: {o.written} written, {o.deleted} removed'
+                        for t, o in outcomes.items())
+    print(f'{verb} bundle {fqid.uuid} version {fqid.version} from {source}: {summary}')
+    return 0
+
+
+def _find_source(runtime, catalog, fqid) -> str:
+    repository = runtime.repository_plugin(catalog)
+    for source in catalog.sources:
+        if fqid in repository.list_bundles(source, fqid.uuid[:1]).bundles:
+            return source
+    raise AzulError(f'Bundle {fqid.uuid} version {fqid.version} is in none of the sources '
+                    f'of catalog {catalog.name!r}; pass --source')
+
+
+def cmd_index_bundle(args) -> int:
+    """Index one bundle (add or update)."""
+    return _bundle_command(args, deleted=False)
+
+
+def cmd_delete_bundle(args) -> int:
+    """Remove one bundle's contributions from the index."""
+    return _bundle_command(args, deleted=True)
+
+
+def cmd_synth(args) -> int:
+    """Generate a synthetic catalog of HCA bundles."""
+    from tqdm import tqdm
+
+    from azul.synth import generate
+    with tqdm(total=args.bundles, desc='generating', unit='bundle', file=sys.stderr,
+              disable=args.quiet) as bar:
+        stats = generate(args.bundles, Path(args.out), seed=args.seed, progress=bar.update)
+    print(f'Wrote {stats.bundles} bundle(s) with {stats.files} file(s) in {stats.projects} '
+          f'project(s) to {args.out} ({stats.updated} updated, {stats.deleted} deleted)')
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """Serve the service and indexer APIs of every configured catalog."""
+    from azul.adapters.server import serve
+    return serve(args.config, host=args.host, port=args.port)
+
+
+def cmd_run(args) -> int:
+    """Set up a demo catalog, index it and serve (what `make run` does)."""
+    from azul.adapters.demo import run
+    return run(args.config, port=args.port)
+
+
+def cmd_openapi(args) -> int:
+    """Print (or write) the service's OpenAPI document."""
+    from azul.service.openapi import openapi_document
+    document = json.dumps(openapi_document(), indent=4, sort_keys=False) + '\n'
+    if args.write:
+        path = Path(envfiles.project_root()) / 'lambdas' / 'service' / 'openapi.json'
+        path.write_text(document)
+        print(f'Wrote {path}')
+    else:
+        sys.stdout.write(document)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='azul', description='Index and search genomic '
+                                                              'metadata (HCA, AnVIL).')
+    parser.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
+    sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+
+    def add(name, func, help_text):
+        p = sub.add_parser(name, help=help_text, description=func.__doc__)
+        p.set_defaults(func=func)
+        return p
+
+    add('config', cmd_config, 'print the effective settings (secrets masked)')
+    p = add('reindex', cmd_reindex, 'recreate a catalog\'s indices and index all its bundles')
+    p.add_argument('--catalog', help='catalog name (default: the first catalog)')
+    p.add_argument('--source', action='append', metavar='SPEC',
+                   help='index only this source (repeatable; default: all of the catalog\'s)')
+    for name, func, text in (('index-bundle', cmd_index_bundle, 'index one bundle'),
+                             ('delete-bundle', cmd_delete_bundle, 'delete one bundle')):
+        p = add(name, func, text)
+        p.add_argument('--catalog', help='catalog name (default: the first catalog)')
+        p.add_argument('--uuid', required=True, help='bundle uuid')
+        p.add_argument('--version', required=True, help='bundle version')
+        p.add_argument('--source', help='source spec (default: the catalog source holding it)')
+    p = add('synth', cmd_synth, 'generate synthetic HCA bundles')
+    p.add_argument('--bundles', type=int, required=True, help='number of distinct bundles')
+    p.add_argument('--out', required=True, help='output directory')
+    p.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
+    p = add('serve', cmd_serve, 'serve the service and indexer APIs locally')
+    p.add_argument('--host', help='interface to bind (default: AZUL_HOST)')
+    p.add_argument('--port', type=int, help='port (default: AZUL_PORT)')
+    p = add('run', cmd_run, 'generate and index a demo catalog, then serve it')
+    p.add_argument('--port', type=int, help='port (default: AZUL_PORT)')
+    p = add('openapi', cmd_openapi, 'print the OpenAPI document of the service')
+    p.add_argument('--write', action='store_true', help='write lambdas/service/openapi.json')
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        envfiles.load(os.environ)
+        args.config = Config.from_env(os.environ)
+    except (ConfigError, envfiles.EnvironmentFileError) as e:
+        print(f'azul: configuration error: {e}', file=sys.stderr)
+        return 2
+    logging.basicConfig(level=args.config.log_level,
+                        format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    try:
+        return args.func(args)
+    except AzulError as e:
+        print(f'azul {args.command}: {e.message}', file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())

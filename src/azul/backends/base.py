@@ -1,0 +1,127 @@
+"""
+The SearchBackend interface: everything the indexer and the service need from
+an index, implemented once for embedded DuckDB and once for OpenSearch.
+
+Conventions shared by both implementations:
+
+- A catalog has one aggregate index per entity type and one contribution index
+  per entity type. Their names come from `index_name`, so that several
+  deployments and catalogs can share one OpenSearch cluster.
+- Backends know fields only as `Field` objects from the plugin's registry,
+  handed to `create_indices`; they never see plugin document paths. Values
+  reach queries only as bound parameters (DuckDB) or JSON values (OpenSearch).
+- Aggregates are written with optimistic concurrency: `read_aggregates`
+  returns an opaque version per document, `write_aggregates` takes the version
+  the writer read (None: the document must not exist yet) and reports which
+  writes lost the race, so that the indexer can re-read and retry.
+- Semantics of search and summary are those of `azul.core.search`.
+"""
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from azul.core.documents import Aggregate, Contribution, IndexedAggregate
+from azul.core.fields import FieldRegistry
+from azul.core.filters import Filters
+from azul.core.search import SearchRequest, SearchResult, SummaryRequest, SummaryResult
+
+# Opaque to callers: an int for DuckDB, (seq_no, primary_term) for OpenSearch
+Version = Any
+
+
+@attrs.frozen
+class VersionedAggregate:
+    aggregate: Aggregate
+    version: Version
+
+
+@attrs.frozen
+class AggregateWrite:
+    """
+    Write `document`, or delete the entity's aggregate if `document` is None,
+    provided the stored version is still `expected` (None: absent).
+    """
+    entity_id: str
+    document: IndexedAggregate | None
+    expected: Version | None
+
+
+def index_name(prefix: str, deployment: str, catalog: str, entity_type: str,
+               aggregate: bool) -> str:
+    kind = 'aggregate' if aggregate else 'contribution'
+    return f'{prefix}_{deployment}_{catalog}_{entity_type}_{kind}'
+
+
+class SearchBackend(ABC):
+
+    @abstractmethod
+    def create_indices(self, catalog: str, entity_types: Sequence[str],
+                       registry: FieldRegistry) -> None:
+        """
+        Create the catalog's indices if missing. Idempotent: an existing index
+        and its documents are left alone.
+        """
+
+    @abstractmethod
+    def delete_indices(self, catalog: str) -> None:
+        """Delete every index of the catalog; missing ones are fine."""
+
+    @abstractmethod
+    def write_contributions(self, catalog: str, contributions: Iterable[Contribution]) -> int:
+        """Upsert by `Contribution.id`; returns the number written."""
+
+    @abstractmethod
+    def read_contributions(self, catalog: str, entity_type: str,
+                           entity_ids: Sequence[str]) -> Mapping[str, list[Contribution]]:
+        """Every stored contribution of the given entities, by entity id."""
+
+    @abstractmethod
+    def read_aggregates(self, catalog: str, entity_type: str,
+                        entity_ids: Sequence[str]) -> Mapping[str, VersionedAggregate]:
+        """The stored aggregates of the given entities; absent ones are left out."""
+
+    @abstractmethod
+    def write_aggregates(self, catalog: str, entity_type: str,
+                         writes: Sequence[AggregateWrite]) -> list[str]:
+        """
+        Apply the writes; return the entity ids whose `expected` version no
+        longer matched (those writes were not applied).
+        """
+
+    @abstractmethod
+    def get_aggregate(self, catalog: str, entity_type: str, entity_id: str
+                      ) -> Mapping[str, Any] | None:
+        """One aggregate document (`Aggregate.to_json()`), or None."""
+
+    @abstractmethod
+    def search(self, catalog: str, request: SearchRequest) -> SearchResult:
+        ...
+
+    @abstractmethod
+    def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
+        ...
+
+    @abstractmethod
+    def scan(self, catalog: str, entity_type: str, filters: Filters
+             ) -> Iterator[Mapping[str, Any]]:
+        """Every matching aggregate document, in entity id order, streamed."""
+
+    @abstractmethod
+    def count(self, catalog: str, entity_type: str, aggregate: bool = True) -> int:
+        """Number of documents in an index; 0 if it does not exist."""
+
+    @abstractmethod
+    def health(self) -> Mapping[str, Any]:
+        """
+        `{"up": True, ...details}` if the backend answers; raises
+        `ServiceUnavailableError` with a message if not.
+        """
+
+    @abstractmethod
+    def drop_deployment(self) -> None:
+        """Delete every index of this backend's deployment (used by tests)."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook: most backends hold nothing to close)
+        """Release connections; the backend must not be used afterwards."""

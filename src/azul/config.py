@@ -1,0 +1,249 @@
+"""
+Typed, validated settings, built once from the environment.
+
+Every setting is one row of `SETTINGS`: its variable, how to parse it, whether
+it is secret, and a description. `Config.from_env` reads them all or fails with
+a `ConfigError` naming the variable and the problem, so a bad deployment stops
+at start-up rather than at the first request. `test_config.py` checks that every
+row appears in the README.
+"""
+import json
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+from furl import furl
+
+from azul.errors import ConfigError
+
+catalog_name_re = re.compile(r'^[a-z][a-z0-9]{1,63}$')
+
+atlases = ('hca', 'anvil')
+metadata_plugins = ('hca',)
+repository_plugins = ('canned',)
+
+BackendKind = Literal['duckdb', 'opensearch']
+
+
+@attrs.frozen
+class Catalog:
+    name: str
+    atlas: str
+    internal: bool
+    metadata_plugin: str
+    repository_plugin: str
+    sources: tuple[str, ...]
+
+
+@attrs.frozen
+class Setting:
+    name: str
+    parse: Callable[[str, Mapping[str, str]], Any]
+    description: str
+    required: bool = True
+    secret: bool = False
+
+
+def _str(value: str, _env) -> str:
+    if not value:
+        raise ValueError('must not be empty')
+    return value
+
+
+def _int_between(lo: int, hi: int) -> Callable[[str, Mapping[str, str]], int]:
+    def parse(value: str, _env) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f'{value!r} is not an integer') from None
+        if not lo <= number <= hi:
+            raise ValueError(f'{number} is not between {lo} and {hi}')
+        return number
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[str, Mapping[str, str]], str]:
+    def parse(value: str, _env) -> str:
+        if value not in choices:
+            raise ValueError(f'{value!r} is not one of {", ".join(choices)}')
+        return value
+    return parse
+
+
+def _url(value: str, _env) -> str:
+    url = furl(value)
+    if url.scheme not in ('http', 'https') or not url.host:
+        raise ValueError(f'{value!r} is not an http(s) URL with a host')
+    return str(url).rstrip('/')
+
+
+def _path(value: str, _env) -> Path:
+    return Path(_str(value, _env))
+
+
+def _auth(value: str, _env) -> str:
+    if ':' not in value:
+        raise ValueError('must be of the form user:password')
+    return value
+
+
+def _log_level(value: str, _env) -> str:
+    return _choice('DEBUG', 'INFO', 'WARNING', 'ERROR')(value.upper(), _env)
+
+
+def parse_catalogs(value: str, _env=None) -> tuple[Catalog, ...]:
+    try:
+        spec = json.loads(value)
+    except json.JSONDecodeError as e:
+        raise ValueError(f'not valid JSON: {e}') from None
+    if not isinstance(spec, dict) or not spec:
+        raise ValueError('must be a non-empty JSON object mapping catalog names to catalogs')
+    return tuple(_parse_catalog(name, body) for name, body in spec.items())
+
+
+def _parse_catalog(name: str, body: Any) -> Catalog:
+    where = f'catalog {name!r}'
+    if not catalog_name_re.match(name):
+        raise ValueError(f'{where}: a name must be 2 to 64 lowercase letters or digits, '
+                         f'starting with a letter')
+    if not isinstance(body, dict):
+        raise ValueError(f'{where}: must be a JSON object')
+    unknown = set(body) - {'atlas', 'internal', 'plugins', 'sources'}
+    if unknown:
+        raise ValueError(f'{where}: unknown keys {sorted(unknown)}')
+
+    def get(key: str, kind: type, *path: str) -> Any:
+        value = body
+        for part in (key, *path):
+            if not isinstance(value, dict) or part not in value:
+                raise ValueError(f'{where}: missing {".".join((key, *path))}')
+            value = value[part]
+        if not isinstance(value, kind):
+            raise ValueError(f'{where}: {".".join((key, *path))} must be a {kind.__name__}')
+        return value
+
+    atlas = get('atlas', str)
+    if atlas not in atlases:
+        raise ValueError(f'{where}: unknown atlas {atlas!r} (one of {", ".join(atlases)})')
+    metadata = get('plugins', str, 'metadata', 'name')
+    if metadata not in metadata_plugins:
+        raise ValueError(f'{where}: unknown metadata plugin {metadata!r} '
+                         f'(one of {", ".join(metadata_plugins)})')
+    repository = get('plugins', str, 'repository', 'name')
+    if repository not in repository_plugins:
+        raise ValueError(f'{where}: unknown repository plugin {repository!r} '
+                         f'(one of {", ".join(repository_plugins)})')
+    sources = get('sources', list)
+    for source in sources:
+        if not isinstance(source, str) or not source:
+            raise ValueError(f'{where}: every source must be a non-empty string')
+        if repository == 'canned' and furl(source).scheme not in ('file', 'http', 'https'):
+            raise ValueError(f'{where}: canned source {source!r} must be a file:// '
+                             f'or http(s):// URL')
+    return Catalog(name=name,
+                   atlas=atlas,
+                   internal=get('internal', bool),
+                   metadata_plugin=metadata,
+                   repository_plugin=repository,
+                   sources=tuple(sources))
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting('AZUL_DEPLOYMENT', _str, 'Name of the selected deployment (a folder under '
+                                     'deployments/)'),
+    Setting('AZUL_DATA_DIR', _path, 'Directory for local state: embedded index, queue, demo '
+                                    'catalog, manifests'),
+    Setting('AZUL_CATALOGS', parse_catalogs, 'The catalogs as JSON; the first is the default'),
+    Setting('AZUL_INDEX_BACKEND', _choice('duckdb', 'opensearch'), 'Index backend: `duckdb` '
+                                                                    'or `opensearch`'),
+    Setting('AZUL_DUCKDB_PATH', _path, 'DuckDB database file of the embedded backend'),
+    Setting('AZUL_ES_ENDPOINT', _url, 'URL of the OpenSearch cluster (required for the '
+                                      '`opensearch` backend)', required=False),
+    Setting('AZUL_ES_AUTH', _auth, '`user:password` for the OpenSearch cluster',
+            required=False, secret=True),
+    Setting('AZUL_ES_TIMEOUT', _int_between(1, 600), 'Seconds before an OpenSearch request '
+                                                     'times out'),
+    Setting('AZUL_INDEX_PREFIX', lambda value, _env: _index_prefix(value),
+            'Prefix of every index name'),
+    Setting('AZUL_HOST', _str, 'Interface the local server binds to'),
+    Setting('AZUL_PORT', _int_between(1, 65535), 'Port of the local server'),
+    Setting('AZUL_SERVICE_URL', _url, 'Public base URL of the service for absolute links; '
+                                      'unset: taken from each request', required=False),
+    Setting('AZUL_QUEUE', _choice('local', 'sqs'), 'Queue between indexer stages: `local` '
+                                                   '(SQLite) or `sqs`'),
+    Setting('AZUL_QUEUE_PATH', _path, 'SQLite file of the local queue'),
+    Setting('AZUL_DEMO_BUNDLES', _int_between(1, 10_000_000), 'Synthetic bundles `make run` '
+                                                              'generates for the demo catalog'),
+    Setting('AZUL_AWS_REGION', _str, 'AWS region of SQS, S3 and OpenSearch Service'),
+    Setting('AZUL_LOG_LEVEL', _log_level, 'Python log level'),
+)
+
+
+def _index_prefix(value: str) -> str:
+    if not re.fullmatch(r'[a-z][a-z0-9]{0,15}', value):
+        raise ValueError(f'{value!r} must be 1 to 16 lowercase letters or digits, '
+                         f'starting with a letter')
+    return value
+
+
+@attrs.frozen
+class Config:
+    deployment: str
+    data_dir: Path
+    catalogs: tuple[Catalog, ...]
+    index_backend: BackendKind
+    duckdb_path: Path
+    es_endpoint: str | None
+    es_auth: str | None
+    es_timeout: int
+    index_prefix: str
+    host: str
+    port: int
+    service_url: str | None
+    queue: str
+    queue_path: Path
+    demo_bundles: int
+    aws_region: str
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> 'Config':
+        values = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.name)
+            if raw is None or (raw == '' and not setting.required):
+                if setting.required:
+                    raise ConfigError(f'{setting.name} is not set ({setting.description}). '
+                                      f'Did you `source environment`?')
+                value = None
+            else:
+                try:
+                    value = setting.parse(raw, env)
+                except ValueError as e:
+                    raise ConfigError(f'{setting.name}: {e}') from None
+            values[setting.name.removeprefix('AZUL_').lower()] = value
+        config = cls(**values)
+        if config.index_backend == 'opensearch' and config.es_endpoint is None:
+            raise ConfigError('AZUL_ES_ENDPOINT must be set when AZUL_INDEX_BACKEND is '
+                              '`opensearch`')
+        return config
+
+    @property
+    def default_catalog(self) -> Catalog:
+        return self.catalogs[0]
+
+    def catalog(self, name: str) -> Catalog:
+        for catalog in self.catalogs:
+            if catalog.name == name:
+                return catalog
+        raise KeyError(name)
+
+    def describe(self, env: Mapping[str, str]) -> dict[str, str | None]:
+        """The effective settings as strings, with secrets masked."""
+        result = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.name)
+            result[setting.name] = ('********' if setting.secret and raw else raw)
+        return result

@@ -1,0 +1,243 @@
+"""
+Aggregation: fold every contribution of an entity into its one aggregate.
+
+A pure function of the contributions, so that the result does not depend on
+the order in which bundles were indexed or on how often a notification was
+delivered:
+
+1. per bundle uuid only the contributions of the newest version count;
+2. if the newest version of a bundle was deleted, that bundle drops out;
+3. an inner entity (donor, specimen, ...) contributed by several bundles is
+   taken from the newest bundle version that has it;
+4. the plugin's aggregator for each inner entity type folds the entities'
+   fields with accumulators.
+"""
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from azul.core.documents import Aggregate, BundleFQID, Contribution
+
+log = logging.getLogger(__name__)
+
+# Caps the number of distinct values one accumulator keeps for one field of one
+# aggregate, so that a project of a million files cannot make a document too big
+# to index. Hitting it is logged with the field name.
+MAX_DISTINCT_VALUES = 1000
+
+
+def value_key(value: Any) -> tuple:
+    """A total order over JSON values: nulls last, then by type, then by value."""
+    if value is None:
+        return (1, 0, '')
+    elif isinstance(value, bool):
+        return (0, 0, value)
+    elif isinstance(value, int | float):
+        return (0, 1, value)
+    elif isinstance(value, str):
+        return (0, 2, value)
+    else:
+        return (0, 3, json.dumps(value, sort_keys=True))
+
+
+def _hashable(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+
+
+class Accumulator(ABC):
+    @abstractmethod
+    def accumulate(self, value: Any) -> None: ...
+
+    @abstractmethod
+    def get(self) -> Any: ...
+
+
+class SetAccumulator(Accumulator):
+    """Distinct values, sorted, null last. Lists are accumulated element-wise."""
+
+    def __init__(self, name: str = '', max_size: int = MAX_DISTINCT_VALUES):
+        self.name = name
+        self.max_size = max_size
+        self.values: dict[Any, Any] = {}
+        self.overflow = False
+
+    def accumulate(self, value: Any) -> None:
+        for v in value if isinstance(value, list) else (value,):
+            key = _hashable(v)
+            if key not in self.values:
+                if len(self.values) < self.max_size:
+                    self.values[key] = v
+                elif not self.overflow:
+                    self.overflow = True
+                    log.warning('Field %r exceeds MAX_DISTINCT_VALUES (%d); further values '
+                                'are dropped', self.name, self.max_size)
+
+    def get(self) -> list[Any]:
+        return sorted(self.values.values(), key=value_key)
+
+
+class SumAccumulator(Accumulator):
+    def __init__(self, name: str = ''):
+        self.total = None
+
+    def accumulate(self, value: Any) -> None:
+        for v in value if isinstance(value, list) else (value,):
+            if v is not None:
+                self.total = v if self.total is None else self.total + v
+
+    def get(self) -> Any:
+        return self.total
+
+
+class _ExtremeAccumulator(Accumulator):
+    pick: Callable = min
+
+    def __init__(self, name: str = ''):
+        self.value = None
+
+    def accumulate(self, value: Any) -> None:
+        for v in value if isinstance(value, list) else (value,):
+            if v is not None:
+                self.value = v if self.value is None else type(self).pick(self.value, v)
+
+    def get(self) -> Any:
+        return self.value
+
+
+class MinAccumulator(_ExtremeAccumulator):
+    pick = min
+
+
+class MaxAccumulator(_ExtremeAccumulator):
+    pick = max
+
+
+class DistinctCountAccumulator(Accumulator):
+    """Number of distinct non-null values (e.g. donor count)."""
+
+    def __init__(self, name: str = ''):
+        self.values = set()
+
+    def accumulate(self, value: Any) -> None:
+        for v in value if isinstance(value, list) else (value,):
+            if v is not None:
+                self.values.add(_hashable(v))
+
+    def get(self) -> int:
+        return len(self.values)
+
+
+AccumulatorFactory = Callable[[str], Accumulator]
+
+
+class InnerAggregator(ABC):
+    """Folds the inner entities of one type into the aggregate's list of them."""
+
+    @abstractmethod
+    def aggregate(self, entities: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]: ...
+
+
+@attrs.frozen
+class SimpleAggregator(InnerAggregator):
+    """
+    All entities into one dict. Fields not in `accumulators` use `default`;
+    fields in `skip` are dropped.
+    """
+    accumulators: Mapping[str, AccumulatorFactory] = attrs.field(factory=dict)
+    default: AccumulatorFactory | None = SetAccumulator
+    skip: frozenset[str] = frozenset()
+
+    def aggregate(self, entities: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        if not entities:
+            return []
+        return [_fold(entities, self.accumulators, self.default, self.skip)]
+
+
+@attrs.frozen
+class GroupingAggregator(InnerAggregator):
+    """One dict per distinct value of `group_by` (e.g. file format)."""
+    group_by: str
+    accumulators: Mapping[str, AccumulatorFactory] = attrs.field(factory=dict)
+    default: AccumulatorFactory | None = SetAccumulator
+    skip: frozenset[str] = frozenset()
+
+    def aggregate(self, entities: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        groups: dict[Any, list[Mapping[str, Any]]] = {}
+        for entity in entities:
+            groups.setdefault(_hashable(entity.get(self.group_by)), []).append(entity)
+        result = [_fold(group, self.accumulators, self.default, self.skip)
+                  for _, group in sorted(groups.items(), key=lambda kv: value_key(kv[0]))]
+        return result
+
+
+def _fold(entities: Sequence[Mapping[str, Any]],
+          accumulators: Mapping[str, AccumulatorFactory],
+          default: AccumulatorFactory | None,
+          skip: frozenset[str]) -> dict[str, Any]:
+    instances: dict[str, Accumulator] = {}
+    for entity in entities:
+        for key, value in entity.items():
+            if key in skip:
+                continue
+            acc = instances.get(key)
+            if acc is None:
+                factory = accumulators.get(key, default)
+                if factory is None:
+                    continue
+                acc = instances[key] = factory(key)
+            acc.accumulate(value)
+    return {key: acc.get() for key, acc in instances.items()}
+
+
+def live_contributions(contributions: Iterable[Contribution]) -> list[Contribution]:
+    """Steps 1 and 2: the newest contribution per bundle uuid, minus deletions."""
+    newest: dict[str, Contribution] = {}
+    for c in contributions:
+        current = newest.get(c.bundle.uuid)
+        # At equal versions a deletion wins over an addition, whatever the order
+        if (current is None or c.bundle.version > current.bundle.version
+                or (c.bundle.version == current.bundle.version and c.deleted)):
+            newest[c.bundle.uuid] = c
+    return sorted((c for c in newest.values() if not c.deleted), key=lambda c: c.bundle)
+
+
+def aggregate(entity_type: str,
+              entity_id: str,
+              contributions: Iterable[Contribution],
+              aggregators: Mapping[str, InnerAggregator]) -> Aggregate | None:
+    """
+    The aggregate of one entity, or None if no live contribution remains.
+    Inner entity types without an aggregator are folded with a default
+    `SimpleAggregator`.
+    """
+    live = live_contributions(contributions)
+    if not live:
+        return None
+    # Step 3: newest bundle version wins per inner entity; ties by bundle uuid
+    by_type: dict[str, dict[str, tuple[BundleFQID, Mapping[str, Any]]]] = {}
+    for c in live:
+        for inner_type, entities in c.contents.items():
+            chosen = by_type.setdefault(inner_type, {})
+            for entity in entities:
+                doc_id = entity.get('document_id') or json.dumps(entity, sort_keys=True)
+                key = (c.bundle.version, c.bundle.uuid)
+                previous = chosen.get(doc_id)
+                if previous is None or key > (previous[0].version, previous[0].uuid):
+                    chosen[doc_id] = (c.bundle, entity)
+    contents = {}
+    for inner_type, chosen in sorted(by_type.items()):
+        entities = [entity for _, (_, entity) in sorted(chosen.items())]
+        aggregator = aggregators.get(inner_type, SimpleAggregator())
+        contents[inner_type] = aggregator.aggregate(entities)
+    bundles = tuple(c.bundle for c in live)
+    sources = tuple(sorted({c.source for c in live}))
+    return Aggregate(entity_type=entity_type,
+                     entity_id=entity_id,
+                     contents=contents,
+                     bundles=bundles,
+                     sources=sources,
+                     num_contributions=len(live))

@@ -1,0 +1,205 @@
+"""
+Field types and the field registry: the one place that knows which API field
+names exist, where their values live in an aggregate document, and how they
+may be filtered, faceted and sorted.
+
+A metadata plugin declares its fields; the indexer uses `FieldRegistry.extract`
+to project every aggregate onto its fields, and both backends index exactly that
+projection. So the backends never see plugin-specific document paths, and field
+names reach a query only after they were looked up here.
+"""
+import enum
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from azul.errors import InvalidFilterError
+
+
+class FieldType(enum.Enum):
+    """
+    How a field's values are stored and compared.
+
+    keyword  strings; exact match
+    long     integers; `within` numeric ranges
+    double   floats
+    boolean  True/False; facet terms are "true"/"false" as in the original API
+    date     ISO 8601 strings with a `T`, normalized so that they sort lexicographically
+    object   JSON objects (e.g. organism age, accessions); stored in canonical JSON
+    range    numeric intervals (lo, hi), e.g. organism age ranges in seconds
+    """
+    keyword = 'keyword'
+    long = 'long'
+    double = 'double'
+    boolean = 'boolean'
+    date = 'date'
+    object = 'object'
+    range = 'range'
+
+    @property
+    def relations(self) -> frozenset[str]:
+        return _relations[self]
+
+    @property
+    def numeric(self) -> bool:
+        return self in (FieldType.long, FieldType.double)
+
+
+_relations = {
+    FieldType.keyword: frozenset({'is'}),
+    FieldType.long: frozenset({'is', 'within'}),
+    FieldType.double: frozenset({'is', 'within'}),
+    FieldType.boolean: frozenset({'is'}),
+    FieldType.date: frozenset({'is'}),
+    FieldType.object: frozenset({'is'}),
+    FieldType.range: frozenset({'is', 'within', 'contains', 'intersects'}),
+}
+
+Range = tuple[float, float]
+# One value of a field in the projection: None stands for "no value" and is a
+# facet term of its own.
+Value = str | int | float | bool | Range | None
+
+
+@attrs.frozen
+class Field:
+    name: str
+    type: FieldType
+    # Dotted path into the aggregate document; lists on the way are flattened
+    path: str
+    facet: bool = False
+    sortable: bool = True
+
+    def normalize(self, value: Any) -> Value:
+        """
+        A value read from a document, in the canonical form of this field's type.
+        Raises ValueError if the value does not fit the type.
+        """
+        if value is None:
+            return None
+        kind = self.type
+        if kind is FieldType.keyword or kind is FieldType.date:
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise ValueError(f'expected a string, got {value!r}')
+            return str(value)
+        elif kind is FieldType.long:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+                raise ValueError(f'expected an integer, got {value!r}')
+            return int(value)
+        elif kind is FieldType.double:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f'expected a number, got {value!r}')
+            return float(value)
+        elif kind is FieldType.boolean:
+            if not isinstance(value, bool):
+                raise ValueError(f'expected a boolean, got {value!r}')
+            return value
+        elif kind is FieldType.object:
+            if not isinstance(value, dict):
+                raise ValueError(f'expected an object, got {value!r}')
+            return canonical_json(value)
+        elif kind is FieldType.range:
+            return _range(value)
+        else:
+            raise AssertionError(kind)
+
+    def term(self, value: Value) -> Any:
+        """A stored value as the API shows it in facets (`termFacets`)."""
+        if value is None:
+            return None
+        elif self.type is FieldType.boolean:
+            return 'true' if value else 'false'
+        elif self.type is FieldType.object:
+            return json.loads(value)
+        elif self.type is FieldType.range:
+            return list(value)
+        else:
+            return value
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(',', ':'))
+
+
+def _range(value: Any) -> Range:
+    if isinstance(value, dict):
+        # Documents hold ranges as {"gte": lo, "lte": hi}, like OpenSearch range fields
+        value = (value.get('gte'), value.get('lte'))
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f'expected a range [lo, hi], got {value!r}')
+    lo, hi = value
+    for bound in (lo, hi):
+        if isinstance(bound, bool) or not isinstance(bound, int | float):
+            raise ValueError(f'expected numeric range bounds, got {value!r}')
+    if lo > hi:
+        raise ValueError(f'lower bound exceeds upper bound in {value!r}')
+    return (float(lo), float(hi))
+
+
+@attrs.frozen
+class FieldRegistry:
+    fields: tuple[Field, ...]
+    _by_name: Mapping[str, Field] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self):
+        by_name = {}
+        for field in self.fields:
+            assert field.name not in by_name, f'duplicate field {field.name}'
+            by_name[field.name] = field
+        object.__setattr__(self, '_by_name', by_name)
+
+    def __getitem__(self, name: str) -> Field:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise InvalidFilterError(f'Unknown field {name!r}') from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._by_name
+
+    def __iter__(self) -> Iterator[Field]:
+        return iter(self.fields)
+
+    @property
+    def facets(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.facet)
+
+    def extract(self, document: Mapping[str, Any]) -> dict[str, tuple[Value, ...]]:
+        """
+        The projection of an aggregate document onto every field: a tuple of
+        distinct values per field, in first-seen order, `(None,)` if the
+        document has no value at all. A null inside a list is kept, so that a
+        document with organs [null, "blood"] counts for both facet terms, as in
+        the original Azul.
+        """
+        result = {}
+        for field in self.fields:
+            values = dict.fromkeys(field.normalize(v) for v in _walk(document, field.path))
+            result[field.name] = tuple(values) or (None,)
+        return result
+
+
+def _walk(node: Any, path: str) -> Iterable[Any]:
+    for part in path.split('.'):
+        node = _step(node, part)
+    return _flatten(node)
+
+
+def _step(node: Any, key: str) -> Any:
+    if isinstance(node, list):
+        return [v for item in node for v in _flatten(_step(item, key))]
+    elif isinstance(node, dict):
+        return node.get(key)
+    else:
+        return None
+
+
+def _flatten(node: Any) -> list[Any]:
+    # Ranges are stored as {"gte": lo, "lte": hi} objects, so every list is a
+    # list of values and flattens completely.
+    if isinstance(node, list):
+        return [v for item in node for v in _flatten(item)]
+    else:
+        return [node]

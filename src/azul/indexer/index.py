@@ -1,0 +1,181 @@
+"""
+The two indexing stages, independent of how work reaches them (a local queue,
+SQS, or a reindex loop):
+
+contribute  fetch a bundle, transform it into contributions, write them, and
+            return the entities it touched (the tallies);
+aggregate   for touched entities, read every contribution, fold them with the
+            pure `azul.core.aggregation.aggregate`, and write the aggregates
+            with optimistic concurrency, retrying the entities that lost a race.
+
+Both are idempotent: contribution ids are deterministic and an aggregate is a
+function of the stored contributions, so re-delivered work converges to the
+same index.
+"""
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from azul.backends.base import AggregateWrite
+from azul.core.aggregation import aggregate
+from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
+from azul.errors import ConflictError
+from azul.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# How often an aggregate write that lost an optimistic-concurrency race is
+# retried (re-reading contributions each time) before the work is handed back
+# to the queue as failed.
+MAX_AGGREGATE_ATTEMPTS = 10
+
+# Entities aggregated per backend round trip
+AGGREGATE_BATCH_SIZE = 500
+
+EntityRef = tuple[str, str]  # (entity_type, entity_id)
+
+
+@attrs.define
+class Tally:
+    """Entities touched by contributions, with how many contributions each got."""
+    counts: dict[EntityRef, int] = attrs.field(factory=lambda: defaultdict(int))
+
+    def add(self, contributions: Iterable[Contribution]) -> None:
+        for c in contributions:
+            self.counts[(c.entity_type, c.entity_id)] += 1
+
+    def merge(self, other: 'Tally') -> None:
+        for key, count in other.counts.items():
+            self.counts[key] += count
+
+    def by_type(self) -> dict[str, list[str]]:
+        result = defaultdict(list)
+        for entity_type, entity_id in sorted(self.counts):
+            result[entity_type].append(entity_id)
+        return dict(result)
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+
+@attrs.define
+class Timings:
+    transform: float = 0.0
+    write: float = 0.0
+    aggregate: float = 0.0
+
+
+@attrs.frozen
+class AggregateOutcome:
+    written: int
+    deleted: int
+    retries: int
+
+
+class Indexer:
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.timings = Timings()
+
+    def create_indices(self, catalog: str, delete: bool = False) -> None:
+        plugin = self.runtime.metadata_plugin(catalog)
+        backend = self.runtime.backend
+        if delete:
+            backend.delete_indices(catalog)
+        backend.create_indices(catalog, plugin.entity_types, plugin.field_registry)
+
+    def transform(self, catalog: str, source: str, fqid: BundleFQID,
+                  deleted: bool) -> list[Contribution]:
+        start = time.perf_counter()
+        repository = self.runtime.repository_plugin(catalog)
+        plugin = self.runtime.metadata_plugin(catalog)
+        bundle = repository.fetch_bundle(source, fqid)
+        contributions = list(plugin.transform(bundle, deleted=deleted))
+        self.timings.transform += time.perf_counter() - start
+        return contributions
+
+    def write_contributions(self, catalog: str, contributions: Sequence[Contribution]) -> Tally:
+        start = time.perf_counter()
+        self.runtime.backend.write_contributions(catalog, contributions)
+        self.timings.write += time.perf_counter() - start
+        tally = Tally()
+        tally.add(contributions)
+        return tally
+
+    def contribute(self, catalog: str, source: str, fqid: BundleFQID,
+                   deleted: bool = False) -> Tally:
+        return self.write_contributions(catalog, self.transform(catalog, source, fqid, deleted))
+
+    def aggregate(self, catalog: str, entity_type: str,
+                  entity_ids: Sequence[str]) -> AggregateOutcome:
+        """
+        Recompute the aggregates of the given entities. Raises ConflictError if
+        some still lose the race after MAX_AGGREGATE_ATTEMPTS, so that a queue
+        re-delivers the work instead of losing it.
+        """
+        written = deleted = retries = 0
+        for i in range(0, len(entity_ids), AGGREGATE_BATCH_SIZE):
+            pending = list(entity_ids[i:i + AGGREGATE_BATCH_SIZE])
+            for attempt in range(MAX_AGGREGATE_ATTEMPTS):
+                w, d, conflicts = self._aggregate_once(catalog, entity_type, pending)
+                written += w
+                deleted += d
+                if not conflicts:
+                    break
+                retries += len(conflicts)
+                log.info('Retrying %d %s aggregate(s) that lost a concurrent update, '
+                         'attempt %d', len(conflicts), entity_type, attempt + 2)
+                pending = conflicts
+            else:
+                raise ConflictError(f'{len(pending)} {entity_type} aggregate(s) still conflict '
+                                    f'after {MAX_AGGREGATE_ATTEMPTS} attempts: {pending[:5]}')
+        return AggregateOutcome(written=written, deleted=deleted, retries=retries)
+
+    def _aggregate_once(self, catalog: str, entity_type: str,
+                        entity_ids: Sequence[str]) -> tuple[int, int, list[str]]:
+        start = time.perf_counter()
+        backend = self.runtime.backend
+        plugin = self.runtime.metadata_plugin(catalog)
+        registry = plugin.field_registry
+        aggregators = plugin.aggregators(entity_type)
+        # Versions are read before contributions: a contribution written after
+        # our read bumps nothing, but its own tally's aggregate write will then
+        # conflict with ours or follow it, so no contribution is ever lost.
+        current = backend.read_aggregates(catalog, entity_type, entity_ids)
+        contributions = backend.read_contributions(catalog, entity_type, entity_ids)
+        writes = []
+        deleted = 0
+        for entity_id in entity_ids:
+            result = aggregate(entity_type, entity_id, contributions.get(entity_id, ()),
+                               aggregators)
+            existing = current.get(entity_id)
+            expected = None if existing is None else existing.version
+            if result is None:
+                if existing is None:
+                    continue
+                document = None
+                deleted += 1
+            else:
+                document = IndexedAggregate(result, registry.extract(result.to_json()))
+            writes.append(AggregateWrite(entity_id, document, expected))
+        conflicts = backend.write_aggregates(catalog, entity_type, writes) if writes else []
+        self.timings.aggregate += time.perf_counter() - start
+        return len(writes) - deleted, deleted, list(conflicts)
+
+    def aggregate_tally(self, catalog: str, tally: Tally) -> dict[str, AggregateOutcome]:
+        return {
+            entity_type: self.aggregate(catalog, entity_type, entity_ids)
+            for entity_type, entity_ids in tally.by_type().items()
+        }
+
+    def index_bundles(self, catalog: str, source: str, fqids: Iterable[BundleFQID],
+                      deleted: bool = False) -> Mapping[str, AggregateOutcome]:
+        """Contribute a batch of bundles, then aggregate everything they touched once."""
+        tally = Tally()
+        for fqid in fqids:
+            tally.merge(self.contribute(catalog, source, fqid, deleted))
+        return self.aggregate_tally(catalog, tally)

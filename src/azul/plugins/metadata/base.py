@@ -1,0 +1,77 @@
+"""
+The MetadataPlugin interface, split by concern: the field registry (API
+names, facets, default sorts), transformers and aggregators (indexer side),
+response shaping and summaries (service side).
+"""
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from azul.core.aggregation import InnerAggregator
+from azul.core.documents import Contribution
+from azul.core.fields import FieldRegistry
+from azul.core.filters import Filters
+from azul.core.search import Order, SummaryRequest, SummaryResult
+from azul.plugins.repository.base import Bundle
+
+
+@attrs.frozen
+class HitContext:
+    """What shaping a hit needs from the request: where file URLs point."""
+    catalog: str
+    # Absolute URL of the service root, without a trailing slash
+    service_url: str
+
+    def file_url(self, file_uuid: str, version: str | None) -> str:
+        url = f'{self.service_url}/repository/files/{file_uuid}?catalog={self.catalog}'
+        return url if version is None else f'{url}&version={version}'
+
+
+class MetadataPlugin(ABC):
+    name: str
+
+    @property
+    @abstractmethod
+    def entity_types(self) -> tuple[str, ...]:
+        """Every entity type the transformers produce (indices to create)."""
+
+    @property
+    @abstractmethod
+    def exposed_entity_types(self) -> tuple[str, ...]:
+        """Entity types served at /index/{entity_type}."""
+
+    @property
+    @abstractmethod
+    def field_registry(self) -> FieldRegistry: ...
+
+    @abstractmethod
+    def default_sort(self, entity_type: str) -> tuple[str, Order]: ...
+
+    @abstractmethod
+    def transform(self, bundle: Bundle, deleted: bool) -> Iterable[Contribution]:
+        """One contribution per entity the bundle touches."""
+
+    @abstractmethod
+    def aggregators(self, entity_type: str) -> Mapping[str, InnerAggregator]: ...
+
+    @abstractmethod
+    def shape_hit(self, entity_type: str, document: Mapping[str, Any],
+                  context: HitContext) -> dict[str, Any]:
+        """An aggregate document as a hit of /index/{entity_type}."""
+
+    @abstractmethod
+    def summary_requests(self, filters: Filters) -> Mapping[str, SummaryRequest]:
+        """The backend requests behind /index/summary, by a name of the plugin's choice."""
+
+    @abstractmethod
+    def shape_summary(self, results: Mapping[str, SummaryResult]) -> dict[str, Any]:
+        """The /index/summary response from the results of `summary_requests`."""
+
+    def facet_companions(self) -> Mapping[str, str]:
+        """
+        Facets whose terms carry the distinct values of another field, e.g.
+        the `project` facet's terms carry `projectId`: facet name -> field name.
+        """
+        return {}

@@ -1,0 +1,66 @@
+"""
+The RepositoryPlugin interface: where bundles come from.
+
+A source is a string spec whose syntax the plugin defines (for the canned
+plugin a file:// or http(s):// URL). Bundles of a source are partitioned by
+the leading hex digits of their uuid, so that a reindex can fan out one unit
+of work per partition.
+"""
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from azul.core.documents import BundleFQID
+
+
+@attrs.frozen
+class Bundle:
+    """
+    One metadata bundle as the repository hands it to a metadata plugin. The
+    shape of `manifest`, `metadata` and `links` is the canned format of
+    `shared/fixtures/hca/bundles` (see its README); `stitched` holds the ids
+    of entities pulled in from upstream bundles.
+    """
+    fqid: BundleFQID
+    source: str
+    manifest: Mapping[str, Mapping[str, Any]]
+    metadata: Mapping[str, Mapping[str, Any]]
+    links: Mapping[str, Any]
+    stitched: frozenset[str] = frozenset()
+
+
+@attrs.frozen
+class BundleProblem:
+    """A bundle file that could not be read, and why; reported, then skipped."""
+    location: str
+    reason: str
+
+
+@attrs.frozen
+class Listing:
+    bundles: tuple[BundleFQID, ...]
+    problems: tuple[BundleProblem, ...] = ()
+
+
+class RepositoryPlugin(ABC):
+
+    @abstractmethod
+    def list_bundles(self, source: str, prefix: str = '') -> Listing:
+        """The bundles of a source whose uuid starts with `prefix`."""
+
+    @abstractmethod
+    def fetch_bundle(self, source: str, fqid: BundleFQID) -> Bundle:
+        """Raises `NotFoundError` for an unknown bundle, `RepositoryError` if unreadable."""
+
+    def partitions(self, source: str, prefix_length: int = 1) -> Sequence[str]:
+        """Uuid prefixes that together cover the source."""
+        return [format(i, f'0{prefix_length}x') for i in range(16 ** prefix_length)]
+
+    @abstractmethod
+    def file_url(self, source: str, descriptor: Mapping[str, Any]) -> str | None:
+        """
+        Where a data file can be downloaded from, given its manifest entry, or
+        None if the repository cannot tell.
+        """

@@ -1,0 +1,81 @@
+"""
+The wiring of one running Azul: configuration, the backend and the plugins of
+each catalog. Built lazily on first use, never at import time, so that
+importing an app module does not connect to anything.
+"""
+import importlib
+import os
+import threading
+from collections.abc import Mapping
+
+from azul.backends import make_backend
+from azul.backends.base import SearchBackend
+from azul.config import Catalog, Config
+from azul.errors import BadRequestError
+from azul.plugins.metadata.base import MetadataPlugin
+from azul.plugins.repository.base import RepositoryPlugin
+
+# Built-in plugins are registered by name like any other, so that adding one is
+# a line here and a name in AZUL_CATALOGS.
+METADATA_PLUGINS: Mapping[str, str] = {
+    'hca': 'azul.plugins.metadata.hca:HCAPlugin',
+}
+REPOSITORY_PLUGINS: Mapping[str, str] = {
+    'canned': 'azul.plugins.repository.canned:CannedRepository',
+}
+
+
+def _load(spec: str):
+    module, _, name = spec.partition(':')
+    return getattr(importlib.import_module(module), name)
+
+
+class Runtime:
+
+    def __init__(self, config: Config, backend: SearchBackend | None = None):
+        self.config = config
+        self._backend = backend
+        self._lock = threading.Lock()
+        self._metadata: dict[str, MetadataPlugin] = {}
+        self._repository: dict[str, RepositoryPlugin] = {}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> 'Runtime':
+        return cls(Config.from_env(os.environ if env is None else env))
+
+    @property
+    def backend(self) -> SearchBackend:
+        with self._lock:
+            if self._backend is None:
+                self._backend = make_backend(self.config)
+            return self._backend
+
+    def catalog(self, name: str | None) -> Catalog:
+        """The named catalog, the default one for None, or a 400 naming the problem."""
+        if name is None:
+            return self.config.default_catalog
+        try:
+            return self.config.catalog(name)
+        except KeyError:
+            names = ', '.join(c.name for c in self.config.catalogs)
+            raise BadRequestError(f'Unknown catalog {name!r}; the catalogs are: {names}') from None
+
+    def metadata_plugin(self, catalog: str | Catalog) -> MetadataPlugin:
+        catalog = self.catalog(catalog) if isinstance(catalog, str) else catalog
+        name = catalog.metadata_plugin
+        with self._lock:
+            if name not in self._metadata:
+                self._metadata[name] = _load(METADATA_PLUGINS[name])()
+            return self._metadata[name]
+
+    def repository_plugin(self, catalog: str | Catalog) -> RepositoryPlugin:
+        catalog = self.catalog(catalog) if isinstance(catalog, str) else catalog
+        name = catalog.repository_plugin
+        with self._lock:
+            if name not in self._repository:
+                self._repository[name] = _load(REPOSITORY_PLUGINS[name])()
+            return self._repository[name]
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
