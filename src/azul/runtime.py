@@ -38,6 +38,7 @@ class Runtime:
         self._lock = threading.Lock()
         self._metadata: dict[str, MetadataPlugin] = {}
         self._repository: dict[str, RepositoryPlugin] = {}
+        self._queue = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> 'Runtime':
@@ -49,6 +50,24 @@ class Runtime:
             if self._backend is None:
                 self._backend = make_backend(self.config)
             return self._backend
+
+    @property
+    def queue(self):
+        """The queue between indexer stages (`azul.indexer.queue.Queue`)."""
+        with self._lock:
+            if self._queue is None:
+                if self.config.queue == 'local':
+                    from azul.indexer.queue import LocalQueue
+                    self._queue = LocalQueue(self.config.queue_path)
+                else:
+                    from azul.indexer.sqs import SQSQueue
+                    self._queue = SQSQueue(self.config)
+            return self._queue
+
+    @property
+    def queue_stats(self):
+        """What /health reports about queues: anything with `counts()`."""
+        return self.queue
 
     def catalog(self, name: str | None) -> Catalog:
         """The named catalog, the default one for None, or a 400 naming the problem."""
@@ -79,3 +98,5 @@ class Runtime:
     def close(self) -> None:
         if self._backend is not None:
             self._backend.close()
+        if self._queue is not None and hasattr(self._queue, 'close'):
+            self._queue.close()

@@ -1,0 +1,114 @@
+"""
+`azul run` (what `make run` calls): a working Azul on one machine within
+minutes. Generates the synthetic demo catalog unless it exists, indexes it
+unless the index already holds it, applies the demo's deletions, then serves
+both APIs and prints example requests.
+"""
+import json
+import logging
+import sys
+from pathlib import Path
+
+from furl import furl
+from tqdm import tqdm
+
+from azul.adapters.server import LocalServer, wait_for_signal
+from azul.config import Config
+from azul.core.documents import BundleFQID
+from azul.indexer.index import Indexer
+from azul.indexer.reindex import reindex
+from azul.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+DEMO_SEED = 0
+
+
+def demo_directory(config: Config) -> Path | None:
+    """The local directory of the default catalog's first file:// source."""
+    source = config.default_catalog.sources[0] if config.default_catalog.sources else None
+    if source is None or furl(source).scheme != 'file':
+        return None
+    return Path(str(furl(source).path))
+
+
+def ensure_demo_catalog(config: Config) -> Path | None:
+    directory = demo_directory(config)
+    if directory is None:
+        return None
+    if not (directory / 'stats.json').exists():
+        from azul.synth import generate
+        print(f'Generating {config.demo_bundles} synthetic bundles in {directory} ...')
+        with tqdm(total=config.demo_bundles, unit='bundle', file=sys.stderr) as bar:
+            stats = generate(config.demo_bundles, directory, seed=DEMO_SEED,
+                             progress=bar.update)
+        print(f'Generated {stats.bundles} bundles, {stats.files} files, '
+              f'{stats.projects} projects')
+    return directory
+
+
+def index_demo(runtime: Runtime, directory: Path | None) -> None:
+    catalog = runtime.config.default_catalog
+    plugin = runtime.metadata_plugin(catalog)
+    if runtime.backend.count(catalog.name, 'bundles') > 0:
+        print(f'Catalog {catalog.name!r} is already indexed '
+              f'({runtime.backend.count(catalog.name, "bundles")} bundles); '
+              f'`azul reindex` rebuilds it')
+        return
+    assert plugin is not None
+    bars = {}
+
+    def on_total(what, total):
+        for bar in bars.values():
+            bar.close()
+        bars[what] = tqdm(total=total, desc=f'indexing {what}', unit=what[:-1], file=sys.stderr)
+
+    report = reindex(runtime, catalog.name,
+                     on_bundle=lambda n: bars['bundles'].update(n),
+                     on_entities=lambda n: bars['entities'].update(n),
+                     on_total=on_total)
+    for bar in bars.values():
+        bar.close()
+    print(f'Indexed {report.bundles} bundles: {report.contributions} contributions, '
+          f'{report.aggregates} aggregates')
+    deletions = directory / 'deletions.json' if directory else None
+    if deletions and deletions.exists():
+        fqids = [BundleFQID(d['uuid'], d['version']) for d in json.loads(deletions.read_text())]
+        Indexer(runtime).index_bundles(catalog.name, catalog.sources[0], fqids, deleted=True)
+        print(f'Applied {len(fqids)} bundle deletion(s) listed in {deletions}')
+
+
+def examples(url: str, catalog: str, source: str) -> str:
+    filters = furl('').set({'filters': json.dumps({'organ': {'is': ['brain']}})}).url
+    return f'''
+Azul is running at {url}/  (Swagger UI; the OpenAPI description is at {url}/openapi)
+
+Try:
+  curl '{url}/index/projects?catalog={catalog}&size=5'
+  curl '{url}/index/files?catalog={catalog}&size=5&{filters.lstrip("?")}'
+  curl '{url}/index/summary?catalog={catalog}'
+
+Index a bundle while it runs (it becomes searchable within seconds):
+  curl -X POST '{url}/{catalog}/add' -H 'Content-Type: application/json' \\
+    -d '{{"bundle_fqid": {{"uuid": "<uuid>", "version": "<version>", \\
+          "source": {{"id": "demo", "spec": "{source}"}}}}}}'
+
+Ctrl-C stops the server; queued work resumes at the next start.
+'''
+
+
+def run(config: Config, port: int | None = None) -> int:
+    print(f'Deployment {config.deployment!r}, backend {config.index_backend}, '
+          f'catalogs: {", ".join(c.name for c in config.catalogs)} (`azul config` shows all '
+          f'settings)')
+    directory = ensure_demo_catalog(config)
+    runtime = Runtime(config)
+    index_demo(runtime, directory)
+    server = LocalServer(runtime, config.host, port or config.port)
+    server.start()
+    catalog = config.default_catalog
+    print(examples(server.url, catalog.name, catalog.sources[0]))
+    wait_for_signal()
+    server.stop()
+    runtime.close()
+    return 0

@@ -1,0 +1,147 @@
+"""
+Work on the indexer queues: notifications become contributions and tallies,
+tallies become aggregates. Used by the local server's worker thread and, on
+AWS, by the SQS-triggered Lambda handlers; the same code either way.
+"""
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from azul.core.documents import BundleFQID, normalize_version, validate_uuid
+from azul.errors import AzulError, BadRequestError
+from azul.indexer.index import Indexer, Tally
+from azul.indexer.queue import Message, Queue
+from azul.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+NOTIFICATIONS = 'notifications'
+TALLIES = 'tallies'
+
+# Entity ids per tally message; one message is aggregated in one batch
+TALLY_CHUNK = 100
+
+ACTIONS = ('add', 'delete')
+
+
+def parse_notification(runtime: Runtime, catalog: str, action: str,
+                       body: Any) -> dict[str, str]:
+    """
+    Validate a notification (the body of POST /{catalog}/{action}) into a
+    queue message, or raise BadRequestError naming the problem.
+    """
+    catalog_obj = runtime.catalog(catalog)
+    if action not in ACTIONS:
+        raise BadRequestError(f'Unknown action {action!r}; expected one of: add, delete')
+    if not isinstance(body, Mapping):
+        raise BadRequestError('The request body must be a JSON object')
+    extra = set(body) - {'bundle_fqid'}
+    if extra:
+        raise BadRequestError(f'Unexpected properties in the request body: {sorted(extra)}')
+    fqid = body.get('bundle_fqid')
+    if not isinstance(fqid, Mapping):
+        raise BadRequestError('The request body lacks the object `bundle_fqid`')
+    extra = set(fqid) - {'uuid', 'version', 'source'}
+    if extra:
+        raise BadRequestError(f'Unexpected properties in `bundle_fqid`: {sorted(extra)}')
+    uuid = validate_uuid(fqid.get('uuid'), 'bundle_fqid.uuid')
+    version = fqid.get('version')
+    if not isinstance(version, str) or not version:
+        raise BadRequestError('`bundle_fqid.version` must be a non-empty string')
+    version = normalize_version(version)
+    source = fqid.get('source')
+    if not isinstance(source, Mapping) or not isinstance(source.get('spec'), str):
+        raise BadRequestError('`bundle_fqid.source` must be an object with a string `spec`')
+    spec = source['spec']
+    if spec not in catalog_obj.sources:
+        raise BadRequestError(f'Source {spec!r} is not a source of catalog {catalog_obj.name!r}; '
+                              f'its sources are: {", ".join(catalog_obj.sources)}')
+    return {'catalog': catalog_obj.name, 'action': action, 'source': spec,
+            'uuid': uuid, 'version': version}
+
+
+class Worker:
+
+    def __init__(self, runtime: Runtime, queue: Queue):
+        self.runtime = runtime
+        self.queue = queue
+        self.indexer = Indexer(runtime)
+        self._created: set[str] = set()
+
+    def _ensure_indices(self, catalog: str) -> None:
+        if catalog not in self._created:
+            self.indexer.create_indices(catalog)
+            self._created.add(catalog)
+
+    def contribute(self, body: Mapping[str, Any]) -> None:
+        catalog = body['catalog']
+        self._ensure_indices(catalog)
+        fqid = BundleFQID(body['uuid'], body['version'])
+        tally = self.indexer.contribute(catalog, body['source'], fqid,
+                                        deleted=body['action'] == 'delete')
+        self.queue.send(TALLIES, [
+            {'catalog': catalog, 'entity_type': entity_type, 'entity_ids': ids[i:i + TALLY_CHUNK]}
+            for entity_type, ids in tally.by_type().items()
+            for i in range(0, len(ids), TALLY_CHUNK)
+        ])
+
+    def aggregate(self, bodies: Sequence[Mapping[str, Any]]) -> None:
+        # Tallies of many notifications often name the same entities (the
+        # project of every bundle, say): merge them so each is folded once.
+        merged: dict[str, Tally] = defaultdict(Tally)
+        for body in bodies:
+            for entity_id in body['entity_ids']:
+                merged[body['catalog']].counts[(body['entity_type'], entity_id)] += 1
+        for catalog, tally in merged.items():
+            self._ensure_indices(catalog)
+            self.indexer.aggregate_tally(catalog, tally)
+
+    def process_once(self, max_messages: int = 10) -> int:
+        """Handle one batch of each queue; returns the number of messages handled."""
+        handled = 0
+        for message in self.queue.receive(NOTIFICATIONS, max_messages):
+            if self._attempt(message, lambda m=message: self.contribute(m.body)):
+                handled += 1
+        tallies = self.queue.receive(TALLIES, max_messages * 10)
+        if tallies:
+            try:
+                self.aggregate([m.body for m in tallies])
+            except Exception:
+                # Retry one by one so that one bad tally cannot block the others
+                log.exception('Aggregating %d tallies failed; retrying individually',
+                              len(tallies))
+                for message in tallies:
+                    self._attempt(message, lambda m=message: self.aggregate([m.body]))
+            else:
+                for message in tallies:
+                    self.queue.delete(message)
+            handled += len(tallies)
+        return handled
+
+    def _attempt(self, message: Message, action) -> bool:
+        try:
+            action()
+        except AzulError as e:
+            log.warning('Message %s failed (attempt %d): %s', message.id, message.attempts, e)
+            self.queue.release(message, delay=min(2 ** message.attempts, 60))
+            return False
+        except Exception:
+            log.exception('Message %s failed (attempt %d)', message.id, message.attempts)
+            self.queue.release(message, delay=min(2 ** message.attempts, 60))
+            return False
+        else:
+            self.queue.delete(message)
+            return True
+
+    def run(self, stop: threading.Event, idle_wait: float = 0.2) -> None:
+        while not stop.is_set():
+            try:
+                handled = self.process_once()
+            except Exception:
+                # e.g. the backend is down: keep the worker alive, retry later
+                log.exception('Indexer worker iteration failed')
+                handled = 0
+            if not handled:
+                stop.wait(idle_wait)
