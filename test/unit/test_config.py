@@ -1,7 +1,7 @@
 """Configuration: environment files, typed settings, catalogs, and the README."""
 import json
-import re
 import os
+import re
 import subprocess
 from pathlib import Path
 
