@@ -2,7 +2,7 @@ include common.mk
 
 .DEFAULT_GOAL := help
 .PHONY: help requirements test test-unit test-integration test-http lint format run serve \
-	reindex opensearch synth bench openapi clean
+	reindex opensearch synth bench openapi terraform clean
 
 help:
 	@echo "make run          set up, generate a demo catalog, index it and serve the APIs"
@@ -12,6 +12,7 @@ help:
 	@echo "make reindex      azul reindex --catalog \$$CATALOG (default: the first catalog)"
 	@echo "make opensearch   build and start a local OpenSearch node on port \$$OS_PORT (9200)"
 	@echo "make bench        run the benchmarks under scripts/"
+	@echo "make terraform    render terraform/*.tf.json for the selected deployment"
 
 requirements: $(VENV_STAMP)
 
@@ -51,6 +52,9 @@ opensearch:
 bench: $(VENV_STAMP)
 	$(WITH_ENV) $(VENV_BIN)/python scripts/bench_indexer.py
 	$(WITH_ENV) $(VENV_BIN)/python scripts/bench_backends.py --docs 100000
+
+terraform: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/python scripts/render_terraform.py
 
 openapi: $(VENV_STAMP)
 	$(WITH_ENV) $(VENV_BIN)/azul openapi --write

@@ -5,6 +5,7 @@ there. The runtime is built on first use, never at import.
 """
 import json
 import logging
+import os
 
 from chalice import Chalice, CORSConfig, Response
 
@@ -75,14 +76,19 @@ def version():
 
 # On AWS the queues trigger these; locally the server's worker thread does the
 # same work through `Worker.process_once`.
-@app.on_sqs_message(queue='azul-notifications', batch_size=1)
+# Queue names are fixed when Chalice packages the app, hence read from the
+# environment of the packaging process (see azul.indexer.sqs for the naming).
+_deployment = os.environ.get('AZUL_DEPLOYMENT', 'local')
+
+
+@app.on_sqs_message(queue=f'azul-{NOTIFICATIONS}-{_deployment}', batch_size=1)
 def contribute(event):
     worker = Worker(runtime(), runtime().queue)
     for record in event:
         worker.contribute(json.loads(record.body))
 
 
-@app.on_sqs_message(queue='azul-tallies', batch_size=10)
+@app.on_sqs_message(queue=f'azul-{TALLIES}-{_deployment}', batch_size=10)
 def aggregate(event):
     worker = Worker(runtime(), runtime().queue)
     worker.aggregate([json.loads(record.body) for record in event])
