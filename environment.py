@@ -23,10 +23,12 @@ def env() -> Mapping[str, str | None]:
         # {name}, repository: {name}}, sources: [spec, ...]}. The first catalog
         # is the default one. A canned source is a file:// URL of a directory of
         # bundle files, optionally ending in a glob such as /*.dss.hca.json.
+        # The demo source's glob skips the generator's stats.json and
+        # deletions.json, which are not bundles.
         'AZUL_CATALOGS': '{"dcp": {"atlas": "hca", "internal": false, '
                          '"plugins": {"metadata": {"name": "hca"}, '
                          '"repository": {"name": "canned"}}, '
-                         '"sources": ["file://{AZUL_DATA_DIR}/demo/bundles"]}}',
+                         '"sources": ["file://{AZUL_DATA_DIR}/demo/bundles/*Z.json"]}}',
 
         # `duckdb` (embedded, the default) or `opensearch`
         'AZUL_INDEX_BACKEND': 'duckdb',

@@ -28,7 +28,7 @@ def test_defaults_build_a_valid_config():
     assert config.default_catalog.metadata_plugin == 'hca'
     # {NAME} references are resolved across files
     assert config.duckdb_path == Path(ROOT, '.azul', 'local', 'index.duckdb')
-    assert config.default_catalog.sources == (f'file://{ROOT}/.azul/local/demo/bundles',)
+    assert config.default_catalog.sources == (f'file://{ROOT}/.azul/local/demo/bundles/*Z.json',)
 
 
 @pytest.mark.parametrize('name, value, message', [

@@ -29,7 +29,9 @@ def demo_directory(config: Config) -> Path | None:
     source = config.default_catalog.sources[0] if config.default_catalog.sources else None
     if source is None or furl(source).scheme != 'file':
         return None
-    return Path(str(furl(source).path))
+    path = Path(str(furl(source).path))
+    # A glob in the last segment selects files within the directory
+    return path.parent if any(c in path.name for c in '*?[') else path
 
 
 def ensure_demo_catalog(config: Config) -> Path | None:

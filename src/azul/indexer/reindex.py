@@ -13,7 +13,7 @@ import attrs
 
 from azul.core.documents import BundleFQID
 from azul.errors import AzulError
-from azul.indexer.index import Indexer, Tally
+from azul.indexer.index import Indexer, Tally, Timings
 from azul.plugins.repository.base import BundleProblem
 from azul.runtime import Runtime
 
@@ -33,6 +33,7 @@ class ReindexReport:
     aggregates: int
     deleted: int
     problems: tuple[BundleProblem, ...]
+    timings: Timings = attrs.field(factory=Timings, eq=False)
 
     def to_json(self) -> dict:
         return {
@@ -103,7 +104,8 @@ def reindex(runtime: Runtime,
                          contributions=contributions,
                          aggregates=aggregates,
                          deleted=deleted,
-                         problems=tuple(problems))
+                         problems=tuple(problems),
+                         timings=indexer.timings)
 
 
 def _flush(indexer: Indexer, catalog: str, buffer: list, tally: Tally) -> int:

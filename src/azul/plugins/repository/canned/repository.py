@@ -1,0 +1,243 @@
+"""
+The canned repository: bundles from JSON files in one directory.
+
+A source is
+
+* ``file:///abs/dir`` or ``file:///abs/dir/<glob>``, e.g.
+  ``file:///x/indexer/*.dss.hca.json``: the files of a local directory; or
+* ``http(s)://host/dir`` (optionally ``/<glob>``): a directory served over
+  HTTP, listed by the JSON file ``index.json`` (a list of file names) beside
+  the bundles.
+
+Listing is non-recursive and considers names ending in ``.json`` only (never
+``index.json``). See `names` for file names and derived versions.
+
+Listing is cheap: the parsed index (file name -> FQID or problem) is cached
+per source and rebuilt only when the directory's mtime (for http: the bytes of
+``index.json``) changes, and even then a file is only read again if its own
+mtime or size changed and its name has no version. A file whose name carries
+its version is never read when listing, so its content problems surface when
+the bundle is fetched (as a `RepositoryError` naming the file).
+"""
+import fnmatch
+import hashlib
+import json
+import logging
+import os
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from azul.core.documents import BundleFQID, normalize_version
+from azul.errors import AzulError, NotFoundError, RepositoryError
+from azul.plugins.repository.base import Bundle, BundleProblem, Listing, RepositoryPlugin
+from azul.plugins.repository.canned.names import BadBundleFile, check_bundle, fqid_of
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = 'index.json'
+HTTP_TIMEOUT = 30
+
+
+@attrs.frozen
+class _Directory:
+    """Where the bundle files of a source live and which of them to consider."""
+    scheme: str
+    # A local path for file://, a URL ending in '/' for http(s)://
+    base: str
+    pattern: str
+
+    @classmethod
+    def parse(cls, source: str) -> '_Directory':
+        url = urllib.parse.urlsplit(source)
+        if url.scheme == 'file':
+            path = urllib.parse.unquote(url.path)
+        elif url.scheme in ('http', 'https') and url.netloc:
+            path = url.path
+        else:
+            raise RepositoryError(f'Canned source {source!r} is not a file:// or http(s):// URL')
+        head, _, last = path.rstrip('/').rpartition('/')
+        if any(c in last for c in '*?['):
+            path, pattern = head, last
+        else:
+            pattern = '*.json'
+        if url.scheme == 'file':
+            return cls('file', path or '/', pattern)
+        base = urllib.parse.urlunsplit((url.scheme, url.netloc, path.rstrip('/') + '/', '', ''))
+        return cls(url.scheme, base, pattern)
+
+    def location(self, name: str) -> str:
+        if self.scheme == 'file':
+            return os.path.join(self.base, name)
+        return self.base + urllib.parse.quote(name)
+
+    def wanted(self, name: str) -> bool:
+        return (name.endswith('.json') and name != INDEX_FILE
+                and fnmatch.fnmatchcase(name, self.pattern))
+
+    def read(self, name: str) -> bytes:
+        location = self.location(name)
+        try:
+            if self.scheme == 'file':
+                return Path(location).read_bytes()
+            with urllib.request.urlopen(location, timeout=HTTP_TIMEOUT) as response:
+                return response.read()
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                raise NotFoundError(f'{location}: not found') from None
+            raise RepositoryError(f'{location}: HTTP {e.code}') from None
+        except FileNotFoundError:
+            raise NotFoundError(f'{location}: not found') from None
+        except (OSError, urllib.error.URLError) as e:
+            raise RepositoryError(f'{location}: {e}') from None
+
+    def scan(self) -> tuple[Any, dict[str, Any]]:
+        """
+        A stamp that changes when the listing may have changed, and the wanted
+        file names, each with a stamp that changes when the file may have.
+        """
+        if self.scheme == 'file':
+            try:
+                stamp = os.stat(self.base).st_mtime_ns
+                files = {}
+                with os.scandir(self.base) as entries:
+                    for entry in entries:
+                        if entry.is_file() and self.wanted(entry.name):
+                            st = entry.stat()
+                            files[entry.name] = (st.st_mtime_ns, st.st_size)
+            except OSError as e:
+                raise RepositoryError(f'Cannot list {self.base}: {e}') from None
+            return stamp, files
+        else:
+            raw = self.read(INDEX_FILE)
+            stamp = hashlib.sha256(raw).hexdigest()
+            try:
+                names = json.loads(raw)
+            except ValueError as e:
+                raise RepositoryError(f'{self.location(INDEX_FILE)}: bad JSON: {e}') from None
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise RepositoryError(f'{self.location(INDEX_FILE)}: expected a list of '
+                                      f'file names')
+            # Without per-file metadata, a file is re-read when the index changes
+            return stamp, {n: stamp for n in names if '/' not in n and self.wanted(n)}
+
+
+@attrs.frozen
+class _Index:
+    stamp: Any
+    names: Mapping[BundleFQID, str]
+    listing: Listing
+
+
+class CannedRepository(RepositoryPlugin):
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._indices: dict[str, _Index] = {}
+        # (location, file stamp) -> FQID or problem reason
+        self._files: dict[tuple[str, Any], BundleFQID | str] = {}
+
+    def list_bundles(self, source: str, prefix: str = '') -> Listing:
+        listing = self._index(source).listing
+        if not prefix:
+            return listing
+        return Listing(bundles=tuple(b for b in listing.bundles if b.uuid.startswith(prefix)),
+                       problems=listing.problems)
+
+    def fetch_bundle(self, source: str, fqid: BundleFQID) -> Bundle:
+        directory = _Directory.parse(source)
+        try:
+            key = BundleFQID(fqid.uuid, normalize_version(fqid.version))
+        except AzulError:
+            raise NotFoundError(f'No bundle {fqid.uuid} version {fqid.version!r} '
+                                f'in {source}') from None
+        name = self._index(source).names.get(key)
+        if name is None:
+            raise NotFoundError(f'No bundle {fqid.uuid} version {fqid.version} in {source}')
+        location = directory.location(name)
+        try:
+            document = _load(directory, name)
+            check_bundle(document)
+        except BadBundleFile as e:
+            raise RepositoryError(f'{location}: {e}') from None
+        stitched = document.get('stitched') or ()
+        return Bundle(fqid=key,
+                      source=source,
+                      manifest=document['manifest'],
+                      metadata=document['metadata'],
+                      links=document['links'],
+                      stitched=frozenset(stitched))
+
+    def file_url(self, source: str, descriptor: Mapping[str, Any]) -> str | None:
+        drs_uri = descriptor.get('drs_uri')
+        if isinstance(drs_uri, str) and drs_uri.startswith('drs://'):
+            host, _, object_id = drs_uri[len('drs://'):].partition('/')
+            if host and object_id:
+                return f'https://{host}/ga4gh/drs/v1/objects/{object_id}'
+        return None
+
+    def _index(self, source: str) -> _Index:
+        directory = _Directory.parse(source)
+        stamp, files = directory.scan()
+        with self._lock:
+            index = self._indices.get(source)
+        if index is not None and index.stamp == stamp:
+            return index
+        index = self._build(directory, stamp, files)
+        with self._lock:
+            self._indices[source] = index
+        return index
+
+    def _build(self, directory: _Directory, stamp: Any, files: Mapping[str, Any]) -> _Index:
+        problems: list[BundleProblem] = []
+        by_fqid: dict[BundleFQID, list[str]] = {}
+        for name in sorted(files):
+            location = directory.location(name)
+            result = self._fqid(directory, name, files[name])
+            if isinstance(result, str):
+                problems.append(BundleProblem(location, result))
+            else:
+                by_fqid.setdefault(result, []).append(name)
+        names = {}
+        for fqid, group in by_fqid.items():
+            if len(group) == 1:
+                names[fqid] = group[0]
+            else:
+                locations = ', '.join(directory.location(n) for n in group)
+                reason = (f'Bundle {fqid.uuid} version {fqid.version} is in more than one '
+                          f'file: {locations}; all of them are skipped')
+                problems.extend(BundleProblem(directory.location(n), reason) for n in group)
+        for problem in problems:
+            log.warning('Skipping bundle file %s: %s', problem.location, problem.reason)
+        listing = Listing(bundles=tuple(sorted(names)), problems=tuple(problems))
+        return _Index(stamp=stamp, names=names, listing=listing)
+
+    def _fqid(self, directory: _Directory, name: str, file_stamp: Any) -> BundleFQID | str:
+        key = (directory.location(name), file_stamp)
+        with self._lock:
+            cached = self._files.get(key)
+        if cached is not None:
+            return cached
+        try:
+            result = fqid_of(name, lambda: _load(directory, name))
+        except BadBundleFile as e:
+            result = str(e)
+        except AzulError as e:
+            result = e.message
+        with self._lock:
+            self._files[key] = result
+        return result
+
+
+def _load(directory: _Directory, name: str) -> Any:
+    raw = directory.read(name)
+    try:
+        return json.loads(raw)
+    except ValueError as e:
+        raise BadBundleFile(f'Bad JSON: {e}') from None
