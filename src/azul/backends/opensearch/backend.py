@@ -1,0 +1,361 @@
+"""
+The OpenSearch implementation of `SearchBackend`, for any OpenSearch 2.x or
+Elasticsearch 7.10-compatible cluster (no point-in-time, no features newer
+than ES 7.10 / OS 2.0).
+
+Refresh policy: every write (contributions and aggregates) asks for an
+immediate refresh of the shards it touched (`refresh=true`), because the
+indexer reads the contributions of an entity right after writing them, and the
+service and tests expect an aggregate in the next search. Measured on the
+single test node (OpenSearch 2.19), per bulk request:
+
+  refresh       20 contributions + read   10 aggregates
+  true                 132 ms                 61 ms
+  wait_for           1,025 ms              1,044 ms
+  false                 33 ms                 27 ms   (every read was stale)
+
+`wait_for` is kinder to a busy cluster (no tiny segments), but waits for the
+next scheduled refresh (`refresh_interval`, 1 s), which would make indexing a
+bundle at least a second slower. The policy is a constructor argument.
+"""
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+from opensearchpy import OpenSearch, helpers
+from opensearchpy import exceptions as os_errors
+
+from azul.backends.base import AggregateWrite, SearchBackend, VersionedAggregate, index_name
+from azul.backends.opensearch import mapping
+from azul.backends.opensearch.errors import error_type, translated
+from azul.backends.opensearch.queries import filter_query, search_body, search_result
+from azul.backends.opensearch.summary import summary_body, summary_result
+from azul.core.documents import Aggregate, Contribution
+from azul.core.fields import FieldRegistry
+from azul.core.filters import Filters
+from azul.core.search import (
+    SearchRequest,
+    SearchResult,
+    SummaryRequest,
+    SummaryResult,
+    reference_search,
+    reference_summary,
+)
+from azul.errors import AzulError
+
+log = logging.getLogger(__name__)
+
+Refresh = Literal[True, False, 'wait_for']
+
+# Documents per bulk request and per page of a read
+CHUNK_SIZE = 500
+PAGE_SIZE = 1000
+
+
+class OpenSearchBackend(SearchBackend):
+
+    def __init__(self,
+                 endpoint: str,
+                 prefix: str,
+                 deployment: str,
+                 auth: str | None = None,
+                 timeout: int = 30,
+                 *,
+                 shards: int = 1,
+                 replicas: int = 0,
+                 refresh: Refresh = True):
+        self.endpoint = endpoint.rstrip('/')
+        self.prefix = prefix
+        self.deployment = deployment
+        self.shards = shards
+        self.replicas = replicas
+        self.refresh = refresh
+        options: dict[str, Any] = dict(hosts=[self.endpoint], timeout=timeout)
+        if auth is not None:
+            user, _, password = auth.partition(':')
+            options['http_auth'] = (user, password)
+        # Reads are idempotent, so the client may retry them on another
+        # connection after a timeout or a 502/503/504.
+        self._reader = OpenSearch(**options, max_retries=2, retry_on_timeout=True)
+        # Why no retries for writes: a request that timed out may still have
+        # been applied. A transparent retry of a conditional write would then
+        # fail its own version check, or, worse, a retry of an unconditional
+        # one would blindly overwrite whatever another indexer wrote
+        # meanwhile. Without retries the timeout surfaces as
+        # ServiceUnavailableError, the queue re-delivers the message, and the
+        # re-run re-reads the aggregate and sees the new version: a conflict
+        # on re-read rather than a lost update. `retry_on_conflict` (an update
+        # API option) is never used for the same reason.
+        self._writer = OpenSearch(**options, max_retries=0, retry_on_timeout=False,
+                                  retry_on_status=())
+        # Indices known to exist, see `_require`
+        self._existing: set[str] = set()
+
+    # Indices
+
+    def _index(self, catalog: str, entity_type: str, aggregate: bool) -> str:
+        return index_name(self.prefix, self.deployment, catalog, entity_type, aggregate)
+
+    def create_indices(self, catalog: str, entity_types: Sequence[str],
+                       registry: FieldRegistry) -> None:
+        settings = mapping.index_settings(self.shards, self.replicas)
+        for entity_type in entity_types:
+            for aggregate, mappings in ((True, mapping.aggregate_mappings(registry)),
+                                        (False, mapping.contribution_mappings())):
+                index = self._index(catalog, entity_type, aggregate)
+                with translated(self.endpoint):
+                    if self._reader.indices.exists(index=index):
+                        continue
+                    try:
+                        self._writer.indices.create(index=index, body={
+                            'settings': settings,
+                            'mappings': mappings,
+                        })
+                    except os_errors.RequestError as e:
+                        # Another process created it between our check and ours
+                        if error_type(e) != 'resource_already_exists_exception':
+                            raise
+
+    def _require(self, index: str) -> str:
+        """
+        Fail unless the index exists: a write to a missing index would make
+        OpenSearch create it with dynamic mappings, which `create_indices`
+        would then leave alone.
+        """
+        if index not in self._existing:
+            with translated(self.endpoint):
+                if not self._reader.indices.exists(index=index):
+                    raise AzulError(f'Index {index!r} does not exist at {self.endpoint}; '
+                                    f'create the indices of its catalog first')
+            self._existing.add(index)
+        return index
+
+    def _delete_matching(self, pattern: str) -> None:
+        self._existing.clear()
+        with translated(self.endpoint):
+            # Resolve the pattern first: clusters with
+            # `action.destructive_requires_name` refuse wildcard deletes.
+            indices = sorted(self._reader.indices.get(index=pattern,
+                                                      allow_no_indices=True,
+                                                      ignore_unavailable=True))
+            for i in range(0, len(indices), 50):
+                self._writer.indices.delete(index=','.join(indices[i:i + 50]),
+                                            ignore_unavailable=True)
+
+    def delete_indices(self, catalog: str) -> None:
+        self._delete_matching(f'{self.prefix}_{self.deployment}_{catalog}_*')
+
+    def drop_deployment(self) -> None:
+        self._delete_matching(f'{self.prefix}_{self.deployment}_*')
+
+    def count(self, catalog: str, entity_type: str, aggregate: bool = True) -> int:
+        index = self._index(catalog, entity_type, aggregate)
+        with translated(self.endpoint):
+            try:
+                return self._reader.count(index=index)['count']
+            except os_errors.NotFoundError:
+                return 0
+
+    # Writes
+
+    def _bulk(self, actions: Iterable[dict[str, Any]]) -> Iterator[tuple[str, int, Any]]:
+        """
+        (document id, status, item) of every action, errors included, so that
+        callers decide which statuses are conflicts and which are failures.
+        """
+        with translated(self.endpoint):
+            results = helpers.streaming_bulk(self._writer, actions,
+                                             chunk_size=CHUNK_SIZE,
+                                             max_chunk_bytes=10 * 1024 * 1024,
+                                             raise_on_error=False,
+                                             raise_on_exception=True,
+                                             max_retries=0,
+                                             refresh=self.refresh)
+            for _ok, item in results:
+                [(_, result)] = item.items()
+                yield result['_id'], result['status'], result
+
+    def _bulk_failure(self, result: Mapping[str, Any]) -> AzulError:
+        error = result.get('error')
+        if isinstance(error, dict):
+            error = f"{error.get('type')}: {error.get('reason')}"
+        return AzulError(f'OpenSearch at {self.endpoint} failed to write document '
+                         f"{result.get('_id')!r} to {result.get('_index')!r} "
+                         f"({result.get('status')}): {error}")
+
+    def write_contributions(self, catalog: str, contributions: Iterable[Contribution]) -> int:
+        actions = (
+            {
+                '_op_type': 'index',
+                '_index': self._require(self._index(catalog, c.entity_type, aggregate=False)),
+                '_id': c.id,
+                '_source': mapping.contribution_source(c),
+            }
+            for c in contributions
+        )
+        written = 0
+        for _, status, result in self._bulk(actions):
+            if status >= 300:
+                raise self._bulk_failure(result)
+            written += 1
+        return written
+
+    def write_aggregates(self, catalog: str, entity_type: str,
+                         writes: Sequence[AggregateWrite]) -> list[str]:
+        if not writes:
+            return []
+        index = self._require(self._index(catalog, entity_type, aggregate=True))
+        # Deleting an aggregate that must not exist is a no-op if it indeed
+        # does not, and a conflict if it does; no bulk action can say that.
+        blind_deletes = [w.entity_id for w in writes if w.document is None and w.expected is None]
+        existing = self.read_aggregates(catalog, entity_type, blind_deletes)
+        conflicts = {eid for eid in blind_deletes if eid in existing}
+        actions = []
+        for w in writes:
+            if w.document is None and w.expected is None:
+                continue
+            action: dict[str, Any] = {'_index': index, '_id': w.entity_id}
+            if w.expected is not None:
+                seq_no, primary_term = w.expected
+                action.update(if_seq_no=seq_no, if_primary_term=primary_term)
+            if w.document is None:
+                action['_op_type'] = 'delete'
+            else:
+                assert w.document.entity_id == w.entity_id, w
+                action['_op_type'] = 'index' if w.expected is not None else 'create'
+                action['_source'] = mapping.aggregate_source(w.document)
+            actions.append(action)
+        for entity_id, status, result in self._bulk(actions):
+            if status == 409:
+                conflicts.add(entity_id)
+            elif status == 404 and 'error' not in result:
+                # A conditional delete of a document someone else deleted
+                conflicts.add(entity_id)
+            elif status >= 300:
+                raise self._bulk_failure(result)
+        return [w.entity_id for w in writes if w.entity_id in conflicts]
+
+    # Reads
+
+    def read_contributions(self, catalog: str, entity_type: str,
+                           entity_ids: Sequence[str]) -> Mapping[str, list[Contribution]]:
+        index = self._index(catalog, entity_type, aggregate=False)
+        result: dict[str, list[Contribution]] = defaultdict(list)
+        ids = list(dict.fromkeys(entity_ids))
+        for i in range(0, len(ids), PAGE_SIZE):
+            query = {'terms': {mapping.ENTITY_ID: ids[i:i + PAGE_SIZE]}}
+            for source in self._paged(index, query, 'contribution_id', missing_ok=True):
+                del source['contribution_id']
+                contribution = Contribution.from_json(source)
+                result[contribution.entity_id].append(contribution)
+        return dict(result)
+
+    def _paged(self, index: str, query: Mapping[str, Any], key: str,
+               source: Any = True, missing_ok: bool = False) -> Iterator[dict[str, Any]]:
+        """Every match, in `key` order, by `search_after` (no point in time in ES 7.10)."""
+        after = None
+        while True:
+            body: dict[str, Any] = {
+                'size': PAGE_SIZE,
+                'query': query,
+                'sort': [{key: 'asc'}],
+                '_source': source,
+                'track_total_hits': False,
+            }
+            if after is not None:
+                body['search_after'] = after
+            with translated(self.endpoint):
+                try:
+                    hits = self._reader.search(index=index, body=body)['hits']['hits']
+                except os_errors.NotFoundError:
+                    if missing_ok:
+                        return
+                    raise
+            for hit in hits:
+                yield hit['_source']
+            if len(hits) < PAGE_SIZE:
+                return
+            after = hits[-1]['sort']
+
+    def read_aggregates(self, catalog: str, entity_type: str,
+                        entity_ids: Sequence[str]) -> Mapping[str, VersionedAggregate]:
+        index = self._index(catalog, entity_type, aggregate=True)
+        result = {}
+        ids = list(dict.fromkeys(entity_ids))
+        for i in range(0, len(ids), PAGE_SIZE):
+            with translated(self.endpoint):
+                try:
+                    # Multi-get is real-time: it sees writes before a refresh
+                    response = self._reader.mget(index=index,
+                                                 body={'ids': ids[i:i + PAGE_SIZE]},
+                                                 _source_includes='document')
+                except os_errors.NotFoundError:
+                    return {}
+            for doc in response['docs']:
+                if doc.get('found'):
+                    aggregate = Aggregate.from_json(entity_type, doc['_source']['document'])
+                    version = (doc['_seq_no'], doc['_primary_term'])
+                    result[doc['_id']] = VersionedAggregate(aggregate, version)
+                elif 'error' in doc:
+                    if error_type_of(doc) == 'index_not_found_exception':
+                        return {}
+                    raise AzulError(f'OpenSearch at {self.endpoint} failed to read '
+                                    f"{doc['_id']!r}: {doc['error']}")
+        return result
+
+    def get_aggregate(self, catalog: str, entity_type: str, entity_id: str
+                      ) -> Mapping[str, Any] | None:
+        index = self._index(catalog, entity_type, aggregate=True)
+        with translated(self.endpoint):
+            try:
+                doc = self._reader.get(index=index, id=entity_id, _source_includes='document')
+            except os_errors.NotFoundError:
+                return None
+        return doc['_source']['document']
+
+    def search(self, catalog: str, request: SearchRequest) -> SearchResult:
+        index = self._index(catalog, request.entity_type, aggregate=True)
+        with translated(self.endpoint):
+            try:
+                response = self._reader.search(index=index, body=search_body(request))
+            except os_errors.NotFoundError:
+                # No index yet: the answer for no documents
+                return reference_search([], request)
+        return search_result(request, response)
+
+    def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
+        index = self._index(catalog, request.entity_type, aggregate=True)
+        with translated(self.endpoint):
+            try:
+                response = self._reader.search(index=index, body=summary_body(request))
+            except os_errors.NotFoundError:
+                return reference_summary([], request)
+        return summary_result(request, response)
+
+    def scan(self, catalog: str, entity_type: str, filters: Filters
+             ) -> Iterator[Mapping[str, Any]]:
+        index = self._index(catalog, entity_type, aggregate=True)
+        for source in self._paged(index, filter_query(filters), mapping.ENTITY_ID,
+                                  source=['document'], missing_ok=True):
+            yield source['document']
+
+    def health(self) -> Mapping[str, Any]:
+        # The writer does not retry, so an unreachable cluster is reported quickly
+        with translated(self.endpoint):
+            health = self._writer.cluster.health()
+        return {
+            'up': True,
+            'endpoint': self.endpoint,
+            'cluster_name': health.get('cluster_name'),
+            'status': health.get('status'),
+        }
+
+    def close(self) -> None:
+        for client in (self._reader, self._writer):
+            client.close()
+
+
+def error_type_of(doc: Mapping[str, Any]) -> str | None:
+    error = doc.get('error')
+    return error.get('type') if isinstance(error, dict) else None

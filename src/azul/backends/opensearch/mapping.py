@@ -1,0 +1,188 @@
+"""
+How aggregates and contributions are laid out in OpenSearch: index settings,
+explicit mappings, and the conversion between a field projection
+(`FieldRegistry.extract`) and the stored source.
+
+An aggregate document has four parts:
+
+  entity_id    keyword; the tie-breaker of every sort (we never sort on `_id`)
+  document     `Aggregate.to_json()`, stored but not indexed (`enabled: false`),
+               so that hits return it unchanged
+  fields       the projection, one property per registered field, holding only
+               the non-null values: keyword for keyword, date and object (the
+               canonical JSON string), long, double, boolean, `double_range`
+  nulls        keyword: the names of the fields whose projection contains None
+
+Null handling: rather than a sentinel value per type (which would leak into
+sums, ranges and cardinalities, and could collide with a real value), a field
+holding None lists its name in `nulls`. `is: [null]` becomes a term query on
+`nulls`, the null facet count and the null bucket of a summary a filter
+aggregation on it. A document whose only value is None simply has no value
+under `fields`, so it sorts last (`missing: _last`) and is ignored by `sum`,
+`cardinality` and ranges, exactly as the reference semantics demand.
+
+Range fields cannot be sorted or term-aggregated in OpenSearch, so each one
+has two companions: `range_lower.<name>` (double, the lower bounds, for sorting)
+and `range_key.<name>` (keyword, the canonical `[lo, hi]` JSON, for `is`,
+facets, cardinality and summary terms).
+
+Field names may contain dots, which OpenSearch would read as object paths, so
+property names escape `%` and `.` (see `prop`).
+"""
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from azul.core.documents import Contribution, IndexedAggregate
+from azul.core.fields import Field, FieldRegistry, FieldType, Range, Value
+
+_property_types = {
+    FieldType.keyword: 'keyword',
+    FieldType.date: 'keyword',
+    FieldType.object: 'keyword',
+    FieldType.long: 'long',
+    FieldType.double: 'double',
+    FieldType.boolean: 'boolean',
+    FieldType.range: 'double_range',
+}
+
+
+def prop(field: Field | str) -> str:
+    """The property name of a field under `fields` (and its range companions)."""
+    name = field if isinstance(field, str) else field.name
+    return name.replace('%', '%25').replace('.', '%2E')
+
+
+def value_path(field: Field) -> str:
+    """Where range queries, `exists` and sums look."""
+    return f'fields.{prop(field)}'
+
+
+def term_path(field: Field) -> str:
+    """Where term queries and term aggregations look."""
+    if field.type is FieldType.range:
+        return f'range_key.{prop(field)}'
+    return f'fields.{prop(field)}'
+
+
+def sort_path(field: Field) -> str:
+    if field.type is FieldType.range:
+        return f'range_lower.{prop(field)}'
+    return f'fields.{prop(field)}'
+
+
+NULLS = 'nulls'
+ENTITY_ID = 'entity_id'
+
+
+def index_settings(shards: int, replicas: int) -> dict[str, Any]:
+    return {'index': {'number_of_shards': shards, 'number_of_replicas': replicas}}
+
+
+def aggregate_mappings(registry: FieldRegistry) -> dict[str, Any]:
+    fields = {prop(f): {'type': _property_types[f.type]} for f in registry}
+    ranges = [f for f in registry if f.type is FieldType.range]
+    return {
+        'dynamic': 'strict',
+        'properties': {
+            ENTITY_ID: {'type': 'keyword'},
+            'document': {'type': 'object', 'enabled': False},
+            NULLS: {'type': 'keyword'},
+            'fields': {'type': 'object', 'dynamic': 'strict', 'properties': fields},
+            'range_lower': {'type': 'object', 'dynamic': 'strict', 'properties': {
+                prop(f): {'type': 'double'} for f in ranges
+            }},
+            'range_key': {'type': 'object', 'dynamic': 'strict', 'properties': {
+                prop(f): {'type': 'keyword'} for f in ranges
+            }},
+        }
+    }
+
+
+def contribution_mappings() -> dict[str, Any]:
+    keyword = {'type': 'keyword'}
+    return {
+        'dynamic': 'strict',
+        'properties': {
+            # The document id repeated, because sorting on `_id` is deprecated
+            'contribution_id': keyword,
+            'entity_type': keyword,
+            ENTITY_ID: keyword,
+            'bundle_uuid': keyword,
+            'bundle_version': keyword,
+            'source': keyword,
+            'deleted': {'type': 'boolean'},
+            'contents': {'type': 'object', 'enabled': False},
+        }
+    }
+
+
+def contribution_source(contribution: Contribution) -> dict[str, Any]:
+    return {'contribution_id': contribution.id, **contribution.to_json()}
+
+
+def range_key(value: Range) -> str:
+    # Adding 0.0 turns -0.0 into 0.0, so that equal ranges get equal keys
+    return json.dumps([value[0] + 0.0, value[1] + 0.0])
+
+
+def aggregate_source(doc: IndexedAggregate) -> dict[str, Any]:
+    # Only ranges need a type-specific layout, and only they are tuples, so the
+    # projection alone suffices: a writer need not hold the field registry.
+    fields: dict[str, Any] = {}
+    lower: dict[str, Any] = {}
+    keys: dict[str, Any] = {}
+    nulls = []
+    for name, values in doc.fields.items():
+        if None in values:
+            nulls.append(name)
+        present = [v for v in values if v is not None]
+        if not present:
+            continue
+        p = prop(name)
+        if isinstance(present[0], tuple):
+            fields[p] = [{'gte': lo, 'lte': hi} for lo, hi in present]
+            lower[p] = [lo for lo, _ in present]
+            keys[p] = [range_key(v) for v in present]
+        else:
+            fields[p] = present
+    return {
+        ENTITY_ID: doc.entity_id,
+        'document': doc.aggregate.to_json(),
+        NULLS: nulls,
+        'fields': fields,
+        'range_lower': lower,
+        'range_key': keys,
+    }
+
+
+def source_values(field: Field, source: Mapping[str, Any]) -> tuple[Value, ...]:
+    """The projection of one field, read back from a stored source."""
+    stored = source.get('fields', {}).get(prop(field), [])
+    if field.type is FieldType.range:
+        values: list[Value] = [(float(r['gte']), float(r['lte'])) for r in stored]
+    else:
+        values = [from_key(field, v) for v in stored]
+    if field.name in source.get(NULLS, ()):
+        values.append(None)
+    return tuple(values)
+
+
+def from_key(field: Field, key: Any) -> Value:
+    """
+    A value as OpenSearch returns it (a source value or an aggregation bucket
+    key) in the canonical form of the projection.
+    """
+    kind = field.type
+    if kind is FieldType.boolean:
+        # Buckets of boolean fields have the keys 1 and 0
+        return bool(key)
+    elif kind is FieldType.long:
+        return int(key)
+    elif kind is FieldType.double:
+        return float(key)
+    elif kind is FieldType.range:
+        lo, hi = json.loads(key)
+        return (float(lo), float(hi))
+    else:
+        return str(key)

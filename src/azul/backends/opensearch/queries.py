@@ -1,0 +1,240 @@
+"""
+Pure translation of search requests into OpenSearch request bodies and of
+responses back into results: dicts in, dicts out, no client. The unit tests
+assert on these dicts without a cluster.
+
+Facets follow elasticsearch-dsl's FacetedSearch: the main query matches
+everything, `post_filter` selects the hits, and each facet is a `filter`
+aggregation under every filter but its own (`facet_filters`), wrapping a
+`terms` aggregation and the count of the null term. The total is a `filter`
+aggregation under all filters, so that it does not depend on the cursor.
+"""
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from azul.backends.opensearch.mapping import (
+    ENTITY_ID,
+    NULLS,
+    from_key,
+    prop,
+    range_key,
+    sort_path,
+    source_values,
+    term_path,
+    value_path,
+)
+from azul.core.fields import Field, FieldType, Value
+from azul.core.filters import Contains, Filters, Intersects, Is, Term, Within
+from azul.core.search import (
+    Cursor,
+    FacetResult,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    Sort,
+    sort_key,
+)
+from azul.errors import AzulError
+
+Query = dict[str, Any]
+
+MATCH_ALL: Query = {'match_all': {}}
+MATCH_NONE: Query = {'match_none': {}}
+
+# Facets and summaries list every term, as the reference does. With one shard
+# the counts of a `terms` aggregation are exact; `check_complete` fails loudly
+# if a field ever has more distinct values than this.
+TERMS_SIZE = 10_000
+
+
+def any_of(clauses: Sequence[Query]) -> Query:
+    if not clauses:
+        return MATCH_NONE
+    elif len(clauses) == 1:
+        return clauses[0]
+    else:
+        return {'bool': {'should': list(clauses), 'minimum_should_match': 1}}
+
+
+def all_of(clauses: Sequence[Query]) -> Query:
+    if not clauses:
+        return MATCH_ALL
+    elif len(clauses) == 1:
+        return clauses[0]
+    else:
+        return {'bool': {'filter': list(clauses)}}
+
+
+def term_value(field: Field, value: Value) -> Any:
+    """A non-null value as a term query expects it."""
+    return range_key(value) if field.type is FieldType.range else value
+
+
+def after_value(field: Field, value: Any) -> Any:
+    """A non-null sort key as `search_after` expects it."""
+    # Booleans sort as 0 and 1, and `search_after` rejects true and false
+    return int(value) if field.type is FieldType.boolean else value
+
+
+def _is(term: Is) -> Query:
+    field = term.field
+    values = [term_value(field, v) for v in term.values if v is not None]
+    clauses = [{'terms': {term_path(field): values}}] if values else []
+    if None in term.values:
+        clauses.append({'term': {NULLS: field.name}})
+    return any_of(clauses)
+
+
+def _ranges(relation: str | None) -> Callable[[Term], Query]:
+    def translate(term: Term) -> Query:
+        def one(lo: float, hi: float) -> Query:
+            body: dict[str, Any] = {'gte': lo, 'lte': hi}
+            if relation is not None:
+                body['relation'] = relation
+            return {'range': {value_path(term.field): body}}
+        return any_of([one(lo, hi) for lo, hi in term.ranges])
+    return translate
+
+
+# (term class, whether the field is a range field) -> translation
+_translations: Mapping[tuple[type, bool], Callable[[Any], Query]] = {
+    (Is, False): _is,
+    (Is, True): _is,
+    (Within, False): _ranges(None),
+    (Within, True): _ranges('within'),
+    (Contains, True): _ranges('contains'),
+    (Intersects, True): _ranges('intersects'),
+}
+
+
+def term_query(term: Term) -> Query:
+    key = (type(term), term.field.type is FieldType.range)
+    try:
+        translate = _translations[key]
+    except KeyError:
+        raise AzulError(f'Cannot translate {type(term).__name__} '
+                        f'on field {term.field.name!r}') from None
+    return translate(term)
+
+
+def filter_query(filters: Filters) -> Query:
+    return all_of([term_query(t) for t in filters.terms])
+
+
+def facet_filters(filters: Filters, facets: Sequence[Field]) -> dict[str, Filters]:
+    """
+    The filters each facet's counts are computed under: all but the facet's
+    own, so that selecting a term does not hide its siblings. Filters on
+    fields that are not facets apply to every facet.
+    """
+    return {facet.name: filters.without(facet.name) for facet in facets}
+
+
+def facet_aggregations(filters: Filters, facets: Sequence[Field]) -> dict[str, Any]:
+    scopes = facet_filters(filters, facets)
+    return {
+        f'facet{i}': {
+            'filter': filter_query(scopes[facet.name]),
+            'aggs': {
+                'terms': {'terms': {'field': term_path(facet), 'size': TERMS_SIZE}},
+                'null': {'filter': {'term': {NULLS: facet.name}}},
+            }
+        }
+        for i, facet in enumerate(facets)
+    }
+
+
+def sort_clause(sort: Sort, reverse: bool = False) -> list[dict[str, Any]]:
+    """
+    Multi-valued fields sort by their smallest value ascending and by their
+    largest descending; `reverse` flips the order but keeps the mode, so that
+    it walks the same sequence backwards (for `search_before`).
+    """
+    asc = (sort.order == 'asc') != reverse
+    return [
+        {sort_path(sort.field): {
+            'order': 'asc' if asc else 'desc',
+            'mode': 'min' if sort.order == 'asc' else 'max',
+            'missing': '_first' if reverse else '_last',
+        }},
+        {ENTITY_ID: {'order': 'desc' if reverse else 'asc'}},
+    ]
+
+
+def cursor_clauses(sort: Sort, cursor: Cursor, before: bool) -> dict[str, Any]:
+    """
+    The part of the body that starts a page after (or, in reverse order,
+    before) `cursor`. A non-null cursor becomes `search_after`. A null one
+    becomes a filter instead: the sentinels OpenSearch substitutes for missing
+    numbers (Long.MAX_VALUE, Infinity, ...) differ by type and version, and
+    nulls are simply the documents without a value, ordered by entity id.
+    """
+    value, entity_id = cursor
+    if value is not None:
+        return {'search_after': [after_value(sort.field, value), entity_id]}
+    has_value = {'exists': {'field': sort_path(sort.field)}}
+    if before:
+        # Everything with a value, since nulls come last, and the nulls before
+        query = any_of([has_value, {'range': {ENTITY_ID: {'lt': entity_id}}}])
+    else:
+        query = all_of([{'bool': {'must_not': [has_value]}},
+                        {'range': {ENTITY_ID: {'gt': entity_id}}}])
+    return {'cursor_filter': query}
+
+
+def search_body(request: SearchRequest) -> dict[str, Any]:
+    filters = filter_query(request.filters)
+    reverse = request.search_before is not None
+    cursor = request.search_before if reverse else request.search_after
+    body: dict[str, Any] = {
+        'size': request.size,
+        'track_total_hits': False,
+        'query': MATCH_ALL,
+        'sort': sort_clause(request.sort, reverse=reverse),
+        '_source': ['document', ENTITY_ID, NULLS,
+                    f'fields.{prop(request.sort.field)}'],
+        'aggs': {
+            'total': {'filter': filters},
+            **facet_aggregations(request.filters, request.facets),
+        },
+    }
+    post_filters = [filters]
+    if cursor is not None:
+        clauses = cursor_clauses(request.sort, cursor, before=reverse)
+        if 'cursor_filter' in clauses:
+            post_filters.append(clauses['cursor_filter'])
+        else:
+            body['search_after'] = clauses['search_after']
+    body['post_filter'] = all_of([q for q in post_filters if q != MATCH_ALL])
+    return body
+
+
+def check_complete(name: str, terms_agg: Mapping[str, Any]) -> None:
+    if terms_agg.get('sum_other_doc_count', 0):
+        raise AzulError(f'Field {name!r} has more than {TERMS_SIZE} distinct values; '
+                        f'its counts would be incomplete')
+
+
+def search_result(request: SearchRequest, response: Mapping[str, Any]) -> SearchResult:
+    sort = request.sort
+    hits = []
+    for hit in response['hits']['hits']:
+        source = hit['_source']
+        values = source_values(sort.field, source)
+        key = sort_key(sort.field, sort.order, values)
+        hits.append(Hit(source[ENTITY_ID], source['document'], (key, source[ENTITY_ID])))
+    if request.search_before is not None:
+        hits.reverse()
+    aggs = response['aggregations']
+    facets = {}
+    for i, facet in enumerate(request.facets):
+        agg = aggs[f'facet{i}']
+        check_complete(facet.name, agg['terms'])
+        counts: dict[Value, int] = {
+            from_key(facet, bucket['key']): bucket['doc_count']
+            for bucket in agg['terms']['buckets']
+        }
+        if agg['null']['doc_count']:
+            counts[None] = agg['null']['doc_count']
+        facets[facet.name] = FacetResult(total=agg['doc_count'], counts=counts)
+    return SearchResult(hits=tuple(hits), total=aggs['total']['doc_count'], facets=facets)

@@ -1,0 +1,63 @@
+"""
+The HCA metadata plugin: the field registry, shaping and summaries of this
+package, and the transformers and aggregators of `transform` and `aggregate`.
+"""
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from azul.core.aggregation import InnerAggregator
+from azul.core.documents import Contribution
+from azul.core.fields import FieldRegistry
+from azul.core.filters import Filters
+from azul.core.search import Order, SummaryRequest, SummaryResult
+from azul.errors import BadRequestError
+from azul.plugins.metadata.base import HitContext, MetadataPlugin
+from azul.plugins.metadata.hca import fields, shape, summary
+from azul.plugins.repository.base import Bundle
+
+
+class HCAPlugin(MetadataPlugin):
+    name = 'hca'
+
+    @property
+    def entity_types(self) -> tuple[str, ...]:
+        # Imported here so that the service side does not load the indexer's
+        # metadata model until something indexes
+        from azul.plugins.metadata.hca.transform import ENTITY_TYPES
+        return tuple(ENTITY_TYPES)
+
+    @property
+    def exposed_entity_types(self) -> tuple[str, ...]:
+        return tuple(fields.default_sorts)
+
+    @property
+    def field_registry(self) -> FieldRegistry:
+        return fields.registry
+
+    def default_sort(self, entity_type: str) -> tuple[str, Order]:
+        try:
+            return fields.default_sorts[entity_type]
+        except KeyError:
+            raise BadRequestError(f'Unknown entity type {entity_type!r}; expected one of '
+                                  f'{", ".join(self.exposed_entity_types)}') from None
+
+    def transform(self, bundle: Bundle, deleted: bool) -> Iterable[Contribution]:
+        from azul.plugins.metadata.hca.transform import transform_bundle
+        return transform_bundle(bundle, deleted)
+
+    def aggregators(self, entity_type: str) -> Mapping[str, InnerAggregator]:
+        from azul.plugins.metadata.hca.aggregate import aggregators
+        return aggregators(entity_type)
+
+    def shape_hit(self, entity_type: str, document: Mapping[str, Any],
+                  context: HitContext) -> dict[str, Any]:
+        return shape.shape_hit(entity_type, document, context)
+
+    def summary_requests(self, filters: Filters) -> Mapping[str, SummaryRequest]:
+        return summary.summary_requests(filters)
+
+    def shape_summary(self, results: Mapping[str, SummaryResult]) -> dict[str, Any]:
+        return summary.shape_summary(results)
+
+    def facet_companions(self) -> Mapping[str, str]:
+        return dict(fields.facet_companions)

@@ -1,0 +1,434 @@
+"""
+The OpenSearch backend's pure translation, without a cluster: the mapping and
+document layout, filters, the facet rule, sorting and cursors, and the parsing
+of responses.
+
+The filter tests run the produced query dicts through `evaluate`, a small
+model of the OpenSearch query DSL subset the backend uses, and compare with
+the reference `matches` on generated projections. The model follows the
+OpenSearch documentation, not our code, so a wrong relation, path or null
+clause shows up as a disagreement.
+"""
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from azul.backends.opensearch.mapping import (
+    aggregate_mappings,
+    aggregate_source,
+    prop,
+    source_values,
+)
+from azul.backends.opensearch.queries import (
+    MATCH_ALL,
+    cursor_clauses,
+    facet_filters,
+    filter_query,
+    search_body,
+    search_result,
+    sort_clause,
+)
+from azul.backends.opensearch.summary import PRECISION_THRESHOLD, summary_body, summary_result
+from azul.core.documents import Aggregate, IndexedAggregate
+from azul.core.fields import Field, FieldRegistry, FieldType, Value
+from azul.core.filters import Contains, Filters, Intersects, Is, Term, Within, matches
+from azul.core.search import (
+    Cardinality,
+    Count,
+    SearchRequest,
+    Sort,
+    Sum,
+    SummaryRequest,
+    TermBucket,
+    Terms,
+)
+from azul.errors import AzulError
+
+FIELDS = {
+    f.name: f for f in (
+        Field('organ', FieldType.keyword, 'organ', facet=True),
+        Field('fileSize', FieldType.long, 'size'),
+        Field('cells', FieldType.double, 'cells', facet=True),
+        Field('isIntermediate', FieldType.boolean, 'intermediate', facet=True),
+        Field('modified', FieldType.date, 'modified'),
+        Field('accessions', FieldType.object, 'accessions', facet=True),
+        Field('ageRange', FieldType.range, 'age', facet=True),
+        # Dots must not turn into object paths
+        Field('project.title', FieldType.keyword, 'project.title', facet=True),
+    )
+}
+REGISTRY = FieldRegistry(tuple(FIELDS.values()))
+
+
+# A model of the OpenSearch query DSL, as documented
+
+def _at(source: Mapping[str, Any], path: str) -> list[Any]:
+    head, _, rest = path.partition('.')
+    value = source.get(head)
+    if rest:
+        value = (value or {}).get(rest)
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _in_range(value: Any, body: Mapping[str, Any]) -> bool:
+    return (('gte' not in body or value >= body['gte'])
+            and ('lte' not in body or value <= body['lte'])
+            and ('gt' not in body or value > body['gt'])
+            and ('lt' not in body or value < body['lt']))
+
+
+def _range_matches(stored: Mapping[str, float], body: Mapping[str, Any]) -> bool:
+    lo, hi = body['gte'], body['lte']
+    return {
+        'within': lambda: lo <= stored['gte'] and stored['lte'] <= hi,
+        'contains': lambda: stored['gte'] <= lo and hi <= stored['lte'],
+        'intersects': lambda: stored['gte'] <= hi and lo <= stored['lte'],
+    }[body.get('relation', 'intersects').lower()]()
+
+
+def evaluate(query: Mapping[str, Any], source: Mapping[str, Any]) -> bool:
+    [(kind, body)] = query.items()
+    if kind == 'match_all':
+        return True
+    elif kind == 'match_none':
+        return False
+    elif kind == 'bool':
+        must = [*body.get('filter', []), *body.get('must', [])]
+        should = body.get('should', [])
+        minimum = body.get('minimum_should_match', 0 if must else 1) if should else 0
+        return (all(evaluate(q, source) for q in must)
+                and not any(evaluate(q, source) for q in body.get('must_not', []))
+                and sum(evaluate(q, source) for q in should) >= minimum)
+    elif kind in ('term', 'terms'):
+        [(path, wanted)] = body.items()
+        wanted = wanted if kind == 'terms' else [wanted]
+        return any(v in wanted for v in _at(source, path))
+    elif kind == 'exists':
+        return bool(_at(source, body['field']))
+    elif kind == 'range':
+        [(path, bounds)] = body.items()
+        values = _at(source, path)
+        if values and isinstance(values[0], dict):
+            return any(_range_matches(v, bounds) for v in values)
+        return any(_in_range(v, bounds) for v in values)
+    else:
+        raise AssertionError(f'not modelled: {kind}')
+
+
+# Generated projections and terms
+
+_values = {
+    FieldType.keyword: st.sampled_from(['brain', 'blood', 'Brain', '']),
+    FieldType.long: st.integers(-3, 3),
+    FieldType.double: st.sampled_from([-0.5, 0.0, 1.25, 2.5]),
+    FieldType.boolean: st.booleans(),
+    FieldType.date: st.sampled_from(['2019-01-01T00:00:00.000000Z',
+                                     '2020-06-15T12:30:00.000000Z']),
+    FieldType.object: st.sampled_from(['{"a":1}', '{"a":2,"b":"x"}']),
+    FieldType.range: st.tuples(st.integers(-5, 5), st.integers(0, 5)).map(
+        lambda r: (float(r[0]), float(r[0] + r[1]))),
+}
+
+_bounds = st.tuples(st.integers(-6, 6), st.integers(0, 6)).map(
+    lambda r: (r[0] / 2, (r[0] + r[1]) / 2))
+
+
+def _projection(field: Field) -> st.SearchStrategy[tuple[Value, ...]]:
+    value = st.one_of(st.none(), _values[field.type])
+    return st.lists(value, min_size=1, max_size=3, unique=True).map(tuple)
+
+
+projections = st.fixed_dictionaries({name: _projection(f) for name, f in FIELDS.items()})
+
+
+def _is(field: Field) -> st.SearchStrategy[Term]:
+    value = st.one_of(st.none(), _values[field.type])
+    return st.lists(value, max_size=3, unique=True).map(lambda vs: Is(field, tuple(vs)))
+
+
+def _ranges(field: Field, relation: type) -> st.SearchStrategy[Term]:
+    return st.lists(_bounds, min_size=1, max_size=2).map(lambda rs: relation(field, tuple(rs)))
+
+
+def _terms(field: Field) -> st.SearchStrategy[Term]:
+    strategies = [_is(field)]
+    relations = {'within': Within, 'contains': Contains, 'intersects': Intersects}
+    for name, relation in relations.items():
+        if name in field.type.relations:
+            strategies.append(_ranges(field, relation))
+    return st.one_of(strategies)
+
+
+terms = st.sampled_from(list(FIELDS.values())).flatmap(_terms)
+
+
+def indexed(entity_id: str, fields: Mapping[str, tuple[Value, ...]]) -> IndexedAggregate:
+    aggregate = Aggregate(entity_type='files', entity_id=entity_id, contents={'n': entity_id},
+                          bundles=(), sources=(), num_contributions=1)
+    return IndexedAggregate(aggregate, fields)
+
+
+@settings(max_examples=400, deadline=None)
+@given(projection=projections, term=terms)
+def test_filter_agrees_with_reference(projection, term):
+    source = aggregate_source(indexed('e1', projection))
+    expected = matches(term, projection[term.field.name])
+    assert evaluate(filter_query(Filters((term,))), source) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(projection=projections, first=terms, second=terms)
+def test_filters_are_anded(projection, first, second):
+    source = aggregate_source(indexed('e1', projection))
+    filters = Filters((first, second))
+    expected = all(matches(t, projection[t.field.name]) for t in filters.terms)
+    assert evaluate(filter_query(filters), source) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(projection=projections)
+def test_source_round_trip(projection):
+    source = aggregate_source(indexed('e1', projection))
+    for name, field in FIELDS.items():
+        assert sorted(source_values(field, source), key=repr) == sorted(projection[name], key=repr)
+
+
+def test_mapping_is_strict_and_typed():
+    mappings = aggregate_mappings(REGISTRY)
+    assert mappings['dynamic'] == 'strict'
+    properties = mappings['properties']
+    assert properties['document'] == {'type': 'object', 'enabled': False}
+    fields = properties['fields']
+    assert fields['dynamic'] == 'strict'
+    types = {name: body['type'] for name, body in fields['properties'].items()}
+    assert types == {
+        'organ': 'keyword', 'fileSize': 'long', 'cells': 'double', 'isIntermediate': 'boolean',
+        'modified': 'keyword', 'accessions': 'keyword', 'ageRange': 'double_range',
+        'project%2Etitle': 'keyword',
+    }
+    assert properties['range_lower']['properties'] == {'ageRange': {'type': 'double'}}
+    assert properties['range_key']['properties'] == {'ageRange': {'type': 'keyword'}}
+
+
+def test_property_names_are_injective_and_dot_free():
+    names = ['a.b', 'a%2Eb', 'a%b', 'a%25b', 'ab']
+    props = [prop(n) for n in names]
+    assert len(set(props)) == len(names)
+    assert not any('.' in p for p in props)
+
+
+def test_nulls_are_a_marker_not_a_value():
+    projection = {name: (None,) for name in FIELDS}
+    projection['organ'] = (None, 'brain')
+    source = aggregate_source(indexed('e1', projection))
+    assert sorted(source['nulls']) == sorted(FIELDS)
+    # A null never reaches a typed property, where it would count in sums and ranges
+    assert source['fields'] == {'organ': ['brain']}
+
+
+# The facet rule
+
+def test_facet_ignores_only_its_own_filter():
+    organ = Is(FIELDS['organ'], ('brain',))
+    size = Within(FIELDS['fileSize'], ((0.0, 10.0),))  # not a facet
+    cells = Is(FIELDS['cells'], (None,))
+    facets = [FIELDS['organ'], FIELDS['cells'], FIELDS['ageRange']]
+    scopes = facet_filters(Filters((organ, size, cells)), facets)
+    assert scopes == {
+        'organ': Filters((size, cells)),
+        'cells': Filters((organ, size)),
+        'ageRange': Filters((organ, size, cells)),
+    }
+
+
+def _request(**kwargs) -> SearchRequest:
+    defaults = dict(entity_type='files', filters=Filters(), sort=Sort(FIELDS['organ']),
+                    size=10, facets=(FIELDS['organ'], FIELDS['isIntermediate']))
+    return SearchRequest(**{**defaults, **kwargs})
+
+
+def test_search_body_scopes():
+    organ = Is(FIELDS['organ'], ('brain', None))
+    flag = Is(FIELDS['isIntermediate'], (True,))
+    request = _request(filters=Filters((organ, flag)))
+    body = search_body(request)
+    # Hits and total see every filter, facets all but their own
+    assert body['query'] == MATCH_ALL
+    assert body['post_filter'] == filter_query(request.filters)
+    assert body['aggs']['total']['filter'] == filter_query(request.filters)
+    assert body['aggs']['facet0']['filter'] == filter_query(Filters((flag,)))
+    assert body['aggs']['facet1']['filter'] == filter_query(Filters((organ,)))
+    assert body['aggs']['facet0']['aggs']['null'] == {'filter': {'term': {'nulls': 'organ'}}}
+    # The total comes from the aggregation, so counting every hit is wasted work
+    assert body['track_total_hits'] is False
+    assert 'search_after' not in body
+
+
+@pytest.mark.parametrize('order', ['asc', 'desc'])
+def test_sort_clause(order):
+    sort = Sort(FIELDS['ageRange'], order)
+    forward, tie = sort_clause(sort)
+    backward, reverse_tie = sort_clause(sort, reverse=True)
+    path = 'range_lower.ageRange'
+    # Multi-valued: smallest value ascending, largest descending; nulls last either way
+    mode = 'min' if order == 'asc' else 'max'
+    assert forward == {path: {'order': order, 'mode': mode, 'missing': '_last'}}
+    assert tie == {'entity_id': {'order': 'asc'}}
+    # Walking backwards: every comparison flipped, the mode kept
+    flipped = 'desc' if order == 'asc' else 'asc'
+    assert backward == {path: {'order': flipped, 'mode': mode, 'missing': '_first'}}
+    assert reverse_tie == {'entity_id': {'order': 'desc'}}
+
+
+def test_boolean_cursor_is_numeric():
+    clauses = cursor_clauses(Sort(FIELDS['isIntermediate']), (True, 'e1'), before=False)
+    assert clauses == {'search_after': [1, 'e1']}
+
+
+def _sortable_source(entity_id: str, sizes: tuple[Value, ...]) -> dict[str, Any]:
+    projection = {name: (None,) for name in FIELDS}
+    projection['fileSize'] = sizes
+    return aggregate_source(indexed(entity_id, projection))
+
+
+@pytest.mark.parametrize('before', [False, True])
+def test_null_cursor_is_a_filter(before):
+    sort = Sort(FIELDS['fileSize'])
+    clauses = cursor_clauses(sort, (None, 'e5'), before=before)
+    assert 'search_after' not in clauses
+    query = clauses['cursor_filter']
+    sources = {
+        'e1': _sortable_source('e1', (None,)),
+        'e9': _sortable_source('e9', (None,)),
+        'e0': _sortable_source('e0', (3,)),
+        'e7': _sortable_source('e7', (None, 1)),
+    }
+    selected = {eid for eid, source in sources.items() if evaluate(query, source)}
+    # Nulls come last, ordered by entity id; a value, even beside a null, is not null
+    assert selected == ({'e0', 'e7', 'e1'} if before else {'e9'})
+
+
+def test_null_cursor_keeps_total_independent():
+    request = _request(sort=Sort(FIELDS['fileSize']), search_after=(None, 'e5'),
+                       filters=Filters((Is(FIELDS['organ'], ('brain',)),)))
+    body = search_body(request)
+    assert body['aggs']['total'] == {'filter': filter_query(request.filters)}
+    assert body['post_filter'] != body['aggs']['total']['filter']
+
+
+def _hit(entity_id: str, organs: list[str]) -> dict[str, Any]:
+    fields = {'organ': organs} if organs else {}
+    return {'_source': {'entity_id': entity_id, 'document': {'entity_id': entity_id},
+                        'nulls': [] if organs else ['organ'], 'fields': fields}}
+
+
+def _facet(buckets: list[tuple[Any, int]], nulls: int, total: int) -> dict[str, Any]:
+    return {'doc_count': total,
+            'terms': {'sum_other_doc_count': 0,
+                      'buckets': [{'key': k, 'doc_count': n} for k, n in buckets]},
+            'null': {'doc_count': nulls}}
+
+
+def test_search_result():
+    request = _request(sort=Sort(FIELDS['organ'], 'desc'), search_before=('b', 'e0'))
+    response = {
+        'hits': {'hits': [_hit('e2', ['a', 'c']), _hit('e1', [])]},
+        'aggregations': {
+            'total': {'doc_count': 12},
+            'facet0': _facet([('a', 3)], nulls=0, total=11),
+            'facet1': _facet([(1, 4), (0, 2)], nulls=5, total=12),
+        },
+    }
+    result = search_result(request, response)
+    # search_before fetched in reverse: the page comes back in request order
+    assert [h.entity_id for h in result.hits] == ['e1', 'e2']
+    assert [h.sort for h in result.hits] == [(None, 'e1'), ('c', 'e2')]
+    assert result.total == 12
+    assert result.facets['organ'].counts == {'a': 3}
+    assert result.facets['organ'].total == 11
+    assert result.facets['isIntermediate'].counts == {True: 4, False: 2, None: 5}
+
+
+def test_truncated_terms_fail_loudly():
+    response = {
+        'hits': {'hits': []},
+        'aggregations': {'total': {'doc_count': 0},
+                         'facet0': {**_facet([], 0, 0),
+                                    'terms': {'sum_other_doc_count': 3, 'buckets': []}},
+                         'facet1': _facet([], 0, 0)},
+    }
+    with pytest.raises(AzulError, match='organ'):
+        search_result(_request(), response)
+
+
+def _summary_request() -> SummaryRequest:
+    return SummaryRequest('files', Filters(), (
+        Count('count'),
+        Sum('size', FIELDS['fileSize']),
+        Cardinality('ages', FIELDS['ageRange']),
+        Terms('organs', FIELDS['organ'], sums=(FIELDS['cells'],),
+              distinct=(FIELDS['accessions'],)),
+    ))
+
+
+def test_summary_body():
+    body = summary_body(_summary_request())
+    aggs = body['aggs']
+    assert body['size'] == 0
+    assert aggs['agg1'] == {'sum': {'field': 'fields.fileSize'}}
+    assert aggs['agg2'] == {'cardinality': {'field': 'range_key.ageRange',
+                                            'precision_threshold': PRECISION_THRESHOLD}}
+    # The null bucket has the same sub-aggregations as every term's
+    assert aggs['agg3_null']['filter'] == {'term': {'nulls': 'organ'}}
+    assert aggs['agg3_null']['aggs'] == aggs['agg3']['aggs']
+    assert set(aggs['agg3']['aggs']) == {'sum0', 'distinct0'}
+
+
+def _bucket(key: Any, count: int, cells: float, accessions: list[str]) -> dict[str, Any]:
+    return {'key': key, 'doc_count': count, 'sum0': {'value': cells},
+            'distinct0': {'sum_other_doc_count': 0,
+                          'buckets': [{'key': a, 'doc_count': 1} for a in accessions]}}
+
+
+def test_summary_result():
+    response = {
+        'hits': {'total': {'value': 9, 'relation': 'eq'}},
+        'aggregations': {
+            'agg1': {'value': 3000.0},
+            'agg2': {'value': 4},
+            'agg3': {'sum_other_doc_count': 0, 'buckets': [
+                _bucket('liver', 2, 1.5, ['{"b":1}', '{"a":1}']),
+                _bucket('blood', 2, 0.0, []),
+            ]},
+            'agg3_null': {**_bucket(None, 3, 7.25, ['{"a":1}']), 'key': None},
+        },
+    }
+    result = summary_result(_summary_request(), response)
+    assert result['count'] == 9
+    assert result['size'] == 3000.0
+    assert result['ages'] == 4
+    # By count descending, then term with null last; distinct values sorted
+    assert result['organs'] == (
+        TermBucket(None, 3, {'cells': 7.25}, {'accessions': ('{"a":1}',)}),
+        TermBucket('blood', 2, {'cells': 0.0}, {'accessions': ()}),
+        TermBucket('liver', 2, {'cells': 1.5}, {'accessions': ('{"a":1}', '{"b":1}')}),
+    )
+
+
+def test_range_is_matches_exact_interval():
+    field = FIELDS['ageRange']
+    source = _range_source([(0.0, 10.0), (5.0, 20.0)])
+    # (0, 20) is spanned by the two intervals together but equals neither
+    assert not evaluate(filter_query(Filters((Is(field, ((0.0, 20.0),)),))), source)
+    assert evaluate(filter_query(Filters((Is(field, ((-0.0, 10.0),)),))), source)
+
+
+def _range_source(ranges: Sequence[tuple[float, float]]) -> dict[str, Any]:
+    projection = {name: (None,) for name in FIELDS}
+    projection['ageRange'] = tuple(ranges)
+    return aggregate_source(indexed('e1', projection))
