@@ -26,7 +26,6 @@ import fcntl
 import hashlib
 import json
 import os
-from pathlib import Path
 import re
 import shlex
 import shutil
@@ -37,9 +36,10 @@ import sys
 import tempfile
 import threading
 import time
-from typing import IO
 import urllib.error
 import urllib.request
+from pathlib import Path
+from typing import IO
 
 __all__ = [
     'OpenSearchNode',
@@ -490,7 +490,8 @@ class OpenSearchNode:
                 # (languid is the lowest priority) makes sure that existing
                 # indices were recovered into the cluster state, so that we
                 # don't report ready while they are still red.
-                url = self.url + '/_cluster/health?wait_for_events=languid&wait_for_status=yellow&timeout=2s'
+                url = (self.url + '/_cluster/health'
+                       '?wait_for_events=languid&wait_for_status=yellow&timeout=2s')
                 try:
                     with opener.open(url, timeout=30) as response:
                         health = json.load(response)

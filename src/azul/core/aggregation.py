@@ -44,6 +44,9 @@ def value_key(value: Any) -> tuple:
         return (0, 3, json.dumps(value, sort_keys=True))
 
 
+_scalars = frozenset({str, int, float, bool, type(None)})
+
+
 def _hashable(value: Any) -> Any:
     return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
 
@@ -66,18 +69,28 @@ class SetAccumulator(Accumulator):
         self.overflow = False
 
     def accumulate(self, value: Any) -> None:
-        for v in value if isinstance(value, list) else (value,):
-            key = _hashable(v)
-            if key not in self.values:
-                if len(self.values) < self.max_size:
-                    self.values[key] = v
+        values = self.values
+        for v in value if value.__class__ is list else (value,):
+            # Scalars are their own keys; this runs for every value of every
+            # inner entity, so the common case avoids any function call.
+            key = v if v.__class__ in _scalars else _hashable(v)
+            if key not in values:
+                if len(values) < self.max_size:
+                    values[key] = v
                 elif not self.overflow:
                     self.overflow = True
                     log.warning('Field %r exceeds MAX_DISTINCT_VALUES (%d); further values '
                                 'are dropped', self.name, self.max_size)
 
     def get(self) -> list[Any]:
-        return sorted(self.values.values(), key=value_key)
+        values = list(self.values.values())
+        if len(values) > 1:
+            classes = {v.__class__ for v in values}
+            if len(classes) == 1 and classes <= {str, int, float}:
+                values.sort()
+            else:
+                values.sort(key=value_key)
+        return values
 
 
 class SumAccumulator(Accumulator):

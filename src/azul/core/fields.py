@@ -9,6 +9,7 @@ projection. So the backends never see plugin-specific document paths, and field
 names reach a query only after they were looked up here.
 """
 import enum
+import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -174,32 +175,48 @@ class FieldRegistry:
         document with organs [null, "blood"] counts for both facet terms, as in
         the original Azul.
         """
+        # This runs once per aggregate written, so it is on the indexer's hot
+        # path: fields sharing a path prefix (contents.donors.*) walk it once.
         result = {}
-        for field in self.fields:
-            values = dict.fromkeys(field.normalize(v) for v in _walk(document, field.path))
-            result[field.name] = tuple(values) or (None,)
+        for prefix, leaves in self._plan:
+            nodes = _walk(document, prefix)
+            for field, key in leaves:
+                normalize = field.normalize
+                values = {}
+                for node in nodes:
+                    if node.__class__ is dict:
+                        for v in _flatten(node.get(key)):
+                            values[v if v.__class__ is str and field.type in _string_types
+                                   else normalize(v)] = None
+                result[field.name] = tuple(values) or (None,)
         return result
 
+    @functools.cached_property
+    def _plan(self) -> list[tuple[tuple[str, ...], list[tuple[Field, str]]]]:
+        plan: dict[tuple[str, ...], list[tuple[Field, str]]] = {}
+        for field in self.fields:
+            *prefix, key = field.path.split('.')
+            plan.setdefault(tuple(prefix), []).append((field, key))
+        return list(plan.items())
 
-def _walk(node: Any, path: str) -> Iterable[Any]:
-    for part in path.split('.'):
-        node = _step(node, part)
-    return _flatten(node)
+
+_string_types = (FieldType.keyword, FieldType.date)
 
 
-def _step(node: Any, key: str) -> Any:
-    if isinstance(node, list):
-        return [v for item in node for v in _flatten(_step(item, key))]
-    elif isinstance(node, dict):
-        return node.get(key)
-    else:
-        return None
+def _walk(node: Any, path: tuple[str, ...]) -> list[Any]:
+    """The nodes at `path` below `node`, lists along the way flattened."""
+    nodes = _flatten(node)
+    for part in path:
+        nodes = [v for n in nodes if n.__class__ is dict for v in _flatten(n.get(part))]
+    return nodes
 
 
 def _flatten(node: Any) -> list[Any]:
     # Ranges are stored as {"gte": lo, "lte": hi} objects, so every list is a
     # list of values and flattens completely.
-    if isinstance(node, list):
+    if node.__class__ is list:
+        if all(item.__class__ is not list for item in node):
+            return node
         return [v for item in node for v in _flatten(item)]
     else:
         return [node]
