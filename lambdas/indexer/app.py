@@ -9,9 +9,13 @@ import os
 
 from chalice import Chalice, CORSConfig, Response
 
-from azul.errors import AzulError, BadRequestError
+from azul.errors import BadRequestError
 from azul.indexer.worker import NOTIFICATIONS, TALLIES, Worker, parse_notification
 from azul.runtime import Runtime
+from azul.service.health import run_checks
+from azul.service.responses import Response as RResponse
+from azul.service.responses import json_response, respond
+from azul.service.version import git_info
 
 log = logging.getLogger('azul.indexer.app')
 
@@ -34,9 +38,9 @@ def runtime() -> Runtime:
     return _runtime
 
 
-def _error(e: AzulError) -> Response:
-    return Response(status_code=e.status, body=e.to_json(),
-                    headers={'Access-Control-Allow-Origin': '*'})
+def _chalice(response: RResponse) -> Response:
+    headers = {'Access-Control-Allow-Origin': '*', **response.headers}
+    return Response(status_code=response.status, body=response.body, headers=headers)
 
 
 def _json_body():
@@ -47,35 +51,27 @@ def _json_body():
         raise BadRequestError(f'The request body is not valid JSON: {e}') from None
 
 
+def _notify(catalog: str, action: str) -> RResponse:
+    message = parse_notification(runtime(), catalog, action, _json_body())
+    runtime().queue.send(NOTIFICATIONS, [message])
+    return json_response({'queued': message}, status=202)
+
+
 @app.route('/{catalog}/{action}', methods=['POST'], cors=cors)
 def notify(catalog: str, action: str):
-    try:
-        message = parse_notification(runtime(), catalog, action, _json_body())
-        runtime().queue.send(NOTIFICATIONS, [message])
-    except AzulError as e:
-        return _error(e)
-    return Response(status_code=202, body={'queued': message},
-                    headers={'Access-Control-Allow-Origin': '*'})
+    return _chalice(respond(_notify, catalog, action))
 
 
 @app.route('/health', cors=cors)
 def health():
-    from azul.service.health import indexer_health
-    try:
-        body, status = indexer_health(runtime())
-    except AzulError as e:
-        return _error(e)
-    return Response(status_code=status, body=body)
+    return _chalice(respond(run_checks, runtime(), ('elasticsearch', 'queues', 'progress')))
 
 
 @app.route('/version', cors=cors)
 def version():
-    from azul.service.version import version_info
-    return version_info()
+    return _chalice(json_response({'git': git_info(os.environ), 'changes': []}))
 
 
-# On AWS the queues trigger these; locally the server's worker thread does the
-# same work through `Worker.process_once`.
 # Queue names are fixed when Chalice packages the app, hence read from the
 # environment of the packaging process (see azul.indexer.sqs for the naming).
 _deployment = os.environ.get('AZUL_DEPLOYMENT', 'local')

@@ -20,6 +20,12 @@ from azul.errors import ConfigError
 
 catalog_name_re = re.compile(r'^[a-z][a-z0-9]{1,63}$')
 
+# The first path segments of service routes: the local server serves the
+# indexer's POST /{catalog}/{action} on the same port, so a catalog may not
+# share a name with them.
+reserved_catalog_names = frozenset({'index', 'manifest', 'fetch', 'repository', 'health',
+                                    'version', 'openapi', 'static'})
+
 atlases = ('hca', 'anvil')
 metadata_plugins = ('hca',)
 repository_plugins = ('canned',)
@@ -108,6 +114,8 @@ def _parse_catalog(name: str, body: Any) -> Catalog:
     if not catalog_name_re.match(name):
         raise ValueError(f'{where}: a name must be 2 to 64 lowercase letters or digits, '
                          f'starting with a letter')
+    if name in reserved_catalog_names:
+        raise ValueError(f'{where}: the name is reserved for a route of the service')
     if not isinstance(body, dict):
         raise ValueError(f'{where}: must be a JSON object')
     unknown = set(body) - {'atlas', 'internal', 'plugins', 'sources'}

@@ -83,6 +83,7 @@ def test_catalogs_keep_order_and_first_is_default():
     ('DCP', _catalog(), "catalog 'DCP': a name must be"),
     ('a', _catalog(), "catalog 'a': a name must be"),
     ('dcp_2', _catalog(), "catalog 'dcp_2': a name must be"),
+    ('index', _catalog(), "catalog 'index': the name is reserved"),
     ('dcp', _catalog(atlas='hpa'), "catalog 'dcp': unknown atlas 'hpa'"),
     ('dcp', _catalog(internal='no'), "catalog 'dcp': internal must be a bool"),
     ('dcp', _catalog(plugins={'metadata': {'name': 'hca'}}), 'missing plugins.repository'),

@@ -4,9 +4,10 @@ worker thread that drains the durable local queue.
 
 Requests go through Chalice's own LocalGateway, so the local server runs the
 very route code that runs on Lambda. Dispatch: `POST /{catalog}/{add|delete}`
-for a configured catalog goes to the indexer app, everything else to the
-service app. The two never collide because no service route accepts POST on a
-path whose second segment is `add` or `delete`.
+for a configured catalog goes to the indexer app (which answers an unknown
+action with a 400 naming it), everything else to the service app. The two
+never collide because catalog names may not be the first segment of a service
+route (see `azul.config.reserved_catalog_names`).
 """
 import importlib.util
 import logging
@@ -28,7 +29,7 @@ from azul.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-_notification_path = re.compile(r'^/([a-z][a-z0-9]{1,63})/(add|delete)/?(\?.*)?$')
+_notification_path = re.compile(r'^/([a-z][a-z0-9]{1,63})/([^/?]+)/?(\?.*)?$')
 
 
 def load_app(name: str) -> ModuleType:
@@ -71,6 +72,11 @@ class LocalServer:
         return f'http://{host}:{port}'
 
     def start(self) -> None:
+        # Idempotent: an empty catalog answers with no hits rather than an error
+        from azul.indexer.index import Indexer
+        indexer = Indexer(self.runtime)
+        for catalog in self.runtime.config.catalogs:
+            indexer.create_indices(catalog.name)
         if self.worker is not None:
             recovered = self.runtime.queue.recover()
             if recovered:
