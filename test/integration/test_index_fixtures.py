@@ -12,7 +12,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, make_backend
 
 from azul import envfiles
 from azul.config import Config
@@ -20,6 +19,7 @@ from azul.core.documents import BundleFQID
 from azul.indexer.index import Indexer
 from azul.indexer.reindex import reindex
 from azul.runtime import Runtime
+from conftest import FIXTURES, make_backend
 
 BUNDLES = FIXTURES / 'hca' / 'bundles'
 EXAMPLES = sorted(p for p in (BUNDLES / 'cans' / 'examples').iterdir() if p.is_dir())

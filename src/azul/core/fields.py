@@ -11,7 +11,7 @@ names reach a query only after they were looked up here.
 import enum
 import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
