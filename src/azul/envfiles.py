@@ -36,8 +36,11 @@ def project_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def selected_deployment(root: Path, environ: Mapping[str, str]) -> str:
-    name = environ.get('AZUL_DEPLOYMENT') if _explicit('AZUL_DEPLOYMENT', environ) else None
+def selected_deployment(root: Path, environ: Mapping[str, str],
+                        explicit: set[str] | None = None) -> str:
+    if explicit is None:
+        explicit = _unmanaged(environ)
+    name = environ.get('AZUL_DEPLOYMENT') if 'AZUL_DEPLOYMENT' in explicit else None
     if name is None:
         active = root / 'deployments' / '.active'
         name = os.readlink(active) if active.is_symlink() else DEFAULT_DEPLOYMENT
@@ -47,8 +50,9 @@ def selected_deployment(root: Path, environ: Mapping[str, str]) -> str:
     return name
 
 
-def _explicit(name: str, environ: Mapping[str, str]) -> bool:
-    return name in environ and name not in environ.get(MANAGED, '').split()
+def _unmanaged(environ: Mapping[str, str]) -> set[str]:
+    managed = set(environ.get(MANAGED, '').split())
+    return {name for name in environ if name not in managed}
 
 
 def _load_file(path: Path) -> Mapping[str, str | None]:
@@ -67,9 +71,27 @@ def _load_file(path: Path) -> Mapping[str, str | None]:
 def evaluate(environ: Mapping[str, str], root: Path | None = None) -> dict[str, str]:
     """
     The variables the files define, interpolated, minus those the caller set.
+
+    The caller set a variable if the loader did not (it is not listed in
+    AZUL_ENV_MANAGED), or if the loader did but its value has changed since,
+    e.g. `export AZUL_PORT=9000` after `source environment`.
     """
-    root = root or project_root()
-    deployment = selected_deployment(root, environ)
+    return _evaluate_explicit(environ, root or project_root())[0]
+
+
+def _evaluate_explicit(environ: Mapping[str, str], root: Path) -> tuple[dict[str, str], set[str]]:
+    explicit = _unmanaged(environ)
+    values = _evaluate(environ, root, explicit)
+    changed = {name for name in set(environ.get(MANAGED, '').split()) & set(values)
+               if name in environ and environ[name] != values[name]}
+    if changed:
+        explicit |= changed
+        values = _evaluate(environ, root, explicit)
+    return values, explicit
+
+
+def _evaluate(environ: Mapping[str, str], root: Path, explicit: set[str]) -> dict[str, str]:
+    deployment = selected_deployment(root, environ, explicit)
     paths = [
         root / 'environment.py',
         root / 'environment.local.py',
@@ -85,7 +107,7 @@ def evaluate(environ: Mapping[str, str], root: Path | None = None) -> dict[str, 
             merged.update(_load_file(path))
     # Explicitly exported variables win, and references resolve against them too
     for name in list(merged):
-        if _explicit(name, environ):
+        if name in explicit:
             merged[name] = environ[name]
     values = {k: v for k, v in merged.items() if v is not None}
 
@@ -105,7 +127,7 @@ def evaluate(environ: Mapping[str, str], root: Path | None = None) -> dict[str, 
         return _reference.sub(substitute, values[name])
 
     resolved = {name: resolve(name, ()) for name in values}
-    return {k: v for k, v in resolved.items() if not _explicit(k, environ)}
+    return {k: v for k, v in resolved.items() if k not in explicit}
 
 
 def load(environ: MutableMapping[str, str], root: Path | None = None) -> None:
@@ -113,9 +135,9 @@ def load(environ: MutableMapping[str, str], root: Path | None = None) -> None:
     Apply the files to ``environ`` in place, unless the bash ``environment``
     file already did so in this shell.
     """
-    values = evaluate(environ, root)
+    values, explicit = _evaluate_explicit(environ, root or project_root())
     for name in environ.get(MANAGED, '').split():
-        if name not in values:
+        if name not in values and name not in explicit:
             environ.pop(name, None)
     environ.update(values)
     environ[MANAGED] = ' '.join(sorted(values))
@@ -128,12 +150,12 @@ def main(argv: list[str] | None = None) -> int:
                         help='emit `export NAME=value` lines (for eval in bash)')
     args = parser.parse_args(argv)
     try:
-        values = evaluate(os.environ)
+        values, explicit = _evaluate_explicit(os.environ, project_root())
     except EnvironmentFileError as e:
         print(f'echo {shlex.quote("environment: " + str(e))} >&2; false', file=sys.stdout)
         return 1
     for name in os.environ.get(MANAGED, '').split():
-        if name not in values:
+        if name not in values and name not in explicit:
             print(f'unset {name}')
     for name, value in sorted(values.items()):
         print(f'export {name}={shlex.quote(value)}' if args.export else f'{name}={value}')

@@ -180,3 +180,15 @@ def test_readme_documents_every_setting():
     readme = (ROOT / 'README.md').read_text()
     missing = [s.name for s in SETTINGS if f'`{s.name}`' not in readme]
     assert missing == []
+
+
+def test_a_changed_managed_variable_counts_as_explicit():
+    environ = {}
+    envfiles.load(environ, ROOT)
+    environ['AZUL_PORT'] = '9000'  # export AZUL_PORT=9000 after `source environment`
+    envfiles.load(environ, ROOT)
+    assert environ['AZUL_PORT'] == '9000'
+    environ['AZUL_DATA_DIR'] = '/elsewhere'
+    envfiles.load(environ, ROOT)
+    # references follow the changed value
+    assert environ['AZUL_DUCKDB_PATH'] == '/elsewhere/index.duckdb'

@@ -38,25 +38,10 @@ def cmd_config(args) -> int:
 
 def cmd_reindex(args) -> int:
     """(Re)create a catalog's indices and index every bundle of its sources."""
-    from tqdm import tqdm
-
-    from azul.indexer.reindex import reindex
+    from azul.adapters.progress import reindex_with_progress
     runtime = _runtime(args)
     catalog = runtime.catalog(args.catalog).name
-    bars = {}
-
-    def on_total(what: str, total: int) -> None:
-        for bar in bars.values():
-            bar.close()
-        bars[what] = tqdm(total=total, desc=f'{catalog}: {what}', unit=what[:-1],
-                          disable=args.quiet, file=sys.stderr)
-
-    report = reindex(runtime, catalog, args.source or None,
-                     on_bundle=lambda n: bars['bundles'].update(n),
-                     on_entities=lambda n: bars['entities'].update(n),
-                     on_total=on_total)
-    for bar in bars.values():
-        bar.close()
+    report = reindex_with_progress(runtime, catalog, args.source or None, quiet=args.quiet)
     print(f'Indexed {report.bundles} bundle(s) into catalog {catalog!r}: '
           f'{report.contributions} contribution(s), {report.aggregates} aggregate(s)')
     if report.problems:
@@ -143,11 +128,12 @@ def cmd_openapi(args) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='azul', description='Index and search genomic '
                                                               'metadata (HCA, AnVIL).')
-    parser.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
 
     def add(name, func, help_text):
-        p = sub.add_parser(name, help=help_text, description=func.__doc__)
+        p = sub.add_parser(name, help=help_text, description=func.__doc__, parents=[common])
         p.set_defaults(func=func)
         return p
 

@@ -6,17 +6,18 @@ both APIs and prints example requests.
 """
 import json
 import logging
+import shutil
 import sys
 from pathlib import Path
 
 from furl import furl
 from tqdm import tqdm
 
+from azul.adapters.progress import reindex_with_progress
 from azul.adapters.server import LocalServer, wait_for_signal
 from azul.config import Config
 from azul.core.documents import BundleFQID
 from azul.indexer.index import Indexer
-from azul.indexer.reindex import reindex
 from azul.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,10 @@ def ensure_demo_catalog(config: Config) -> Path | None:
         return None
     if not (directory / 'stats.json').exists():
         from azul.synth import generate
+        if directory.exists():
+            # stats.json is written last: without it, a previous run was interrupted
+            print(f'Removing the incomplete demo catalog in {directory}')
+            shutil.rmtree(directory)
         print(f'Generating {config.demo_bundles} synthetic bundles in {directory} ...')
         with tqdm(total=config.demo_bundles, unit='bundle', file=sys.stderr) as bar:
             stats = generate(config.demo_bundles, directory, seed=DEMO_SEED,
@@ -51,26 +56,12 @@ def ensure_demo_catalog(config: Config) -> Path | None:
 
 def index_demo(runtime: Runtime, directory: Path | None) -> None:
     catalog = runtime.config.default_catalog
-    plugin = runtime.metadata_plugin(catalog)
     if runtime.backend.count(catalog.name, 'bundles') > 0:
         print(f'Catalog {catalog.name!r} is already indexed '
               f'({runtime.backend.count(catalog.name, "bundles")} bundles); '
               f'`azul reindex` rebuilds it')
         return
-    assert plugin is not None
-    bars = {}
-
-    def on_total(what, total):
-        for bar in bars.values():
-            bar.close()
-        bars[what] = tqdm(total=total, desc=f'indexing {what}', unit=what[:-1], file=sys.stderr)
-
-    report = reindex(runtime, catalog.name,
-                     on_bundle=lambda n: bars['bundles'].update(n),
-                     on_entities=lambda n: bars['entities'].update(n),
-                     on_total=on_total)
-    for bar in bars.values():
-        bar.close()
+    report = reindex_with_progress(runtime, catalog.name)
     print(f'Indexed {report.bundles} bundles: {report.contributions} contributions, '
           f'{report.aggregates} aggregates')
     deletions = directory / 'deletions.json' if directory else None

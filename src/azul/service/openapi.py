@@ -1,0 +1,266 @@
+"""
+The OpenAPI 3.0 document of the service, generated from the code: parameter
+enums and filter schemas come from the configured catalogs and their plugins'
+field registries, and a test keeps the operations equal to the routes of the
+Chalice app. `lambdas/service/openapi.json` is this document for the
+canonical configuration (`canonical_runtime`); regenerate it with
+
+    python -m azul.service.openapi > lambdas/service/openapi.json
+"""
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from azul.config import Config
+from azul.core.fields import Field
+from azul.runtime import Runtime
+from azul.service import health, index
+from azul.service import openapi_schemas as schemas
+from azul.service.repository import FILE_PARAMS
+from azul.service.request import Request, parameters
+from azul.service.responses import Response, json_response
+
+TITLE = 'azul_service'
+VERSION = '1.0'
+DESCRIPTION = '''
+Azul is a REST web service for querying metadata associated with both
+experimental and analysis data from a data repository. Metadata entities can be
+queried using the Index endpoints; a set of indices forms a catalog, and the
+`catalog` parameter selects one (the first configured catalog is the default).
+'''
+TAGS = [
+    {'name': 'Index', 'description': 'Query the indices for entities of interest'},
+    {'name': 'Repository', 'description': 'Access to data files in the underlying repository'},
+    {'name': 'Auxiliary', 'description': 'Describes various aspects of the Azul service'},
+]
+Operation = dict[str, Any]
+
+
+def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
+    config = runtime.config
+    plugins = [runtime.metadata_plugin(c) for c in config.catalogs]
+    fields = _union(p.field_registry.fields for p in plugins)
+    entity_types = sorted({t for p in plugins for t in p.exposed_entity_types})
+    plugin_names = sorted({c.metadata_plugin for c in config.catalogs})
+    catalog = _param('catalog', {'type': 'string',
+                                 'enum': [c.name for c in config.catalogs],
+                                 'default': config.default_catalog.name},
+                     'The name of the catalog to query.')
+    filters = {
+        'name': 'filters', 'in': 'query', 'required': False,
+        'description': 'Criteria to filter entities: a JSON object mapping field names to '
+                       '`{relation: values}`; fields are combined with "and", values of '
+                       'the `is` relation with "or". Relations: is, within, contains, '
+                       'intersects.',
+        'content': {'application/json': {'schema': _ref('Filters')}},
+    }
+    entity_type = _param('entity_type', {'type': 'string', 'enum': entity_types},
+                         'Which index to search.', where='path')
+    search_params = [
+        catalog, filters, entity_type,
+        _param('size', {**schemas.integer, 'minimum': 1, 'maximum': index.MAX_SIZE,
+                        'default': index.DEFAULT_SIZE}, 'The number of hits per page.'),
+        _param('sort', {'type': 'string', 'enum': [f.name for f in fields if f.sortable]},
+               'The field to sort the hits by. The default depends on the entity type.'),
+        _param('order', {'type': 'string', 'enum': list(index.ORDERS)},
+               'The order of the sorted hits. The default depends on the entity type.'),
+        *(_param(name, schemas.string, _cursor_description, deprecated=True)
+          for name in ('search_before', 'search_before_uid',
+                       'search_after', 'search_after_uid')),
+    ]
+    search_body = schemas.obj({
+        'catalog': catalog['schema'],
+        'filters': {'oneOf': [_ref('Filters'), schemas.string]},
+        'size': search_params[3]['schema'],
+        'sort': search_params[4]['schema'],
+        'order': search_params[5]['schema'],
+        **{name: schemas.string for name in index.SEARCH_PARAMS if name.startswith('search')},
+    })
+    search_200 = _json(schemas.search_response(plugin_names), 'A page of hits, the '
+                       'pagination links and the facet counts.')
+    search = _op('Search an index for entities of interest', 'Index', search_params,
+                 {'200': search_200, **_errors(400, 503)})
+    summary_params = [catalog, filters]
+    summary = _op('Statistics on the data present across all entities', 'Index',
+                  summary_params,
+                  {'200': _json(schemas.summary, 'Counts and sizes of the matching data.'),
+                   **_errors(400, 503)})
+    file_params = [catalog,
+                   _param('file_uuid', schemas.string, 'The UUID of the file.', where='path'),
+                   *(_param(name, schemas.integer if name in ('wait', 'requestIndex')
+                            else schemas.string, _file_descriptions.get(name, 'Reserved.'))
+                     for name in FILE_PARAMS if name != 'catalog')]
+    health_keys = _param('keys', schemas.array({'type': 'string',
+                                                'enum': list(health.ALL_KEYS)}),
+                         'A comma-separated list of health check keys.', where='path')
+    health_keys['style'], health_keys['explode'] = 'simple', False
+    paths = {
+        '/': {'get': _op('The Swagger UI of this API', 'Auxiliary', [], {
+            '200': {'description': 'An HTML page', 'content': {'text/html': {
+                'schema': schemas.string}}}})},
+        '/openapi': {'get': _op('The OpenAPI description of this API', 'Auxiliary', [], {
+            '200': _json(schemas.openapi, 'This document.')})},
+        '/version': {'get': _op('The version of this API', 'Auxiliary', [], {
+            '200': _json(schemas.version, 'The git commit of the running code.')})},
+        '/health': {'get': _health_op('Complete health check', health.ALL_KEYS)},
+        '/health/basic': {'get': _health_op('Basic health check', ())},
+        '/health/fast': {'get': _health_op('Fast health check', health.FAST_KEYS)},
+        '/health/cached': {'get': _health_op('Cached fast health check, updated every '
+                                             'minute', health.FAST_KEYS)},
+        '/health/{keys}': {'get': _health_op('Selective health check', health.ALL_KEYS,
+                                             [health_keys], _errors(400))},
+        '/index/catalogs': {'get': _op('List all available catalogs', 'Index', [], {
+            '200': _json(schemas.catalogs, 'The catalogs and their plugins.')})},
+        '/index/summary': {'get': summary, 'head': _head(summary)},
+        '/index/{entity_type}': {
+            'get': search,
+            'head': _head(search),
+            'post': {**search, 'description': 'Like GET, with any of the query parameters '
+                                              'alternatively given as a property of a JSON '
+                                              'object in the body.',
+                     'requestBody': {'required': False, 'content': {
+                         'application/json': {'schema': search_body}}}},
+        },
+        '/index/{entity_type}/{entity_id}': {'get': _op(
+            'Detailed information on a particular entity', 'Index',
+            [catalog,
+             _param('entity_type', {'type': 'string', 'enum': entity_types},
+                    'The type of the entity.', where='path'),
+             _param('entity_id', schemas.string, 'The id of the entity.', where='path')],
+            {'200': _json(schemas.hit(plugin_names), 'The entity, shaped like a hit.'),
+             **_errors(400, 404, 503)})},
+        '/repository/files/{file_uuid}': {'get': _op(
+            'Redirect to a URL for downloading a data file', 'Repository', file_params,
+            {'302': {'description': 'The file can be downloaded from the URL in the '
+                                    '`Location` header.',
+                     'headers': {'Location': {'schema': schemas.string},
+                                 'Content-Disposition': {'schema': schemas.string}}},
+             **_errors(400, 404, 409, 503)})},
+        '/fetch/repository/files/{file_uuid}': {'get': _op(
+            'Request a URL for downloading a data file', 'Repository', file_params,
+            {'200': _json(schemas.fetch_file, 'The redirect a browser would follow, as '
+                                              'JSON: `Status` 302 and its `Location`.'),
+             **_errors(400, 404, 409, 503)})},
+    }
+    return {
+        'openapi': '3.0.1',
+        'info': {'title': TITLE, 'description': DESCRIPTION, 'version': VERSION},
+        'tags': TAGS,
+        'servers': [{'url': server_url}],
+        'paths': paths,
+        'components': {'schemas': {'Error': schemas.error,
+                                   'Filters': schemas.filters_schema(fields)}},
+    }
+
+
+_cursor_description = ('Use the `next` and `previous` links of the `pagination` response '
+                       'element to navigate between pages.')
+_file_descriptions = {
+    'version': 'The version of the file; the newest if absent.',
+    'fileName': 'The file name to suggest in the Content-Disposition header.',
+    'wait': 'Accepted for compatibility: 0 or 1.',
+}
+
+
+def _union(registries) -> list[Field]:
+    fields: dict[str, Field] = {}
+    for registry in registries:
+        for field in registry:
+            fields.setdefault(field.name, field)
+    return sorted(fields.values(), key=lambda f: f.name)
+
+
+def _param(name: str, schema: dict, description: str, where: str = 'query',
+           deprecated: bool = False) -> dict[str, Any]:
+    param = {'name': name, 'in': where, 'required': where == 'path', 'schema': schema,
+             'description': description}
+    if deprecated:
+        param['deprecated'] = True
+    return param
+
+
+def _op(summary: str, tag: str, params: Sequence[dict], responses: dict) -> Operation:
+    op: Operation = {'summary': summary, 'tags': [tag], 'responses': responses}
+    if params:
+        op['parameters'] = list(params)
+    return op
+
+
+def _json(schema: dict, description: str) -> dict[str, Any]:
+    return {'description': description, 'content': {'application/json': {'schema': schema}}}
+
+
+_error_descriptions = {
+    400: 'The request is invalid; the message names the problem.',
+    404: 'There is no such entity or file.',
+    409: 'The file exists but the repository cannot tell where to download it from.',
+    503: 'The index backend is unavailable.',
+}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): {'description': _error_descriptions[status], 'content': {
+        'application/json': {'schema': _ref('Error')}}}
+        for status in statuses}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {'$ref': f'#/components/schemas/{name}'}
+
+
+def _head(op: Operation) -> Operation:
+    # A HEAD response is a GET response without its body
+    return {**op, 'responses': {status: {'description': response['description']}
+                                for status, response in op['responses'].items()}}
+
+
+def _health_op(summary: str, keys: Sequence[str], params: Sequence[dict] = (),
+               errors: dict | None = None) -> Operation:
+    listed = ', '.join(f'`{k}`' for k in keys) or 'none besides `up`'
+    return _op(summary, 'Auxiliary', params, {
+        '200': _json(schemas.health(True), f'Every check passed. Keys: {listed}.'),
+        '503': _json(schemas.health(False), f'At least one check failed. Keys: {listed}.'),
+        **(errors or {}),
+    })
+
+
+def serve(runtime: Runtime, request: Request) -> Response:
+    parameters(request, ())
+    return json_response(document(runtime, request.base_url(runtime.config.service_url) + '/'))
+
+
+CANONICAL_ENV = {
+    'AZUL_DEPLOYMENT': 'local',
+    'AZUL_DATA_DIR': '/tmp/azul',
+    'AZUL_CATALOGS': json.dumps({'dcp': {'atlas': 'hca', 'internal': False,
+                                         'plugins': {'metadata': {'name': 'hca'},
+                                                     'repository': {'name': 'canned'}},
+                                         'sources': ['file:///tmp/azul/bundles']}}),
+    'AZUL_INDEX_BACKEND': 'duckdb',
+    'AZUL_DUCKDB_PATH': '/tmp/azul/index.duckdb',
+    'AZUL_ES_TIMEOUT': '30',
+    'AZUL_INDEX_PREFIX': 'azul',
+    'AZUL_HOST': '127.0.0.1',
+    'AZUL_PORT': '8000',
+    'AZUL_QUEUE': 'local',
+    'AZUL_QUEUE_PATH': '/tmp/azul/queue.sqlite',
+    'AZUL_DEMO_BUNDLES': '1',
+    'AZUL_AWS_REGION': 'us-east-1',
+    'AZUL_LOG_LEVEL': 'INFO',
+}
+CANONICAL_SERVER = 'http://localhost:8000/'
+
+
+def canonical_document() -> dict[str, Any]:
+    """The document for one HCA catalog `dcp`, as committed in lambdas/service/openapi.json."""
+    # No backend is touched: the document needs only the config and the plugins
+    return document(Runtime(Config.from_env(CANONICAL_ENV)), CANONICAL_SERVER)
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2) + '\n'
+
+
+if __name__ == '__main__':
+    sys.stdout.write(dumps(canonical_document()))

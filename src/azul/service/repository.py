@@ -1,0 +1,86 @@
+"""
+GET /repository/files/{file_uuid}: a 302 to where the repository serves the
+data file, and GET /fetch/repository/files/{file_uuid}, the same as a 200
+JSON body for browsers' JavaScript (which cannot see a redirect's Location).
+
+The file is looked up in the catalog's files index by its data file uuid
+(`fileId`) and, if given, version (`fileVersion`); without a version the
+newest wins. The file's own entry in the hit (`contents.files`) is the
+descriptor the repository plugin resolves to a URL.
+"""
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from azul.core.filters import parse_filters
+from azul.core.search import SearchRequest, Sort
+from azul.errors import ConflictError, NotFoundError
+from azul.runtime import Runtime
+from azul.service.index import catalog_param
+from azul.service.request import Request, int_param, parameters, string_param
+from azul.service.responses import Response, json_response, redirect
+
+FILE_PARAMS = ('catalog', 'version', 'fileName', 'wait', 'replica', 'requestIndex',
+               'drsUri', 'token')
+FILES = 'files'
+ID_FIELD = 'fileId'
+VERSION_FIELD = 'fileVersion'
+
+
+def locate(runtime: Runtime, request: Request, file_uuid: str) -> tuple[str, dict[str, str]]:
+    """The download URL of a file and the headers to send with the redirect."""
+    params = parameters(request, FILE_PARAMS)
+    catalog = catalog_param(runtime, params)
+    version = string_param(params, 'version')
+    file_name = string_param(params, 'fileName')
+    # Accepted for compatibility with clients of the original API; a canned
+    # repository never makes a client wait.
+    int_param(params, 'wait', 0, 0, 1)
+    int_param(params, 'requestIndex', 0, 0, 2 ** 31)
+    plugin = runtime.metadata_plugin(catalog)
+    registry = plugin.field_registry
+    filters = {ID_FIELD: {'is': [file_uuid]}}
+    if version is not None:
+        filters[VERSION_FIELD] = {'is': [version]}
+    search = SearchRequest(entity_type=FILES,
+                           filters=parse_filters(filters, registry),
+                           sort=Sort(registry[VERSION_FIELD], 'desc'),
+                           size=1)
+    result = runtime.backend.search(catalog.name, search)
+    what = f'file {file_uuid!r}' + ('' if version is None else f' version {version!r}')
+    if not result.hits:
+        raise NotFoundError(f'No {what} in catalog {catalog.name!r}')
+    document = result.hits[0].document
+    descriptor = _descriptor(document, file_uuid, version)
+    sources = document.get('sources') or [None]
+    url = runtime.repository_plugin(catalog).file_url(sources[0], descriptor)
+    if url is None:
+        raise ConflictError(f'The repository cannot tell where to download {what} from')
+    name = file_name or descriptor.get('name') or file_uuid
+    return url, {'Content-Disposition': _disposition(str(name))}
+
+
+def _descriptor(document: Mapping[str, Any], file_uuid: str,
+                version: str | None) -> Mapping[str, Any]:
+    files = document.get('contents', {}).get('files', [])
+    for entry in files:
+        if entry.get('uuid') == file_uuid and version in (None, entry.get('version')):
+            return entry
+    raise NotFoundError(f'The index holds no descriptor of file {file_uuid!r}')
+
+
+def _disposition(name: str) -> str:
+    # Headers are Latin-1 and a quote would end the quoted string early: an
+    # ASCII fallback for old clients, the exact name percent-encoded (RFC 6266)
+    ascii_name = ''.join(c if ' ' <= c <= '~' and c not in '"\\' else '_' for c in name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def download(runtime: Runtime, request: Request, file_uuid: str) -> Response:
+    url, headers = locate(runtime, request, file_uuid)
+    return redirect(url, headers)
+
+
+def fetch(runtime: Runtime, request: Request, file_uuid: str) -> Response:
+    url, _ = locate(runtime, request, file_uuid)
+    return json_response({'Status': 302, 'Location': url})

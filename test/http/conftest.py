@@ -1,0 +1,178 @@
+"""
+HTTP-level fixtures: one catalog of real HCA fixture bundles, indexed once per
+backend kind and session through the indexer, and a client of the service's
+Chalice app serving it (`chalice.test.Client`, i.e. Chalice's LocalGateway,
+the same code path as `azul serve`).
+"""
+import importlib.util
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import attrs
+import pytest
+from chalice.test import Client
+
+from azul.config import Config
+from azul.indexer.index import Indexer
+from azul.runtime import Runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = (ROOT.parent / 'shared' / 'fixtures').resolve()
+CATALOG = 'dcp'
+OTHER_CATALOG = 'other'
+# The DSS-style HCA bundles: old (v5) and current metadata, multi-file
+# projects, nulls in many fields; the TDR copies of two of them would only
+# duplicate entities.
+SOURCE = f'file://{FIXTURES}/hca/bundles/indexer/*.dss.hca.json'
+# A TDR bundle without a DSS twin: its files have DRS URIs, so they resolve to
+# download URLs
+TDR_SOURCE = f'file://{FIXTURES}/hca/bundles/indexer/4426adc5-*.tdr.hca.json'
+SOURCES = (SOURCE, TDR_SOURCE)
+BACKENDS = ('duckdb', 'opensearch')
+
+
+def load_app_module() -> ModuleType:
+    """lambdas/service/app.py, which is not part of a package."""
+    name = 'azul_lambda_service'
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / 'lambdas/service/app.py')
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def make_config(kind: str, data_dir: Path, deployment: str,
+                service_url: str | None = None) -> Config:
+    catalog = {'atlas': 'hca', 'internal': False,
+               'plugins': {'metadata': {'name': 'hca'}, 'repository': {'name': 'canned'}},
+               'sources': list(SOURCES)}
+    env = {
+        'AZUL_DEPLOYMENT': deployment,
+        'AZUL_DATA_DIR': str(data_dir),
+        # The second catalog is never indexed: it only exists to be named
+        'AZUL_CATALOGS': json.dumps({CATALOG: catalog,
+                                     OTHER_CATALOG: {**catalog, 'internal': True}}),
+        'AZUL_INDEX_BACKEND': kind,
+        'AZUL_DUCKDB_PATH': str(data_dir / 'index.duckdb'),
+        'AZUL_ES_ENDPOINT': os.environ.get('AZUL_ES_ENDPOINT', ''),
+        'AZUL_ES_TIMEOUT': '30',
+        'AZUL_INDEX_PREFIX': 'azul',
+        'AZUL_HOST': '127.0.0.1',
+        'AZUL_PORT': '8000',
+        'AZUL_SERVICE_URL': service_url or '',
+        'AZUL_QUEUE': 'local',
+        'AZUL_QUEUE_PATH': str(data_dir / 'queue.sqlite'),
+        'AZUL_DEMO_BUNDLES': '1',
+        'AZUL_AWS_REGION': 'us-east-1',
+        'AZUL_LOG_LEVEL': 'INFO',
+    }
+    return Config.from_env(env)
+
+
+@attrs.frozen
+class Indexed:
+    kind: str
+    runtime: Runtime
+    seconds: float
+
+
+@pytest.fixture(scope='session', params=BACKENDS)
+def indexed(request, tmp_path_factory) -> Iterator[Indexed]:
+    kind = request.param
+    if kind == 'opensearch':
+        request.getfixturevalue('es_endpoint')
+    data_dir = tmp_path_factory.mktemp(f'service-{kind}')
+    # A fresh deployment name isolates this session's indices on a shared cluster
+    deployment = 't' + uuid.uuid4().hex[:10]
+    # The backend comes from the config, as in production (`make_backend`)
+    runtime = Runtime(make_config(kind, data_dir, deployment))
+    backend = runtime.backend
+    try:
+        start = time.perf_counter()
+        indexer = Indexer(runtime)
+        indexer.create_indices(CATALOG)
+        for source in SOURCES:
+            listing = runtime.repository_plugin(CATALOG).list_bundles(source)
+            assert listing.bundles and not listing.problems, listing.problems
+            indexer.index_bundles(CATALOG, source, listing.bundles)
+        yield Indexed(kind, runtime, time.perf_counter() - start)
+    finally:
+        backend.drop_deployment()
+        backend.close()
+
+
+@attrs.frozen
+class Reply:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        lower = {k.lower(): v for k, v in self.headers.items()}
+        return lower.get(name.lower())
+
+
+class ServiceClient:
+    """Requests to the app by path, as a browser or portal would send them."""
+
+    def __init__(self, app, runtime: Runtime):
+        self.app = app
+        self.runtime = runtime
+        self._client = Client(app)
+
+    def request(self, method: str, path: str, body: Any = None,
+                headers: Mapping[str, str] | None = None) -> Reply:
+        headers = {'Host': 'azul.test', **(headers or {})}
+        if body is not None and not isinstance(body, bytes | str):
+            body = json.dumps(body)
+            headers.setdefault('Content-Type', 'application/json')
+        response = self._client.http.request(method, path, headers=headers,
+                                             body=body.encode() if isinstance(body, str)
+                                             else body or b'')
+        return Reply(response.status_code, dict(response.headers), response.body or b'')
+
+    def get(self, path: str, **kwargs) -> Reply:
+        return self.request('GET', path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs) -> Reply:
+        return self.request('POST', path, body=body, **kwargs)
+
+    def get_json(self, path: str, status: int = 200) -> Any:
+        reply = self.get(path)
+        assert reply.status == status, (path, reply.status, reply.body[:2000])
+        return reply.json
+
+    def follow(self, url: str) -> Any:
+        """GET an absolute link from a response, e.g. pagination.next."""
+        prefix = 'http://azul.test'
+        assert url.startswith(prefix + '/'), url
+        return self.get_json(url[len(prefix):])
+
+
+@pytest.fixture(scope='session')
+def app_module() -> ModuleType:
+    return load_app_module()
+
+
+@pytest.fixture(scope='session')
+def client(indexed, app_module) -> ServiceClient:
+    runtime = indexed.runtime
+    return ServiceClient(app_module.create_app(lambda: runtime), runtime)
+
+
+@pytest.fixture(scope='session')
+def reference_spec() -> Mapping[str, Any]:
+    with open(FIXTURES / 'azul-openapi' / 'service.openapi.json') as f:
+        return json.load(f)

@@ -1,0 +1,73 @@
+"""The `azul` command, in process, against the embedded backend."""
+import json
+
+import pytest
+from conftest import FIXTURES
+
+from azul.adapters.cli import main
+
+SOURCE = f'file://{FIXTURES}/hca/bundles/cans/staging'
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    catalogs = {'staging': {'atlas': 'hca', 'internal': False,
+                            'plugins': {'metadata': {'name': 'hca'},
+                                        'repository': {'name': 'canned'}},
+                            'sources': [SOURCE]}}
+    monkeypatch.setenv('AZUL_CATALOGS', json.dumps(catalogs))
+    monkeypatch.setenv('AZUL_DATA_DIR', str(tmp_path))
+    monkeypatch.setenv('AZUL_DUCKDB_PATH', str(tmp_path / 'index.duckdb'))
+    monkeypatch.setenv('AZUL_INDEX_BACKEND', 'duckdb')
+    monkeypatch.setenv('AZUL_ES_AUTH', 'admin:hunter2')
+    return tmp_path
+
+
+def test_config_masks_secrets(env, capsys):
+    assert main(['config']) == 0
+    out = capsys.readouterr().out
+    assert 'AZUL_ES_AUTH        ********' in out
+    assert 'hunter2' not in out
+    assert '1 catalog(s): staging (hca, 1 source(s))' in out
+
+
+def test_bad_setting_exits_with_a_message(env, monkeypatch, capsys):
+    monkeypatch.setenv('AZUL_PORT', 'http')
+    assert main(['config']) == 2
+    assert "AZUL_PORT: 'http' is not an integer" in capsys.readouterr().err
+
+
+def test_reindex_then_delete_and_index_one_bundle(env, capsys):
+    bundles = sorted((FIXTURES / 'hca/bundles/cans/staging').glob('*.json'))
+    assert main(['reindex', '--catalog', 'staging', '-q']) == 0
+    out = capsys.readouterr().out
+    assert f'Indexed {len(bundles)} bundle(s) into catalog \'staging\'' in out
+    # <uuid>.<version>.json
+    uuid, version = bundles[0].name[:36], bundles[0].name[37:-len('.json')]
+    assert main(['delete-bundle', '--catalog', 'staging', '--uuid', uuid,
+                 '--version', version]) == 0
+    assert 'bundles: 0 written, 1 removed' in capsys.readouterr().out
+    assert main(['index-bundle', '--uuid', uuid, '--version', version]) == 0
+    # deletion wins over an addition of the same version
+    assert 'bundles: 0 written' in capsys.readouterr().out
+
+
+def test_unknown_bundle_is_reported(env, capsys):
+    assert main(['index-bundle', '--uuid', '00000000-0000-0000-0000-000000000000',
+                 '--version', '2020-01-01T00:00:00.000000Z']) == 1
+    assert 'is in none of the sources of catalog' in capsys.readouterr().err
+
+
+def test_synth_writes_a_catalog_that_reindexes(env, monkeypatch, capsys):
+    out = env / 'synth'
+    assert main(['synth', '--bundles', '20', '--out', str(out), '-q']) == 0
+    assert 'Wrote 20 bundle(s)' in capsys.readouterr().out
+    catalogs = {'synth': {'atlas': 'hca', 'internal': False,
+                          'plugins': {'metadata': {'name': 'hca'},
+                                      'repository': {'name': 'canned'}},
+                          'sources': [f'file://{out}/*Z.json']}}
+    monkeypatch.setenv('AZUL_CATALOGS', json.dumps(catalogs))
+    assert main(['reindex', '-q']) == 0
+    stats = json.loads((out / 'stats.json').read_text())
+    written = stats['bundles'] + stats['updated']
+    assert f'Indexed {written} bundle(s) into catalog \'synth\'' in capsys.readouterr().out

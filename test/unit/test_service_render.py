@@ -1,0 +1,143 @@
+"""Pure tests of paging, facet rendering, error mapping and health key parsing."""
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from azul.core.fields import Field, FieldRegistry, FieldType
+from azul.core.filters import Filters
+from azul.core.search import FacetResult, Hit, SearchRequest, SearchResult, Sort, TermBucket
+from azul.errors import BadRequestError, NotFoundError, ServiceUnavailableError
+from azul.service import facets, health, pagination, version
+from azul.service.request import link
+from azul.service.responses import error_response, respond
+
+organ = Field('organ', FieldType.keyword, 'p', facet=True)
+flag = Field('flag', FieldType.boolean, 'p', facet=True)
+age = Field('age', FieldType.object, 'p', facet=True)
+project = Field('project', FieldType.keyword, 'p', facet=True)
+project_id = Field('projectId', FieldType.keyword, 'q')
+registry = FieldRegistry((organ, flag, age, project, project_id))
+
+
+def hits(*ids: str) -> tuple[Hit, ...]:
+    return tuple(Hit(i, {}, (None if i.startswith('n') else i.upper(), i)) for i in ids)
+
+
+def search(size: int, after=None, before=None) -> SearchRequest:
+    return SearchRequest('files', Filters(), Sort(organ), size,
+                         search_after=after, search_before=before)
+
+
+@pytest.mark.parametrize('req, returned, ids, has_next, has_previous', [
+    # First page with more to come: one extra hit was fetched and is dropped
+    (search(2), ('a', 'b', 'c'), ('a', 'b'), True, False),
+    # Last page reached from the first
+    (search(2), ('a', 'b'), ('a', 'b'), False, False),
+    (search(2, after=('B', 'b')), ('c', 'd', 'e'), ('c', 'd'), True, True),
+    (search(2, after=('D', 'd')), ('e',), ('e',), False, True),
+    # Backwards: the extra hit precedes the page
+    (search(2, before=('E', 'e')), ('b', 'c', 'd'), ('c', 'd'), True, True),
+    (search(2, before=('C', 'c')), ('a', 'b'), ('a', 'b'), True, False),
+    (search(2, after=('Z', 'z')), (), (), False, False),
+])
+def test_page(req, returned, ids, has_next, has_previous):
+    page = pagination.page(req, SearchResult(hits(*returned), total=5, facets={}))
+    assert tuple(h.entity_id for h in page.hits) == ids
+    assert (page.next is not None) == has_next
+    assert (page.previous is not None) == has_previous
+    if has_next:
+        assert page.next == page.hits[-1].sort
+    if has_previous:
+        assert page.previous == page.hits[0].sort
+
+
+def test_overfetch_asks_for_one_more():
+    assert pagination.overfetch(search(10)).size == 11
+
+
+def test_pagination_links_repeat_parameters_and_carry_a_cursor():
+    req = search(2, after=('B', 'b'))
+    page = pagination.page(req, SearchResult(hits('c', 'n-d', 'e'), total=7, facets={}))
+    repeated = {'catalog': 'dcp', 'filters': '{}', 'size': '2', 'sort': 'organ',
+                'order': 'asc'}
+    result = pagination.pagination(req, page, repeated,
+                                   lambda params: link('http://h', '/index/files', params))
+    assert result['pages'] == 4 and result['count'] == 2 and result['total'] == 7
+    for name, cursor in (('next', [None, 'n-d']), ('previous', ['C', 'c'])):
+        query = {k: v[0] for k, v in parse_qs(urlsplit(result[name]).query).items()}
+        key = 'search_after' if name == 'next' else 'search_before'
+        assert json.loads(query.pop(key)) == cursor
+        assert query == repeated
+
+
+def test_term_facets_order_and_rendering():
+    results = {
+        'organ': FacetResult(total=9, counts={'brain': 2, None: 2, 'blood': 2, 'liver': 3}),
+        'flag': FacetResult(total=4, counts={True: 3, False: 1}),
+        'age': FacetResult(total=1, counts={'{"unit":"year","value":"3"}': 1}),
+        'project': FacetResult(total=3, counts={'p1': 2, 'p2': 1}),
+    }
+    companions = {'project': 'projectId'}
+    values = facets.companion_values(companions, {'project': {'project': (
+        TermBucket('p1', 2, {}, {'projectId': ('id-a', 'id-b')}),
+        TermBucket('p2', 1, {}, {'projectId': ('id-c',)}),
+    )}})
+    rendered = facets.term_facets(registry, results, companions, values)
+    assert list(rendered) == ['organ', 'flag', 'age', 'project']
+    assert rendered['organ'] == {'terms': [{'term': 'liver', 'count': 3},
+                                           {'term': 'blood', 'count': 2},
+                                           {'term': 'brain', 'count': 2},
+                                           {'term': None, 'count': 2}],
+                                 'total': 9, 'type': 'terms'}
+    assert rendered['flag']['terms'] == [{'term': 'true', 'count': 3},
+                                         {'term': 'false', 'count': 1}]
+    assert rendered['age']['terms'] == [{'term': {'unit': 'year', 'value': '3'}, 'count': 1}]
+    assert rendered['project']['terms'] == [
+        {'term': 'p1', 'count': 2, 'projectId': ['id-a', 'id-b']},
+        {'term': 'p2', 'count': 1, 'projectId': ['id-c']},
+    ]
+
+
+def test_companion_requests_drop_the_facets_own_filter():
+    from azul.core.filters import parse_filters
+    filters = parse_filters({'project': {'is': ['p1']}, 'organ': {'is': ['brain']}}, registry)
+    [(name, request)] = facets.companion_requests('files', filters, registry,
+                                                  {'project': 'projectId'}).items()
+    assert name == 'project'
+    assert request.filters.fields() == ('organ',)
+    [terms] = request.aggregations
+    assert terms.field is project and terms.distinct == (project_id,)
+
+
+@pytest.mark.parametrize('error, status, code', [
+    (BadRequestError('bad'), 400, 'BadRequestError'),
+    (NotFoundError('gone'), 404, 'NotFoundError'),
+    (ServiceUnavailableError('down'), 503, 'ServiceUnavailableError'),
+])
+def test_error_response(error, status, code):
+    response = error_response(error)
+    assert response.status == status
+    assert response.body == {'Code': code, 'Message': error.message}
+
+
+def test_unexpected_error_is_a_generic_500(caplog):
+    def broken():
+        raise KeyError('secret internals')
+    response = respond(broken)
+    assert response.status == 500
+    assert 'secret' not in response.text
+    assert 'secret internals' in caplog.text
+
+
+def test_health_keys():
+    assert health.parse_keys('queues,elasticsearch,queues') == ('queues', 'elasticsearch')
+    with pytest.raises(BadRequestError, match="'nope'"):
+        health.parse_keys('queues,nope')
+
+
+def test_version_prefers_the_environment(tmp_path):
+    assert version.git_info({'AZUL_GIT_COMMIT': 'abc', 'AZUL_GIT_DIRTY': 'true'}) \
+        == {'commit': 'abc', 'dirty': True}
+    # Not a git work tree: no guessing
+    assert version.git_info({}, tmp_path) == {'commit': 'unknown', 'dirty': False}
