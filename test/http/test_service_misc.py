@@ -112,8 +112,8 @@ def test_committed_openapi_is_current():
     generated = openapi.canonical_document()
     validate_spec(generated)
     assert committed == generated, ('lambdas/service/openapi.json is stale; regenerate it with '
-                                    '`python -m azul.service.openapi > '
-                                    'lambdas/service/openapi.json`')
+                                    '`make openapi` (or `python -m azul.service.openapi > '
+                                    'lambdas/service/openapi.json`)')
 
 
 def test_swagger_ui(client):

@@ -4,7 +4,6 @@ lives elsewhere; settings come from the environment files (see environment.py),
 loaded here if the shell has not sourced them.
 """
 import argparse
-import json
 import logging
 import os
 import sys
@@ -113,9 +112,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_openapi(args) -> int:
-    """Print (or write) the service's OpenAPI document."""
-    from azul.service.openapi import openapi_document
-    document = json.dumps(openapi_document(), indent=4, sort_keys=False) + '\n'
+    """Print (or write) the service's OpenAPI document, as committed for a `dcp` catalog."""
+    from azul.service.openapi import canonical_document, dumps
+    document = dumps(canonical_document())
     if args.write:
         path = Path(envfiles.project_root()) / 'lambdas' / 'service' / 'openapi.json'
         path.write_text(document)
