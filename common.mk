@@ -14,7 +14,7 @@ $(VENV_STAMP): requirements.txt requirements.dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version' \
 		|| { echo "error: $(PYTHON) is older than 3.11; set PYTHON=/path/to/python3.11" >&2; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(VENV_BIN)/pip install -q --upgrade pip
+	$(VENV_BIN)/pip install -q pip==26.2.1  # chalice 1.34 requires pip<26.3
 	$(VENV_BIN)/pip install -q -r requirements.dev.txt
 	$(VENV_BIN)/pip install -q --no-deps -e .
 	touch $@
