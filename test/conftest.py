@@ -16,9 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = (ROOT.parent / 'shared' / 'fixtures').resolve()
-BACKENDS = ('duckdb', 'opensearch')
+from azul_testing import BACKENDS, FIXTURES, ROOT, make_backend
 
 _node = None
 
@@ -64,19 +62,6 @@ def es_endpoint() -> str:
     endpoint = os.environ.get('AZUL_ES_ENDPOINT')
     assert endpoint, 'AZUL_ES_ENDPOINT is not set and no test node was started'
     return endpoint
-
-
-def make_backend(kind: str, tmp_path: Path, deployment: str):
-    """A fresh, empty backend of the given kind, isolated by deployment name."""
-    if kind == 'duckdb':
-        from azul.backends.duckdb import DuckDBBackend
-        return DuckDBBackend(path=tmp_path / 'index.duckdb', prefix='azul', deployment=deployment)
-    elif kind == 'opensearch':
-        from azul.backends.opensearch import OpenSearchBackend
-        return OpenSearchBackend(endpoint=os.environ['AZUL_ES_ENDPOINT'],
-                                 prefix='azul', deployment=deployment)
-    else:
-        raise ValueError(kind)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -2,9 +2,9 @@
 import json
 
 import pytest
-from conftest import FIXTURES
 
 from azul.adapters.cli import main
+from azul_testing import FIXTURES
 
 SOURCE = f'file://{FIXTURES}/hca/bundles/cans/staging'
 

@@ -19,7 +19,7 @@ from azul.core.documents import BundleFQID
 from azul.indexer.index import Indexer
 from azul.indexer.reindex import reindex
 from azul.runtime import Runtime
-from conftest import FIXTURES, make_backend
+from azul_testing import FIXTURES, make_backend
 
 BUNDLES = FIXTURES / 'hca' / 'bundles'
 EXAMPLES = sorted(p for p in (BUNDLES / 'cans' / 'examples').iterdir() if p.is_dir())
