@@ -55,6 +55,11 @@ class Accumulator(ABC):
     @abstractmethod
     def accumulate(self, value: Any) -> None: ...
 
+    def accumulate_all(self, values: list[Any]) -> None:
+        """Accumulate each of `values`, already flattened one level."""
+        for value in values:
+            self.accumulate(value)
+
     @abstractmethod
     def get(self) -> Any: ...
 
@@ -81,6 +86,25 @@ class SetAccumulator(Accumulator):
                     self.overflow = True
                     log.warning('Field %r exceeds MAX_DISTINCT_VALUES (%d); further values '
                                 'are dropped', self.name, self.max_size)
+
+    def accumulate_all(self, values: list[Any]) -> None:
+        if not self.overflow:
+            # The common case: hashable values only, well under the cap. Dicts
+            # (e.g. organism ages) are unhashable and take the slow path.
+            try:
+                fresh = dict.fromkeys(values)
+            except TypeError:
+                pass
+            else:
+                if len(self.values) + len(fresh) <= self.max_size:
+                    if self.values:
+                        for v in fresh:
+                            self.values.setdefault(v, v)
+                    else:
+                        self.values = {v: v for v in fresh}
+                    return
+        for v in values:
+            self.accumulate(v)
 
     def get(self) -> list[Any]:
         values = list(self.values.values())
@@ -191,19 +215,29 @@ def _fold(entities: Sequence[Mapping[str, Any]],
           accumulators: Mapping[str, AccumulatorFactory],
           default: AccumulatorFactory | None,
           skip: frozenset[str]) -> dict[str, Any]:
-    instances: dict[str, Accumulator] = {}
+    # Collect each field's values first and hand them over in one call: this
+    # is the indexer's innermost loop, run for every field of every entity.
+    collected: dict[str, list[Any]] = {}
     for entity in entities:
         for key, value in entity.items():
-            if key in skip:
-                continue
-            acc = instances.get(key)
-            if acc is None:
-                factory = accumulators.get(key, default)
-                if factory is None:
-                    continue
-                acc = instances[key] = factory(key)
-            acc.accumulate(value)
-    return {key: acc.get() for key, acc in instances.items()}
+            values = collected.get(key)
+            if values is None:
+                values = collected[key] = []
+            if value.__class__ is list:
+                values.extend(value)
+            else:
+                values.append(value)
+    result = {}
+    for key, values in collected.items():
+        if key in skip:
+            continue
+        factory = accumulators.get(key, default)
+        if factory is None:
+            continue
+        accumulator = factory(key)
+        accumulator.accumulate_all(values)
+        result[key] = accumulator.get()
+    return result
 
 
 def live_contributions(contributions: Iterable[Contribution]) -> list[Contribution]:
