@@ -10,6 +10,7 @@ import os
 from chalice import Chalice, CORSConfig, Response
 
 from azul.errors import BadRequestError
+from azul.indexer.signature import verify
 from azul.indexer.worker import NOTIFICATIONS, TALLIES, Worker, parse_notification
 from azul.runtime import Runtime
 from azul.service.health import run_checks
@@ -52,6 +53,10 @@ def _json_body():
 
 
 def _notify(catalog: str, action: str) -> RResponse:
+    request = app.current_request
+    # The path as the client sent it, without the API Gateway stage prefix
+    verify(runtime().config.indexer_hmac_key, request.method, f'/{catalog}/{action}',
+           request.raw_body or b'', request.headers.get('signature'))
     message = parse_notification(runtime(), catalog, action, _json_body())
     runtime().queue.send(NOTIFICATIONS, [message])
     return json_response({'queued': message}, status=202)

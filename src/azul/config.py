@@ -184,6 +184,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_QUEUE_PATH', _path, 'SQLite file of the local queue'),
     Setting('AZUL_DEMO_BUNDLES', _int_between(1, 10_000_000), 'Synthetic bundles `make run` '
                                                               'generates for the demo catalog'),
+    Setting('AZUL_INDEXER_HMAC_KEY', _str, 'Secret key that notifications must be signed with; '
+                                          'unset: notifications are not authenticated',
+            required=False, secret=True),
     Setting('AZUL_AWS_REGION', _str, 'AWS region of SQS, S3 and OpenSearch Service'),
     Setting('AZUL_LOG_LEVEL', _log_level, 'Python log level'),
 )
@@ -213,6 +216,7 @@ class Config:
     queue: str
     queue_path: Path
     demo_bundles: int
+    indexer_hmac_key: str | None
     aws_region: str
     log_level: str
 

@@ -27,6 +27,11 @@ class InvalidFilterError(BadRequestError):
     pass
 
 
+class UnauthorizedError(AzulError):
+    status = 401
+    code = 'UnauthorizedError'
+
+
 class NotFoundError(AzulError):
     status = 404
     code = 'NotFoundError'
