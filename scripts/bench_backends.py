@@ -1,0 +1,162 @@
+"""
+Load synthetic file aggregates into each backend and time the service's hot
+queries. Prints one JSON line per measurement:
+
+  {"backend": "duckdb", "docs": 100000, "measure": "load", "seconds": 12.3}
+  {"backend": "duckdb", "docs": 100000, "measure": "page_all_facets", "p50_ms": .., "p95_ms": ..}
+
+Measures: `page_all_facets` (a page of 25 with every facet, no filter),
+`page_filtered` (the same with three filters), `summary` (counts, sums,
+cardinalities and grouped sums of /index/summary). Load time counts the time
+spent in the backend's `write_aggregates` only, not generating the documents.
+
+  python scripts/bench_backends.py --docs 100000 --backends duckdb,opensearch --repeat 30
+
+OpenSearch: AZUL_ES_ENDPOINT, or else a node started from scripts/opensearch/node.py.
+"""
+import argparse
+import importlib.util
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from azul.backends import benchdata
+from azul.backends.base import AggregateWrite, SearchBackend
+from azul.core.filters import Filters
+from azul.core.search import SearchRequest, Sort
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOG = 'bench'
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--docs', type=int, default=100_000)
+    parser.add_argument('--backends', default='duckdb')
+    parser.add_argument('--repeat', type=int, default=30)
+    parser.add_argument('--batch', type=int, default=5000, help='documents per write')
+    parser.add_argument('--duckdb-path', type=Path,
+                        help='database file (default: a temporary directory)')
+    args = parser.parse_args(argv)
+    for kind in args.backends.split(','):
+        with backend_of(kind, args.duckdb_path) as backend:
+            run(kind, backend, args.docs, args.repeat, args.batch)
+
+
+class backend_of:
+    """A fresh deployment of the backend, dropped afterwards."""
+
+    def __init__(self, kind: str, duckdb_path: Path | None):
+        self.kind = kind
+        self.duckdb_path = duckdb_path
+        self.node = None
+        self.tmp = None
+        self.backend: SearchBackend | None = None
+
+    def __enter__(self) -> SearchBackend:
+        deployment = 'bench' + uuid.uuid4().hex[:8]
+        if self.kind == 'duckdb':
+            from azul.backends.duckdb import DuckDBBackend
+            path = self.duckdb_path
+            if path is None:
+                self.tmp = tempfile.TemporaryDirectory()
+                path = Path(self.tmp.name) / 'bench.duckdb'
+            self.backend = DuckDBBackend(path=path, prefix='azul', deployment=deployment)
+        elif self.kind == 'opensearch':
+            from azul.backends.opensearch import OpenSearchBackend
+            endpoint = os.environ.get('AZUL_ES_ENDPOINT')
+            if not endpoint:
+                self.node = _node_module().OpenSearchNode()
+                self.node.start()
+                endpoint = self.node.url
+            self.backend = OpenSearchBackend(endpoint=endpoint, prefix='azul',
+                                             deployment=deployment)
+        else:
+            raise SystemExit(f'Unknown backend {self.kind!r}')
+        return self.backend
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self.backend is not None:
+                self.backend.drop_deployment()
+                self.backend.close()
+        finally:
+            if self.node is not None:
+                self.node.stop()
+            if self.tmp is not None:
+                self.tmp.cleanup()
+
+
+def _node_module():
+    path = ROOT / 'scripts' / 'opensearch' / 'node.py'
+    spec = importlib.util.spec_from_file_location('azul_opensearch_node', path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _batches(docs: Iterator, size: int) -> Iterator[list]:
+    while batch := list(itertools.islice(docs, size)):
+        yield batch
+
+
+def run(kind: str, backend: SearchBackend, count: int, repeat: int, batch_size: int) -> None:
+    registry = benchdata.registry()
+    backend.create_indices(CATALOG, [benchdata.ENTITY_TYPE], registry)
+    spent = 0.0
+    for batch in _batches(benchdata.generate(count), batch_size):
+        writes = [AggregateWrite(d.entity_id, d, None) for d in batch]
+        start = time.perf_counter()
+        conflicts = backend.write_aggregates(CATALOG, benchdata.ENTITY_TYPE, writes)
+        spent += time.perf_counter() - start
+        assert not conflicts, conflicts[:3]
+    assert backend.count(CATALOG, benchdata.ENTITY_TYPE) == count
+    emit(kind, count, 'load', seconds=round(spent, 2), load_avg=os.getloadavg()[0])
+
+    def page(filters: Filters) -> Callable[[], object]:
+        request = SearchRequest(entity_type=benchdata.ENTITY_TYPE, filters=filters,
+                                sort=Sort(registry['fileName']), size=25,
+                                facets=registry.facets)
+        return lambda: backend.search(CATALOG, request)
+
+    summary = benchdata.summary_request(registry)
+    measures = {
+        'page_all_facets': page(Filters()),
+        'page_filtered': page(benchdata.filtered(registry)),
+        'summary': lambda: backend.summary(CATALOG, summary),
+    }
+    for measure, call in measures.items():
+        call()  # warm up caches and code paths
+        times, cpu = [], []
+        for _ in range(repeat):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            call()
+            times.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
+        # CPU time of this process, all threads: on a busy machine a steadier measure of the
+        # work an embedded backend does than wall time; for OpenSearch only the client's share
+        emit(kind, count, measure, p50_ms=round(statistics.median(times), 1),
+             p95_ms=round(percentile(times, 95), 1),
+             cpu_p50_ms=round(statistics.median(cpu), 1), load_avg=os.getloadavg()[0])
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def emit(kind: str, docs: int, measure: str, **values) -> None:
+    print(json.dumps({'backend': kind, 'docs': docs, 'measure': measure, **values}), flush=True)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,388 @@
+"""
+The embedded backend: every index of a deployment is a set of tables in one
+DuckDB database file (layout in `schema`, SQL in `sql`).
+
+Threads: the local server runs request handlers and an indexer worker in one
+process. DuckDB allows one writable database instance per file per process,
+so we hold one connection and give each thread its own cursor (a cursor is a
+connection to the same database with its own transaction context; DuckDB's
+MVCC lets readers run while a write transaction is open). Writes take a lock:
+DuckDB would abort a second concurrent writer of the same rows with a
+transaction conflict, which the lock turns into plain waiting.
+"""
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from azul.backends.base import (
+    AggregateWrite,
+    SearchBackend,
+    VersionedAggregate,
+    index_name,
+)
+from azul.backends.duckdb import sql
+from azul.backends.duckdb.schema import (
+    TableSpec,
+    contribution_create_statement,
+    decode_term,
+    from_column,
+    ident,
+)
+from azul.backends.duckdb.writes import AggregateWriter
+from azul.core.documents import Aggregate, Contribution
+from azul.core.fields import Field, FieldRegistry, FieldType
+from azul.core.filters import Filters
+from azul.core.search import (
+    Cardinality,
+    Count,
+    FacetResult,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    Sum,
+    SummaryRequest,
+    SummaryResult,
+    TermBucket,
+    Terms,
+    order_buckets,
+)
+from azul.errors import BadRequestError, ServiceUnavailableError
+
+_SCAN_BATCH = 500
+
+
+class DuckDBBackend(SearchBackend):
+
+    def __init__(self, path: Path | str, prefix: str, deployment: str):
+        self._prefix = prefix
+        self._deployment = deployment
+        self._meta = ident(f'{prefix}_{deployment}__meta')
+        self._path = str(path)
+        self._con = duckdb.connect(self._path)
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._tables: dict[str, TableSpec] = {}
+        with self._write_lock:
+            self._cursor().execute(
+                f'CREATE TABLE IF NOT EXISTS {self._meta} (table_name VARCHAR NOT NULL, '
+                f'catalog VARCHAR NOT NULL, entity_type VARCHAR NOT NULL, '
+                f'aggregate BOOLEAN NOT NULL, registry VARCHAR)')
+
+    # Connections
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, 'cursor', None)
+        if cursor is None:
+            cursor = self._con.cursor()
+            self._local.cursor = cursor
+        return cursor
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._write_lock:
+            cursor = self._cursor()
+            cursor.execute('BEGIN TRANSACTION')
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute('ROLLBACK')
+                raise
+            else:
+                cursor.execute('COMMIT')
+
+    def _query(self, query: sql.Query) -> list[tuple]:
+        try:
+            return self._cursor().execute(query.text, query.params).fetchall()
+        except duckdb.ConversionException as e:
+            raise BadRequestError(f'Invalid value in request: {e}') from None
+
+    # Tables
+
+    def _name(self, catalog: str, entity_type: str, aggregate: bool) -> str:
+        return index_name(self._prefix, self._deployment, catalog, entity_type, aggregate)
+
+    def _table(self, catalog: str, entity_type: str) -> TableSpec | None:
+        name = self._name(catalog, entity_type, True)
+        table = self._tables.get(name)
+        if table is None:
+            rows = self._cursor().execute(
+                f'SELECT registry FROM {self._meta} WHERE table_name = ?', [name]).fetchall()
+            if not rows:
+                return None
+            table = TableSpec.of(name, _registry_from_json(json.loads(rows[0][0])))
+            self._tables[name] = table
+        return table
+
+    def _require(self, catalog: str, entity_type: str) -> TableSpec:
+        table = self._table(catalog, entity_type)
+        if table is None:
+            raise BadRequestError(f'No index for entity type {entity_type!r} '
+                                  f'in catalog {catalog!r}')
+        return table
+
+    def _exists(self, name: str) -> bool:
+        rows = self._cursor().execute(f'SELECT 1 FROM {self._meta} WHERE table_name = ?',
+                                      [name]).fetchall()
+        return bool(rows)
+
+    def create_indices(self, catalog: str, entity_types: Sequence[str],
+                       registry: FieldRegistry) -> None:
+        with self._transaction() as cursor:
+            for entity_type in entity_types:
+                name = self._name(catalog, entity_type, True)
+                if not self._exists(name):
+                    table = TableSpec.of(name, registry)
+                    for statement in table.create_statements():
+                        cursor.execute(statement)
+                    cursor.execute(f'INSERT INTO {self._meta} VALUES (?, ?, ?, TRUE, ?)',
+                                   [name, catalog, entity_type, _registry_to_json(registry)])
+                name = self._name(catalog, entity_type, False)
+                if not self._exists(name):
+                    cursor.execute(contribution_create_statement(name))
+                    cursor.execute(f'INSERT INTO {self._meta} VALUES (?, ?, ?, FALSE, NULL)',
+                                   [name, catalog, entity_type])
+
+    def delete_indices(self, catalog: str) -> None:
+        self._drop('catalog = ?', [catalog])
+
+    def drop_deployment(self) -> None:
+        self._drop('TRUE', [])
+        with self._write_lock:
+            self._cursor().execute(f'DROP TABLE IF EXISTS {self._meta}')
+            self._cursor().execute(
+                f'CREATE TABLE IF NOT EXISTS {self._meta} (table_name VARCHAR NOT NULL, '
+                f'catalog VARCHAR NOT NULL, entity_type VARCHAR NOT NULL, '
+                f'aggregate BOOLEAN NOT NULL, registry VARCHAR)')
+
+    def _drop(self, condition: str, params: list) -> None:
+        with self._transaction() as cursor:
+            rows = cursor.execute(f'SELECT table_name, aggregate FROM {self._meta} '
+                                  f'WHERE {condition}', params).fetchall()
+            for name, aggregate in rows:
+                statements = (TableSpec(name, ()).drop_statements() if aggregate
+                              else [f'DROP TABLE IF EXISTS {ident(name)}'])
+                for statement in statements:
+                    cursor.execute(statement)
+                self._tables.pop(name, None)
+            cursor.execute(f'DELETE FROM {self._meta} WHERE {condition}', params)
+
+    def count(self, catalog: str, entity_type: str, aggregate: bool = True) -> int:
+        name = self._name(catalog, entity_type, aggregate)
+        if not self._exists(name):
+            return 0
+        return self._cursor().execute(f'SELECT count(*) FROM {ident(name)}').fetchone()[0]
+
+    # Contributions
+
+    def write_contributions(self, catalog: str, contributions: Iterable[Contribution]) -> int:
+        by_type: dict[str, dict[str, Contribution]] = {}
+        for c in contributions:
+            by_type.setdefault(c.entity_type, {})[c.id] = c
+        written = 0
+        with self._transaction() as cursor:
+            for entity_type, batch in by_type.items():
+                name = self._name(catalog, entity_type, False)
+                if not self._exists(name):
+                    raise BadRequestError(f'No contribution index for {entity_type!r} '
+                                          f'in catalog {catalog!r}')
+                table = ident(name)
+                rows = list(batch.values())
+                # Upsert by id: DuckDB's ON CONFLICT needs an index we'd rather not maintain
+                cursor.execute(f'DELETE FROM {table} WHERE id IN (SELECT unnest(?::VARCHAR[]))',
+                               [list(batch)])
+                cursor.execute(
+                    f'INSERT INTO {table} SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), '
+                    f'unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BOOLEAN[]), '
+                    f'unnest(?::VARCHAR[]), unnest(?::VARCHAR[])',
+                    [[c.id for c in rows], [c.entity_id for c in rows],
+                     [c.bundle.uuid for c in rows], [c.bundle.version for c in rows],
+                     [c.deleted for c in rows], [c.source for c in rows],
+                     [json.dumps(c.contents) for c in rows]])
+                written += len(rows)
+        return written
+
+    def read_contributions(self, catalog: str, entity_type: str,
+                           entity_ids: Sequence[str]) -> Mapping[str, list[Contribution]]:
+        name = self._name(catalog, entity_type, False)
+        result: dict[str, list[Contribution]] = {}
+        if not entity_ids or not self._exists(name):
+            return result
+        rows = self._cursor().execute(
+            f'SELECT entity_id, bundle_uuid, bundle_version, source, deleted, contents '
+            f'FROM {ident(name)} WHERE entity_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY id',
+            [list(entity_ids)]).fetchall()
+        for entity_id, uuid, version, source, deleted, contents in rows:
+            result.setdefault(entity_id, []).append(Contribution.from_json({
+                'entity_type': entity_type, 'entity_id': entity_id, 'bundle_uuid': uuid,
+                'bundle_version': version, 'source': source, 'deleted': deleted,
+                'contents': json.loads(contents)}))
+        return result
+
+    # Aggregates
+
+    def read_aggregates(self, catalog: str, entity_type: str,
+                        entity_ids: Sequence[str]) -> Mapping[str, VersionedAggregate]:
+        table = self._table(catalog, entity_type)
+        if table is None or not entity_ids:
+            return {}
+        rows = self._cursor().execute(
+            f'SELECT entity_id, document, doc FROM {table.table} '
+            f'WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))', [list(entity_ids)]).fetchall()
+        return {entity_id: VersionedAggregate(Aggregate.from_json(entity_type,
+                                                                  json.loads(document)), doc)
+                for entity_id, document, doc in rows}
+
+    def write_aggregates(self, catalog: str, entity_type: str,
+                         writes: Sequence[AggregateWrite]) -> list[str]:
+        table = self._require(catalog, entity_type)
+        with self._transaction() as cursor:
+            return AggregateWriter(cursor, table).write(writes)
+
+    def get_aggregate(self, catalog: str, entity_type: str, entity_id: str
+                      ) -> Mapping[str, Any] | None:
+        table = self._table(catalog, entity_type)
+        if table is None:
+            return None
+        row = self._cursor().execute(f'SELECT document FROM {table.table} WHERE entity_id = ?',
+                                     [entity_id]).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    # Queries
+
+    def search(self, catalog: str, request: SearchRequest) -> SearchResult:
+        table = self._require(catalog, request.entity_type)
+        sort = request.sort
+        rows = self._query(sql.page(table, request.filters, sort, request.size,
+                                    request.search_after, request.search_before))
+        if request.search_before is not None:
+            rows.reverse()
+        spec = table.spec(sort.field)
+        hits = tuple(Hit(entity_id, json.loads(document), (_sort_value(spec.field, value),
+                                                           entity_id))
+                     for entity_id, document, value in rows)
+        facets, total = self._facets(table, request)
+        if total is None:
+            total = self._query(sql.count(table, request.filters))[0][0]
+        return SearchResult(hits=hits, total=total, facets=facets)
+
+    def _facets(self, table: TableSpec, request: SearchRequest
+                ) -> tuple[dict[str, FacetResult], int | None]:
+        """
+        The facets, and the number of matching documents if that came for free.
+        Facets without a filter of their own share one query over the matching
+        rows' `codes` (or over the counts table if there are no filters); each
+        of the others gets a query of its own, from its own column.
+        """
+        filters = request.filters
+        filtered = set(filters.fields())
+        specs = [table.spec(f) for f in request.facets]
+        shared = [s for s in specs if s.field.facet and s.field.name not in filtered]
+        result: dict[str, FacetResult] = {}
+        total = None
+        if shared:
+            query = sql.facets(table, filters, shared) if filters else sql.all_facets(table,
+                                                                                    shared)
+            by_id = {s.id: s.field for s in shared}
+            counts: dict[str, dict] = {s.field.name: {} for s in shared}
+            for field_id, term, n in self._query(query):
+                if field_id is None:
+                    total = n
+                else:
+                    field = by_id[field_id]
+                    counts[field.name][decode_term(field, term)] = n
+            for name, terms in counts.items():
+                result[name] = FacetResult(total=total, counts=terms)
+        for spec in specs:
+            if spec.field.name not in result:
+                terms, scope = {}, 0
+                for is_term, value, n in self._query(sql.own_facet(table, filters, spec)):
+                    if is_term:
+                        terms[from_column(spec.field, value)] = n
+                    else:
+                        scope = n
+                result[spec.field.name] = FacetResult(total=scope, counts=terms)
+        return {f.name: result[f.name] for f in request.facets}, total
+
+    def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
+        table = self._require(catalog, request.entity_type)
+        filters = request.filters
+        sums = [a for a in request.aggregations if isinstance(a, Sum)]
+        row = self._query(sql.totals(table, filters, [table.spec(a.field) for a in sums]))[0]
+        result: dict[str, Any] = {}
+        sum_values = dict(zip((a.name for a in sums), row[1:], strict=True))
+        for agg in request.aggregations:
+            if isinstance(agg, Count):
+                result[agg.name] = row[0]
+            elif isinstance(agg, Sum):
+                result[agg.name] = float(sum_values[agg.name] or 0)
+            elif isinstance(agg, Cardinality):
+                query = sql.cardinality(table, filters, table.spec(agg.field))
+                result[agg.name] = self._query(query)[0][0]
+            elif isinstance(agg, Terms):
+                result[agg.name] = self._terms(table, filters, agg)
+            else:
+                raise BadRequestError(f'Unknown aggregation {agg!r}')
+        return result
+
+    def _terms(self, table: TableSpec, filters: Filters, agg: Terms) -> tuple[TermBucket, ...]:
+        query = sql.terms(table, filters, table.spec(agg.field),
+                          [table.spec(f) for f in agg.sums],
+                          [table.spec(f) for f in agg.distinct])
+        buckets = []
+        n_sums = len(agg.sums)
+        for row in self._query(query):
+            term, count, rest = row[0], row[1], row[2:]
+            sums = {f.name: float(s or 0) for f, s in zip(agg.sums, rest[:n_sums], strict=True)}
+            distinct = {f.name: tuple(sorted(from_column(f, v) for v in values))
+                        for f, values in zip(agg.distinct, rest[n_sums:], strict=True)}
+            buckets.append(TermBucket(from_column(agg.field, term), count, sums, distinct))
+        return order_buckets(buckets)
+
+    def scan(self, catalog: str, entity_type: str, filters: Filters
+             ) -> Iterator[Mapping[str, Any]]:
+        table = self._table(catalog, entity_type)
+        if table is None:
+            return
+        query = sql.scan(table, filters)
+        # A cursor of its own: the generator may be consumed across other calls on this thread
+        cursor = self._con.cursor()
+        try:
+            cursor.execute(query.text, query.params)
+            while batch := cursor.fetchmany(_SCAN_BATCH):
+                for (document,) in batch:
+                    yield json.loads(document)
+        finally:
+            cursor.close()
+
+    def health(self) -> Mapping[str, Any]:
+        try:
+            self._cursor().execute('SELECT 1').fetchall()
+        except duckdb.Error as e:
+            raise ServiceUnavailableError(f'DuckDB at {self._path} is unavailable: {e}') from e
+        return {'up': True, 'backend': 'duckdb', 'path': self._path}
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _registry_to_json(registry: FieldRegistry) -> str:
+    return json.dumps([{'name': f.name, 'type': f.type.value, 'path': f.path,
+                        'facet': f.facet, 'sortable': f.sortable} for f in registry])
+
+
+def _registry_from_json(fields: list[dict]) -> FieldRegistry:
+    return FieldRegistry(tuple(Field(name=f['name'], type=FieldType(f['type']), path=f['path'],
+                                     facet=f['facet'], sortable=f['sortable']) for f in fields))
+
+
+def _sort_value(field: Field, value: Any):
+    if value is None:
+        return None
+    if field.type in (FieldType.double, FieldType.range):
+        return float(value)
+    return value

@@ -1,0 +1,191 @@
+"""
+Table layout of the DuckDB backend, and conversions between projection values
+and column values.
+
+Per aggregate index `T` (named by `base.index_name`):
+
+  T            one row per entity: `doc` (the row's version, unique forever),
+               `entity_id`, `document` (JSON), and per registered field i a
+               LIST column `f{i}` holding the field's projection, None as a
+               NULL element. Sortable fields also get `lo{i}`/`hi{i}`, the
+               smallest and largest value (range fields: lower bound), so that
+               sorting is a plain top-N over a scalar column. `codes` lists the
+               dictionary codes of every facet term of the row, the null terms
+               included: counting all facets of the matching rows is then one
+               UNNEST and GROUP BY over one INTEGER[] column, instead of one per
+               facet over wide LIST columns, or a join with a value table.
+  T__counts    (field, code, n): the number of rows per term, kept up to date
+               by every write, so that the unfiltered facets (every first page
+               of the data browser) read a small table instead of counting
+               tens of millions of values.
+  T__terms     (field, code, value): the dictionary, values as JSON (`null`
+               for the null term). Codes are unique across fields.
+
+Columns are named by the field's position in the registry, kept in the
+`{prefix}_{deployment}__meta` table, so field names never reach SQL.
+"""
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from azul.core.fields import Field, FieldRegistry, FieldType, Value
+from azul.errors import ConfigError, InvalidFilterError
+
+_identifier_re = re.compile(r'^[a-z][a-z0-9_-]{0,250}$')
+
+_list_types = {
+    FieldType.keyword: 'VARCHAR',
+    FieldType.date: 'VARCHAR',
+    FieldType.object: 'VARCHAR',
+    FieldType.long: 'BIGINT',
+    FieldType.double: 'DOUBLE',
+    FieldType.boolean: 'BOOLEAN',
+    FieldType.range: 'STRUCT(lo DOUBLE, hi DOUBLE)',
+}
+
+
+def ident(name: str) -> str:
+    """A table or sequence name, validated and quoted for interpolation into SQL."""
+    if not _identifier_re.match(name):
+        raise ConfigError(f'Invalid DuckDB identifier {name!r}')
+    return f'"{name}"'
+
+
+def element_type(field_type: FieldType) -> str:
+    return _list_types[field_type]
+
+
+def sort_type(field_type: FieldType) -> str:
+    return 'DOUBLE' if field_type is FieldType.range else _list_types[field_type]
+
+
+@attrs.frozen
+class FieldSpec:
+    """A registered field and the position that names its columns."""
+    id: int
+    field: Field
+
+    @property
+    def values(self) -> str:
+        return f'f{self.id}'
+
+    def sort_column(self, order: str) -> str:
+        return f'lo{self.id}' if order == 'asc' else f'hi{self.id}'
+
+
+@attrs.frozen
+class TableSpec:
+    name: str
+    fields: tuple[FieldSpec, ...]
+
+    @property
+    def table(self) -> str:
+        return ident(self.name)
+
+    @property
+    def counts_table(self) -> str:
+        return ident(self.name + '__counts')
+
+    @property
+    def terms_table(self) -> str:
+        return ident(self.name + '__terms')
+
+    @property
+    def doc_sequence(self) -> str:
+        return ident(self.name + '__docs')
+
+    @property
+    def code_sequence(self) -> str:
+        return ident(self.name + '__codes')
+
+    @property
+    def facets(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if f.field.facet)
+
+    def spec(self, field: Field) -> FieldSpec:
+        for spec in self.fields:
+            if spec.field.name == field.name:
+                if spec.field.type is not field.type:
+                    raise InvalidFilterError(f'Field {field.name!r} is indexed as '
+                                             f'{spec.field.type.value}, not {field.type.value}')
+                return spec
+        raise InvalidFilterError(f'Field {field.name!r} is not indexed')
+
+    @classmethod
+    def of(cls, name: str, registry: FieldRegistry) -> 'TableSpec':
+        return cls(name, tuple(FieldSpec(i, f) for i, f in enumerate(registry)))
+
+    def create_statements(self) -> list[str]:
+        columns = ['doc BIGINT NOT NULL', 'entity_id VARCHAR NOT NULL',
+                   'document VARCHAR NOT NULL', 'codes INTEGER[] NOT NULL']
+        for spec in self.fields:
+            kind = spec.field.type
+            columns.append(f'{spec.values} {element_type(kind)}[] NOT NULL')
+            if spec.field.sortable:
+                columns.append(f'lo{spec.id} {sort_type(kind)}')
+                columns.append(f'hi{spec.id} {sort_type(kind)}')
+        return [
+            f'CREATE SEQUENCE IF NOT EXISTS {self.doc_sequence}',
+            f'CREATE SEQUENCE IF NOT EXISTS {self.code_sequence}',
+            f'CREATE TABLE IF NOT EXISTS {self.table} ({", ".join(columns)})',
+            f'CREATE TABLE IF NOT EXISTS {self.counts_table} (field SMALLINT NOT NULL, '
+            f'code INTEGER NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (field, code))',
+            f'CREATE TABLE IF NOT EXISTS {self.terms_table} '
+            f'(field SMALLINT NOT NULL, code INTEGER NOT NULL, value VARCHAR NOT NULL)',
+        ]
+
+    def drop_statements(self) -> list[str]:
+        return [f'DROP TABLE IF EXISTS {t}'
+                for t in (self.table, self.counts_table, self.terms_table)] + [
+            f'DROP SEQUENCE IF EXISTS {s}' for s in (self.doc_sequence, self.code_sequence)]
+
+
+def contribution_create_statement(name: str) -> str:
+    return (f'CREATE TABLE IF NOT EXISTS {ident(name)} ('
+            f'id VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, bundle_uuid VARCHAR NOT NULL, '
+            f'bundle_version VARCHAR NOT NULL, deleted BOOLEAN NOT NULL, '
+            f'source VARCHAR NOT NULL, contents VARCHAR NOT NULL)')
+
+
+def to_column(field: Field, values: Sequence[Value]) -> list[Any]:
+    """A projection as the value of the field's LIST column."""
+    if field.type is FieldType.range:
+        return [None if v is None else {'lo': v[0], 'hi': v[1]} for v in values]
+    return list(values)
+
+
+def from_column(field: Field, value: Any) -> Value:
+    """One element of a LIST column (or a term) as a projection value."""
+    if value is None:
+        return None
+    if field.type is FieldType.range:
+        return (float(value['lo']), float(value['hi']))
+    elif field.type is FieldType.double:
+        return float(value)
+    return value
+
+
+def sort_bounds(field: Field, values: Sequence[Value]) -> tuple[Any, Any]:
+    present = [v for v in values if v is not None]
+    if field.type is FieldType.range:
+        present = [v[0] for v in present]
+    return (min(present), max(present)) if present else (None, None)
+
+
+def encode_term(value: Value) -> str:
+    """The dictionary key of a value: JSON, ranges as arrays, `null` for the null term."""
+    return json.dumps(value, separators=(',', ':'))
+
+
+def decode_term(field: Field, text: str) -> Value:
+    value = json.loads(text)
+    if value is None:
+        return None
+    elif field.type is FieldType.range:
+        return (float(value[0]), float(value[1]))
+    elif field.type is FieldType.double:
+        return float(value)
+    return value

@@ -1,0 +1,205 @@
+"""
+SQL for the DuckDB backend, built as (text, parameters) without a database,
+so that it can be tested on its own. Values are always bound parameters;
+identifiers come from `schema` (validated names, column names derived from
+field positions).
+"""
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from azul.backends.duckdb.schema import FieldSpec, TableSpec, element_type, sort_type
+from azul.core.fields import FieldType
+from azul.core.filters import Contains, Filters, Intersects, Is, Term, Within
+from azul.core.search import Cursor, Sort
+from azul.errors import InvalidFilterError
+
+Params = list[Any]
+
+
+@attrs.frozen
+class Query:
+    text: str
+    params: tuple[Any, ...] = ()
+
+
+def term_condition(spec: FieldSpec, term: Term) -> Query:
+    """A boolean SQL expression, never NULL, true iff `matches(term, values)`."""
+    column = spec.values
+    parts, params = [], []
+    if isinstance(term, Is):
+        for value in term.values:
+            if value is None:
+                parts.append(f'list_position({column}, NULL) IS NOT NULL')
+            elif spec.field.type is FieldType.range:
+                parts.append(f'list_contains({column}, '
+                             f'struct_pack(lo := ?::DOUBLE, hi := ?::DOUBLE))')
+                params += [value[0], value[1]]
+            else:
+                parts.append(f'list_contains({column}, ?::{element_type(spec.field.type)})')
+                params.append(value)
+        return Query('(' + (' OR '.join(parts) or 'FALSE') + ')', tuple(params))
+    if spec.field.type is FieldType.range:
+        # Element x is a STRUCT(lo, hi); r the requested range
+        test, order = {
+            Within: ('(x.lo >= ? AND x.hi <= ?)', (0, 1)),
+            Contains: ('(x.lo <= ? AND ? <= x.hi)', (0, 1)),
+            Intersects: ('(x.lo <= ? AND ? <= x.hi)', (1, 0)),
+        }[type(term)]
+    elif isinstance(term, Within) and spec.field.type.numeric:
+        test, order = '(x >= ? AND x <= ?)', (0, 1)
+    else:
+        raise InvalidFilterError(f'Relation {type(term).__name__.lower()!r} is not allowed '
+                                 f'for field {spec.field.name!r}')
+    for r in term.ranges:
+        parts.append(test)
+        params += [float(r[i]) for i in order]
+    if not parts:
+        return Query('FALSE')
+    lambda_body = ' OR '.join(parts)
+    # NULL elements make the test NULL, which list_bool_or skips; no hit at all is NULL
+    return Query(f'coalesce(list_bool_or(list_transform({column}, lambda x: {lambda_body})), '
+                 f'FALSE)', tuple(params))
+
+
+def where(table: TableSpec, filters: Filters) -> Query:
+    conditions = [term_condition(table.spec(t.field), t) for t in filters.terms]
+    return conjunction(conditions)
+
+
+def conjunction(conditions: Sequence[Query]) -> Query:
+    if not conditions:
+        return Query('TRUE')
+    return Query(' AND '.join(c.text for c in conditions),
+                 tuple(p for c in conditions for p in c.params))
+
+
+def page(table: TableSpec, filters: Filters, sort: Sort, size: int,
+         search_after: Cursor | None = None, search_before: Cursor | None = None) -> Query:
+    """
+    One page of hits: rows (entity_id, document, sort value). With
+    `search_before` the rows come in reverse order; the caller reverses them.
+    """
+    spec = table.spec(sort.field)
+    if not spec.field.sortable:
+        raise InvalidFilterError(f'Field {spec.field.name!r} is not sortable')
+    column = spec.sort_column(sort.order)
+    kind = sort_type(spec.field.type)
+    conditions = [where(table, filters)]
+    asc = sort.order == 'asc'
+    if search_after is not None:
+        value, entity_id = search_after
+        if value is None:
+            conditions.append(Query(f'({column} IS NULL AND entity_id > ?)', (entity_id,)))
+        else:
+            op = '>' if asc else '<'
+            conditions.append(Query(f'({column} {op} ?::{kind} OR ({column} = ?::{kind} '
+                                    f'AND entity_id > ?) OR {column} IS NULL)',
+                                    (value, value, entity_id)))
+    elif search_before is not None:
+        value, entity_id = search_before
+        if value is None:
+            conditions.append(Query(f'({column} IS NOT NULL OR entity_id < ?)', (entity_id,)))
+        else:
+            op = '<' if asc else '>'
+            conditions.append(Query(f'({column} {op} ?::{kind} OR ({column} = ?::{kind} '
+                                    f'AND entity_id < ?))', (value, value, entity_id)))
+    if search_before is None:
+        order = f'{column} {"ASC" if asc else "DESC"} NULLS LAST, entity_id ASC'
+    else:
+        order = f'{column} {"DESC" if asc else "ASC"} NULLS FIRST, entity_id DESC'
+    condition = conjunction(conditions)
+    return Query(f'SELECT entity_id, document, {column} FROM {table.table} '
+                 f'WHERE {condition.text} ORDER BY {order} LIMIT ?',
+                 (*condition.params, size))
+
+
+def count(table: TableSpec, filters: Filters) -> Query:
+    condition = where(table, filters)
+    return Query(f'SELECT count(*) FROM {table.table} WHERE {condition.text}', condition.params)
+
+
+def all_facets(table: TableSpec, facets: Sequence[FieldSpec]) -> Query:
+    """
+    Unfiltered counts of the given facet fields, from the counts table: rows
+    (field, term JSON, count), then one row (NULL, NULL, number of documents).
+    """
+    ids = ', '.join(str(f.id) for f in facets) or 'NULL'
+    return Query(f'SELECT c.field, t.value, c.n FROM {table.counts_table} c '
+                 f'JOIN {table.terms_table} t ON t.code = c.code '
+                 f'WHERE c.field IN ({ids}) AND c.n > 0 '
+                 f'UNION ALL SELECT NULL, NULL, count(*) FROM {table.table}')
+
+
+def facets(table: TableSpec, filters: Filters, facets: Sequence[FieldSpec]) -> Query:
+    """
+    Counts of the given facet fields over the documents matching `filters`:
+    rows (field, term JSON, count), then one row (NULL, NULL, number of
+    documents). Right for every facet whose field has no filter; the others
+    ignore their own filter and need `own_facet`.
+    """
+    condition = where(table, filters)
+    ids = ', '.join(str(f.id) for f in facets) or 'NULL'
+    return Query(f'WITH s AS MATERIALIZED (SELECT codes FROM {table.table} '
+                 f'WHERE {condition.text}) '
+                 f'SELECT t.field, t.value, c.n FROM (SELECT code, count(*) AS n FROM '
+                 f'(SELECT unnest(codes) AS code FROM s) GROUP BY code) c '
+                 f'JOIN {table.terms_table} t ON t.code = c.code WHERE t.field IN ({ids}) '
+                 f'UNION ALL SELECT NULL, NULL, count(*) FROM s', condition.params)
+
+
+def own_facet(table: TableSpec, filters: Filters, spec: FieldSpec) -> Query:
+    """
+    The counts of one field under every filter but its own, from the field's
+    own column: rows (TRUE, value, count), then (FALSE, NULL, number of documents).
+    """
+    condition = where(table, filters.without(spec.field.name))
+    return Query(f'WITH s AS MATERIALIZED (SELECT {spec.values} AS f FROM {table.table} '
+                 f'WHERE {condition.text}) '
+                 f'SELECT TRUE, v, count(*) FROM (SELECT unnest(f) AS v FROM s) GROUP BY v '
+                 f'UNION ALL SELECT FALSE, NULL, count(*) FROM s', condition.params)
+
+
+def totals(table: TableSpec, filters: Filters, sums: Sequence[FieldSpec]) -> Query:
+    """One row: the number of matching documents, then the sum of each field."""
+    condition = where(table, filters)
+    columns = ''.join(f', sum(list_sum({s.values}))' for s in sums)
+    return Query(f'SELECT count(*){columns} FROM {table.table} WHERE {condition.text}',
+                 condition.params)
+
+
+def cardinality(table: TableSpec, filters: Filters, spec: FieldSpec) -> Query:
+    if not filters and spec.field.facet:
+        return Query(f'SELECT count(*) FROM {table.counts_table} c '
+                     f'JOIN {table.terms_table} t ON t.code = c.code '
+                     f"WHERE c.field = ? AND c.n > 0 AND t.value <> 'null'", (spec.id,))
+    condition = where(table, filters)
+    return Query(f'SELECT count(DISTINCT v) FROM (SELECT unnest({spec.values}) AS v '
+                 f'FROM {table.table} WHERE {condition.text})', condition.params)
+
+
+def terms(table: TableSpec, filters: Filters, spec: FieldSpec, sums: Sequence[FieldSpec],
+          distinct: Sequence[FieldSpec]) -> Query:
+    """
+    Rows (term, count, sum per `sums`..., distinct values per `distinct`...).
+    Values are distinct within a document, so count(*) counts documents.
+    """
+    condition = where(table, filters)
+    inner = [f'unnest({spec.values}) AS v']
+    outer = ['v', 'count(*)']
+    for i, s in enumerate(sums):
+        inner.append(f'list_sum({s.values}) AS s{i}')
+        outer.append(f'sum(s{i})')
+    for i, d in enumerate(distinct):
+        inner.append(f'{d.values} AS d{i}')
+        # DISTINCT first: documents of one group mostly share their lists
+        outer.append(f'list_distinct(flatten(list(DISTINCT d{i})))')
+    return Query(f'SELECT {", ".join(outer)} FROM (SELECT {", ".join(inner)} '
+                 f'FROM {table.table} WHERE {condition.text}) GROUP BY v', condition.params)
+
+
+def scan(table: TableSpec, filters: Filters) -> Query:
+    condition = where(table, filters)
+    return Query(f'SELECT document FROM {table.table} WHERE {condition.text} '
+                 f'ORDER BY entity_id', condition.params)

@@ -1,0 +1,164 @@
+"""
+Writing aggregates: the version check, the row of the aggregate table, new
+entries in the term dictionary and the term counts, all in the caller's
+transaction.
+
+A row's version is its `doc` number, drawn from a sequence and never reused,
+so that an entity deleted and re-created does not get a version an old reader
+still holds (the ABA problem of a per-entity counter).
+"""
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import duckdb
+
+from azul.backends.base import AggregateWrite
+from azul.backends.duckdb.schema import (
+    TableSpec,
+    element_type,
+    encode_term,
+    sort_bounds,
+    sort_type,
+    to_column,
+)
+from azul.core.documents import IndexedAggregate
+from azul.core.fields import Value
+
+
+class AggregateWriter:
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, table: TableSpec):
+        self._cursor = cursor
+        self._table = table
+
+    def write(self, writes: Sequence[AggregateWrite]) -> list[str]:
+        # Several writes of one entity in a batch apply in order, each checked
+        # against the version the previous one left
+        rounds: list[list[AggregateWrite]] = []
+        seen: dict[str, int] = {}
+        for write in writes:
+            n = seen.get(write.entity_id, 0)
+            seen[write.entity_id] = n + 1
+            if n == len(rounds):
+                rounds.append([])
+            rounds[n].append(write)
+        conflicts = []
+        for batch in rounds:
+            conflicts += self._write(batch)
+        return conflicts
+
+    def _write(self, writes: Sequence[AggregateWrite]) -> list[str]:
+        table = self._table
+        current = dict(self._cursor.execute(
+            f'SELECT entity_id, doc FROM {table.table} '
+            f'WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))',
+            [[w.entity_id for w in writes]]).fetchall())
+        conflicts, applied = [], []
+        for write in writes:
+            (applied if current.get(write.entity_id) == write.expected else conflicts).append(write)
+        old = [current[w.entity_id] for w in applied if w.entity_id in current]
+        if old:
+            counts = table.counts_table
+            self._cursor.execute(
+                f'UPDATE {counts} SET n = {counts}.n - d.n FROM '
+                f'(SELECT code, count(*) AS n FROM (SELECT unnest(codes) AS code '
+                f'FROM {table.table} WHERE doc IN (SELECT unnest(?::BIGINT[]))) GROUP BY code) d '
+                f'WHERE {counts}.code = d.code', [old])
+            self._cursor.execute(f'DELETE FROM {table.table} WHERE doc IN '
+                                 f'(SELECT unnest(?::BIGINT[]))', [old])
+        documents = [w.document for w in applied if w.document is not None]
+        if documents:
+            self.insert(documents)
+        return [w.entity_id for w in conflicts]
+
+    def insert(self, documents: Sequence[IndexedAggregate]) -> None:
+        """Insert rows for documents known to be absent."""
+        table = self._table
+        docs = [row[0] for row in self._cursor.execute(
+            f"SELECT nextval('{table.doc_sequence}') FROM range(?)",
+            [len(documents)]).fetchall()]
+        codes = self._term_codes(documents)
+        columns = {'doc': 'BIGINT', 'entity_id': 'VARCHAR', 'document': 'VARCHAR',
+                   'codes': 'INTEGER[]'}
+        for spec in table.fields:
+            columns[spec.values] = element_type(spec.field.type) + '[]'
+            if spec.field.sortable:
+                columns[f'lo{spec.id}'] = columns[f'hi{spec.id}'] = sort_type(spec.field.type)
+        rows = []
+        for doc, document, row_codes in zip(docs, documents, codes, strict=True):
+            row = {'doc': doc, 'entity_id': document.entity_id,
+                   'document': json.dumps(document.aggregate.to_json()), 'codes': row_codes}
+            for spec in table.fields:
+                field = spec.field
+                projection = document.fields[field.name]
+                row[spec.values] = to_column(field, projection)
+                if field.sortable:
+                    row[f'lo{spec.id}'], row[f'hi{spec.id}'] = sort_bounds(field, projection)
+            rows.append(row)
+        self._load(table.table, columns, rows)
+
+    def _term_codes(self, documents: Sequence[IndexedAggregate]) -> list[list[int]]:
+        """The codes of each document's facet terms; counts them in `T__counts`."""
+        facets = self._table.facets
+        # (field, value) -> dictionary key; values repeat a lot, encoding them does not
+        keys: dict[tuple[int, Value], tuple[int, str]] = {}
+        for document in documents:
+            for spec in facets:
+                for value in document.fields[spec.field.name]:
+                    if (spec.id, value) not in keys:
+                        keys[spec.id, value] = (spec.id, encode_term(value))
+        codes = self._codes(list(set(keys.values())))
+        by_value = {k: codes[key] for k, key in keys.items()}
+        result = [[by_value[spec.id, value]
+                   for spec in facets for value in document.fields[spec.field.name]]
+                  for document in documents]
+        counts = Counter(code for row in result for code in row)
+        fields = {code: key[0] for key, code in codes.items()}
+        table = self._table.counts_table
+        if counts:
+            self._cursor.execute(
+                f'INSERT INTO {table} SELECT unnest(?::SMALLINT[]), unnest(?::INTEGER[]), '
+                f'unnest(?::BIGINT[]) ON CONFLICT (field, code) DO UPDATE '
+                f'SET n = {table}.n + excluded.n',
+                [[fields[c] for c in counts], list(counts), list(counts.values())])
+        return result
+
+    def _load(self, table: str, columns: Mapping[str, str], rows: list[dict[str, Any]]) -> None:
+        """
+        Append rows to a table. Converting nested Python lists to DuckDB values
+        costs about ten times as much as DuckDB's parsing the same rows from a
+        JSON file, so large batches go through a temporary file.
+        """
+        spec = ', '.join(f"{name}: '{kind}'" for name, kind in columns.items())
+        with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
+            # dumps, not dump: only dumps uses the C encoder
+            f.write(json.dumps(rows))
+        try:
+            self._cursor.execute(f'INSERT INTO {table} ({", ".join(columns)}) '
+                                 f'SELECT {", ".join(columns)} FROM '
+                                 f"read_json(?, format='array', columns={{{spec}}})", [f.name])
+        finally:
+            os.unlink(f.name)
+
+    def _codes(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        """The dictionary code of every (field, term), assigning new ones as needed."""
+        if not keys:
+            return {}
+        terms = self._table.terms_table
+        params = [[k[0] for k in keys], [k[1] for k in keys]]
+        wanted = 'SELECT unnest(?::SMALLINT[]) AS field, unnest(?::VARCHAR[]) AS value'
+        codes = {(field, value): code for field, value, code in self._cursor.execute(
+            f'SELECT t.field, t.value, t.code FROM {terms} t JOIN ({wanted}) k '
+            f'ON t.field = k.field AND t.value = k.value', params).fetchall()}
+        missing = [k for k in keys if k not in codes]
+        if missing:
+            params = [[k[0] for k in missing], [k[1] for k in missing]]
+            rows = self._cursor.execute(
+                f"INSERT INTO {terms} SELECT field, nextval('{self._table.code_sequence}'), "
+                f'value FROM ({wanted}) RETURNING field, value, code', params).fetchall()
+            codes.update({(field, value): code for field, value, code in rows})
+        return codes
