@@ -252,6 +252,13 @@ class Config:
                 return catalog
         raise KeyError(name)
 
+    def settings_table(self, env: Mapping[str, str]) -> str:
+        """The effective settings as aligned `NAME  value` lines, secrets masked."""
+        described = self.describe(env)
+        width = max(len(name) for name in described)
+        return '\n'.join(f'{name:<{width}}  {"(unset)" if value is None else value}'
+                         for name, value in described.items())
+
     def describe(self, env: Mapping[str, str]) -> dict[str, str | None]:
         """The effective settings as strings, with secrets masked."""
         result = {}

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from azul import envfiles
-from azul.config import SETTINGS, Config
+from azul.config import Config
 from azul.errors import AzulError, ConfigError
 
 log = logging.getLogger('azul')
@@ -24,11 +24,7 @@ def _runtime(args):
 
 def cmd_config(args) -> int:
     """Print the effective settings, secrets masked."""
-    described = args.config.describe(os.environ)
-    width = max(len(s.name) for s in SETTINGS)
-    for setting in SETTINGS:
-        value = described[setting.name]
-        print(f'{setting.name:<{width}}  {"(unset)" if value is None else value}')
+    print(args.config.settings_table(os.environ))
     print(f'\n{len(args.config.catalogs)} catalog(s): '
           + ', '.join(f'{c.name} ({c.atlas}, {len(c.sources)} source(s))'
                       for c in args.config.catalogs))

@@ -6,6 +6,7 @@ both APIs and prints example requests.
 """
 import json
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -91,6 +92,7 @@ Ctrl-C stops the server; queued work resumes at the next start.
 
 
 def run(config: Config, port: int | None = None) -> int:
+    print('Settings:\n' + config.settings_table(os.environ) + '\n')
     print(f'Deployment {config.deployment!r}, backend {config.index_backend}, '
           f'catalogs: {", ".join(c.name for c in config.catalogs)} (`azul config` shows all '
           f'settings)')

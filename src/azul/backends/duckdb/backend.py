@@ -274,39 +274,44 @@ class DuckDBBackend(SearchBackend):
                 ) -> tuple[dict[str, FacetResult], int | None]:
         """
         The facets, and the number of matching documents if that came for free.
-        Facets without a filter of their own share one query over the matching
-        rows' `codes` (or over the counts table if there are no filters); each
-        of the others gets a query of its own, from its own column.
+        Facets of fields without a filter share their scope; without filters
+        they come from the counts table.
         """
         filters = request.filters
         filtered = set(filters.fields())
         specs = [table.spec(f) for f in request.facets]
         shared = [s for s in specs if s.field.facet and s.field.name not in filtered]
-        result: dict[str, FacetResult] = {}
+        own = [s for s in specs if s not in shared]
+        terms: dict[str, dict] = {s.field.name: {} for s in specs}
+        scopes: dict[str, int] = {}
         total = None
-        if shared:
-            query = sql.facets(table, filters, shared) if filters else sql.all_facets(table,
-                                                                                    shared)
-            by_id = {s.id: s.field for s in shared}
-            counts: dict[str, dict] = {s.field.name: {} for s in shared}
-            for field_id, term, n in self._query(query):
-                if field_id is None:
+        fields = {s.id: s.field for s in specs}
+        if filters:
+            for kind, field_id, term, n in self._query(sql.facets(table, filters, shared, own)):
+                if kind == 1 and field_id is None:
                     total = n
+                elif kind == 1:
+                    scopes[fields[field_id].name] = n
                 else:
-                    field = by_id[field_id]
-                    counts[field.name][decode_term(field, term)] = n
-            for name, terms in counts.items():
-                result[name] = FacetResult(total=total, counts=terms)
-        for spec in specs:
-            if spec.field.name not in result:
-                terms, scope = {}, 0
+                    field = fields[field_id]
+                    terms[field.name][decode_term(field, term)] = n
+        else:
+            if shared:
+                for field_id, term, n in self._query(sql.all_facets(table, shared)):
+                    if field_id is None:
+                        total = n
+                    else:
+                        field = fields[field_id]
+                        terms[field.name][decode_term(field, term)] = n
+            for spec in own:
                 for is_term, value, n in self._query(sql.own_facet(table, filters, spec)):
                     if is_term:
-                        terms[from_column(spec.field, value)] = n
+                        terms[spec.field.name][from_column(spec.field, value)] = n
                     else:
-                        scope = n
-                result[spec.field.name] = FacetResult(total=scope, counts=terms)
-        return {f.name: result[f.name] for f in request.facets}, total
+                        scopes[spec.field.name] = n
+        result = {f.name: FacetResult(total=scopes.get(f.name, total), counts=terms[f.name])
+                  for f in request.facets}
+        return result, total
 
     def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
         table = self._require(catalog, request.entity_type)

@@ -180,8 +180,8 @@ def encode_term(value: Value) -> str:
     return json.dumps(value, separators=(',', ':'))
 
 
-def decode_term(field: Field, text: str) -> Value:
-    value = json.loads(text)
+def decode_term(field: Field, text: str | None) -> Value:
+    value = None if text is None else json.loads(text)
     if value is None:
         return None
     elif field.type is FieldType.range:

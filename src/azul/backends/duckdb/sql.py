@@ -132,21 +132,52 @@ def all_facets(table: TableSpec, facets: Sequence[FieldSpec]) -> Query:
                  f'UNION ALL SELECT NULL, NULL, count(*) FROM {table.table}')
 
 
-def facets(table: TableSpec, filters: Filters, facets: Sequence[FieldSpec]) -> Query:
+def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
+           own: Sequence[FieldSpec]) -> Query:
     """
-    Counts of the given facet fields over the documents matching `filters`:
-    rows (field, term JSON, count), then one row (NULL, NULL, number of
-    documents). Right for every facet whose field has no filter; the others
-    ignore their own filter and need `own_facet`.
+    Facet counts under non-empty `filters`, in one statement, evaluating the
+    filters once. `shared` facets see every filter and are counted from the
+    `codes` of the fully matching rows; each of the `own` facets ignores the
+    filter on its own field and is counted from its own column. Filters are
+    grouped by field into flags g0, g1, ...; rows failing more than one group
+    count for no facet and are dropped first.
+
+    Rows (kind, field id, term JSON, count): kind 0 a term, kind 1 the number
+    of documents in the facet's scope; field id NULL for the shared facets.
     """
-    condition = where(table, filters)
-    ids = ', '.join(str(f.id) for f in facets) or 'NULL'
-    return Query(f'WITH s AS MATERIALIZED (SELECT codes FROM {table.table} '
-                 f'WHERE {condition.text}) '
-                 f'SELECT t.field, t.value, c.n FROM (SELECT code, count(*) AS n FROM '
-                 f'(SELECT unnest(codes) AS code FROM s) GROUP BY code) c '
-                 f'JOIN {table.terms_table} t ON t.code = c.code WHERE t.field IN ({ids}) '
-                 f'UNION ALL SELECT NULL, NULL, count(*) FROM s', condition.params)
+    groups: dict[str, list[Term]] = {}
+    for term in filters.terms:
+        groups.setdefault(term.field.name, []).append(term)
+    names = list(groups)
+    flags, params = [], []
+    for i, terms in enumerate(groups.values()):
+        condition = conjunction([term_condition(table.spec(t.field), t) for t in terms])
+        flags.append(f'({condition.text}) AS g{i}')
+        params += condition.params
+    n = len(groups)
+    passed = ' + '.join(f'g{i}::INTEGER' for i in range(n))
+    columns = ', '.join(['codes', *(s.values for s in own)])
+    parts = []
+
+    def scope(skip: int | None) -> str:
+        return ' AND '.join([f'g{i}' for i in range(n) if i != skip] or ['TRUE'])
+
+    if shared:
+        ids = ', '.join(str(f.id) for f in shared)
+        parts.append(f'SELECT 0, t.field, t.value, c.n FROM (SELECT code, count(*) AS n FROM '
+                     f'(SELECT unnest(codes) AS code FROM m WHERE {scope(None)}) GROUP BY code) c '
+                     f'JOIN {table.terms_table} t ON t.code = c.code WHERE t.field IN ({ids})')
+    parts.append(f'SELECT 1, NULL, NULL, count(*) FROM m WHERE {scope(None)}')
+    for spec in own:
+        skip = names.index(spec.field.name) if spec.field.name in groups else None
+        value = '[v.lo, v.hi]' if spec.field.type is FieldType.range else 'v'
+        parts.append(f'SELECT 0, {spec.id}, CASE WHEN v IS NULL THEN NULL '
+                     f'ELSE to_json({value})::VARCHAR END, count(*) FROM '
+                     f'(SELECT unnest({spec.values}) AS v FROM m WHERE {scope(skip)}) GROUP BY v')
+        parts.append(f'SELECT 1, {spec.id}, NULL, count(*) FROM m WHERE {scope(skip)}')
+    text = (f'WITH m AS MATERIALIZED (SELECT * FROM (SELECT {columns}, {", ".join(flags)} '
+            f'FROM {table.table}) WHERE {passed} >= {n - 1}) ' + ' UNION ALL '.join(parts))
+    return Query(text, tuple(params))
 
 
 def own_facet(table: TableSpec, filters: Filters, spec: FieldSpec) -> Query:
