@@ -50,6 +50,8 @@ from azul.core.search import (
     TermBucket,
     Terms,
     order_buckets,
+    reference_search,
+    reference_summary,
 )
 from azul.errors import BadRequestError, ServiceUnavailableError
 
@@ -255,7 +257,10 @@ class DuckDBBackend(SearchBackend):
     # Queries
 
     def search(self, catalog: str, request: SearchRequest) -> SearchResult:
-        table = self._require(catalog, request.entity_type)
+        table = self._table(catalog, request.entity_type)
+        if table is None:
+            # A catalog not indexed yet: the answer for no documents, as OpenSearch gives
+            return reference_search((), request)
         sort = request.sort
         rows = self._query(sql.page(table, request.filters, sort, request.size,
                                     request.search_after, request.search_before))
@@ -314,7 +319,9 @@ class DuckDBBackend(SearchBackend):
         return result, total
 
     def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
-        table = self._require(catalog, request.entity_type)
+        table = self._table(catalog, request.entity_type)
+        if table is None:
+            return reference_summary((), request)
         filters = request.filters
         sums = [a for a in request.aggregations if isinstance(a, Sum)]
         row = self._query(sql.totals(table, filters, [table.spec(a.field) for a in sums]))[0]
