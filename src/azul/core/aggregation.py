@@ -12,13 +12,13 @@ delivered:
 4. the plugin's aggregator for each inner entity type folds the entities'
    fields with accumulators.
 """
-import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
+import orjson
 
 from azul.core.documents import Aggregate, BundleFQID, Contribution
 
@@ -41,14 +41,19 @@ def value_key(value: Any) -> tuple:
     elif isinstance(value, str):
         return (0, 2, value)
     else:
-        return (0, 3, json.dumps(value, sort_keys=True))
+        return (0, 3, _canonical(value))
 
 
 _scalars = frozenset({str, int, float, bool, type(None)})
 
 
+def _canonical(value: Any) -> str:
+    # Equal JSON values must give equal keys, whatever their key order
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
 def _hashable(value: Any) -> Any:
-    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+    return _canonical(value) if isinstance(value, dict | list) else value
 
 
 class Accumulator(ABC):
@@ -270,7 +275,7 @@ def aggregate(entity_type: str,
         for inner_type, entities in c.contents.items():
             chosen = by_type.setdefault(inner_type, {})
             for entity in entities:
-                doc_id = entity.get('document_id') or json.dumps(entity, sort_keys=True)
+                doc_id = entity.get('document_id') or _canonical(entity)
                 key = (c.bundle.version, c.bundle.uuid)
                 previous = chosen.get(doc_id)
                 if previous is None or key > (previous[0].version, previous[0].uuid):

@@ -10,7 +10,7 @@ MVCC lets readers run while a write transaction is open). Writes take a lock:
 DuckDB would abort a second concurrent writer of the same rows with a
 transaction conflict, which the lock turns into plain waiting.
 """
-import json
+
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 
 from azul.backends.base import (
     AggregateWrite,
@@ -116,7 +117,7 @@ class DuckDBBackend(SearchBackend):
                 f'SELECT registry FROM {self._meta} WHERE table_name = ?', [name]).fetchall()
             if not rows:
                 return None
-            table = TableSpec.of(name, _registry_from_json(json.loads(rows[0][0])))
+            table = TableSpec.of(name, _registry_from_json(orjson.loads(rows[0][0])))
             self._tables[name] = table
         return table
 
@@ -204,7 +205,7 @@ class DuckDBBackend(SearchBackend):
                     [[c.id for c in rows], [c.entity_id for c in rows],
                      [c.bundle.uuid for c in rows], [c.bundle.version for c in rows],
                      [c.deleted for c in rows], [c.source for c in rows],
-                     [json.dumps(c.contents) for c in rows]])
+                     [orjson.dumps(c.contents).decode() for c in rows]])
                 written += len(rows)
         return written
 
@@ -222,7 +223,7 @@ class DuckDBBackend(SearchBackend):
             result.setdefault(entity_id, []).append(Contribution.from_json({
                 'entity_type': entity_type, 'entity_id': entity_id, 'bundle_uuid': uuid,
                 'bundle_version': version, 'source': source, 'deleted': deleted,
-                'contents': json.loads(contents)}))
+                'contents': orjson.loads(contents)}))
         return result
 
     # Aggregates
@@ -236,7 +237,7 @@ class DuckDBBackend(SearchBackend):
             f'SELECT entity_id, document, doc FROM {table.table} '
             f'WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))', [list(entity_ids)]).fetchall()
         return {entity_id: VersionedAggregate(Aggregate.from_json(entity_type,
-                                                                  json.loads(document)), doc)
+                                                                  orjson.loads(document)), doc)
                 for entity_id, document, doc in rows}
 
     def write_aggregates(self, catalog: str, entity_type: str,
@@ -252,7 +253,7 @@ class DuckDBBackend(SearchBackend):
             return None
         row = self._cursor().execute(f'SELECT document FROM {table.table} WHERE entity_id = ?',
                                      [entity_id]).fetchone()
-        return None if row is None else json.loads(row[0])
+        return None if row is None else orjson.loads(row[0])
 
     # Queries
 
@@ -267,7 +268,7 @@ class DuckDBBackend(SearchBackend):
         if request.search_before is not None:
             rows.reverse()
         spec = table.spec(sort.field)
-        hits = tuple(Hit(entity_id, json.loads(document), (_sort_value(spec.field, value),
+        hits = tuple(Hit(entity_id, orjson.loads(document), (_sort_value(spec.field, value),
                                                            entity_id))
                      for entity_id, document, value in rows)
         facets, total = self._facets(table, request)
@@ -367,7 +368,7 @@ class DuckDBBackend(SearchBackend):
             cursor.execute(query.text, query.params)
             while batch := cursor.fetchmany(_SCAN_BATCH):
                 for (document,) in batch:
-                    yield json.loads(document)
+                    yield orjson.loads(document)
         finally:
             cursor.close()
 
@@ -383,8 +384,8 @@ class DuckDBBackend(SearchBackend):
 
 
 def _registry_to_json(registry: FieldRegistry) -> str:
-    return json.dumps([{'name': f.name, 'type': f.type.value, 'path': f.path,
-                        'facet': f.facet, 'sortable': f.sortable} for f in registry])
+    return orjson.dumps([{'name': f.name, 'type': f.type.value, 'path': f.path,
+                        'facet': f.facet, 'sortable': f.sortable} for f in registry]).decode()
 
 
 def _registry_from_json(fields: list[dict]) -> FieldRegistry:

@@ -24,12 +24,13 @@ Per aggregate index `T` (named by `base.index_name`):
 Columns are named by the field's position in the registry, kept in the
 `{prefix}_{deployment}__meta` table, so field names never reach SQL.
 """
-import json
+
 import re
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
+import orjson
 
 from azul.core.fields import Field, FieldRegistry, FieldType, Value
 from azul.errors import ConfigError, InvalidFilterError
@@ -177,11 +178,11 @@ def sort_bounds(field: Field, values: Sequence[Value]) -> tuple[Any, Any]:
 
 def encode_term(value: Value) -> str:
     """The dictionary key of a value: JSON, ranges as arrays, `null` for the null term."""
-    return json.dumps(value, separators=(',', ':'))
+    return orjson.dumps(value).decode()
 
 
 def decode_term(field: Field, text: str | None) -> Value:
-    value = None if text is None else json.loads(text)
+    value = None if text is None else orjson.loads(text)
     if value is None:
         return None
     elif field.type is FieldType.range:

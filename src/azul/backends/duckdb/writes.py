@@ -7,7 +7,7 @@ A row's version is its `doc` number, drawn from a sequence and never reused,
 so that an entity deleted and re-created does not get a version an old reader
 still holds (the ABA problem of a per-entity counter).
 """
-import json
+
 import os
 import tempfile
 from collections import Counter
@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
+import orjson
 
 from azul.backends.base import AggregateWrite
 from azul.backends.duckdb.schema import (
@@ -91,7 +92,8 @@ class AggregateWriter:
         rows = []
         for doc, document, row_codes in zip(docs, documents, codes, strict=True):
             row = {'doc': doc, 'entity_id': document.entity_id,
-                   'document': json.dumps(document.aggregate.to_json()), 'codes': row_codes}
+                   'document': orjson.dumps(document.aggregate.to_json()).decode(),
+                   'codes': row_codes}
             for spec in table.fields:
                 field = spec.field
                 projection = document.fields[field.name]
@@ -134,9 +136,8 @@ class AggregateWriter:
         JSON file, so large batches go through a temporary file.
         """
         spec = ', '.join(f"{name}: '{kind}'" for name, kind in columns.items())
-        with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
-            # dumps, not dump: only dumps uses the C encoder
-            f.write(json.dumps(rows))
+        with tempfile.NamedTemporaryFile('wb', suffix='.json', delete=False) as f:
+            f.write(orjson.dumps(rows))
         try:
             self._cursor.execute(f'INSERT INTO {table} ({", ".join(columns)}) '
                                  f'SELECT {", ".join(columns)} FROM '
