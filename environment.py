@@ -10,7 +10,17 @@ variable unset. Variables the caller exported explicitly win over all files, so
 ``AZUL_HOME`` (the project root) and ``AZUL_DEPLOYMENT`` (the selected
 deployment) are set by the loader, ``src/azul/envfiles.py``.
 """
+import json
 from collections.abc import Mapping
+
+
+def _hca_catalog(*sources: str) -> dict:
+    return {
+        'atlas': 'hca',
+        'internal': False,
+        'plugins': {'metadata': {'name': 'hca'}, 'repository': {'name': 'canned'}},
+        'sources': list(sources),
+    }
 
 
 def env() -> Mapping[str, str | None]:
@@ -25,10 +35,17 @@ def env() -> Mapping[str, str | None]:
         # bundle files, optionally ending in a glob such as /*.dss.hca.json.
         # The demo source's glob skips the generator's stats.json and
         # deletions.json, which are not bundles.
-        'AZUL_CATALOGS': '{"dcp": {"atlas": "hca", "internal": false, '
-                         '"plugins": {"metadata": {"name": "hca"}, '
-                         '"repository": {"name": "canned"}}, '
-                         '"sources": ["file://{AZUL_DATA_DIR}/demo/bundles/*Z.json"]}}',
+        'AZUL_CATALOGS': json.dumps({
+            # The synthetic demo catalog that `make run` generates
+            'dcp': _hca_catalog('file://{AZUL_DATA_DIR}/demo/bundles/*Z.json'),
+            # The real HCA fixture bundles beside the project (DSS form; the
+            # TDR twins and the examples sharing one uuid need catalogs of
+            # their own): `make reindex CATALOG=fixtures`
+            'fixtures': _hca_catalog('file://{AZUL_FIXTURES}/hca/bundles/indexer/*.dss.hca.json'),
+        }),
+
+        # The shared fixtures used by the `fixtures` catalog and the tests
+        'AZUL_FIXTURES': '{AZUL_HOME}/../shared/fixtures',
 
         # `duckdb` (embedded, the default) or `opensearch`
         'AZUL_INDEX_BACKEND': 'duckdb',

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from azul.backends import benchdata
 from azul.backends.base import AggregateWrite, SearchBackend
+from azul.core.fields import FieldRegistry
 from azul.core.filters import Filters
 from azul.core.search import SearchRequest, Sort
 
@@ -44,24 +45,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--batch', type=int, default=5000, help='documents per write')
     parser.add_argument('--duckdb-path', type=Path,
                         help='database file (default: a temporary directory)')
+    parser.add_argument('--reuse', action='store_true',
+                        help='keep the DuckDB file and, if it already holds --docs documents, '
+                             'measure the queries without loading again')
     args = parser.parse_args(argv)
+    if args.reuse and args.duckdb_path is None:
+        parser.error('--reuse needs --duckdb-path')
     for kind in args.backends.split(','):
-        with backend_of(kind, args.duckdb_path) as backend:
+        with backend_of(kind, args.duckdb_path, args.reuse and kind == 'duckdb') as backend:
             run(kind, backend, args.docs, args.repeat, args.batch)
 
 
 class backend_of:
-    """A fresh deployment of the backend, dropped afterwards."""
+    """A fresh deployment of the backend, dropped afterwards unless reused."""
 
-    def __init__(self, kind: str, duckdb_path: Path | None):
+    def __init__(self, kind: str, duckdb_path: Path | None, reuse: bool = False):
         self.kind = kind
         self.duckdb_path = duckdb_path
+        self.reuse = reuse
         self.node = None
         self.tmp = None
         self.backend: SearchBackend | None = None
 
     def __enter__(self) -> SearchBackend:
-        deployment = 'bench' + uuid.uuid4().hex[:8]
+        # A reused file keeps one fixed deployment, so a later run finds the loaded rows
+        deployment = 'bench' if self.reuse else 'bench' + uuid.uuid4().hex[:8]
         if self.kind == 'duckdb':
             from azul.backends.duckdb import DuckDBBackend
             path = self.duckdb_path
@@ -85,7 +93,8 @@ class backend_of:
     def __exit__(self, *exc) -> None:
         try:
             if self.backend is not None:
-                self.backend.drop_deployment()
+                if not self.reuse:
+                    self.backend.drop_deployment()
                 self.backend.close()
         finally:
             if self.node is not None:
@@ -110,16 +119,14 @@ def _batches(docs: Iterator, size: int) -> Iterator[list]:
 
 def run(kind: str, backend: SearchBackend, count: int, repeat: int, batch_size: int) -> None:
     registry = benchdata.registry()
-    backend.create_indices(CATALOG, [benchdata.ENTITY_TYPE], registry)
-    spent = 0.0
-    for batch in _batches(benchdata.generate(count), batch_size):
-        writes = [AggregateWrite(d.entity_id, d, None) for d in batch]
-        start = time.perf_counter()
-        conflicts = backend.write_aggregates(CATALOG, benchdata.ENTITY_TYPE, writes)
-        spent += time.perf_counter() - start
-        assert not conflicts, conflicts[:3]
-    assert backend.count(CATALOG, benchdata.ENTITY_TYPE) == count
-    emit(kind, count, 'load', seconds=round(spent, 2), load_avg=os.getloadavg()[0])
+    loaded = backend.count(CATALOG, benchdata.ENTITY_TYPE)
+    if loaded == count:
+        emit(kind, count, 'load', reused=True)
+    else:
+        if loaded:
+            # A partial or different load: start over
+            backend.delete_indices(CATALOG)
+        load(kind, backend, registry, count, batch_size)
 
     def page(filters: Filters) -> Callable[[], object]:
         request = SearchRequest(entity_type=benchdata.ENTITY_TYPE, filters=filters,
@@ -146,6 +153,20 @@ def run(kind: str, backend: SearchBackend, count: int, repeat: int, batch_size: 
         emit(kind, count, measure, p50_ms=round(statistics.median(times), 1),
              p95_ms=round(percentile(times, 95), 1),
              cpu_p50_ms=round(statistics.median(cpu), 1), load_avg=os.getloadavg()[0])
+
+
+def load(kind: str, backend: SearchBackend, registry: FieldRegistry, count: int,
+         batch_size: int) -> None:
+    backend.create_indices(CATALOG, [benchdata.ENTITY_TYPE], registry)
+    spent = 0.0
+    for batch in _batches(benchdata.generate(count), batch_size):
+        writes = [AggregateWrite(d.entity_id, d, None) for d in batch]
+        start = time.perf_counter()
+        conflicts = backend.write_aggregates(CATALOG, benchdata.ENTITY_TYPE, writes)
+        spent += time.perf_counter() - start
+        assert not conflicts, conflicts[:3]
+    assert backend.count(CATALOG, benchdata.ENTITY_TYPE) == count
+    emit(kind, count, 'load', seconds=round(spent, 2), load_avg=os.getloadavg()[0])
 
 
 def percentile(values: list[float], p: float) -> float:
