@@ -155,16 +155,19 @@ class Indexer:
             existing = current.get(entity_id)
             expected = None if existing is None else existing.version
             if result is None:
-                if existing is None:
-                    continue
+                # Even with nothing stored, write the deletion: a concurrent
+                # aggregation that read contributions before this bundle's
+                # deletion and created the document meanwhile then makes this
+                # write conflict, and the retry deletes what it created.
                 document = None
-                deleted += 1
+                deleted += existing is not None
             else:
                 document = IndexedAggregate(result, registry.extract(result.to_json()))
             writes.append(AggregateWrite(entity_id, document, expected))
         conflicts = backend.write_aggregates(catalog, entity_type, writes) if writes else []
         self.timings.aggregate += time.perf_counter() - start
-        return len(writes) - deleted, deleted, list(conflicts)
+        written = sum(1 for w in writes if w.document is not None)
+        return written, deleted, list(conflicts)
 
     def aggregate_tally(self, catalog: str, tally: Tally) -> dict[str, AggregateOutcome]:
         return {
