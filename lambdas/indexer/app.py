@@ -6,10 +6,12 @@ there. The runtime is built on first use, never at import.
 import json
 import logging
 import os
+import threading
 
 from chalice import Chalice, CORSConfig, Response
 
 from azul.errors import BadRequestError
+from azul.indexer.queue import Message
 from azul.indexer.signature import verify
 from azul.indexer.worker import NOTIFICATIONS, TALLIES, Worker, parse_notification
 from azul.runtime import Runtime
@@ -20,23 +22,25 @@ from azul.service.version import git_info
 
 log = logging.getLogger('azul.indexer.app')
 
-app = Chalice(app_name='azul-indexer')
 cors = CORSConfig(allow_origin='*', allow_headers=['Authorization', 'Content-Type'])
 
 _runtime: Runtime | None = None
+_lock = threading.Lock()
 
 
 def set_runtime(runtime: Runtime | None) -> None:
     """Inject the runtime (the local server, tests); None: build from the environment."""
     global _runtime
-    _runtime = runtime
+    with _lock:
+        _runtime = runtime
 
 
 def runtime() -> Runtime:
     global _runtime
-    if _runtime is None:
-        _runtime = Runtime.from_env()
-    return _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = Runtime.from_env()
+        return _runtime
 
 
 def _chalice(response: RResponse) -> Response:
@@ -44,37 +48,45 @@ def _chalice(response: RResponse) -> Response:
     return Response(status_code=response.status, body=response.body, headers=headers)
 
 
-def _json_body():
-    raw = app.current_request.raw_body
+def _json_body(raw: bytes | None):
     try:
         return json.loads(raw) if raw else None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BadRequestError(f'The request body is not valid JSON: {e}') from None
 
 
-def _notify(catalog: str, action: str) -> RResponse:
-    request = app.current_request
-    # The path as the client sent it, without the API Gateway stage prefix
-    verify(runtime().config.indexer_hmac_key, request.method, f'/{catalog}/{action}',
-           request.raw_body or b'', request.headers.get('signature'))
-    message = parse_notification(runtime(), catalog, action, _json_body())
-    runtime().queue.send(NOTIFICATIONS, [message])
-    return json_response({'queued': message}, status=202)
+def create_app() -> Chalice:
+    """
+    The app with its routes. The local server makes one per concurrent
+    request: Chalice keeps the current request on the app object.
+    """
+    app = Chalice(app_name='azul-indexer')
+
+    def _notify(catalog: str, action: str) -> RResponse:
+        request = app.current_request
+        # The path as the client sent it, without the API Gateway stage prefix
+        verify(runtime().config.indexer_hmac_key, request.method, f'/{catalog}/{action}',
+               request.raw_body or b'', request.headers.get('signature'))
+        message = parse_notification(runtime(), catalog, action, _json_body(request.raw_body))
+        runtime().queue.send(NOTIFICATIONS, [message])
+        return json_response({'queued': message}, status=202)
+
+    @app.route('/{catalog}/{action}', methods=['POST'], cors=cors)
+    def notify(catalog: str, action: str):
+        return _chalice(respond(_notify, catalog, action))
+
+    @app.route('/health', cors=cors)
+    def health():
+        return _chalice(respond(run_checks, runtime(), ('elasticsearch', 'queues', 'progress')))
+
+    @app.route('/version', cors=cors)
+    def version():
+        return _chalice(json_response({'git': git_info(os.environ), 'changes': []}))
+
+    return app
 
 
-@app.route('/{catalog}/{action}', methods=['POST'], cors=cors)
-def notify(catalog: str, action: str):
-    return _chalice(respond(_notify, catalog, action))
-
-
-@app.route('/health', cors=cors)
-def health():
-    return _chalice(respond(run_checks, runtime(), ('elasticsearch', 'queues', 'progress')))
-
-
-@app.route('/version', cors=cors)
-def version():
-    return _chalice(json_response({'git': git_info(os.environ), 'changes': []}))
+app = create_app()
 
 
 # Queue names are fixed when Chalice packages the app, hence read from the
@@ -82,17 +94,35 @@ def version():
 _deployment = os.environ.get('AZUL_DEPLOYMENT', 'local')
 
 
+_worker: Worker | None = None
+
+
+def worker() -> Worker:
+    # One per Lambda container: it remembers which indices exist
+    global _worker
+    with _lock:
+        if _worker is None:
+            _worker = Worker(runtime(), runtime().queue)
+        return _worker
+
+
 @app.on_sqs_message(queue=f'azul-{NOTIFICATIONS}-{_deployment}', batch_size=1)
 def contribute(event):
-    worker = Worker(runtime(), runtime().queue)
     for record in event:
-        worker.contribute(json.loads(record.body))
+        worker().contribute(json.loads(record.body))
 
 
 @app.on_sqs_message(queue=f'azul-{TALLIES}-{_deployment}', batch_size=10)
 def aggregate(event):
-    worker = Worker(runtime(), runtime().queue)
-    worker.aggregate([json.loads(record.body) for record in event])
+    records = list(event)
+    results = worker().aggregate_each([json.loads(r.body) for r in records])
+    if not all(results):
+        # Acknowledge what succeeded, then fail the invocation so that SQS
+        # redelivers only the rest, and the fail queue gets only bad tallies
+        for record, ok in zip(records, results, strict=True):
+            if ok:
+                runtime().queue.delete(Message(record.receipt_handle, TALLIES, {}, 0))
+        raise RuntimeError(f'{results.count(False)} of {len(results)} tallies failed')
 
 
 __all__ = ['app', 'set_runtime', 'NOTIFICATIONS', 'TALLIES']

@@ -12,6 +12,7 @@ module-level `app` that Chalice deploys.
 """
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable
 
 from chalice import Chalice
@@ -45,8 +46,11 @@ def create_app(runtime_factory: Callable[[], Runtime]) -> Chalice:
                ) -> ChaliceResponse:
         def call() -> Response:
             request = current()
-            return handler(runtime_factory(), request, *args) if runtime \
-                else handler(request, *args)
+            # API Gateway decodes path parameters, Chalice's local gateway does
+            # not; our parameters (uuids, health keys) never contain a literal %
+            args_ = tuple(urllib.parse.unquote(a) for a in args)
+            return handler(runtime_factory(), request, *args_) if runtime \
+                else handler(request, *args_)
         response = respond(call).with_headers(cors.response_headers())
         return ChaliceResponse(body=response.text, status_code=response.status,
                                headers=dict(response.headers))

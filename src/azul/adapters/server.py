@@ -9,16 +9,21 @@ action with a 400 naming it), everything else to the service app. The two
 never collide because catalog names may not be the first segment of a service
 route (see `azul.config.reserved_catalog_names`).
 """
+import contextlib
 import importlib.util
+import json
 import logging
+import queue
 import re
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 
+from chalice import Chalice
 from chalice.config import Config as ChaliceConfig
 from chalice.local import LocalGateway, LocalGatewayException
 
@@ -53,10 +58,9 @@ class LocalServer:
         self.indexer = load_app('indexer')
         for app_module in (self.service, self.indexer):
             app_module.set_runtime(runtime)
-        chalice_config = ChaliceConfig(chalice_stage='local', config_from_disk={})
         self.gateways = {
-            'service': LocalGateway(self.service.app, chalice_config),
-            'indexer': LocalGateway(self.indexer.app, chalice_config),
+            'service': _GatewayPool(lambda: self.service.create_app(self.service.get_runtime)),
+            'indexer': _GatewayPool(self.indexer.create_app),
         }
         catalogs = {c.name for c in runtime.config.catalogs}
         handler = _handler_class(self.gateways, catalogs)
@@ -97,21 +101,53 @@ class LocalServer:
             thread.join(timeout=30)
 
 
-def _handler_class(gateways: dict[str, LocalGateway], catalogs: set[str]):
+class _GatewayPool:
+    """
+    Chalice keeps the request being handled on the app object, so one app
+    must not serve two requests at once: each concurrent request borrows an
+    app (and its gateway) of its own.
+    """
+
+    def __init__(self, factory: Callable[[], Chalice]):
+        self.factory = factory
+        self.free: queue.SimpleQueue[LocalGateway] = queue.SimpleQueue()
+        self.config = ChaliceConfig(chalice_stage='local', config_from_disk={})
+
+    @contextlib.contextmanager
+    def borrow(self) -> Iterator[LocalGateway]:
+        try:
+            gateway = self.free.get_nowait()
+        except queue.Empty:
+            gateway = LocalGateway(self.factory(), self.config)
+        try:
+            yield gateway
+        finally:
+            self.free.put(gateway)
+
+
+# Largest request body the local server reads; the service's own limit is lower
+MAX_BODY = 10 * 1024 * 1024
+
+
+def _handler_class(gateways: dict[str, _GatewayPool], catalogs: set[str]):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
 
         def _handle(self) -> None:
-            length = int(self.headers.get('content-length') or 0)
-            body = self.rfile.read(length) if length else None
+            body, error = self._read_body()
+            if error is not None:
+                self.close_connection = True
+                self._send(error[0], {}, json.dumps({'Code': 'BadRequestError',
+                                                     'Message': error[1]}))
+                return
             match = _notification_path.match(self.path)
             is_notification = (self.command in ('POST', 'OPTIONS') and match is not None
                                and match.group(1) in catalogs)
-            gateway = gateways['indexer' if is_notification else 'service']
             try:
-                response = gateway.handle_request(method=self.command, path=self.path,
-                                                  headers=dict(self.headers), body=body)
+                with gateways['indexer' if is_notification else 'service'].borrow() as gateway:
+                    response = gateway.handle_request(method=self.command, path=self.path,
+                                                      headers=dict(self.headers), body=body)
             except LocalGatewayException as e:
                 self._send(e.CODE, dict(e.headers), e.body)
                 return
@@ -123,6 +159,19 @@ def _handler_class(gateways: dict[str, LocalGateway], catalogs: set[str]):
                 import base64
                 payload = base64.b64decode(payload)
             self._send(response['statusCode'], headers, payload)
+
+        def _read_body(self) -> tuple[bytes | None, tuple[int, str] | None]:
+            if 'chunked' in self.headers.get('transfer-encoding', '').lower():
+                return None, (411, 'Chunked request bodies are not supported; '
+                                   'send a Content-Length')
+            length = self.headers.get('content-length')
+            if length is None:
+                return None, None
+            if not length.isdigit():
+                return None, (400, f'Invalid Content-Length {length!r}')
+            if int(length) > MAX_BODY:
+                return None, (413, f'Request body larger than {MAX_BODY} bytes')
+            return (self.rfile.read(int(length)) if int(length) else None), None
 
         def _send(self, status: int, headers: dict, body) -> None:
             if body is None:

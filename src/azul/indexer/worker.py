@@ -105,20 +105,37 @@ class Worker:
             if self._attempt(message, lambda m=message: self.contribute(m.body)):
                 handled += 1
         tallies = self.queue.receive(TALLIES, max_messages * 10)
-        if tallies:
-            try:
-                self.aggregate([m.body for m in tallies])
-            except Exception:
-                # Retry one by one so that one bad tally cannot block the others
-                log.exception('Aggregating %d tallies failed; retrying individually',
-                              len(tallies))
-                for message in tallies:
-                    self._attempt(message, lambda m=message: self.aggregate([m.body]))
+        results = self.aggregate_each([m.body for m in tallies])
+        for message, ok in zip(tallies, results, strict=True):
+            if ok:
+                self.queue.delete(message)
             else:
-                for message in tallies:
-                    self.queue.delete(message)
-            handled += len(tallies)
-        return handled
+                self.queue.release(message, delay=min(2 ** message.attempts, 60))
+        return handled + len(tallies)
+
+    def aggregate_each(self, bodies: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """
+        Aggregate the tallies together; if that fails, one by one, so that one
+        bad tally cannot hold back the others. Returns which succeeded.
+        """
+        if not bodies:
+            return []
+        try:
+            self.aggregate(bodies)
+        except Exception:
+            log.exception('Aggregating %d tallies failed; retrying individually', len(bodies))
+        else:
+            return [True] * len(bodies)
+        results = []
+        for body in bodies:
+            try:
+                self.aggregate([body])
+            except Exception:
+                log.exception('Tally %r failed', body)
+                results.append(False)
+            else:
+                results.append(True)
+        return results
 
     def _attempt(self, message: Message, action) -> bool:
         try:
