@@ -9,6 +9,26 @@ from azul.runtime import Runtime
 from conftest import ServiceClient, make_config
 
 BAD_REQUESTS = [
+    # Values no backend can store: unbounded ints, non-finite floats, lone surrogates
+    ('/index/files?' + query(filters={'fileSize': {'within': [[0, 10 ** 400]]}}),
+     'expected a range [lo, hi] of two finite numbers'),
+    ('/index/summary?' + query(filters={'fileSize': {'within': [[0, 10 ** 400]]}}),
+     'expected a range [lo, hi] of two finite numbers'),
+    ('/index/files?' + query(filters={'fileSize': {'is': [float('inf')]}}),
+     "Invalid value for field 'fileSize'"),
+    ('/index/files?' + query(filters={'fileSize': {'is': [10 ** 30]}}),
+     'outside the range of a 64-bit integer'),
+    ('/index/files?' + query(filters={'fileSize': {'within': [[float('nan'), 5]]}}),
+     'two finite numbers'),
+    ('/index/files?' + query(filters={'organismAgeRange': {'contains': [float('nan')]}}),
+     'two finite numbers'),
+    ('/index/files?' + query(filters={'organ': {'is': ['\ud800']}}), 'is not valid Unicode'),
+    ('/index/files?sort=fileSize&' + query(search_after=json.dumps([10 ** 400, 'x'])),
+     'does not fit the sort field'),
+    ('/index/files?sort=fileSize&' + query(search_after=json.dumps([10 ** 30, 'x'])),
+     'does not fit the sort field'),
+    ('/index/files?' + query(search_after=json.dumps(['a', '\ud800'])),
+     'must be a non-empty string'),
     ('/index/files?catalog=nope', "Unknown catalog 'nope'"),
     ('/index/nope', "Unknown entity type 'nope'"),
     ('/index/files?bogus=1', "Unknown parameter(s) 'bogus'"),

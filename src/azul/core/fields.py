@@ -11,6 +11,7 @@ names reach a query only after they were looked up here.
 import enum
 import functools
 import json
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -84,14 +85,18 @@ class Field:
         if kind is FieldType.keyword or kind is FieldType.date:
             if isinstance(value, bool) or not isinstance(value, str | int | float):
                 raise ValueError(f'expected a string, got {value!r}')
-            return str(value)
+            return check_text(str(value))
         elif kind is FieldType.long:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            if (isinstance(value, bool) or not isinstance(value, int | float)
+                    or not is_finite(value) or value != int(value)):
                 raise ValueError(f'expected an integer, got {value!r}')
+            if not LONG_MIN <= value <= LONG_MAX:
+                raise ValueError(f'{value!r} is outside the range of a 64-bit integer')
             return int(value)
         elif kind is FieldType.double:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f'expected a number, got {value!r}')
+            if (isinstance(value, bool) or not isinstance(value, int | float)
+                    or not is_finite(value)):
+                raise ValueError(f'expected a finite number, got {value!r}')
             return float(value)
         elif kind is FieldType.boolean:
             if not isinstance(value, bool):
@@ -120,6 +125,26 @@ class Field:
             return value
 
 
+LONG_MIN, LONG_MAX = -2 ** 63, 2 ** 63 - 1
+
+
+def is_finite(value: int | float) -> bool:
+    # Python ints are unbounded; both backends store IEEE doubles or int64
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def check_text(value: str) -> str:
+    """A string both backends can store: valid Unicode (no lone surrogates)."""
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        raise ValueError(f'{value!r} is not valid Unicode') from None
+    return value
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(',', ':'))
 
@@ -132,8 +157,8 @@ def _range(value: Any) -> Range:
         raise ValueError(f'expected a range [lo, hi], got {value!r}')
     lo, hi = value
     for bound in (lo, hi):
-        if isinstance(bound, bool) or not isinstance(bound, int | float):
-            raise ValueError(f'expected numeric range bounds, got {value!r}')
+        if isinstance(bound, bool) or not isinstance(bound, int | float) or not is_finite(bound):
+            raise ValueError(f'expected finite numeric range bounds, got {value!r}')
     if lo > hi:
         raise ValueError(f'lower bound exceeds upper bound in {value!r}')
     return (float(lo), float(hi))

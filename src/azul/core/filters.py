@@ -14,7 +14,15 @@ from typing import Any
 
 import attrs
 
-from azul.core.fields import Field, FieldRegistry, FieldType, Range, Value, canonical_json
+from azul.core.fields import (
+    Field,
+    FieldRegistry,
+    FieldType,
+    Range,
+    Value,
+    canonical_json,
+    is_finite,
+)
 from azul.errors import InvalidFilterError
 
 
@@ -137,7 +145,8 @@ def _parse_is(field: Field, value: Any) -> Value:
                 raise ValueError(f'expected a boolean, got {value!r}')
             return value == 'true'
         elif kind is FieldType.long and isinstance(value, str):
-            return field.normalize(int(value))
+            return field.normalize(int(value)) if value.strip().lstrip('-').isdigit() \
+                else field.normalize(value)
         elif kind is FieldType.object:
             if not isinstance(value, dict):
                 raise ValueError(f'expected an object, got {value!r}')
@@ -149,19 +158,20 @@ def _parse_is(field: Field, value: Any) -> Value:
 
 
 def _parse_range(field: Field, relation: str, value: Any) -> Range:
+    def number(b: Any) -> bool:
+        return isinstance(b, int | float) and not isinstance(b, bool) and is_finite(b)
+
     if field.type.numeric or field.type is FieldType.range:
-        if (field.type is FieldType.range and relation == 'contains'
-                and isinstance(value, int | float) and not isinstance(value, bool)):
+        if field.type is FieldType.range and relation == 'contains' and number(value):
             return (float(value), float(value))
-        if (isinstance(value, list) and len(value) == 2
-                and all(isinstance(b, int | float) and not isinstance(b, bool) for b in value)):
+        if isinstance(value, list) and len(value) == 2 and all(number(b) for b in value):
             lo, hi = value
             if lo > hi:
                 raise InvalidFilterError(f'Invalid range {value!r} for field {field.name!r}: '
                                          f'the lower bound exceeds the upper bound')
             return (float(lo), float(hi))
     raise InvalidFilterError(f'Invalid value {value!r} for {field.name!r} {relation!r}: '
-                             f'expected a range [lo, hi] of two numbers')
+                             f'expected a range [lo, hi] of two finite numbers')
 
 
 def matches(term: Term, values: Sequence[Value]) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from azul.core.fields import Field, FieldType
+from azul.core.fields import LONG_MAX, LONG_MIN, Field, FieldType, check_text, is_finite
 from azul.core.search import Cursor, Hit, SearchRequest, SearchResult
 from azul.errors import BadRequestError
 
@@ -48,7 +48,7 @@ def decode_cursor(name: str, text: Any, uid: str | None, field: Field) -> Cursor
         value, entity_id = value
     else:
         entity_id = uid
-    if not isinstance(entity_id, str) or not entity_id:
+    if not isinstance(entity_id, str) or not entity_id or not _text(entity_id):
         raise BadRequestError(f'The entity id in parameter {name!r} must be a non-empty '
                               f'string, not {entity_id!r}')
     return _sort_value(name, field, value), entity_id
@@ -61,13 +61,13 @@ def _sort_value(name: str, field: Field, value: Any) -> Any:
     if kind is FieldType.boolean:
         ok = isinstance(value, bool)
     elif kind is FieldType.long:
-        ok = _number(value) and float(value).is_integer()
+        ok = _number(value) and float(value).is_integer() and LONG_MIN <= value <= LONG_MAX
         value = int(value) if ok else value
     elif kind in (FieldType.double, FieldType.range):
         ok = _number(value)
         value = float(value) if ok else value
     else:
-        ok = isinstance(value, str)
+        ok = isinstance(value, str) and _text(value)
     if not ok:
         raise BadRequestError(f'The sort value {value!r} in parameter {name!r} does not fit '
                               f'the sort field {field.name!r} of type {field.type.value}')
@@ -75,7 +75,15 @@ def _sort_value(name: str, field: Field, value: Any) -> Any:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, int | float) and not isinstance(value, bool) and is_finite(value)
+
+
+def _text(value: str) -> bool:
+    try:
+        check_text(value)
+    except ValueError:
+        return False
+    return True
 
 
 @attrs.frozen

@@ -46,6 +46,10 @@ def error_response(error: Exception) -> Response:
     if isinstance(error, AzulError):
         if error.status >= 500:
             log.warning('%s: %s', error.code, error.message)
+        if error.status == 500:
+            # Internal failures are logged above, not described to clients
+            return json_response({'Code': error.code,
+                                  'Message': 'An internal server error occurred.'}, status=500)
         return json_response(error.to_json(), status=error.status)
     log.exception('Unexpected error while handling a request')
     return json_response({'Code': 'InternalServerError',

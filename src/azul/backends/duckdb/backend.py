@@ -101,7 +101,8 @@ class DuckDBBackend(SearchBackend):
     def _query(self, query: sql.Query) -> list[tuple]:
         try:
             return self._cursor().execute(query.text, query.params).fetchall()
-        except duckdb.ConversionException as e:
+        except (duckdb.ConversionException, duckdb.InvalidInputException) as e:
+            # The core validates values first; this is the last line of defence
             raise BadRequestError(f'Invalid value in request: {e}') from None
 
     # Tables
@@ -263,25 +264,46 @@ class DuckDBBackend(SearchBackend):
             # A catalog not indexed yet: the answer for no documents, as OpenSearch gives
             return reference_search((), request)
         sort = request.sort
-        rows = self._query(sql.page(table, request.filters, sort, request.size,
-                                    request.search_after, request.search_before))
+        page = sql.PageSpec(sort, request.size, request.search_after, request.search_before)
+        if request.filters:
+            # The page comes with the facets, from the rows the filters matched once, as row
+            # ids: reading the documents by row id must see the same snapshot
+            with self._snapshot():
+                facets, total, ranked = self._facets(table, request, page)
+                by_rowid = {row[0]: row[1:] for row in self._query(sql.rows(table, page, ranked))}
+            rows = [by_rowid[rowid] for rowid in ranked]
+        else:
+            rows = self._query(sql.page(table, request.filters, sort, request.size,
+                                        request.search_after, request.search_before))
+            facets, total, _ = self._facets(table, request, None)
         if request.search_before is not None:
             rows.reverse()
         spec = table.spec(sort.field)
         hits = tuple(Hit(entity_id, orjson.loads(document), (_sort_value(spec.field, value),
                                                            entity_id))
                      for entity_id, document, value in rows)
-        facets, total = self._facets(table, request)
         if total is None:
             total = self._query(sql.count(table, request.filters))[0][0]
         return SearchResult(hits=hits, total=total, facets=facets)
 
-    def _facets(self, table: TableSpec, request: SearchRequest
-                ) -> tuple[dict[str, FacetResult], int | None]:
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Consecutive reads on this thread's cursor that see one state of the database."""
+        cursor = self._cursor()
+        cursor.execute('BEGIN TRANSACTION')
+        try:
+            yield
+        finally:
+            # Read only: nothing to keep, and a failed statement leaves nothing to commit
+            cursor.execute('ROLLBACK')
+
+    def _facets(self, table: TableSpec, request: SearchRequest, page: sql.PageSpec | None
+                ) -> tuple[dict[str, FacetResult], int | None, list[int]]:
         """
-        The facets, and the number of matching documents if that came for free.
-        Facets of fields without a filter share their scope; without filters
-        they come from the counts table.
+        The facets, the number of matching documents if that came for free, and
+        with filters the row ids of the `page`, in order. Facets of fields
+        without a filter share their scope; without filters they come from
+        the counts table.
         """
         filters = request.filters
         filtered = set(filters.fields())
@@ -292,9 +314,13 @@ class DuckDBBackend(SearchBackend):
         scopes: dict[str, int] = {}
         total = None
         fields = {s.id: s.field for s in specs}
+        ranked: list[tuple[int, int]] = []
         if filters:
-            for kind, field_id, term, n in self._query(sql.facets(table, filters, shared, own)):
-                if kind == 1 and field_id is None:
+            query = sql.facets(table, filters, shared, own, page)
+            for kind, field_id, term, n in self._query(query):
+                if kind == 2:
+                    ranked.append((field_id, n))
+                elif kind == 1 and field_id is None:
                     total = n
                 elif kind == 1:
                     scopes[fields[field_id].name] = n
@@ -317,7 +343,7 @@ class DuckDBBackend(SearchBackend):
                         scopes[spec.field.name] = n
         result = {f.name: FacetResult(total=scopes.get(f.name, total), counts=terms[f.name])
                   for f in request.facets}
-        return result, total
+        return result, total, [rowid for _, rowid in sorted(ranked)]
 
     def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
         table = self._table(catalog, request.entity_type)

@@ -75,44 +75,66 @@ def conjunction(conditions: Sequence[Query]) -> Query:
                  tuple(p for c in conditions for p in c.params))
 
 
+@attrs.frozen
+class PageSpec:
+    """A page of hits: the sort, its size and an optional cursor."""
+    sort: Sort
+    size: int
+    search_after: Cursor | None = None
+    search_before: Cursor | None = None
+
+    def column(self, table: TableSpec) -> str:
+        spec = table.spec(self.sort.field)
+        if not spec.field.sortable:
+            raise InvalidFilterError(f'Field {spec.field.name!r} is not sortable')
+        return spec.sort_column(self.sort.order)
+
+    def cursor_condition(self, table: TableSpec) -> Query:
+        column = self.column(table)
+        kind = sort_type(table.spec(self.sort.field).field.type)
+        asc = self.sort.order == 'asc'
+        if self.search_after is not None:
+            value, entity_id = self.search_after
+            if value is None:
+                return Query(f'({column} IS NULL AND entity_id > ?)', (entity_id,))
+            op = '>' if asc else '<'
+            return Query(f'({column} {op} ?::{kind} OR ({column} = ?::{kind} '
+                         f'AND entity_id > ?) OR {column} IS NULL)', (value, value, entity_id))
+        elif self.search_before is not None:
+            value, entity_id = self.search_before
+            if value is None:
+                return Query(f'({column} IS NOT NULL OR entity_id < ?)', (entity_id,))
+            op = '<' if asc else '>'
+            return Query(f'({column} {op} ?::{kind} OR ({column} = ?::{kind} '
+                         f'AND entity_id < ?))', (value, value, entity_id))
+        return Query('TRUE')
+
+    def order(self, table: TableSpec) -> str:
+        column = self.column(table)
+        asc = self.sort.order == 'asc'
+        if self.search_before is None:
+            return f'{column} {"ASC" if asc else "DESC"} NULLS LAST, entity_id ASC'
+        return f'{column} {"DESC" if asc else "ASC"} NULLS FIRST, entity_id DESC'
+
+
 def page(table: TableSpec, filters: Filters, sort: Sort, size: int,
          search_after: Cursor | None = None, search_before: Cursor | None = None) -> Query:
     """
     One page of hits: rows (entity_id, document, sort value). With
     `search_before` the rows come in reverse order; the caller reverses them.
     """
-    spec = table.spec(sort.field)
-    if not spec.field.sortable:
-        raise InvalidFilterError(f'Field {spec.field.name!r} is not sortable')
-    column = spec.sort_column(sort.order)
-    kind = sort_type(spec.field.type)
-    conditions = [where(table, filters)]
-    asc = sort.order == 'asc'
-    if search_after is not None:
-        value, entity_id = search_after
-        if value is None:
-            conditions.append(Query(f'({column} IS NULL AND entity_id > ?)', (entity_id,)))
-        else:
-            op = '>' if asc else '<'
-            conditions.append(Query(f'({column} {op} ?::{kind} OR ({column} = ?::{kind} '
-                                    f'AND entity_id > ?) OR {column} IS NULL)',
-                                    (value, value, entity_id)))
-    elif search_before is not None:
-        value, entity_id = search_before
-        if value is None:
-            conditions.append(Query(f'({column} IS NOT NULL OR entity_id < ?)', (entity_id,)))
-        else:
-            op = '<' if asc else '>'
-            conditions.append(Query(f'({column} {op} ?::{kind} OR ({column} = ?::{kind} '
-                                    f'AND entity_id < ?))', (value, value, entity_id)))
-    if search_before is None:
-        order = f'{column} {"ASC" if asc else "DESC"} NULLS LAST, entity_id ASC'
-    else:
-        order = f'{column} {"DESC" if asc else "ASC"} NULLS FIRST, entity_id DESC'
-    condition = conjunction(conditions)
+    spec = PageSpec(sort, size, search_after, search_before)
+    column = spec.column(table)
+    condition = conjunction([where(table, filters), spec.cursor_condition(table)])
     return Query(f'SELECT entity_id, document, {column} FROM {table.table} '
-                 f'WHERE {condition.text} ORDER BY {order} LIMIT ?',
+                 f'WHERE {condition.text} ORDER BY {spec.order(table)} LIMIT ?',
                  (*condition.params, size))
+
+
+def rows(table: TableSpec, page: PageSpec, rowids: Sequence[int]) -> Query:
+    """The hits of `facets`'s page, by row id: rows (rowid, entity_id, document, sort value)."""
+    return Query(f'SELECT rowid, entity_id, document, {page.column(table)} FROM {table.table} '
+                 f'WHERE rowid IN (SELECT unnest(?::BIGINT[]))', (list(rowids),))
 
 
 def count(table: TableSpec, filters: Filters) -> Query:
@@ -133,17 +155,21 @@ def all_facets(table: TableSpec, facets: Sequence[FieldSpec]) -> Query:
 
 
 def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
-           own: Sequence[FieldSpec]) -> Query:
+           own: Sequence[FieldSpec], page: PageSpec | None = None) -> Query:
     """
-    Facet counts under non-empty `filters`, in one statement, evaluating the
-    filters once. `shared` facets see every filter and are counted from the
-    `codes` of the fully matching rows; each of the `own` facets ignores the
-    filter on its own field and is counted from its own column. Filters are
-    grouped by field into flags g0, g1, ...; rows failing more than one group
-    count for no facet and are dropped first.
+    Facet counts under non-empty `filters`, and optionally the row ids of a
+    page of hits, in one statement, evaluating the filters once. `shared`
+    facets see every filter and are counted from the `codes` of the fully
+    matching rows; each of the `own` facets ignores the filter on its own
+    field and is counted from its own column. Filters are grouped by field
+    into flags g0, g1, ...; rows failing more than one group count for no
+    facet and are dropped first. The rows kept are materialized once, each
+    column nulled where no count needs it: copying the lists is most of
+    the cost.
 
     Rows (kind, field id, term JSON, count): kind 0 a term, kind 1 the number
-    of documents in the facet's scope; field id NULL for the shared facets.
+    of documents in the facet's scope; field id NULL for the shared facets;
+    kind 2 a hit of the page, (2, position from 1, NULL, row id), for `rows`.
     """
     groups: dict[str, list[Term]] = {}
     for term in filters.terms:
@@ -156,12 +182,16 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
         params += condition.params
     n = len(groups)
     passed = ' + '.join(f'g{i}::INTEGER' for i in range(n))
-    columns = ', '.join(['codes', *(s.values for s in own)])
-    parts = []
 
     def scope(skip: int | None) -> str:
         return ' AND '.join([f'g{i}' for i in range(n) if i != skip] or ['TRUE'])
 
+    def skipped(spec: FieldSpec) -> int | None:
+        return names.index(spec.field.name) if spec.field.name in groups else None
+
+    columns = {'codes': scope(None)} if shared else {}
+    columns.update({s.values: scope(skipped(s)) for s in own})
+    parts = []
     if shared:
         ids = ', '.join(str(f.id) for f in shared)
         parts.append(f'SELECT 0, t.field, t.value, c.n FROM (SELECT code, count(*) AS n FROM '
@@ -169,13 +199,26 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
                      f'JOIN {table.terms_table} t ON t.code = c.code WHERE t.field IN ({ids})')
     parts.append(f'SELECT 1, NULL, NULL, count(*) FROM m WHERE {scope(None)}')
     for spec in own:
-        skip = names.index(spec.field.name) if spec.field.name in groups else None
         value = '[v.lo, v.hi]' if spec.field.type is FieldType.range else 'v'
         parts.append(f'SELECT 0, {spec.id}, CASE WHEN v IS NULL THEN NULL '
                      f'ELSE to_json({value})::VARCHAR END, count(*) FROM '
-                     f'(SELECT unnest({spec.values}) AS v FROM m WHERE {scope(skip)}) GROUP BY v')
-        parts.append(f'SELECT 1, {spec.id}, NULL, count(*) FROM m WHERE {scope(skip)}')
-    text = (f'WITH m AS MATERIALIZED (SELECT * FROM (SELECT {columns}, {", ".join(flags)} '
+                     f'(SELECT unnest({spec.values}) AS v FROM m WHERE {scope(skipped(spec))}) '
+                     f'GROUP BY v')
+        parts.append(f'SELECT 1, {spec.id}, NULL, count(*) FROM m WHERE {scope(skipped(spec))}')
+    if page is not None:
+        # The sort keys are read again, but only those two columns, without the
+        # filters: cheaper than carrying them through `m`
+        order = page.order(table)
+        cursor = page.cursor_condition(table)
+        parts.append(f'SELECT 2, row_number() OVER (ORDER BY {order}), NULL, rowid FROM '
+                     f'(SELECT rowid, {page.column(table)}, entity_id FROM {table.table} '
+                     f'WHERE rowid IN (SELECT r FROM m WHERE {scope(None)}) AND {cursor.text} '
+                     f'ORDER BY {order} LIMIT ?)')
+        params += [*cursor.params, page.size]
+    kept = ', '.join(f'CASE WHEN {c} THEN {name} END AS {name}' for name, c in columns.items())
+    text = (f'WITH m AS MATERIALIZED (SELECT r, {kept + ", " if kept else ""}'
+            f'{", ".join(f"g{i}" for i in range(n))} FROM (SELECT rowid AS r, '
+            f'{"".join(name + ", " for name in columns)}{", ".join(flags)} '
             f'FROM {table.table}) WHERE {passed} >= {n - 1}) ' + ' UNION ALL '.join(parts))
     return Query(text, tuple(params))
 
