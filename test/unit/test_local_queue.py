@@ -66,3 +66,22 @@ def test_queues_are_separate(tmp_path):
     queue.send('b', [{'y': 2}])
     assert [m.body for m in queue.receive('b')] == [{'y': 2}]
     assert [m.body for m in queue.receive('a')] == [{'x': 1}]
+
+
+def test_messages_that_time_out_repeatedly_fail_too(tmp_path):
+    queue = LocalQueue(tmp_path / 'q.sqlite', max_attempts=2)
+    queue.send('q', [{'a': 1}])
+    for _ in range(2):
+        # received, then never acknowledged nor released: the worker died
+        assert len(queue.receive('q', visibility_timeout=0)) == 1
+    assert queue.receive('q', visibility_timeout=0) == []
+    assert queue.counts() == {'q': {'queued': 0, 'failed': 1}}
+
+
+def test_recovery_keeps_the_back_off_of_released_messages(tmp_path):
+    queue = LocalQueue(tmp_path / 'q.sqlite')
+    queue.send('q', [{'a': 1}, {'b': 2}])
+    first, second = queue.receive('q', visibility_timeout=3600)
+    queue.release(first, delay=3600)
+    assert queue.recover() == 1  # only the one in flight
+    assert [m.body for m in queue.receive('q')] == [{'b': 2}]

@@ -80,7 +80,9 @@ class LocalQueue(Queue):
                 body TEXT NOT NULL,
                 attempts INTEGER NOT NULL DEFAULT 0,
                 visible_at REAL NOT NULL,
-                failed INTEGER NOT NULL DEFAULT 0
+                failed INTEGER NOT NULL DEFAULT 0,
+                -- 1 while waiting out a release() delay, 0 while in flight
+                released INTEGER NOT NULL DEFAULT 0
             )''')
         self._db.execute('CREATE INDEX IF NOT EXISTS messages_visible '
                          'ON messages (queue, failed, visible_at)')
@@ -95,8 +97,14 @@ class LocalQueue(Queue):
                 visibility_timeout: float = VISIBILITY_TIMEOUT) -> list[Message]:
         now = time.time()
         with self._lock:
+            # Like SQS's redrive policy, count receives: a message whose
+            # processing crashes the process or outlives its visibility
+            # timeout fails too, not only one that is released
+            self._db.execute('UPDATE messages SET failed = 1 WHERE queue = ? AND failed = 0 '
+                             'AND visible_at <= ? AND attempts >= ?',
+                             (queue, now, self.max_attempts))
             rows = self._db.execute('''
-                UPDATE messages SET visible_at = ?, attempts = attempts + 1
+                UPDATE messages SET visible_at = ?, attempts = attempts + 1, released = 0
                 WHERE id IN (SELECT id FROM messages
                              WHERE queue = ? AND failed = 0 AND visible_at <= ?
                              ORDER BY id LIMIT ?)
@@ -110,8 +118,8 @@ class LocalQueue(Queue):
 
     def release(self, message: Message, delay: float = 0) -> None:
         with self._lock:
-            self._db.execute('UPDATE messages SET visible_at = ?, failed = (attempts >= ?) '
-                             'WHERE id = ?', (time.time() + delay, self.max_attempts,
+            self._db.execute('UPDATE messages SET visible_at = ?, failed = (attempts >= ?), '
+                             'released = 1 WHERE id = ?', (time.time() + delay, self.max_attempts,
                                               int(message.id)))
 
     def recover(self) -> int:
@@ -121,8 +129,10 @@ class LocalQueue(Queue):
         crash or a stop and must not wait out its visibility timeout.
         """
         with self._lock:
+            # Released messages keep their back-off delay
             return self._db.execute('UPDATE messages SET visible_at = ? WHERE failed = 0 '
-                                    'AND visible_at > ?', (time.time(), time.time())).rowcount
+                                    'AND released = 0 AND visible_at > ?',
+                                    (time.time(), time.time())).rowcount
 
     def requeue_failed(self, queue: str) -> int:
         """Give failed messages another `max_attempts` deliveries (after a fix)."""
