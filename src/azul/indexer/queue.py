@@ -84,6 +84,10 @@ class LocalQueue(Queue):
                 -- 1 while waiting out a release() delay, 0 while in flight
                 released INTEGER NOT NULL DEFAULT 0
             )''')
+        columns = {row[1] for row in self._db.execute('PRAGMA table_info(messages)')}
+        if 'released' not in columns:
+            # A queue file from before the column existed
+            self._db.execute('ALTER TABLE messages ADD COLUMN released INTEGER NOT NULL DEFAULT 0')
         self._db.execute('CREATE INDEX IF NOT EXISTS messages_visible '
                          'ON messages (queue, failed, visible_at)')
 
