@@ -144,3 +144,25 @@ def test_bad_notifications_are_rejected_with_a_message(setup, body, action, mess
         assert server.runtime.queue.counts() == {}
     finally:
         server.stop()
+
+
+def test_concurrent_requests_get_their_own_answers(setup):
+    # Chalice keeps the current request on the app object: without an app per
+    # concurrent request, handlers would read each other's parameters
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+    server = setup(worker=False)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        def ask(size: int) -> int:
+            status, body = request(f'{server.url}/index/projects?catalog=live&size={size}')
+            assert status == 200, body
+            return body['pagination']['size']
+
+        sizes = [1 + i % 50 for i in range(400)]
+        with ThreadPoolExecutor(16) as pool:
+            assert list(pool.map(ask, sizes)) == sizes
+    finally:
+        sys.setswitchinterval(interval)
+        server.stop()
