@@ -4,10 +4,8 @@ backend kind and session through the indexer, and a client of the service's
 Chalice app serving it (`chalice.test.Client`, i.e. Chalice's LocalGateway,
 the same code path as `azul serve`).
 """
-import importlib.util
 import json
 import os
-import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -19,6 +17,7 @@ import attrs
 import pytest
 from chalice.test import Client
 
+from azul.adapters.server import load_app
 from azul.config import Config
 from azul.indexer.index import Indexer
 from azul.runtime import Runtime
@@ -39,14 +38,8 @@ BACKENDS = ('duckdb', 'opensearch')
 
 
 def load_app_module() -> ModuleType:
-    """lambdas/service/app.py, which is not part of a package."""
-    name = 'azul_lambda_service'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / 'lambdas/service/app.py')
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """lambdas/service/app.py, loaded as the local server loads it."""
+    return load_app('service')
 
 
 def make_config(kind: str, data_dir: Path, deployment: str,
