@@ -163,9 +163,10 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
     matching rows; each of the `own` facets ignores the filter on its own
     field and is counted from its own column. Filters are grouped by field
     into flags g0, g1, ...; rows failing more than one group count for no
-    facet and are dropped first. The rows kept are materialized once, each
-    column nulled where no count needs it: copying the lists is most of
-    the cost.
+    facet and are dropped first. The rows kept are materialized once, with
+    their row id and the `own` columns (short lists); the long `codes` and
+    the sort keys are read again from the table for the matching row ids,
+    which costs less than copying them through the materialized rows.
 
     Rows (kind, field id, term JSON, count): kind 0 a term, kind 1 the number
     of documents in the facet's scope; field id NULL for the shared facets;
@@ -189,13 +190,13 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
     def skipped(spec: FieldSpec) -> int | None:
         return names.index(spec.field.name) if spec.field.name in groups else None
 
-    columns = {'codes': scope(None)} if shared else {}
-    columns.update({s.values: scope(skipped(s)) for s in own})
+    matching = f'rowid IN (SELECT r FROM m WHERE {scope(None)})'
     parts = []
     if shared:
         ids = ', '.join(str(f.id) for f in shared)
         parts.append(f'SELECT 0, t.field, t.value, c.n FROM (SELECT code, count(*) AS n FROM '
-                     f'(SELECT unnest(codes) AS code FROM m WHERE {scope(None)}) GROUP BY code) c '
+                     f'(SELECT unnest(codes) AS code FROM {table.table} WHERE {matching}) '
+                     f'GROUP BY code) c '
                      f'JOIN {table.terms_table} t ON t.code = c.code WHERE t.field IN ({ids})')
     parts.append(f'SELECT 1, NULL, NULL, count(*) FROM m WHERE {scope(None)}')
     for spec in own:
@@ -206,20 +207,17 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
                      f'GROUP BY v')
         parts.append(f'SELECT 1, {spec.id}, NULL, count(*) FROM m WHERE {scope(skipped(spec))}')
     if page is not None:
-        # The sort keys are read again, but only those two columns, without the
-        # filters: cheaper than carrying them through `m`
         order = page.order(table)
         cursor = page.cursor_condition(table)
         parts.append(f'SELECT 2, row_number() OVER (ORDER BY {order}), NULL, rowid FROM '
                      f'(SELECT rowid, {page.column(table)}, entity_id FROM {table.table} '
-                     f'WHERE rowid IN (SELECT r FROM m WHERE {scope(None)}) AND {cursor.text} '
+                     f'WHERE {matching} AND {cursor.text} '
                      f'ORDER BY {order} LIMIT ?)')
         params += [*cursor.params, page.size]
-    kept = ', '.join(f'CASE WHEN {c} THEN {name} END AS {name}' for name, c in columns.items())
-    text = (f'WITH m AS MATERIALIZED (SELECT r, {kept + ", " if kept else ""}'
-            f'{", ".join(f"g{i}" for i in range(n))} FROM (SELECT rowid AS r, '
-            f'{"".join(name + ", " for name in columns)}{", ".join(flags)} '
-            f'FROM {table.table}) WHERE {passed} >= {n - 1}) ' + ' UNION ALL '.join(parts))
+    columns = ''.join(f'{s.values}, ' for s in own)
+    text = (f'WITH m AS MATERIALIZED (SELECT * FROM (SELECT rowid AS r, {columns}'
+            f'{", ".join(flags)} FROM {table.table}) WHERE {passed} >= {n - 1}) '
+            + ' UNION ALL '.join(parts))
     return Query(text, tuple(params))
 
 
