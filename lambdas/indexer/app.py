@@ -10,11 +10,11 @@ import threading
 
 from chalice import Chalice, CORSConfig, Response
 
+from azul.adapters.runtime_holder import RuntimeHolder
 from azul.errors import BadRequestError
 from azul.indexer.queue import Message
 from azul.indexer.signature import verify
 from azul.indexer.worker import NOTIFICATIONS, TALLIES, Worker, parse_notification
-from azul.runtime import Runtime
 from azul.service.health import run_checks
 from azul.service.responses import Response as RResponse
 from azul.service.responses import json_response, respond
@@ -24,23 +24,11 @@ log = logging.getLogger('azul.indexer.app')
 
 cors = CORSConfig(allow_origin='*', allow_headers=['Authorization', 'Content-Type'])
 
-_runtime: Runtime | None = None
+_holder = RuntimeHolder()
+# Inject the runtime (the local server, tests); None: build from the environment
+set_runtime = _holder.set
+runtime = _holder.get
 _lock = threading.Lock()
-
-
-def set_runtime(runtime: Runtime | None) -> None:
-    """Inject the runtime (the local server, tests); None: build from the environment."""
-    global _runtime
-    with _lock:
-        _runtime = runtime
-
-
-def runtime() -> Runtime:
-    global _runtime
-    with _lock:
-        if _runtime is None:
-            _runtime = Runtime.from_env()
-        return _runtime
 
 
 def _chalice(response: RResponse) -> Response:

@@ -11,13 +11,13 @@ any runtime (tests, the local server); `set_runtime` injects one into the
 module-level `app` that Chalice deploys.
 """
 import os
-import threading
 import urllib.parse
 from collections.abc import Callable
 
 from chalice import Chalice
 from chalice import Response as ChaliceResponse
 
+from azul.adapters.runtime_holder import RuntimeHolder
 from azul.runtime import Runtime
 from azul.service import catalogs, cors, index, openapi, repository, summary, swagger, version
 from azul.service.health import HealthService
@@ -127,23 +127,10 @@ def _add_preflight(app: Chalice) -> None:
         app.route(path, methods=['OPTIONS'], name=f'preflight {path}')(preflight)
 
 
-_runtime: Runtime | None = None
-_lock = threading.Lock()
-
-
-def set_runtime(runtime: Runtime | None) -> None:
-    """Serve `runtime` from the module-level app (None: build one from the environment)."""
-    global _runtime
-    with _lock:
-        _runtime = runtime
-
-
-def get_runtime() -> Runtime:
-    global _runtime
-    with _lock:
-        if _runtime is None:
-            _runtime = Runtime.from_env()
-        return _runtime
+_holder = RuntimeHolder()
+# Serve a runtime from the module-level app (None: build one from the environment)
+set_runtime = _holder.set
+get_runtime = _holder.get
 
 
 app = create_app(get_runtime)

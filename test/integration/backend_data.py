@@ -6,13 +6,17 @@ nulls, multi-valued fields, ties and missing values.
 Numbers are integers or multiples of 0.25, so that every sum is exact in
 binary floating point and backends may add them up in any order.
 """
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from random import Random
 from typing import Any
 
+from azul.backends.base import AggregateWrite, SearchBackend
 from azul.core.documents import Aggregate, BundleFQID, Contribution, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType, Value
+from azul_testing import make_backend
 
 CATALOG = 'test'
 ENTITY_TYPE = 'files'
@@ -138,3 +142,18 @@ def contributions(count: int = 6, seed: int = 7) -> list[Contribution]:
                                    deleted=i == 4,
                                    contents={'files': [{'document_id': str(i), 'n': i}]}))
     return result
+
+
+@contextlib.contextmanager
+def loaded_backend(kind: str, tmp_path: Path, reg: FieldRegistry,
+                   docs: Sequence[IndexedAggregate]) -> Iterator[SearchBackend]:
+    """A fresh backend of the given kind holding `docs`, dropped afterwards."""
+    backend = make_backend(kind, tmp_path, 't' + uuid.uuid4().hex[:10])
+    try:
+        backend.create_indices(CATALOG, [ENTITY_TYPE], reg)
+        writes = [AggregateWrite(d.entity_id, d, None) for d in docs]
+        assert backend.write_aggregates(CATALOG, ENTITY_TYPE, writes) == []
+        yield backend
+    finally:
+        backend.drop_deployment()
+        backend.close()

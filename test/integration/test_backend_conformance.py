@@ -15,6 +15,7 @@ from backend_data import (
     OTHER_ENTITY_TYPE,
     contributions,
     documents,
+    loaded_backend,
     observed_values,
     registry,
     unseen_values,
@@ -36,7 +37,7 @@ from azul.core.search import (
     reference_search,
     reference_summary,
 )
-from azul_testing import BACKENDS, make_backend
+from azul_testing import BACKENDS
 
 REGISTRY = registry()
 DOCS = documents()
@@ -48,16 +49,9 @@ ID_SORT = Sort(REGISTRY['entryId'])
 @pytest.fixture(scope='module', params=BACKENDS)
 def loaded(request, tmp_path_factory) -> Iterator[SearchBackend]:
     """A backend holding DOCS, shared by the read-only tests of this module."""
-    deployment = 't' + uuid.uuid4().hex[:10]
-    backend = make_backend(request.param, tmp_path_factory.mktemp(request.param), deployment)
-    try:
-        backend.create_indices(CATALOG, [ENTITY_TYPE], REGISTRY)
-        writes = [AggregateWrite(d.entity_id, d, None) for d in DOCS]
-        assert backend.write_aggregates(CATALOG, ENTITY_TYPE, writes) == []
+    with loaded_backend(request.param, tmp_path_factory.mktemp(request.param),
+                        REGISTRY, DOCS) as backend:
         yield backend
-    finally:
-        backend.drop_deployment()
-        backend.close()
 
 
 def search(filters: Filters = Filters(), sort: Sort = ID_SORT, size: int = len(DOCS) + 5,

@@ -3,15 +3,22 @@ Random filters, sorts and cursors: every backend must return exactly what the
 reference semantics return (and hence what every other backend returns):
 the same hits in the same order, the same totals and the same facet counts.
 """
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from backend_data import CATALOG, ENTITY_TYPE, documents, observed_values, registry, unseen_values
+from backend_data import (
+    CATALOG,
+    ENTITY_TYPE,
+    documents,
+    loaded_backend,
+    observed_values,
+    registry,
+    unseen_values,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from azul.backends.base import AggregateWrite, SearchBackend
+from azul.backends.base import SearchBackend
 from azul.core.fields import Field, FieldType
 from azul.core.filters import Contains, Filters, Intersects, Is, Within
 from azul.core.search import (
@@ -26,7 +33,7 @@ from azul.core.search import (
     reference_summary,
     sort_key,
 )
-from azul_testing import BACKENDS, make_backend
+from azul_testing import BACKENDS
 
 REGISTRY = registry()
 DOCS = documents()
@@ -39,16 +46,9 @@ SETTINGS = settings(max_examples=60, deadline=None,
 
 @pytest.fixture(scope='module', params=BACKENDS)
 def loaded(request, tmp_path_factory) -> Iterator[SearchBackend]:
-    deployment = 't' + uuid.uuid4().hex[:10]
-    backend = make_backend(request.param, tmp_path_factory.mktemp(request.param), deployment)
-    try:
-        backend.create_indices(CATALOG, [ENTITY_TYPE], REGISTRY)
-        writes = [AggregateWrite(d.entity_id, d, None) for d in DOCS]
-        assert backend.write_aggregates(CATALOG, ENTITY_TYPE, writes) == []
+    with loaded_backend(request.param, tmp_path_factory.mktemp(request.param),
+                        REGISTRY, DOCS) as backend:
         yield backend
-    finally:
-        backend.drop_deployment()
-        backend.close()
 
 
 def _bounds(field: Field) -> list[float]:
