@@ -55,6 +55,9 @@ def test_field_names_and_values_never_reach_sql():
     queries = [sql.where(TABLE, filters), sql.count(TABLE, filters),
                sql.page(TABLE, filters, Sort(evil), 10, search_after=(EVIL, EVIL)),
                sql.facets(TABLE, filters, TABLE.facets[:1], [TABLE.spec(evil)]),
+               sql.facets(TABLE, filters, TABLE.facets[:1], [TABLE.spec(evil)],
+                          sql.PageSpec(Sort(evil), 10, search_before=(EVIL, EVIL))),
+               sql.rows(TABLE, sql.PageSpec(Sort(evil), 10), [1, 2]),
                sql.own_facet(TABLE, filters, TABLE.spec(evil)),
                sql.terms(TABLE, filters, TABLE.spec(evil), [TABLE.spec(REGISTRY['size'])],
                          [TABLE.spec(evil)]),
@@ -104,6 +107,16 @@ def test_own_facet_ignores_own_filter():
     # One statement evaluates each filter once, whatever the facets
     facets = [TABLE.spec(REGISTRY[name]) for name in ('size', 'flag', 'age')]
     assert sql.facets(TABLE, filters, facets[2:], facets[:2]).params == (17, True)
+
+
+def test_facets_carry_the_page():
+    # The page's cursor and size follow the filters' parameters, in the order of the text
+    filters = Filters((Is(REGISTRY['size'], (17,)),))
+    page = sql.PageSpec(Sort(REGISTRY['ratio'], 'desc'), 7, search_after=(0.5, 'e'))
+    query = sql.facets(TABLE, filters, TABLE.facets, [], page)
+    assert query.params == (17, 0.5, 0.5, 'e', 7)
+    assert 'DESC NULLS LAST, entity_id ASC' in query.text
+    assert sql.facets(TABLE, filters, TABLE.facets, []).params == (17,)
 
 
 def test_unfiltered_facets_read_counts():
