@@ -72,21 +72,44 @@ def index_demo(runtime: Runtime, directory: Path | None) -> None:
         print(f'Applied {len(fqids)} bundle deletion(s) listed in {deletions}')
 
 
-def examples(url: str, catalog: str, source: str) -> str:
+def sample_notification(runtime: Runtime) -> tuple[str, dict] | None:
+    """
+    A notification that adds a real bundle: one of a catalog that is not
+    indexed yet (the `fixtures` catalog, typically), so that posting it
+    visibly adds something.
+    """
+    for catalog in runtime.config.catalogs[1:]:
+        for source in catalog.sources:
+            try:
+                listing = runtime.repository_plugin(catalog).list_bundles(source)
+            except Exception:  # a source that is not there is no example
+                continue
+            if listing.bundles:
+                fqid = listing.bundles[0]
+                return catalog.name, {'bundle_fqid': {**fqid.to_json(),
+                                                      'source': {'id': catalog.name,
+                                                                 'spec': source}}}
+    return None
+
+
+def examples(url: str, catalog: str, notification: tuple[str, dict] | None) -> str:
     filters = furl('').set({'filters': json.dumps({'organ': {'is': ['brain']}})}).url
-    return f'''
+    text = f'''
 Azul is running at {url}/  (Swagger UI; the OpenAPI description is at {url}/openapi)
 
 Try:
   curl '{url}/index/projects?catalog={catalog}&size=5'
   curl '{url}/index/files?catalog={catalog}&size=5&{filters.lstrip("?")}'
   curl '{url}/index/summary?catalog={catalog}'
-
+'''
+    if notification is not None:
+        other, body = notification
+        text += f'''
 Index a bundle while it runs (it becomes searchable within seconds):
-  curl -X POST '{url}/{catalog}/add' -H 'Content-Type: application/json' \\
-    -d '{{"bundle_fqid": {{"uuid": "<uuid>", "version": "<version>", \\
-          "source": {{"id": "demo", "spec": "{source}"}}}}}}'
-
+  curl -X POST '{url}/{other}/add' -H 'Content-Type: application/json' -d '{json.dumps(body)}'
+  curl '{url}/index/bundles?catalog={other}'
+'''
+    return text + '''
 Ctrl-C stops the server; queued work resumes at the next start.
 '''
 
@@ -102,7 +125,7 @@ def run(config: Config, port: int | None = None) -> int:
     server = LocalServer(runtime, config.host, port or config.port)
     server.start()
     catalog = config.default_catalog
-    print(examples(server.url, catalog.name, catalog.sources[0]))
+    print(examples(server.url, catalog.name, sample_notification(runtime)))
     wait_for_signal()
     server.stop()
     runtime.close()
