@@ -1,9 +1,11 @@
 """The `azul` command, in process, against the embedded backend."""
 import json
+import os
 import re
 
 import pytest
 
+from azul import envfiles
 from azul.adapters.cli import main
 from azul_testing import FIXTURES
 
@@ -72,3 +74,20 @@ def test_synth_writes_a_catalog_that_reindexes(env, monkeypatch, capsys):
     stats = json.loads((out / 'stats.json').read_text())
     written = stats['bundles'] + stats['updated']
     assert f'Indexed {written} bundle(s) into catalog \'synth\'' in capsys.readouterr().out
+
+
+def test_make_run_prints_a_notification_the_indexer_accepts(env, monkeypatch):
+    from azul.adapters.demo import examples, sample_notification
+    from azul.config import Config
+    from azul.indexer.worker import parse_notification
+    from azul.runtime import Runtime
+    catalogs = json.loads(os.environ['AZUL_CATALOGS'])
+    catalogs = {'demo': catalogs['staging'], **catalogs}
+    monkeypatch.setenv('AZUL_CATALOGS', json.dumps(catalogs))
+    envfiles.load(os.environ)
+    runtime = Runtime(Config.from_env(os.environ))
+    catalog, body = sample_notification(runtime)
+    assert catalog == 'staging'
+    message = parse_notification(runtime, catalog, 'add', body)
+    assert message['source'] == SOURCE
+    assert f"-d '{json.dumps(body)}'" in examples('http://x', 'demo', (catalog, body))
