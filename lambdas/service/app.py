@@ -108,6 +108,10 @@ def create_app(runtime_factory: Callable[[], Runtime]) -> Chalice:
     def repository_file(file_uuid):
         return handle(repository.download, file_uuid)
 
+    @app.route('/repository/sources')
+    def repository_sources():
+        return handle(repository.sources)
+
     @app.route('/fetch/repository/files/{file_uuid}')
     def fetch_repository_file(file_uuid):
         return handle(repository.fetch, file_uuid)

@@ -169,3 +169,13 @@ def test_unindexed_catalog_is_empty(client):
     summary = client.get_json('/index/summary?catalog=other')
     assert summary['fileCount'] == 0 and summary['fileTypeSummaries'] == []
     assert client.get('/index/files/x?catalog=other').status == 404
+
+
+def test_repository_sources(client):
+    config = client.runtime.config
+    for catalog in config.catalogs:
+        body = client.get_json(f'/repository/sources?catalog={catalog.name}')
+        assert [s['sourceSpec'] for s in body['sources']] == list(catalog.sources)
+        assert all(s['sourceId'] == s['sourceSpec'] for s in body['sources'])
+    assert client.get_json('/repository/sources?catalog=nope', status=400)['Code'] \
+        == 'BadRequestError'

@@ -137,6 +137,17 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
                      'headers': {'Location': {'schema': schemas.string},
                                  'Content-Disposition': {'schema': schemas.string}}},
              **_errors(400, 404, 409, 503)})},
+        '/repository/sources': {'get': _op(
+            'List available data sources', 'Repository', [catalog],
+            {'200': _json({'type': 'object', 'required': ['sources'],
+                           'additionalProperties': False,
+                           'properties': {'sources': {'type': 'array', 'items': {
+                               'type': 'object', 'required': ['sourceId', 'sourceSpec'],
+                               'additionalProperties': False,
+                               'properties': {'sourceId': schemas.string,
+                                              'sourceSpec': schemas.string}}}}},
+                          'The sources of the catalog.'),
+             **_errors(400)})},
         '/fetch/repository/files/{file_uuid}': {'get': _op(
             'Request a URL for downloading a data file', 'Repository', file_params,
             {'200': _json(schemas.fetch_file, 'The redirect a browser would follow, as '

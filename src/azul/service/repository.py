@@ -84,3 +84,13 @@ def download(runtime: Runtime, request: Request, file_uuid: str) -> Response:
 def fetch(runtime: Runtime, request: Request, file_uuid: str) -> Response:
     url, _ = locate(runtime, request, file_uuid)
     return json_response({'Status': 302, 'Location': url})
+
+
+def sources(runtime: Runtime, request: Request) -> Response:
+    """
+    GET /repository/sources: the sources of a catalog. Canned sources are
+    public, so every client may access all of them; a source's id is its spec.
+    """
+    catalog = catalog_param(runtime, parameters(request, ('catalog',)))
+    return json_response({'sources': [{'sourceId': spec, 'sourceSpec': spec}
+                                      for spec in catalog.sources]})
