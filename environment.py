@@ -76,6 +76,11 @@ def env() -> Mapping[str, str | None]:
         # Unset: derived from the Host header of each request.
         'AZUL_SERVICE_URL': None,
 
+        # Host (and port) in the DRS URIs (`drs://{domain}/{uuid}?version=...`) of
+        # files whose repository does not name DRS objects (DSS-style bundles).
+        # Unset: the host of AZUL_SERVICE_URL, else AZUL_HOST:AZUL_PORT.
+        'AZUL_DRS_DOMAIN': None,
+
         # The queue between indexer stages: `local` (SQLite file) or `sqs`
         'AZUL_QUEUE': 'local',
         'AZUL_QUEUE_PATH': '{AZUL_DATA_DIR}/queue.sqlite',

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import attrs
 from furl import furl
@@ -179,6 +180,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_PORT', _int_between(1, 65535), 'Port of the local server'),
     Setting('AZUL_SERVICE_URL', _url, 'Public base URL of the service for absolute links; '
                                       'unset: taken from each request', required=False),
+    Setting('AZUL_DRS_DOMAIN', _str, 'Host (and port) in the DRS URIs of files from '
+                                     'repositories without DRS URIs of their own; unset: the '
+                                     'host of AZUL_SERVICE_URL, else AZUL_HOST:AZUL_PORT',
+            required=False),
     Setting('AZUL_QUEUE', _choice('local', 'sqs'), 'Queue between indexer stages: `local` '
                                                    '(SQLite) or `sqs`'),
     Setting('AZUL_QUEUE_PATH', _path, 'SQLite file of the local queue'),
@@ -213,6 +218,7 @@ class Config:
     host: str
     port: int
     service_url: str | None
+    drs_domain: str | None
     queue: str
     queue_path: Path
     demo_bundles: int
@@ -236,6 +242,10 @@ class Config:
                 except ValueError as e:
                     raise ConfigError(f'{setting.name}: {e}') from None
             values[setting.name.removeprefix('AZUL_').lower()] = value
+        if values['drs_domain'] is None:
+            service_url = values['service_url']
+            values['drs_domain'] = (urlsplit(service_url).netloc if service_url
+                                    else f'{values["host"]}:{values["port"]}')
         config = cls(**values)
         if config.index_backend == 'opensearch' and config.es_endpoint is None:
             raise ConfigError('AZUL_ES_ENDPOINT must be set when AZUL_INDEX_BACKEND is '

@@ -84,7 +84,7 @@ class Runtime:
         name = catalog.metadata_plugin
         with self._lock:
             if name not in self._metadata:
-                self._metadata[name] = _load(METADATA_PLUGINS[name])()
+                self._metadata[name] = _load(METADATA_PLUGINS[name])(self.config)
             return self._metadata[name]
 
     def repository_plugin(self, catalog: str | Catalog) -> RepositoryPlugin:

@@ -269,20 +269,27 @@ def aggregate(entity_type: str,
     live = live_contributions(contributions)
     if not live:
         return None
-    # Step 3: newest bundle version wins per inner entity; ties by bundle uuid
-    by_type: dict[str, dict[str, tuple[BundleFQID, Mapping[str, Any]]]] = {}
-    for c in live:
-        for inner_type, entities in c.contents.items():
-            chosen = by_type.setdefault(inner_type, {})
-            for entity in entities:
-                doc_id = entity.get('document_id') or _canonical(entity)
-                key = (c.bundle.version, c.bundle.uuid)
-                previous = chosen.get(doc_id)
-                if previous is None or key > (previous[0].version, previous[0].uuid):
-                    chosen[doc_id] = (c.bundle, entity)
+    # Step 3: of the copies of one inner entity in several bundles, the one
+    # from the newest bundle version wins; at equal versions the first one
+    # seen (contributions are ordered by bundle) is kept. Entities keep the
+    # order in which they were first seen: some lists are shown as they are.
+    # A single contribution is taken as it is, as in the original.
+    if len(live) == 1:
+        reconciled = {t: list(es) for t, es in live[0].contents.items()}
+    else:
+        by_type: dict[str, dict[str, tuple[BundleFQID, Mapping[str, Any]]]] = {}
+        for c in live:
+            for inner_type, entities in c.contents.items():
+                chosen = by_type.setdefault(inner_type, {})
+                for entity in entities:
+                    doc_id = entity.get('document_id') or _canonical(entity)
+                    previous = chosen.get(doc_id)
+                    if previous is None or c.bundle.version > previous[0].version:
+                        chosen[doc_id] = (c.bundle, entity)
+        reconciled = {t: [entity for _, entity in chosen.values()]
+                      for t, chosen in by_type.items()}
     contents = {}
-    for inner_type, chosen in sorted(by_type.items()):
-        entities = [entity for _, (_, entity) in sorted(chosen.items())]
+    for inner_type, entities in sorted(reconciled.items()):
         aggregator = aggregators.get(inner_type, SimpleAggregator())
         contents[inner_type] = aggregator.aggregate(entities)
     bundles = tuple(c.bundle for c in live)

@@ -32,6 +32,11 @@ class HitContext:
 class MetadataPlugin(ABC):
     name: str
 
+    def __init__(self, config: Any = None):
+        # The deployment's settings (`azul.config.Config`), for what a plugin
+        # needs of them, e.g. the DRS domain; None in tests of pure functions
+        self.config = config
+
     @property
     @abstractmethod
     def entity_types(self) -> tuple[str, ...]:

@@ -19,7 +19,8 @@ Decisions where the reference API left room:
   source has no id apart from its spec.
 * `accessible` is true for every entity: canned and public sources are open
   to everyone. It reads `sources` so that a source-based rule has one place
-  to go.
+  to go. It is a facet in place of `sourceId`, as the original synthesizes
+  it: the Data Browser's export page enables its cards by its terms.
 * Internal fields (`INTERNAL_FIELDS`) are not part of the reference API; they
   exist only so that `/index/summary` can count distinct specimens and donors
   as the original did. They are neither facets nor sortable, but the service
@@ -64,7 +65,7 @@ _c = 'contents.'
 # plugin's `facets` (including the inherited `sourceId`).
 _fields: tuple[Field, ...] = (
     _f('entryId', keyword, 'entity_id'),
-    _f('sourceId', keyword, 'sources', facet=True),
+    _f('sourceId', keyword, 'sources'),
     _f('sourceSpec', keyword, 'sources'),
     _f('bundleUuid', keyword, 'bundles.uuid'),
     _f('bundleVersion', keyword, 'bundles.version'),
@@ -75,10 +76,9 @@ _fields: tuple[Field, ...] = (
     _f('submissionDate', date, _c + 'dates.submission_date'),
     _f('updateDate', date, _c + 'dates.update_date'),
     _f('lastModifiedDate', date, _c + 'dates.last_modified_date'),
-    _f('aggregateSubmissionDate', date, _c + 'aggregate_dates.aggregate_submission_date'),
-    _f('aggregateUpdateDate', date, _c + 'aggregate_dates.aggregate_update_date'),
-    _f('aggregateLastModifiedDate', date,
-       _c + 'aggregate_dates.aggregate_last_modified_date'),
+    _f('aggregateSubmissionDate', date, _c + 'dates.aggregate_submission_date'),
+    _f('aggregateUpdateDate', date, _c + 'dates.aggregate_update_date'),
+    _f('aggregateLastModifiedDate', date, _c + 'dates.aggregate_last_modified_date'),
     # Files
     _f('fileFormat', keyword, _c + 'files.file_format', facet=True),
     _f('fileName', keyword, _c + 'files.name'),
@@ -101,18 +101,19 @@ _fields: tuple[Field, ...] = (
     _f('accessions', object_, _c + 'projects.accessions'),
     _f('projectEstimatedCellCount', long, _c + 'projects.estimated_cell_count'),
     _f('isTissueAtlasProject', boolean, _c + 'projects.is_tissue_atlas_project', facet=True),
-    _f('tissueAtlas', object_, _c + 'projects.tissue_atlas', facet=True),
+    _f('tissueAtlas', keyword, _c + 'projects.tissue_atlas.atlas', facet=True),
     _f('bionetworkName', keyword, _c + 'projects.bionetwork_name', facet=True),
     _f('dataUseRestriction', keyword, _c + 'projects.data_use_restriction', facet=True),
     # Protocols
     _f('instrumentManufacturerModel', keyword,
-       _c + 'protocols.instrument_manufacturer_model', facet=True),
-    _f('pairedEnd', boolean, _c + 'protocols.paired_end', facet=True),
+       _c + 'sequencing_protocols.instrument_manufacturer_model', facet=True),
+    _f('pairedEnd', boolean, _c + 'sequencing_protocols.paired_end', facet=True),
     _f('libraryConstructionApproach', keyword,
-       _c + 'protocols.library_construction_approach', facet=True),
-    _f('nucleicAcidSource', keyword, _c + 'protocols.nucleic_acid_source', facet=True),
-    _f('workflow', keyword, _c + 'protocols.workflow', facet=True),
-    _f('assayType', keyword, _c + 'protocols.assay_type', facet=True),
+       _c + 'library_preparation_protocols.library_construction_approach', facet=True),
+    _f('nucleicAcidSource', keyword, _c + 'library_preparation_protocols.nucleic_acid_source',
+       facet=True),
+    _f('workflow', keyword, _c + 'analysis_protocols.workflow', facet=True),
+    _f('assayType', keyword, _c + 'imaging_protocols.assay_type', facet=True),
     # Donors
     _f('biologicalSex', keyword, _c + 'donors.biological_sex', facet=True),
     _f('genusSpecies', keyword, _c + 'donors.genus_species', facet=True),
@@ -123,13 +124,13 @@ _fields: tuple[Field, ...] = (
     _f('donorCount', long, _c + 'donors.donor_count'),
     # Samples: specimens, cell lines and organoids alike
     _f('sampleId', keyword, _c + 'samples.biomaterial_id'),
-    _f('sampleEntityType', keyword, _c + 'samples.sample_entity_type', facet=True),
+    _f('sampleEntityType', keyword, _c + 'samples.entity_type', facet=True),
     _f('organ', keyword, _c + 'samples.organ', facet=True),
     _f('organPart', keyword, _c + 'samples.organ_part', facet=True),
     _f('modelOrgan', keyword, _c + 'samples.model_organ', facet=True),
     _f('modelOrganPart', keyword, _c + 'samples.model_organ_part', facet=True),
     _f('effectiveOrgan', keyword, _c + 'samples.effective_organ', facet=True),
-    _f('sampleDisease', keyword, _c + 'samples.disease', facet=True),
+    _f('sampleDisease', keyword, _c + 'sample_specimens.disease', facet=True),
     # Specimens
     _f('specimenDisease', keyword, _c + 'specimens.disease', facet=True),
     _f('specimenOrgan', keyword, _c + 'specimens.organ', facet=True),
@@ -139,7 +140,8 @@ _fields: tuple[Field, ...] = (
     _f('selectedCellType', keyword, _c + 'cell_suspensions.selected_cell_type', facet=True),
     _f('cellLineType', keyword, _c + 'cell_lines.cell_line_type', facet=True),
     # Synthetic: not sortable in the reference
-    AccessibleField(name='accessible', type=boolean, path='sources', sortable=False),
+    AccessibleField(name='accessible', type=boolean, path='sources', facet=True,
+                    sortable=False),
 )
 
 # Not in the reference API: distinct counts of /index/summary

@@ -43,7 +43,8 @@ class HCAPlugin(MetadataPlugin):
 
     def transform(self, bundle: Bundle, deleted: bool) -> Iterable[Contribution]:
         from azul.plugins.metadata.hca.transform import transform_bundle
-        return transform_bundle(bundle, deleted)
+        drs_domain = 'localhost' if self.config is None else self.config.drs_domain
+        return transform_bundle(bundle, deleted, drs_domain)
 
     def aggregators(self, entity_type: str) -> Mapping[str, InnerAggregator]:
         from azul.plugins.metadata.hca.aggregate import aggregators

@@ -1,236 +1,314 @@
 """
-Transformers: one bundle in, one contribution per entity it touches out.
+Transformers: one bundle in, one contribution per entity it touches out, with
+the inner entities the original Azul puts in each (see `contents.md`).
 
-Outer entities of a bundle (see `contents.md` for the inner entities):
+Outer entities of a bundle:
 
-* ``files``: every data file of the manifest that is not stitched;
-* ``samples``: the nearest samples of those files;
-* ``cell_suspensions``: every cell suspension that is not stitched, plus
-  stitched ones that a non-stitched file derives from;
-* ``projects``: the project; ``bundles``: the bundle itself.
+* ``files``: every data file that is not stitched; of a zarr store only the
+  `.zattrs` members, which carry the others as `related_files`;
+* ``cell_suspensions``: every cell suspension;
+* ``samples``: the nearest samples of the files that are not stitched;
+* ``projects`` and ``bundles``: the one project, the bundle itself.
 
-So a stitched entity is only contributed by this bundle where this bundle adds
-something to it (a file derived from it); it is always used to denormalize.
-
-A contribution holds the outer entity itself and every entity related to it:
-its ancestors and descendants in the provenance graph, and the protocols of
-the processes among them; projects and bundles relate to everything in the
-bundle. Each inner entity dict is built once per bundle and shared by all the
-contributions that hold it, so a bundle's transform is linear in its size.
+A contribution holds what a visit of its entity sees: the entity, its
+descendants and its ancestors (`graph.Graph.visits`), sorted into inner entity
+types by schema; projects and bundles see every specimen and every file.
 
 **Deletions**: when `deleted` is true the same entities get contributions with
 ``deleted=True`` and empty contents: aggregation drops a deleted bundle
-without reading what it said, so there is no point in storing it again.
+without reading what it said.
 """
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from azul.core.documents import Contribution
+from azul.plugins.metadata.hca import matrices
 from azul.plugins.metadata.hca import transform_entities as inner
-from azul.plugins.metadata.hca.model import V5_PROTOCOL_PROCESSES, Entity, HCABundle
+from azul.plugins.metadata.hca.graph import Graph, Ids
+from azul.plugins.metadata.hca.model import Entity, HCABundle
+from azul.plugins.metadata.hca.submitters import Category, Submitter
 from azul.plugins.repository.base import Bundle
 
 log = logging.getLogger(__name__)
 
 ENTITY_TYPES = ('files', 'samples', 'projects', 'bundles', 'cell_suspensions')
 
-INNER_ENTITY_TYPES = (
-    'files', 'samples', 'specimens', 'cell_suspensions', 'cell_lines', 'organoids', 'donors',
-    'protocols', 'sequencing_processes', 'sequencing_inputs', 'projects', 'dates',
-    'aggregate_dates', 'cell_counts',
-)
+# The inner entity types that are the outer entity itself: kept whole
+OWN_INNER_TYPES: Mapping[str, frozenset[str]] = {
+    'files': frozenset({'files'}),
+    'samples': frozenset({'samples', 'sample_specimens', 'sample_cell_lines',
+                          'sample_organoids'}),
+    'cell_suspensions': frozenset({'cell_suspensions'}),
+    'projects': frozenset({'projects'}),
+    'bundles': frozenset(),
+}
+
+PROTOCOL_TYPES = ('analysis_protocol', 'imaging_protocol', 'library_preparation_protocol',
+                  'sequencing_protocol')
 
 JSON = dict[str, Any]
 
-# Biomaterial schema name -> inner entity type
-_biomaterial_types = {
-    'specimen_from_organism': 'specimens',
-    'cell_line': 'cell_lines',
-    'organoid': 'organoids',
-    'donor_organism': 'donors',
-    'cell_suspension': 'cell_suspensions',
+_protocol_builders: Mapping[str, Callable[[Entity], JSON]] = {
+    'analysis_protocol': inner.analysis_protocol,
+    'imaging_protocol': inner.imaging_protocol,
+    'library_preparation_protocol': inner.library_preparation_protocol,
+    'sequencing_protocol': inner.sequencing_protocol,
 }
 
 
-# Inner entity type -> how to build one inner entity dict
-_builders: dict[str, Callable[[Entity, HCABundle], JSON]] = {
-    'files': inner.file,
-    'cell_suspensions': inner.cell_suspension,
-    'specimens': lambda e, _: inner.specimen(e),
-    'cell_lines': lambda e, _: inner.cell_line(e),
-    'organoids': lambda e, _: inner.organoid(e),
-    'donors': lambda e, _: inner.donor(e),
-    'samples': lambda e, _: inner.sample(e),
-    'protocols': lambda e, _: inner.protocol(e),
-    'sequencing_inputs': lambda e, _: inner.sequencing_input(e),
-}
+def transform_bundle(bundle: Bundle, deleted: bool, drs_domain: str = 'localhost'
+                     ) -> list[Contribution]:
+    return _Transformer(bundle, drs_domain).contributions(deleted)
 
 
-def transform_bundle(bundle: Bundle, deleted: bool) -> list[Contribution]:
-    return _Transformer(bundle).contributions(deleted)
+def zarr_parts(name: str | None) -> tuple[str, str] | None:
+    """A zarr store member's (store, member) names, or None for other files."""
+    parts = (name or '').split('.zarr/')
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return None
 
 
 class _Transformer:
 
-    def __init__(self, bundle: Bundle):
+    def __init__(self, bundle: Bundle, drs_domain: str):
         self.bundle = bundle
+        self.drs_domain = drs_domain
         self.model = HCABundle(bundle)
+        self.graph = Graph(self.model)
+        self.leaves = self.graph.leaf_cell_suspensions()
         self._memo: dict[tuple[str, str], JSON] = {}
-        self._contents_memo: dict[tuple[frozenset[str], frozenset[str]], JSON] = {}
-        model = self.model
-        self.sequencing_processes = {pid for pid in model.inputs
-                                     if pid in model.entities and model.is_sequencing_process(pid)}
-        self.sequencing_inputs = {
-            i for pid in self.sequencing_processes for i in model.inputs[pid]
-            if i in model.entities and model.entities[i].schema_type == 'biomaterial'
-        }
 
-    def _cached(self, kind: str, entity: Entity, build: Callable[[], JSON]) -> JSON:
-        key = (kind, entity.document_id)
+    def _cached(self, kind: str, entity_id: str, build: Callable[[], JSON]) -> JSON:
+        key = (kind, entity_id)
         value = self._memo.get(key)
         if value is None:
-            value = self._memo[key] = build()
+            value = self._memo[key] = inner.nullify(build())
         return value
-
-    def _inner(self, kind: str, entity: Entity) -> JSON:
-        return self._cached(kind, entity, lambda: _builders[kind](entity, self.model))
 
     # Outer entities
 
-    def _own_files(self) -> list[Entity]:
-        return [f for f in self.model.files if not self.model.is_stitched(f)]
-
     def contributions(self, deleted: bool) -> list[Contribution]:
         model = self.model
-        own_files = self._own_files()
         result = []
 
         def add(entity_type: str, entity_id: str, make: Callable[[], JSON]) -> None:
-            contents = {} if deleted else make()
             result.append(Contribution(entity_type=entity_type,
                                        entity_id=entity_id,
                                        bundle=model.fqid,
                                        source=model.source,
                                        deleted=deleted,
-                                       contents=contents))
+                                       contents={} if deleted else make()))
 
+        own_files = [f for f in model.files if not model.is_stitched(f)]
+        stores: dict[str, list[Entity]] = {}
         for f in own_files:
-            add('files', f.document_id, lambda f=f: self._file_contents(f))
-        derived_from = set()
+            parts = zarr_parts(self._name(f))
+            if parts is not None and not parts[1].startswith('.zattrs'):
+                stores.setdefault(parts[0], []).append(f)
         for f in own_files:
-            derived_from |= model.ancestors(f.document_id)
-        sample_ids = set()
-        for f in own_files:
-            sample_ids |= model.nearest_samples(f.document_id)
-        for sample_id in sorted(sample_ids):
-            s = model.entities[sample_id]
-            add('samples', sample_id, lambda s=s: self._sample_contents(s))
+            parts = zarr_parts(self._name(f))
+            if parts is None or parts[1].endswith('.zattrs'):
+                related = () if parts is None else stores.get(parts[0], ())
+                add('files', f.document_id, lambda f=f, r=related: self._file_contents(f, r))
         for cs in model.of_type('cell_suspension'):
-            if not model.is_stitched(cs) or cs.document_id in derived_from:
-                add('cell_suspensions', cs.document_id,
-                    lambda cs=cs: self._cell_suspension_contents(cs))
-        project = model.project
-        add('projects', project.document_id, lambda: self._container_contents(project=True))
-        add('bundles', model.fqid.uuid, lambda: self._container_contents(project=False))
+            add('cell_suspensions', cs.document_id,
+                lambda cs=cs: self._contents(self.graph.visits([cs.document_id]),
+                                             self.graph.ancestor_samples(cs.document_id),
+                                             cs, 'cell_suspension'))
+        samples: dict[str, None] = {}
+        for f in own_files:
+            samples.update(dict.fromkeys(self.graph.ancestor_samples(f.document_id)))
+        for sample_id in samples:
+            s = model.entities[sample_id]
+            add('samples', sample_id,
+                lambda s=s: self._contents(self.graph.visits([s.document_id]),
+                                           (s.document_id,), s, 'sample'))
+        add('projects', model.project.document_id, lambda: self._container_contents(True))
+        add('bundles', model.fqid.uuid, lambda: self._container_contents(False))
         return result
 
-    def _file_contents(self, f: Entity) -> JSON:
-        contents = self._contents(self.model.related(f.document_id),
-                                  self.model.nearest_samples(f.document_id))
-        contents['files'] = [self._inner('files', f)]
-        contents['dates'] = [inner.dates(f.document_id, f.submission_date, f.update_date)]
+    def _name(self, f: Entity) -> str | None:
+        name = self.model.manifest.get(f.document_id, {}).get('name')
+        return None if name is None else name.replace('!', '/')
+
+    def _file_contents(self, f: Entity, related: Iterable[Entity]) -> JSON:
+        graph = self.graph
+        contents = self._contents(graph.visits([f.document_id]),
+                                  graph.ancestor_samples(f.document_id), f, 'file')
+        contents['files'] = [{**self._file(f),
+                              'related_files': [self._file(r) for r in related]}]
+        if f.schema_name == 'supplementary_file' and inner.is_matrix(f):
+            submitter = Submitter.for_file(f, self.model, ())
+            if submitter is not None and submitter.category in Category:
+                for kind, values in matrices.strata_entities(f, self._name(f)).items():
+                    contents[kind].extend(values)
         return contents
 
-    def _sample_contents(self, s: Entity) -> JSON:
-        contents = self._contents(self.model.related(s.document_id) | {s.document_id}, ())
-        contents['samples'] = [self._inner('samples', s)]
-        contents['dates'] = [inner.dates(s.document_id, s.submission_date, s.update_date)]
-        return contents
-
-    def _cell_suspension_contents(self, cs: Entity) -> JSON:
-        cs_id = cs.document_id
-        contents = self._contents(self.model.related(cs_id) | {cs_id},
-                                  self.model.nearest_samples(cs_id))
-        # Related cell suspensions (a chain of them) stay out: their cells are
-        # not this one's
-        own = self._inner('cell_suspensions', cs)
-        contents['cell_suspensions'] = [own]
-        contents['cell_counts'] = [{'document_id': cs_id,
-                                    'total_estimated_cells': own['total_estimated_cells']}]
-        contents['dates'] = [inner.dates(cs_id, cs.submission_date, cs.update_date)]
-        return contents
-
-    def _container_contents(self, *, project: bool) -> JSON:
-        model = self.model
-        samples = set()
-        for f in model.files:
-            samples |= model.nearest_samples(f.document_id)
-        contents = self._contents(model.entities.keys() | model.inputs.keys(), samples)
-        p = model.project
-        own = [e for e in model.entities.values() if not model.is_stitched(e)]
-        contents['aggregate_dates'] = [inner.aggregate_dates(model.fqid.uuid, own)]
+    def _container_contents(self, project: bool) -> JSON:
+        model, graph = self.model, self.graph
+        visits: list[str] = [s.document_id for s in model.of_type('specimen_from_organism')]
+        files = [f.document_id for f in model.files]
+        samples: dict[str, None] = {}
+        for f in files:
+            samples.update(dict.fromkeys(graph.ancestor_samples(f)))
+        visited = graph.visits(visits + files)
         if project:
-            contents['projects'] = [inner.project(p, with_description=True)]
-            contents['dates'] = [inner.dates(p.document_id, p.submission_date, p.update_date)]
-            cells = p.content.get('estimated_cell_count')
+            p = model.project
+            contents = self._contents(visited, tuple(samples), p, 'project')
             contents['cell_counts'].append({'document_id': p.document_id,
-                                            'estimated_cell_count': cells})
+                                            'estimated_cell_count':
+                                                contents['projects'][0]['estimated_cell_count']})
         else:
-            version = model.fqid.version
-            contents['dates'] = [inner.dates(model.fqid.uuid, version, version)]
+            contents = self._contents(visited, tuple(samples), None, 'bundle')
+        contents['matrices'], contents['contributed_analyses'] = self._matrices(contents)
         return contents
+
+    def _matrices(self, contents: JSON) -> tuple[list[JSON], list[JSON]]:
+        internal, external = [], []
+        for file in contents['files']:
+            f = self.model.entities[file['document_id']]
+            submitter = Submitter.for_file(f, self.model, self.graph.parents.get(f.document_id, ()))
+            category = None if submitter is None else submitter.category
+            if file['is_intermediate']:
+                continue
+            matrix = inner.is_matrix(f)
+            entry = {'document_id': f.document_id,
+                     'file': {**file, 'strata': self._strata(f)}}
+            if matrix and category is Category.internal:
+                internal.append(entry)
+            elif (matrix or f.schema_name == 'analysis_file') and category is Category.external:
+                external.append(entry)
+        return internal, external
+
+    def _strata(self, f: Entity) -> str:
+        if f.schema_name == 'supplementary_file':
+            return f.content.get('file_description') or ''
+        seen = self._visited(self.graph.visits([f.document_id]))
+        samples = [self.model.entities[s] for s in self.graph.ancestor_samples(f.document_id)]
+        return matrices.strata_string(seen, samples)
 
     # Inner entities
 
-    def _contents(self, related: Iterable[str], samples: Iterable[str]) -> JSON:
-        """
-        The inner entities of the given related entities and samples. Many
-        outer entities share the same related entities (the fastqs of one
-        sequencing run), so the lists are built once per distinct set and
-        copied, never shared, because callers replace or extend some of them.
-        """
-        key = (frozenset(related), frozenset(samples))
-        contents = self._contents_memo.get(key)
-        if contents is None:
-            contents = self._contents_memo[key] = self._build_contents(*key)
-        return {kind: list(entities) for kind, entities in contents.items()}
-
-    def _build_contents(self, related: Iterable[str], samples: Iterable[str]) -> JSON:
-        model = self.model
-        entities = model.entities
-        out: dict[str, list[JSON]] = {kind: [] for kind in INNER_ENTITY_TYPES}
-        processes = []
-        for entity_id in sorted(related):
-            if entity_id in model.inputs:
-                processes.append(entity_id)
-            entity = entities.get(entity_id)
-            if entity is None:
-                continue
-            kind = _biomaterial_types.get(entity.schema_name)
-            if kind is not None:
-                out[kind].append(self._inner(kind, entity))
-            elif entity.is_file and entity_id in model.manifest:
-                out['files'].append(self._inner('files', entity))
-            if entity_id in self.sequencing_inputs:
-                out['sequencing_inputs'].append(self._inner('sequencing_inputs', entity))
-        protocols = {}
-        for pid in processes:
-            process = entities.get(pid)
-            if process is not None and process.schema_name in V5_PROTOCOL_PROCESSES:
-                protocols[pid] = process
-            for protocol_id in model.protocols.get(pid, ()):
-                protocol = entities.get(protocol_id)
-                if protocol is not None:
-                    protocols[protocol_id] = protocol
-            if pid in self.sequencing_processes:
-                out['sequencing_processes'].append({'document_id': pid})
-        out['protocols'] = [self._inner('protocols', protocols[k]) for k in sorted(protocols)]
-        out['samples'] = [self._inner('samples', entities[s]) for s in sorted(samples)]
-        out['projects'] = [self._cached('projects', model.project,
-                                        lambda: inner.project(model.project,
-                                                              with_description=False))]
-        out['cell_counts'] = [{'document_id': cs['document_id'],
-                               'total_estimated_cells': cs['total_estimated_cells']}
-                              for cs in out['cell_suspensions']]
+    def _visited(self, visited: Ids) -> dict[str, list[Entity]]:
+        """What the original's visitor collects, by kind, in visit order."""
+        entities, children = self.model.entities, self.graph.children
+        out: dict[str, list[Entity]] = {
+            kind: [] for kind in ('specimen_from_organism', 'cell_suspension', 'cell_line',
+                                  'donor_organism', 'organoid', 'sequencing_inputs',
+                                  'sequencing_processes', 'files', *PROTOCOL_TYPES)
+        }
+        protocols: dict[str, dict[str, Entity]] = {t: {} for t in PROTOCOL_TYPES}
+        for entity_id in visited:
+            e = entities[entity_id]
+            if e.schema_type == 'biomaterial' and any(
+                self._is_sequencing(p, sequencing_protocol_only=True)
+                for p in children.get(entity_id, ())
+            ):
+                out['sequencing_inputs'].append(e)
+            if e.schema_name in out:
+                out[e.schema_name].append(e)
+            elif entity_id in self.model.inputs:
+                if self._is_sequencing(entity_id):
+                    out['sequencing_processes'].append(e)
+                for pid in children.get(entity_id, ()):
+                    p = entities[pid]
+                    if p.schema_name in protocols:
+                        protocols[p.schema_name].setdefault(pid, p)
+            elif e.is_file and entity_id in self.model.manifest:
+                parts = zarr_parts(self._name(e))
+                if parts is None or parts[1].endswith('.zattrs'):
+                    out['files'].append(e)
+        for kind, found in protocols.items():
+            out[kind] = list(found.values())
         return out
+
+    def _is_sequencing(self, process_id: str, sequencing_protocol_only: bool = False) -> bool:
+        process = self.model.entities.get(process_id)
+        if process is None or process_id not in self.model.inputs:
+            return False
+        if not sequencing_protocol_only and process.schema_name == 'sequencing_process':
+            return True
+        return any(self.model.entities[p].schema_name == 'sequencing_protocol'
+                   for p in self.graph.children.get(process_id, ())
+                   if p in self.model.entities and p not in self.model.inputs)
+
+    def _contents(self, visited: Ids, samples: Ids, outer: Entity | None, kind: str) -> JSON:
+        model = self.model
+        seen = self._visited(visited)
+        contents: JSON = {'samples': [], 'sample_specimens': [], 'sample_cell_lines': [],
+                          'sample_organoids': []}
+        for sample_id in samples:
+            s = model.entities[sample_id]
+            contents['samples'].append(self._inner('samples', s, inner.sample))
+            contents['sample_' + inner.sample_kind(s)].append(
+                self._inner('sample_kind', s, inner.sample_of_kind))
+        for key in ('sample_specimens', 'sample_cell_lines', 'sample_organoids'):
+            # The original's contributions only have the kinds they hold
+            if not contents[key]:
+                del contents[key]
+        contents['sequencing_inputs'] = [self._inner('sequencing_inputs', e,
+                                                     inner.sequencing_input)
+                                         for e in seen['sequencing_inputs']]
+        contents['specimens'] = [self._inner('specimens', e, inner.specimen)
+                                 for e in seen['specimen_from_organism']]
+        contents['cell_suspensions'] = [self._cell_suspension(e) for e in seen['cell_suspension']]
+        contents['cell_lines'] = [self._inner('cell_lines', e, inner.cell_line)
+                                  for e in seen['cell_line']]
+        contents['donors'] = [self._inner('donors', e, inner.donor)
+                              for e in seen['donor_organism']]
+        contents['organoids'] = [self._inner('organoids', e, inner.organoid)
+                                 for e in seen['organoid']]
+        contents['files'] = [self._file(e) for e in seen['files']]
+        for protocol_type in PROTOCOL_TYPES:
+            contents[protocol_type + 's'] = [self._inner(protocol_type, e,
+                                                         _protocol_builders[protocol_type])
+                                             for e in seen[protocol_type]]
+        contents['sequencing_processes'] = [inner.entity(e) for e in seen['sequencing_processes']]
+        contents['dates'] = [self._dates(outer, kind)]
+        contents['projects'] = [self._inner('projects', model.project, inner.project)]
+        # Helper for cellCount: the cells of every cell suspension, once each
+        contents['cell_counts'] = [{'document_id': cs['document_id'],
+                                    'total_estimated_cells': cs['total_estimated_cells']}
+                                   for cs in contents['cell_suspensions']]
+        return contents
+
+    def _inner(self, kind: str, e: Entity, build: Callable[[Entity], JSON]) -> JSON:
+        return self._cached(kind, e.document_id, lambda: build(e))
+
+    def _cell_suspension(self, e: Entity) -> JSON:
+        samples = [self.model.entities[s] for s in self.graph.ancestor_samples(e.document_id)]
+        return self._cached('cell_suspensions', e.document_id,
+                            lambda: inner.cell_suspension(e, samples,
+                                                          e.document_id in self.leaves))
+
+    def _file(self, e: Entity) -> JSON:
+        def build() -> JSON:
+            graph = self.graph
+            return inner.file_base(e, self.model, graph.parents.get(e.document_id, ()),
+                                   graph.children.get(e.document_id, ()), self._drs_uri(e))
+        return self._cached('files', e.document_id, build)
+
+    def _drs_uri(self, e: Entity) -> str | None:
+        entry = self.model.manifest.get(e.document_id, {})
+        if 'drs_uri' in entry:
+            # A TDR bundle names its files' DRS objects, or has none
+            return entry['drs_uri']
+        uuid, version = entry.get('uuid'), entry.get('version')
+        if uuid is None or version is None:
+            return None
+        version = inner._version(version)
+        return f'drs://{self.drs_domain}/{uuid}?version={quote(version, safe="")}'
+
+    def _dates(self, outer: Entity | None, kind: str) -> JSON:
+        model = self.model
+        if kind in ('project', 'bundle'):
+            own = [e for e in model.entities.values() if not model.is_stitched(e)]
+        else:
+            own = []
+        if outer is None:
+            version = inner._version(model.fqid.version)
+            return inner.dates(model.fqid.uuid, version, version, own)
+        return inner.dates(outer.document_id, outer.submission_date, outer.update_date, own)
