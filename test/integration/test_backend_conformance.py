@@ -224,6 +224,11 @@ def summary_request(filters: Filters = Filters()) -> SummaryRequest:
         Cardinality('projects', r['projectId']),
         Cardinality('organs', r['organ']),
         Cardinality('ranges', r['organismAgeRange']),
+        # The original counts the `~null` term of a cardinality (labCount)
+        Cardinality('organsAndNull', r['organ'], count_null=True),
+        Cardinality('descriptionsAndNull', r['description'], count_null=True),
+        Cardinality('rangesAndNull', r['organismAgeRange'], count_null=True),
+        Cardinality('unusedAndNull', r['unused'], count_null=True),
         Terms('byOrgan', r['organ'], sums=(r['fileSize'], r['cellCount']),
               distinct=(r['projectId'],)),
         Terms('byFormat', r['fileFormat'], sums=(r['fileSize'],)),

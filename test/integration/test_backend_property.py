@@ -94,10 +94,10 @@ def search_requests(draw) -> SearchRequest:
         if draw(st.booleans()):
             # The sort key of a document, as a client echoes it back from a previous page
             doc = draw(st.sampled_from(DOCS))
-            value = sort_key(sort.field, sort.order, doc.fields[sort.field.name])
+            value = sort_key(sort.field, doc.fields[sort.field.name])
             cursor = (value, doc.entity_id)
         else:
-            value = draw(st.sampled_from([None, *[sort_key(sort.field, sort.order, (v,))
+            value = draw(st.sampled_from([None, *[sort_key(sort.field, (v,))
                                                   for v in observed_values(DOCS, sort.field)]]))
             cursor = (value, draw(st.sampled_from(['', 'f' * 36, DOCS[0].entity_id])))
         kwargs[cursor_kind] = cursor

@@ -115,7 +115,8 @@ def test_facets_carry_the_page():
     page = sql.PageSpec(Sort(REGISTRY['ratio'], 'desc'), 7, search_after=(0.5, 'e'))
     query = sql.facets(TABLE, filters, TABLE.facets, [], page)
     assert query.params == (17, 0.5, 0.5, 'e', 7)
-    assert 'DESC NULLS LAST, entity_id ASC' in query.text
+    # Descending is the reverse of ascending: nulls first, ids descending
+    assert 'lo2 DESC NULLS FIRST, entity_id DESC' in query.text
     assert sql.facets(TABLE, filters, TABLE.facets, []).params == (17,)
 
 
@@ -181,3 +182,31 @@ def test_values_round_trip(field):
         assert decode_term(field, encode_term(value)) == value
         assert from_column(field, to_column(field, [value])[0]) == value
     assert to_column(field, [None]) == [None]
+
+
+@pytest.mark.parametrize('order, kwargs, order_by, condition', [
+    # Checked by hand against the original's order: descending is the exact
+    # reverse of ascending (nulls first, ids descending), by the smallest value
+    ('desc', {}, 'lo1 DESC NULLS FIRST, entity_id DESC', 'TRUE'),
+    ('desc', {'search_after': (3, 'e')}, 'lo1 DESC NULLS FIRST, entity_id DESC',
+     '(lo1 < ?::BIGINT OR (lo1 = ?::BIGINT AND entity_id < ?))'),
+    ('desc', {'search_after': (None, 'e')}, 'lo1 DESC NULLS FIRST, entity_id DESC',
+     '(lo1 IS NOT NULL OR entity_id < ?)'),
+    ('desc', {'search_before': (3, 'e')}, 'lo1 ASC NULLS LAST, entity_id ASC',
+     '(lo1 > ?::BIGINT OR (lo1 = ?::BIGINT AND entity_id > ?) OR lo1 IS NULL)'),
+    ('desc', {'search_before': (None, 'e')}, 'lo1 ASC NULLS LAST, entity_id ASC',
+     '(lo1 IS NULL AND entity_id > ?)'),
+    ('asc', {'search_after': (None, 'e')}, 'lo1 ASC NULLS LAST, entity_id ASC',
+     '(lo1 IS NULL AND entity_id > ?)'),
+])
+def test_page_order_and_cursor(order, kwargs, order_by, condition):
+    page = sql.PageSpec(Sort(REGISTRY['size'], order), 5, **kwargs)
+    assert page.order(TABLE) == order_by
+    assert page.cursor_condition(TABLE).text == condition
+
+
+def test_cardinality_may_count_the_null_term():
+    spec = TABLE.spec(REGISTRY['name'])
+    filters = Filters((Is(REGISTRY['size'], (1,)),))
+    assert 'bool_or(v IS NULL)' not in sql.cardinality(TABLE, filters, spec).text
+    assert 'bool_or(v IS NULL)' in sql.cardinality(TABLE, filters, spec, True).text

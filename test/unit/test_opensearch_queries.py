@@ -275,14 +275,39 @@ def test_sort_clause(order):
     forward, tie = sort_clause(sort)
     backward, reverse_tie = sort_clause(sort, reverse=True)
     path = 'range_lower.ageRange'
-    # Multi-valued: smallest value ascending, largest descending; nulls last either way
-    mode = 'min' if order == 'asc' else 'max'
-    assert forward == {path: {'order': order, 'mode': mode, 'missing': '_last'}}
-    assert tie == {'entity_id': {'order': 'asc'}}
+    # As the original's PaginationStage (checked by hand): `mode: min` in both
+    # directions, missing last ascending and first descending, the entity id
+    # tie-breaker in the direction of the sort
+    missing = '_last' if order == 'asc' else '_first'
+    assert forward == {path: {'order': order, 'mode': 'min', 'missing': missing}}
+    assert tie == {'entity_id': {'order': order}}
     # Walking backwards: every comparison flipped, the mode kept
     flipped = 'desc' if order == 'asc' else 'asc'
-    assert backward == {path: {'order': flipped, 'mode': mode, 'missing': '_first'}}
-    assert reverse_tie == {'entity_id': {'order': 'desc'}}
+    flipped_missing = '_first' if order == 'asc' else '_last'
+    assert backward == {path: {'order': flipped, 'mode': 'min', 'missing': flipped_missing}}
+    assert reverse_tie == {'entity_id': {'order': flipped}}
+
+
+@pytest.mark.parametrize('order, before, expected', [
+    # Ascending, nulls last: after a null only nulls with a greater id
+    ('asc', False, {'bool': {'filter': [
+        {'bool': {'must_not': [{'exists': {'field': 'fields.organ'}}]}},
+        {'range': {'entity_id': {'gt': 'e5'}}}]}}),
+    ('asc', True, {'bool': {'should': [
+        {'exists': {'field': 'fields.organ'}},
+        {'range': {'entity_id': {'lt': 'e5'}}}], 'minimum_should_match': 1}}),
+    # Descending, nulls first and ids descending: after a null every document
+    # with a value and the nulls with a smaller id
+    ('desc', False, {'bool': {'should': [
+        {'exists': {'field': 'fields.organ'}},
+        {'range': {'entity_id': {'lt': 'e5'}}}], 'minimum_should_match': 1}}),
+    ('desc', True, {'bool': {'filter': [
+        {'bool': {'must_not': [{'exists': {'field': 'fields.organ'}}]}},
+        {'range': {'entity_id': {'gt': 'e5'}}}]}}),
+])
+def test_null_cursor_filters(order, before, expected):
+    clauses = cursor_clauses(Sort(FIELDS['organ'], order), (None, 'e5'), before=before)
+    assert clauses == {'cursor_filter': expected}
 
 
 def test_boolean_cursor_is_numeric():
@@ -347,7 +372,8 @@ def test_search_result():
     result = search_result(request, response)
     # search_before fetched in reverse: the page comes back in request order
     assert [h.entity_id for h in result.hits] == ['e1', 'e2']
-    assert [h.sort for h in result.hits] == [(None, 'e1'), ('c', 'e2')]
+    # A multi-valued field sorts by its smallest value, also descending
+    assert [h.sort for h in result.hits] == [(None, 'e1'), ('a', 'e2')]
     assert result.total == 12
     assert result.facets['organ'].counts == {'a': 3}
     assert result.facets['organ'].total == 11

@@ -4,12 +4,15 @@ the backends, plus `reference_search` and `reference_summary`, plain-Python
 definitions of their semantics over a list of projections. Both backends must
 give the same answers as these (the conformance tests compare them).
 
-Sorting: a multi-valued field sorts by its smallest value in ascending order
-and by its largest in descending order (OpenSearch's default `mode`). Range
-fields sort by their lower bound. Documents without a value sort last in both
-orders. Ties are broken by entity id, ascending. A cursor is the sort key of
-the last (search_after) or first (search_before) hit of a page:
-`(value, entity_id)`.
+Sorting, as the original Azul sorts: a multi-valued field sorts by its
+smallest value in both directions (the original sets `mode: min` whatever the
+order), range fields by their lower bound. A document without a value sorts
+as if its value were larger than any other (the original indexes null as a
+sentinel such as `~null` or 9999-01-01 that sorts after every real value), so
+it comes last in ascending and first in descending order. Ties are broken by
+entity id in the direction of the sort. So a descending sort is exactly the
+reverse of the ascending one. A cursor is the sort key of the last
+(search_after) or first (search_before) hit of a page: `(value, entity_id)`.
 """
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -84,9 +87,15 @@ class Sum:
 
 @attrs.frozen
 class Cardinality:
-    """Number of distinct non-null values of `field` over the matching documents."""
+    """
+    Number of distinct non-null values of `field` over the matching documents,
+    plus one if `count_null` and some matching document has no value: the
+    original counts the `~null` term it indexes for a missing value (e.g. the
+    null laboratory in `labCount`).
+    """
     name: str
     field: Field
+    count_null: bool = False
 
 
 @attrs.frozen
@@ -127,13 +136,12 @@ class SummaryRequest:
 SummaryResult = Mapping[str, Any]
 
 
-def sort_key(field: Field, order: Order, values: Sequence[Value]) -> SortValue:
+def sort_key(field: Field, values: Sequence[Value]) -> SortValue:
+    """The value a document sorts by, in both directions: its smallest, None if it has none."""
     present = [v for v in values if v is not None]
     if field.type is FieldType.range:
         present = [v[0] for v in present]
-    if not present:
-        return None
-    return min(present) if order == 'asc' else max(present)
+    return min(present) if present else None
 
 
 def order_buckets(buckets: Iterable[TermBucket]) -> tuple[TermBucket, ...]:
@@ -149,46 +157,38 @@ def _term_key(term: Value) -> Any:
     return (0, '') if term is None else (1, term) if not isinstance(term, str) else (2, term)
 
 
-def _cursor_key(order: Order, value: SortValue, entity_id: str) -> tuple:
-    # A total order for the requested direction: nulls last, then entity id ascending
-    if value is None:
-        return (1, 0, entity_id)
-    return (0, _Desc(value) if order == 'desc' else value, entity_id)
-
-
-class _Desc:
-    __slots__ = ('value',)
-
-    def __init__(self, value):
-        self.value = value
-
-    def __lt__(self, other):
-        return other.value < self.value
-
-    def __eq__(self, other):
-        return self.value == other.value
+def ascending_key(value: SortValue, entity_id: str) -> tuple:
+    """
+    The position of a sort key in the ascending order: values ascending, then
+    the documents without one, ties by entity id. Descending is the reverse.
+    """
+    return (1, 0, entity_id) if value is None else (0, value, entity_id)
 
 
 def reference_search(docs: Sequence[IndexedAggregate], request: SearchRequest) -> SearchResult:
     matching = [d for d in docs if filter_matches(request.filters, d.fields)]
     sort = request.sort
+    desc = sort.order == 'desc'
 
-    def key(doc: IndexedAggregate) -> tuple:
-        value = sort_key(sort.field, sort.order, doc.fields[sort.field.name])
-        return _cursor_key(sort.order, value, doc.entity_id)
+    def cursor(doc: IndexedAggregate) -> Cursor:
+        return sort_key(sort.field, doc.fields[sort.field.name]), doc.entity_id
 
-    ordered = sorted(matching, key=key)
-    if request.search_after is not None:
-        after = _cursor_key(sort.order, *request.search_after)
-        page = [d for d in ordered if after < key(d)][:request.size]
-    elif request.search_before is not None:
-        before = _cursor_key(sort.order, *request.search_before)
-        page = [d for d in ordered if key(d) < before][-request.size:] if request.size else []
+    ordered = sorted(matching, key=lambda d: ascending_key(*cursor(d)), reverse=desc)
+    if request.search_after is not None or request.search_before is not None:
+        after = request.search_after is not None
+        mark = ascending_key(*(request.search_after if after else request.search_before))
+        # Strictly after (or before) the cursor in the requested order
+        forward = after != desc
+        page = [d for d in ordered
+                if (ascending_key(*cursor(d)) > mark if forward
+                    else ascending_key(*cursor(d)) < mark)]
+        if after:
+            page = page[:request.size]
+        else:
+            page = page[-request.size:] if request.size else []
     else:
         page = ordered[:request.size]
-    hits = tuple(Hit(d.entity_id, d.aggregate.to_json(),
-                     (sort_key(sort.field, sort.order, d.fields[sort.field.name]), d.entity_id))
-                 for d in page)
+    hits = tuple(Hit(d.entity_id, d.aggregate.to_json(), cursor(d)) for d in page)
     facets = {}
     for facet in request.facets:
         scope = [d for d in docs if filter_matches(request.filters.without(facet.name), d.fields)]
@@ -206,8 +206,10 @@ def reference_summary(docs: Sequence[IndexedAggregate], request: SummaryRequest)
         elif isinstance(agg, Sum):
             result[agg.name] = _sum(matching, agg.field)
         elif isinstance(agg, Cardinality):
-            result[agg.name] = len({v for d in matching for v in d.fields[agg.field.name]
-                                    if v is not None})
+            values = {v for d in matching for v in d.fields[agg.field.name]}
+            if not agg.count_null:
+                values.discard(None)
+            result[agg.name] = len(values)
         elif isinstance(agg, Terms):
             groups: dict[Value, list[IndexedAggregate]] = defaultdict(list)
             for d in matching:

@@ -360,7 +360,7 @@ class DuckDBBackend(SearchBackend):
             elif isinstance(agg, Sum):
                 result[agg.name] = float(sum_values[agg.name] or 0)
             elif isinstance(agg, Cardinality):
-                query = sql.cardinality(table, filters, table.spec(agg.field))
+                query = sql.cardinality(table, filters, table.spec(agg.field), agg.count_null)
                 result[agg.name] = self._query(query)[0][0]
             elif isinstance(agg, Terms):
                 result[agg.name] = self._terms(table, filters, agg)

@@ -7,9 +7,11 @@ Per aggregate index `T` (named by `base.index_name`):
   T            one row per entity: `doc` (the row's version, unique forever),
                `entity_id`, `document` (JSON), and per registered field i a
                LIST column `f{i}` holding the field's projection, None as a
-               NULL element. Sortable fields also get `lo{i}`/`hi{i}`, the
-               smallest and largest value (range fields: lower bound), so that
-               sorting is a plain top-N over a scalar column. `codes` lists the
+               NULL element. Sortable fields also get `lo{i}`, the smallest
+               value (range fields: lower bound), which is what the original
+               sorts by in both directions, so that sorting is a plain top-N
+               over a scalar column. (Tables made before this had a `hi{i}`
+               column too, now left NULL.) `codes` lists the
                dictionary codes of every facet term of the row, the null terms
                included: counting all facets of the matching rows is then one
                UNNEST and GROUP BY over one INTEGER[] column, instead of one per
@@ -73,8 +75,9 @@ class FieldSpec:
     def values(self) -> str:
         return f'f{self.id}'
 
-    def sort_column(self, order: str) -> str:
-        return f'lo{self.id}' if order == 'asc' else f'hi{self.id}'
+    @property
+    def sort_column(self) -> str:
+        return f'lo{self.id}'
 
 
 @attrs.frozen
@@ -126,8 +129,7 @@ class TableSpec:
             kind = spec.field.type
             columns.append(f'{spec.values} {element_type(kind)}[] NOT NULL')
             if spec.field.sortable:
-                columns.append(f'lo{spec.id} {sort_type(kind)}')
-                columns.append(f'hi{spec.id} {sort_type(kind)}')
+                columns.append(f'{spec.sort_column} {sort_type(kind)}')
         return [
             f'CREATE SEQUENCE IF NOT EXISTS {self.doc_sequence}',
             f'CREATE SEQUENCE IF NOT EXISTS {self.code_sequence}',
@@ -169,11 +171,12 @@ def from_column(field: Field, value: Any) -> Value:
     return value
 
 
-def sort_bounds(field: Field, values: Sequence[Value]) -> tuple[Any, Any]:
+def sort_value(field: Field, values: Sequence[Value]) -> Any:
+    """The value of the sort column: the smallest value (range fields: lower bound)."""
     present = [v for v in values if v is not None]
     if field.type is FieldType.range:
         present = [v[0] for v in present]
-    return (min(present), max(present)) if present else (None, None)
+    return min(present) if present else None
 
 
 def encode_term(value: Value) -> str:

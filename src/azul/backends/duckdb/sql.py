@@ -77,7 +77,14 @@ def conjunction(conditions: Sequence[Query]) -> Query:
 
 @attrs.frozen
 class PageSpec:
-    """A page of hits: the sort, its size and an optional cursor."""
+    """
+    A page of hits: the sort, its size and an optional cursor.
+
+    The order is the one of `azul.core.search`: ascending puts the rows
+    without a value last and breaks ties by entity id ascending, descending is
+    exactly the reverse. A page is read by walking that ascending order forward
+    (asc, or desc with `search_before`) or backward from the cursor.
+    """
     sort: Sort
     size: int
     search_after: Cursor | None = None
@@ -87,34 +94,38 @@ class PageSpec:
         spec = table.spec(self.sort.field)
         if not spec.field.sortable:
             raise InvalidFilterError(f'Field {spec.field.name!r} is not sortable')
-        return spec.sort_column(self.sort.order)
+        return spec.sort_column
+
+    @property
+    def forward(self) -> bool:
+        """Whether the rows come in ascending order (else in descending order)."""
+        return (self.sort.order == 'asc') != (self.search_before is not None)
 
     def cursor_condition(self, table: TableSpec) -> Query:
         column = self.column(table)
         kind = sort_type(table.spec(self.sort.field).field.type)
-        asc = self.sort.order == 'asc'
-        if self.search_after is not None:
-            value, entity_id = self.search_after
+        cursor = self.search_after if self.search_after is not None else self.search_before
+        if cursor is None:
+            return Query('TRUE')
+        value, entity_id = cursor
+        if self.forward:
+            # After the cursor in ascending order: nulls come last
             if value is None:
                 return Query(f'({column} IS NULL AND entity_id > ?)', (entity_id,))
-            op = '>' if asc else '<'
-            return Query(f'({column} {op} ?::{kind} OR ({column} = ?::{kind} '
+            return Query(f'({column} > ?::{kind} OR ({column} = ?::{kind} '
                          f'AND entity_id > ?) OR {column} IS NULL)', (value, value, entity_id))
-        elif self.search_before is not None:
-            value, entity_id = self.search_before
+        else:
+            # Before the cursor in ascending order
             if value is None:
                 return Query(f'({column} IS NOT NULL OR entity_id < ?)', (entity_id,))
-            op = '<' if asc else '>'
-            return Query(f'({column} {op} ?::{kind} OR ({column} = ?::{kind} '
+            return Query(f'({column} < ?::{kind} OR ({column} = ?::{kind} '
                          f'AND entity_id < ?))', (value, value, entity_id))
-        return Query('TRUE')
 
     def order(self, table: TableSpec) -> str:
         column = self.column(table)
-        asc = self.sort.order == 'asc'
-        if self.search_before is None:
-            return f'{column} {"ASC" if asc else "DESC"} NULLS LAST, entity_id ASC'
-        return f'{column} {"DESC" if asc else "ASC"} NULLS FIRST, entity_id DESC'
+        if self.forward:
+            return f'{column} ASC NULLS LAST, entity_id ASC'
+        return f'{column} DESC NULLS FIRST, entity_id DESC'
 
 
 def page(table: TableSpec, filters: Filters, sort: Sort, size: int,
@@ -241,13 +252,18 @@ def totals(table: TableSpec, filters: Filters, sums: Sequence[FieldSpec]) -> Que
                  condition.params)
 
 
-def cardinality(table: TableSpec, filters: Filters, spec: FieldSpec) -> Query:
+def cardinality(table: TableSpec, filters: Filters, spec: FieldSpec,
+                count_null: bool = False) -> Query:
+    """The number of distinct values; with `count_null` the null term counts as one."""
     if not filters and spec.field.facet:
+        null = '' if count_null else " AND t.value <> 'null'"
         return Query(f'SELECT count(*) FROM {table.counts_table} c '
                      f'JOIN {table.terms_table} t ON t.code = c.code '
-                     f"WHERE c.field = ? AND c.n > 0 AND t.value <> 'null'", (spec.id,))
+                     f'WHERE c.field = ? AND c.n > 0{null}', (spec.id,))
     condition = where(table, filters)
-    return Query(f'SELECT count(DISTINCT v) FROM (SELECT unnest({spec.values}) AS v '
+    # count(DISTINCT v) skips NULL; bool_or(v IS NULL) adds it back if wanted
+    null = ' + coalesce(bool_or(v IS NULL), FALSE)::INTEGER' if count_null else ''
+    return Query(f'SELECT count(DISTINCT v){null} FROM (SELECT unnest({spec.values}) AS v '
                  f'FROM {table.table} WHERE {condition.text})', condition.params)
 
 

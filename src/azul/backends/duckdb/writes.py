@@ -22,7 +22,7 @@ from azul.backends.duckdb.schema import (
     TableSpec,
     element_type,
     encode_term,
-    sort_bounds,
+    sort_value,
     sort_type,
     to_column,
 )
@@ -88,7 +88,7 @@ class AggregateWriter:
         for spec in table.fields:
             columns[spec.values] = element_type(spec.field.type) + '[]'
             if spec.field.sortable:
-                columns[f'lo{spec.id}'] = columns[f'hi{spec.id}'] = sort_type(spec.field.type)
+                columns[spec.sort_column] = sort_type(spec.field.type)
         rows = []
         for doc, document, row_codes in zip(docs, documents, codes, strict=True):
             row = {'doc': doc, 'entity_id': document.entity_id,
@@ -99,7 +99,7 @@ class AggregateWriter:
                 projection = document.fields[field.name]
                 row[spec.values] = to_column(field, projection)
                 if field.sortable:
-                    row[f'lo{spec.id}'], row[f'hi{spec.id}'] = sort_bounds(field, projection)
+                    row[spec.sort_column] = sort_value(field, projection)
             rows.append(row)
         self._load(table.table, columns, rows)
 

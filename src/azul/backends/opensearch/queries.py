@@ -144,20 +144,27 @@ def facet_aggregations(filters: Filters, facets: Sequence[Field]) -> dict[str, A
     }
 
 
+def forward(sort: Sort, reverse: bool) -> bool:
+    """Whether a page walks the ascending order (else the descending one)."""
+    return (sort.order == 'asc') != reverse
+
+
 def sort_clause(sort: Sort, reverse: bool = False) -> list[dict[str, Any]]:
     """
-    Multi-valued fields sort by their smallest value ascending and by their
-    largest descending; `reverse` flips the order but keeps the mode, so that
-    it walks the same sequence backwards (for `search_before`).
+    The order of `azul.core.search`, as the original Azul sorts: by the
+    smallest value in both directions (`mode: min`), documents without a
+    value last in ascending and first in descending order, ties by entity id
+    in the same direction. `reverse` walks the same sequence backwards (for
+    `search_before`).
     """
-    asc = (sort.order == 'asc') != reverse
+    asc = forward(sort, reverse)
     return [
         {sort_path(sort.field): {
             'order': 'asc' if asc else 'desc',
-            'mode': 'min' if sort.order == 'asc' else 'max',
-            'missing': '_first' if reverse else '_last',
+            'mode': 'min',
+            'missing': '_last' if asc else '_first',
         }},
-        {ENTITY_ID: {'order': 'desc' if reverse else 'asc'}},
+        {ENTITY_ID: {'order': 'asc' if asc else 'desc'}},
     ]
 
 
@@ -173,12 +180,15 @@ def cursor_clauses(sort: Sort, cursor: Cursor, before: bool) -> dict[str, Any]:
     if value is not None:
         return {'search_after': [after_value(sort.field, value), entity_id]}
     has_value = {'exists': {'field': sort_path(sort.field)}}
-    if before:
-        # Everything with a value, since nulls come last, and the nulls before
-        query = any_of([has_value, {'range': {ENTITY_ID: {'lt': entity_id}}}])
-    else:
+    if forward(sort, before):
+        # In ascending order the documents without a value come last: those
+        # after the cursor are the ones without a value and a greater id
         query = all_of([{'bool': {'must_not': [has_value]}},
                         {'range': {ENTITY_ID: {'gt': entity_id}}}])
+    else:
+        # Walking the descending order from a null: every document with a
+        # value, and those without one and a smaller id
+        query = any_of([has_value, {'range': {ENTITY_ID: {'lt': entity_id}}}])
     return {'cursor_filter': query}
 
 
@@ -221,7 +231,7 @@ def search_result(request: SearchRequest, response: Mapping[str, Any]) -> Search
     for hit in response['hits']['hits']:
         source = hit['_source']
         values = source_values(sort.field, source)
-        key = sort_key(sort.field, sort.order, values)
+        key = sort_key(sort.field, values)
         hits.append(Hit(source[ENTITY_ID], source['document'], (key, source[ENTITY_ID])))
     if request.search_before is not None:
         hits.reverse()

@@ -51,8 +51,12 @@ def _aggregation(agg: Any) -> dict[str, dict[str, Any]]:
     elif isinstance(agg, Sum):
         return {'': _sum(agg.field)}
     elif isinstance(agg, Cardinality):
-        return {'': {'cardinality': {'field': term_path(agg.field),
-                                     'precision_threshold': PRECISION_THRESHOLD}}}
+        result = {'': {'cardinality': {'field': term_path(agg.field),
+                                       'precision_threshold': PRECISION_THRESHOLD}}}
+        if agg.count_null:
+            # The null term is the documents listing the field in `nulls`
+            result['_null'] = {'filter': {'term': {NULLS: agg.field.name}}}
+        return result
     elif isinstance(agg, Terms):
         sub = _bucket_aggs(agg)
         terms: dict[str, Any] = _terms(agg.field)
@@ -101,7 +105,8 @@ def summary_result(request: SummaryRequest, response: Mapping[str, Any]) -> Summ
         elif isinstance(agg, Sum):
             result[agg.name] = float(aggs[name]['value'])
         elif isinstance(agg, Cardinality):
-            result[agg.name] = aggs[name]['value']
+            nulls = aggs[f'{name}_null']['doc_count'] if agg.count_null else 0
+            result[agg.name] = aggs[name]['value'] + (1 if nulls else 0)
         elif isinstance(agg, Terms):
             check_complete(agg.field.name, aggs[name])
             buckets = [_bucket(agg, from_key(agg.field, b['key']), b)
