@@ -22,8 +22,8 @@ from azul.backends.duckdb.schema import (
     TableSpec,
     element_type,
     encode_term,
-    sort_value,
     sort_type,
+    sort_value,
     to_column,
 )
 from azul.core.documents import IndexedAggregate
