@@ -1,26 +1,34 @@
 """
-The one exception hierarchy of Azul. Each error carries its HTTP status; the
-adapters map them to responses in one place (`azul.service.responses`), so
-plugins and the core never import a web framework.
+The one exception hierarchy of Azul. These are domain errors: they say what
+went wrong, not how to answer it. The service edge maps each class to an HTTP
+status and error code in ONE table (`azul.service.responses.ERRORS`), so
+plugins and the core never import a web framework or choose a status.
+
+An `AzulError` that is none of the client-error classes below is a
+server-side fault, and always answers 5xx.
 """
 
 
 class AzulError(Exception):
-    status: int = 500
-    code: str = 'InternalServerError'
+    """A fault on our side, or a base class; never the client's fault."""
 
     @property
     def message(self) -> str:
-        return str(self.args[0]) if self.args else self.code
+        # Like Chalice's `str(e)`: one argument is the message, several are
+        # shown as their tuple
+        if not self.args:
+            return type(self).__name__
+        return str(self.args[0]) if len(self.args) == 1 else str(self.args)
 
-    def to_json(self) -> dict[str, str]:
-        # The shape of Chalice's error responses, which portals already parse
-        return {'Code': self.code, 'Message': self.message}
+    @property
+    def status(self) -> int:
+        """The HTTP status of this error, from the service's table."""
+        from azul.service.responses import error_status
+        return error_status(self)[0]
 
 
 class BadRequestError(AzulError):
-    status = 400
-    code = 'BadRequestError'
+    """The request is malformed: a parameter, a body or a filter is invalid."""
 
 
 class InvalidFilterError(BadRequestError):
@@ -28,34 +36,24 @@ class InvalidFilterError(BadRequestError):
 
 
 class UnauthorizedError(AzulError):
-    status = 401
-    code = 'UnauthorizedError'
+    """The request lacks valid credentials."""
 
 
 class NotFoundError(AzulError):
-    status = 404
-    code = 'NotFoundError'
+    """What the request names does not exist: an entity, a file, a catalog."""
 
 
 class ConflictError(AzulError):
     """An optimistic concurrency check failed: someone else wrote first."""
-    status = 409
-    code = 'ConflictError'
 
 
 class ServiceUnavailableError(AzulError):
     """A backend or queue we depend on is unreachable."""
-    status = 503
-    code = 'ServiceUnavailableError'
 
 
 class ConfigError(AzulError):
     """A setting is missing or malformed; raised at start-up."""
-    status = 500
-    code = 'ConfigError'
 
 
 class RepositoryError(AzulError):
     """A bundle could not be listed or fetched from its source."""
-    status = 502
-    code = 'RepositoryError'

@@ -63,16 +63,59 @@ def test_version(client, reference_spec):
     ('/health/fast', {'elasticsearch', 'api_endpoints'}),
     ('/health/cached', {'elasticsearch', 'api_endpoints'}),
     ('/health/progress,elasticsearch', {'elasticsearch', 'progress'}),
+    # What the HCA Data Browser polls: the catalog selects whose progress
+    ('/health/progress?catalog=dcp', {'progress'}),
+    ('/health?catalog=other', {'elasticsearch', 'queues', 'progress', 'api_endpoints'}),
+    ('/health/fast?catalog=dcp', {'elasticsearch', 'api_endpoints'}),
+    ('/health/cached?catalog=dcp', {'elasticsearch', 'api_endpoints'}),
+    ('/health/basic?catalog=other', set()),
+    # The original ignores every other parameter of the health routes (they
+    # do not validate them), and so a catalog it does not know
+    ('/health/progress?catalog=nope', {'progress'}),
+    ('/health/progress?catalog=foo%20', {'progress'}),
+    ('/health/progress?bogus=1&catalog=dcp&catalog=other', {'progress'}),
+    ('/health/basic?bogus=1', set()),
+    ('/health?size=1', {'elasticsearch', 'queues', 'progress', 'api_endpoints'}),
 ])
 def test_health(client, reference_spec, path, keys):
     body = client.get_json(path)
-    spec_path = '/health/{keys}' if ',' in path else path
+    spec_path = path.partition('?')[0]
+    spec_path = '/health/{keys}' if spec_path.count('/') == 2 and spec_path not in (
+        '/health/basic', '/health/fast', '/health/cached') else spec_path
     validate(reference_spec, spec_path, body)
+    validate(client.get_json('/openapi'), spec_path, body)
     assert body.pop('up') is True
     assert set(body) == keys
     if 'progress' in keys:
-        assert body['progress']['unindexed_bundles'] == 0
-        assert body['progress']['unindexed_documents'] == 0
+        assert body['progress'] == {'up': True, 'unindexed_bundles': 0,
+                                    'unindexed_documents': 0}
+
+
+def test_health_bodies(client):
+    # The original serializes health bodies with json.dumps' defaults, and
+    # lists the checks in the order of their names
+    reply = client.get('/health/basic')
+    assert reply.body == b'{"up": true}'
+    reply = client.get('/health/progress,elasticsearch')
+    assert list(reply.json) == ['elasticsearch', 'progress', 'up']
+
+
+@pytest.mark.parametrize('path', ['/health/queues,nope', '/health/nope?catalog=dcp'])
+def test_health_unknown_key(client, path):
+    # HealthController.custom_health of the original: 400, no `up`, no `Code`
+    reply = client.get(path)
+    assert reply.status == 400
+    assert reply.body == b'{"Message": "Invalid health keys"}'
+
+
+def test_health_cached_is_of_the_default_catalog_only(client):
+    # HealthController.cached_health of the original: a NotFoundError whose
+    # message is the tuple of its three arguments
+    reply = client.get('/health/cached?catalog=other')
+    assert reply.status == 404
+    assert reply.json == {'Code': 'NotFoundError',
+                          'Message': "('Health is only cached for default catalog', "
+                                     "'other', 'dcp')"}
 
 
 def test_health_reports_queues(client, app_module, tmp_path):
@@ -80,13 +123,24 @@ def test_health_reports_queues(client, app_module, tmp_path):
     indexed = client.runtime
     config = make_config(indexed.config.index_backend, tmp_path, indexed.config.deployment)
     runtime = Runtime(config, indexed.backend)
-    runtime.queue.send('notifications', [{'bundle': i} for i in range(3)])
-    runtime.queue.send('tallies', [{'entity': i} for i in range(7)])
+    # Message bodies name their catalog, as the indexer writes them
+    runtime.queue.send('notifications', [{'catalog': 'dcp', 'bundle': i} for i in range(3)])
+    runtime.queue.send('notifications', [{'catalog': 'other', 'bundle': i} for i in range(2)])
+    runtime.queue.send('tallies', [{'catalog': 'dcp', 'entity': i} for i in range(7)])
     own = ServiceClient(app_module.create_app(lambda: runtime), runtime)
     body = own.get_json('/health/queues,progress')
-    assert body['progress'] == {'up': True, 'unindexed_bundles': 3, 'unindexed_documents': 7}
+    assert body['progress'] == {'up': True, 'unindexed_bundles': 5, 'unindexed_documents': 7}
     assert body['queues']['tallies'] == {'up': True, 'queued': 7, 'failed': 0}
-    assert body['queues']['notifications'] == {'up': True, 'queued': 3, 'failed': 0}
+    assert body['queues']['notifications'] == {'up': True, 'queued': 5, 'failed': 0}
+    # The progress of one catalog; the queues stay those of the deployment
+    body = own.get_json('/health/queues,progress?catalog=dcp')
+    assert body['progress'] == {'up': True, 'unindexed_bundles': 3, 'unindexed_documents': 7}
+    assert body['queues']['notifications'] == {'up': True, 'queued': 5, 'failed': 0}
+    assert own.get_json('/health/progress?catalog=other')['progress'] \
+        == {'up': True, 'unindexed_bundles': 2, 'unindexed_documents': 0}
+    # An unknown catalog is ignored, as the original ignores the parameter
+    assert own.get_json('/health/progress?catalog=nope')['progress'] \
+        == {'up': True, 'unindexed_bundles': 5, 'unindexed_documents': 7}
 
 
 def test_openapi(client, reference_spec):
@@ -148,18 +202,27 @@ def test_file_redirect(client, reference_spec):
 
 
 def test_file_errors(client):
-    unresolvable = [f for f in _files(client, SOURCE) if not f['drs_uri']]
-    assert unresolvable
-    url = urlsplit(unresolvable[0]['url'])
-    reply = client.get(f'{url.path}?{url.query}')
-    assert reply.status == 409 and reply.json['Code'] == 'ConflictError'
+    # Files the repository cannot resolve (no DRS URI) are a 409, if any
+    unresolvable = [f for f in _files(client, SOURCE) if not f.get('drs_uri')]
+    for file in unresolvable[:1]:
+        url = urlsplit(file['url'])
+        reply = client.get(f'{url.path}?{url.query}')
+        assert reply.status == 409 and reply.json['Code'] == 'ConflictError'
     file = [f for f in _files(client) if f['drs_uri']][0]
-    for path in (f'/repository/files/{file["uuid"]}?version=2000-01-01T00:00:00.000000Z',
-                 '/repository/files/00000000-0000-4000-8000-000000000000',
-                 '/fetch/repository/files/00000000-0000-4000-8000-000000000000'):
+    version = '2000-01-01T00:00:00.000000Z'
+    none = '00000000-0000-4000-8000-000000000000'
+    # RepositoryController.download_file of the original
+    for path, message in (
+        (f'/repository/files/{file["uuid"]}?version={version}',
+         f"Unable to find file '{file['uuid']}', version '{version}' in catalog 'dcp'"),
+        (f'/repository/files/{none}', f"Unable to find file '{none}', version None in "
+                                      f"catalog 'dcp'"),
+        (f'/fetch/repository/files/{none}', f"Unable to find file '{none}', version None in "
+                                            f"catalog 'dcp'"),
+    ):
         reply = client.get(path)
         assert reply.status == 404, path
-        assert reply.json['Code'] == 'NotFoundError'
+        assert reply.json == {'Code': 'NotFoundError', 'Message': message}
 
 
 def test_unindexed_catalog_is_empty(client):
@@ -168,7 +231,8 @@ def test_unindexed_catalog_is_empty(client):
     assert body['hits'] == [] and body['pagination']['total'] == 0
     summary = client.get_json('/index/summary?catalog=other')
     assert summary['fileCount'] == 0 and summary['fileTypeSummaries'] == []
-    assert client.get('/index/files/x?catalog=other').status == 404
+    reply = client.get('/index/files/00000000-0000-4000-8000-000000000000?catalog=other')
+    assert reply.status == 404
 
 
 def test_repository_sources(client):
@@ -177,5 +241,5 @@ def test_repository_sources(client):
         body = client.get_json(f'/repository/sources?catalog={catalog.name}')
         assert [s['sourceSpec'] for s in body['sources']] == list(catalog.sources)
         assert all(s['sourceId'] == s['sourceSpec'] for s in body['sources'])
-    assert client.get_json('/repository/sources?catalog=nope', status=400)['Code'] \
-        == 'BadRequestError'
+    assert client.get_json('/repository/sources?catalog=nope', status=404)['Code'] \
+        == 'NotFoundError'

@@ -7,10 +7,20 @@ import pytest
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.core.filters import Filters
 from azul.core.search import FacetResult, Hit, SearchRequest, SearchResult, Sort, TermBucket
-from azul.errors import BadRequestError, NotFoundError, ServiceUnavailableError
+from azul.errors import (
+    AzulError,
+    BadRequestError,
+    ConfigError,
+    ConflictError,
+    InvalidFilterError,
+    NotFoundError,
+    RepositoryError,
+    ServiceUnavailableError,
+    UnauthorizedError,
+)
 from azul.service import facets, health, pagination, version
 from azul.service.request import link
-from azul.service.responses import error_response, respond
+from azul.service.responses import ERRORS, error_response, respond
 
 organ = Field('organ', FieldType.keyword, 'p', facet=True)
 flag = Field('flag', FieldType.boolean, 'p', facet=True)
@@ -110,15 +120,51 @@ def test_companion_requests_drop_the_facets_own_filter():
     assert terms.field is project and terms.distinct == (project_id,)
 
 
-@pytest.mark.parametrize('error, status, code', [
-    (BadRequestError('bad'), 400, 'BadRequestError'),
-    (NotFoundError('gone'), 404, 'NotFoundError'),
-    (ServiceUnavailableError('down'), 503, 'ServiceUnavailableError'),
+# The statuses and codes of Chalice's exception classes, which the original
+# raises for these cases (BadRequestError 400, UnauthorizedError 401,
+# NotFoundError 404, ConflictError 409, its own BadGatewayError 502 and
+# ServiceUnavailableError 503)
+@pytest.mark.parametrize('error, status, text', [
+    (BadRequestError('bad'), 400, '{"Code":"BadRequestError","Message":"bad"}'),
+    (InvalidFilterError('worse'), 400, '{"Code":"BadRequestError","Message":"worse"}'),
+    (UnauthorizedError('who'), 401, '{"Code":"UnauthorizedError","Message":"who"}'),
+    (NotFoundError('gone'), 404, '{"Code":"NotFoundError","Message":"gone"}'),
+    (ConflictError('race'), 409, '{"Code":"ConflictError","Message":"race"}'),
+    (RepositoryError('tdr'), 502, '{"Code":"BadGatewayError","Message":"tdr"}'),
+    (ServiceUnavailableError('down'), 503,
+     '{"Code":"ServiceUnavailableError","Message":"down"}'),
+    # Several arguments: the message is their tuple, as Chalice's str(e)
+    (BadRequestError('Catalog name is invalid', 'foo '), 400,
+     '{"Code":"BadRequestError","Message":"(\'Catalog name is invalid\', \'foo \')"}'),
 ])
-def test_error_response(error, status, code):
+def test_error_response(error, status, text):
     response = error_response(error)
     assert response.status == status
-    assert response.body == {'Code': code, 'Message': error.message}
+    assert error.status == status
+    # Compact, as Chalice serializes error bodies: separators (',', ':')
+    assert response.text == text
+    assert response.headers['Content-Type'] == 'application/json'
+
+
+@pytest.mark.parametrize('error', [AzulError('index missing'), ConfigError('no setting')])
+def test_server_faults_are_a_generic_500(error, caplog):
+    response = error_response(error)
+    assert response.status == 500
+    # Chalice's body for an unhandled exception
+    assert response.text == ('{"Code":"InternalServerError",'
+                             '"Message":"An internal server error occurred."}')
+    assert error.message in caplog.text
+
+
+def test_every_error_class_is_in_the_table():
+    classes = {cls for cls, _, _ in ERRORS}
+    assert {BadRequestError, UnauthorizedError, NotFoundError, ConflictError,
+            RepositoryError, ServiceUnavailableError, ConfigError, AzulError} <= classes
+    # No domain error is ever a 4xx unless it is one of the client-error classes
+    for cls, status, _ in ERRORS:
+        client_error = issubclass(cls, (BadRequestError, UnauthorizedError, NotFoundError,
+                                        ConflictError))
+        assert (status < 500) == client_error, cls
 
 
 def test_unexpected_error_is_a_generic_500(caplog):
@@ -132,8 +178,11 @@ def test_unexpected_error_is_a_generic_500(caplog):
 
 def test_health_keys():
     assert health.parse_keys('queues,elasticsearch,queues') == ('queues', 'elasticsearch')
-    with pytest.raises(BadRequestError, match="'nope'"):
-        health.parse_keys('queues,nope')
+    assert health.parse_keys('queues,nope') is None
+    # The original's answer to an unknown key: 400, a message and no `up`
+    response = health.invalid_keys()
+    assert response.status == 400
+    assert response.text == '{"Message": "Invalid health keys"}'
 
 
 def test_version_prefers_the_environment(tmp_path):

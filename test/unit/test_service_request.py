@@ -7,7 +7,15 @@ import pytest
 from azul.core.fields import Field, FieldType
 from azul.errors import BadRequestError
 from azul.service import pagination
-from azul.service.request import Request, choice_param, int_param, json_param, link, parameters
+from azul.service.request import (
+    Request,
+    choice_param,
+    int_param,
+    json_param,
+    link,
+    parameters,
+    size_param,
+)
 
 
 def request(query=None, method='GET', body=None, headers=None) -> Request:
@@ -25,17 +33,31 @@ def test_parameters_merges_query_and_body():
 
 
 @pytest.mark.parametrize('req, message', [
-    (request({'bogus': '1'}), "Unknown parameter(s) 'bogus'"),
-    (request({'size': ['1', '2']}), "'size' was given 2 times"),
-    (request(method='POST', body=b'{nope'), 'not valid JSON'),
+    # The original's wording: `validate_params` in its service app
+    (request({'bogus': '1'}), 'Unknown query parameter `bogus`'),
+    (request({'b': '1', 'a': '2'}), 'Unknown query parameters `a`, `b`'),
+    (request(method='POST', body=b'{"bogus": 2}'), 'Unknown query parameter `bogus`'),
+    (request(method='POST', body=b'{nope'), 'The request body is not valid JSON'),
     (request(method='POST', body=b'[1]'), 'must be a JSON object'),
     (request({'size': '1'}, method='POST', body=b'{"size": 2}'), 'both in the query string'),
-    (request(method='POST', body=b'{"bogus": 2}'), "Unknown parameter(s) 'bogus'"),
 ])
 def test_parameters_rejects(req, message):
     with pytest.raises(BadRequestError) as e:
         parameters(req, ('size', 'filters'), body_allowed=True)
     assert message in e.value.message
+
+
+def test_parameters_missing_and_repeated():
+    with pytest.raises(BadRequestError) as e:
+        parameters(request({}), ('a', 'b', 'c'), required=('b', 'a'))
+    assert e.value.message == 'Missing required query parameters `a`, `b`'
+    with pytest.raises(BadRequestError) as e:
+        parameters(request({'a': '1'}), ('a', 'b'), required=('b',))
+    assert e.value.message == 'Missing required query parameter `b`'
+    # A repeated parameter: the last value, as Chalice's MultiDict gives it
+    assert parameters(request({'size': ['1', '2']}), ('size',)) == {'size': '2'}
+    # The health routes ignore what they do not read
+    assert parameters(request({'x': '1'}), (), ignore_unknown=True) == {'x': '1'}
 
 
 def test_body_ignored_for_get():
@@ -44,25 +66,46 @@ def test_body_ignored_for_get():
 
 
 @pytest.mark.parametrize('value, expected', [(None, 10), ('7', 7), (' 8 ', 8), (1000, 1000)])
-def test_int_param(value, expected):
-    assert int_param({'size': value}, 'size', 10, 1, 1000) == expected
+def test_size_param(value, expected):
+    assert size_param({'size': value}, 'size', 10, 1000) == expected
 
 
-@pytest.mark.parametrize('value', ['0', '1001', 'ten', '1.5', True, 2.5, '-1'])
-def test_int_param_rejects(value):
+# The original's three messages for `size` (validate_size)
+@pytest.mark.parametrize('value, message', [
+    ('1001', 'Invalid value for parameter `size`, must not be greater than 1000'),
+    ('0', 'Invalid value for parameter `size`, must be greater than 0'),
+    ('-1', 'Invalid value for parameter `size`, must be greater than 0'),
+    ('ten', 'Invalid value for parameter `size`'),
+    ('1.5', 'Invalid value for parameter `size`'),
+    (True, 'Invalid value for parameter `size`'),
+    (2.5, 'Invalid value for parameter `size`'),
+])
+def test_size_param_rejects(value, message):
     with pytest.raises(BadRequestError) as e:
-        int_param({'size': value}, 'size', 10, 1, 1000)
-    assert "'size'" in e.value.message
+        size_param({'size': value}, 'size', 10, 1000)
+    assert e.value.message == message
+
+
+def test_int_param():
+    assert int_param({'requestIndex': '3'}, 'requestIndex', 0, 0, 9) == 3
+    for value in ('x', '10', True):
+        with pytest.raises(BadRequestError) as e:
+            int_param({'requestIndex': value}, 'requestIndex', 0, 0, 9)
+        # The original's message when a parameter's validator refuses it
+        assert e.value.message == 'Invalid value for `requestIndex`'
 
 
 def test_choice_and_json_params():
-    assert choice_param({}, 'order', ('asc', 'desc'), 'asc') == 'asc'
-    with pytest.raises(BadRequestError, match='expected one of: asc, desc'):
-        choice_param({'order': 'up'}, 'order', ('asc', 'desc'))
+    assert choice_param({}, 'wait', ('0', '1'), '0') == '0'
+    with pytest.raises(BadRequestError) as e:
+        choice_param({'wait': '2'}, 'wait', ('0', '1'))
+    assert e.value.message == 'Invalid value for `wait`'
     assert json_param({'filters': '{"a": 1}'}, 'filters') == {'a': 1}
     assert json_param({'filters': {'a': 1}}, 'filters') == {'a': 1}
-    with pytest.raises(BadRequestError, match="'filters' is not valid JSON"):
+    with pytest.raises(BadRequestError) as e:
         json_param({'filters': '{'}, 'filters')
+    # validate_json_param of the original
+    assert e.value.message == "The 'filters' parameter is not valid JSON"
 
 
 def test_base_url():

@@ -156,6 +156,18 @@ class LocalQueue(Queue):
             result[queue]['failed' if failed else 'queued'] += n
         return result
 
+    def catalog_counts(self, catalog: str) -> dict[str, dict[str, int]]:
+        """Like `counts()`, of the messages whose body names `catalog` only."""
+        with self._lock:
+            rows = self._db.execute("SELECT queue, failed, count(*) FROM messages "
+                                    "WHERE json_extract(body, '$.catalog') = ? "
+                                    "GROUP BY queue, failed", (catalog,)).fetchall()
+        result: dict[str, dict[str, int]] = {}
+        for queue, failed, n in rows:
+            result.setdefault(queue, {'queued': 0, 'failed': 0})
+            result[queue]['failed' if failed else 'queued'] += n
+        return result
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

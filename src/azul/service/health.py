@@ -2,8 +2,12 @@
 GET /health, /health/basic, /health/fast, /health/cached and /health/{keys}.
 
 Each key is one check returning `{"up": bool, ...details}`; a response is 200
-if every check it ran is up, else 503. The key `elasticsearch` names the index
-backend whatever its kind, because monitors written against Azul look for it.
+if every check it ran is up, else 503; an unknown key is a 400. The routes
+read one parameter, `catalog`: `progress` counts that catalog's unindexed work
+(where the queue can tell) and `api_endpoints` searches that catalog. Any other
+parameter is ignored, as the original ignores them. The key `elasticsearch`
+names the index backend whatever its kind, because monitors written against
+Azul look for it.
 
 Queue statistics come from the indexer's queue, which the runtime exposes as
 `runtime.queue_stats` (anything with `counts()`, see `QueueStats`): the
@@ -15,7 +19,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from azul.errors import BadRequestError
+import attrs
+
+from azul.config import Catalog
+from azul.errors import NotFoundError
 from azul.runtime import Runtime
 from azul.service.request import Request, parameters
 from azul.service.responses import Response, json_response
@@ -35,22 +42,38 @@ class QueueStats(Protocol):
         absent.
         """
 
+    # Optionally, `catalog_counts(catalog)`: the same, counting only the
+    # messages of one catalog. Queues that cannot tell (SQS) lack it, and
+    # then a catalog's progress is that of all catalogs.
 
-def _counts(runtime: Runtime) -> Mapping[str, Mapping[str, int]]:
+
+@attrs.frozen
+class Scope:
+    """What one health request asks about: a catalog, or None for all of them."""
+    catalog: Catalog | None = None
+
+
+def _counts(runtime: Runtime, scope: Scope) -> Mapping[str, Mapping[str, int]]:
     stats: QueueStats | None = getattr(runtime, 'queue_stats', None)
-    return {} if stats is None else stats.counts()
+    if stats is None:
+        return {}
+    by_catalog = getattr(stats, 'catalog_counts', None)
+    if scope.catalog is not None and by_catalog is not None:
+        return by_catalog(scope.catalog.name)
+    return stats.counts()
 
 
-def check_elasticsearch(runtime: Runtime) -> Check:
+def check_elasticsearch(runtime: Runtime, scope: Scope) -> Check:
     try:
         return {**runtime.backend.health(), 'up': True}
     except Exception as e:
         return {'up': False, 'message': _message(e)}
 
 
-def check_queues(runtime: Runtime) -> Check:
+def check_queues(runtime: Runtime, scope: Scope) -> Check:
+    # Queue depths are a property of the deployment, not of a catalog
     try:
-        counts = _counts(runtime)
+        counts = _counts(runtime, Scope())
     except Exception as e:
         return {'up': False, 'message': _message(e)}
     result: Check = {'up': True}
@@ -61,9 +84,10 @@ def check_queues(runtime: Runtime) -> Check:
     return result
 
 
-def check_progress(runtime: Runtime) -> Check:
+def check_progress(runtime: Runtime, scope: Scope) -> Check:
+    """Unindexed work: of the requested catalog where the queue can tell."""
     try:
-        counts = _counts(runtime)
+        counts = _counts(runtime, scope)
     except Exception as e:
         return {'up': False, 'message': _message(e)}
     return {'up': True,
@@ -71,10 +95,10 @@ def check_progress(runtime: Runtime) -> Check:
             'unindexed_documents': counts.get(TALLIES, {}).get('queued', 0)}
 
 
-def check_api_endpoints(runtime: Runtime) -> Check:
-    """Search each entity type of the default catalog for one hit, in-process."""
+def check_api_endpoints(runtime: Runtime, scope: Scope) -> Check:
+    """Search each entity type of the catalog (the default one) for one hit, in-process."""
     from azul.service.index import search
-    catalog = runtime.config.default_catalog
+    catalog = scope.catalog or runtime.config.default_catalog
     result: Check = {'up': True}
     try:
         entity_types = runtime.metadata_plugin(catalog).exposed_entity_types
@@ -96,7 +120,7 @@ def _message(error: Exception) -> str:
     return getattr(error, 'message', None) or f'{type(error).__name__}: {error}'
 
 
-CHECKS: Mapping[str, Callable[[Runtime], Check]] = {
+CHECKS: Mapping[str, Callable[[Runtime, Scope], Check]] = {
     'api_endpoints': check_api_endpoints,
     'elasticsearch': check_elasticsearch,
     'progress': check_progress,
@@ -106,21 +130,45 @@ ALL_KEYS = tuple(CHECKS)
 FAST_KEYS = ('elasticsearch', 'api_endpoints')
 # How long /health/cached serves one /health/fast result
 CACHE_SECONDS = 60
+# The only parameter the health routes read; like the original, they ignore
+# any other, so that no client is ever failed over a parameter
+HEALTH_PARAMS = ('catalog',)
 
 
-def run_checks(runtime: Runtime, keys: Sequence[str]) -> Response:
-    body: dict[str, Any] = {key: CHECKS[key](runtime) for key in keys}
+def run_checks(runtime: Runtime, keys: Sequence[str], scope: Scope = Scope()) -> Response:
+    # The original lists the checks in the order of their names
+    body: dict[str, Any] = {key: CHECKS[key](runtime, scope) for key in sorted(keys)}
     body['up'] = all(check['up'] for check in body.values())
-    return json_response(body, status=200 if body['up'] else 503)
+    # The original serializes health bodies itself, with json.dumps' defaults
+    return json_response(body, status=200 if body['up'] else 503, spaced=True)
 
 
-def parse_keys(text: str) -> tuple[str, ...]:
+def parse_keys(text: str) -> tuple[str, ...] | None:
+    """The distinct keys of a comma-separated list, or None if one is unknown."""
     keys = tuple(k.strip() for k in text.split(','))
-    unknown = [k for k in keys if k not in CHECKS]
-    if unknown:
-        raise BadRequestError(f'Unknown health check key(s) {", ".join(map(repr, unknown))}; '
-                              f'the keys are: {", ".join(ALL_KEYS)}')
+    if not all(k in CHECKS for k in keys):
+        return None
     return tuple(dict.fromkeys(keys))
+
+
+def invalid_keys() -> Response:
+    # The original's answer, a body without `up` and without `Code`
+    return json_response({'Message': 'Invalid health keys'}, status=400, spaced=True)
+
+
+def scope(runtime: Runtime, request: Request) -> Scope:
+    """
+    The catalog a health request names. A catalog that is not configured (or
+    a malformed name) is ignored rather than refused, as the original ignores
+    the parameter: a portal polling /health/progress must never see an error.
+    """
+    name = parameters(request, HEALTH_PARAMS, ignore_unknown=True).get('catalog')
+    if not isinstance(name, str):
+        return Scope()
+    for catalog in runtime.config.catalogs:
+        if catalog.name == name:
+            return Scope(catalog)
+    return Scope()
 
 
 class HealthService:
@@ -132,19 +180,21 @@ class HealthService:
         self._cached: tuple[float, Response] | None = None
 
     def complete(self, runtime: Runtime, request: Request) -> Response:
-        parameters(request, ())
-        return run_checks(runtime, ALL_KEYS)
+        return run_checks(runtime, ALL_KEYS, scope(runtime, request))
 
     def basic(self, request: Request) -> Response:
-        parameters(request, ())
-        return json_response({'up': True})
+        parameters(request, HEALTH_PARAMS, ignore_unknown=True)
+        return json_response({'up': True}, spaced=True)
 
     def fast(self, runtime: Runtime, request: Request) -> Response:
-        parameters(request, ())
-        return run_checks(runtime, FAST_KEYS)
+        return run_checks(runtime, FAST_KEYS, scope(runtime, request))
 
     def cached(self, runtime: Runtime, request: Request) -> Response:
-        parameters(request, ())
+        name = parameters(request, HEALTH_PARAMS, ignore_unknown=True).get('catalog')
+        default = runtime.config.default_catalog.name
+        if name is not None and name != default:
+            # As the original: the cache holds the default catalog's health only
+            raise NotFoundError('Health is only cached for default catalog', name, default)
         with self._lock:
             now = self._clock()
             if self._cached is None or now - self._cached[0] >= CACHE_SECONDS:
@@ -152,5 +202,7 @@ class HealthService:
             return self._cached[1]
 
     def selected(self, runtime: Runtime, request: Request, keys: str) -> Response:
-        parameters(request, ())
-        return run_checks(runtime, parse_keys(keys))
+        parsed = parse_keys(keys)
+        if parsed is None:
+            return invalid_keys()
+        return run_checks(runtime, parsed, scope(runtime, request))

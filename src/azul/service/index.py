@@ -5,23 +5,25 @@ GET /index/{entity_type}/{entity_id} (one entity).
 import json
 from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 import attrs
 
 from azul.config import Catalog
+from azul.core.fields import Field, FieldRegistry
 from azul.core.filters import Filters, parse_filters
 from azul.core.search import Cursor, SearchRequest, Sort
 from azul.errors import BadRequestError, NotFoundError
 from azul.plugins.metadata.base import HitContext, MetadataPlugin
 from azul.runtime import Runtime
 from azul.service import facets, pagination
+from azul.service.catalogs import catalog_param
 from azul.service.request import (
     Request,
-    choice_param,
-    int_param,
     json_param,
     link,
     parameters,
+    size_param,
     string_param,
 )
 from azul.service.responses import Response, json_response
@@ -29,14 +31,10 @@ from azul.service.responses import Response, json_response
 DEFAULT_SIZE = 10
 MAX_SIZE = 1000
 ORDERS = ('asc', 'desc')
-SEARCH_PARAMS = ('catalog', 'filters', 'size', 'sort', 'order', 'search_after',
-                 'search_before', 'search_after_uid', 'search_before_uid')
-# Longer ids cannot exist; refusing them early keeps junk out of backend queries
-MAX_ENTITY_ID_LENGTH = 256
-
-
-def catalog_param(runtime: Runtime, params: Mapping[str, Any]) -> Catalog:
-    return runtime.catalog(string_param(params, 'catalog'))
+# Validated in this order, as the original validates them
+SEARCH_PARAMS = ('catalog', 'filters', 'order', 'search_after', 'search_after_uid',
+                 'search_before', 'search_before_uid', 'size', 'sort')
+ID_FIELD = 'entryId'
 
 
 def filters_param(params: Mapping[str, Any], plugin: MetadataPlugin) -> Filters:
@@ -44,17 +42,47 @@ def filters_param(params: Mapping[str, Any], plugin: MetadataPlugin) -> Filters:
     if value is None:
         return Filters()
     if not isinstance(value, Mapping):
-        raise BadRequestError('The `filters` parameter must be a JSON object mapping field '
-                              'names to {relation: values}')
-    return parse_filters(value, plugin.field_registry)
+        raise BadRequestError('The `filters` parameter must be a dictionary')
+    registry = plugin.field_registry
+    for name in value:
+        field_param(registry, name)
+    return parse_filters(value, registry)
 
 
-def entity_type_param(plugin: MetadataPlugin, entity_type: str) -> str:
+def field_param(registry: FieldRegistry, name: str) -> Field:
+    if name not in registry:
+        raise BadRequestError(f'Unknown field `{name}`')
+    return registry[name]
+
+
+def order_param(params: Mapping[str, Any], default: str) -> str:
+    order = string_param(params, 'order', default)
+    if order not in ORDERS:
+        raise BadRequestError(f'Unknown order `{order}`. Must be one of {ORDERS}')
+    return order
+
+
+def entity_type_param(catalog: Catalog, plugin: MetadataPlugin, entity_type: str) -> str:
     if entity_type not in plugin.exposed_entity_types:
-        types = ', '.join(plugin.exposed_entity_types)
-        raise BadRequestError(f'Unknown entity type {entity_type!r}; the entity types are: '
-                              f'{types}')
+        # The original shows the entity types as a Python set
+        types = '{' + ', '.join(map(repr, plugin.exposed_entity_types)) + '}'
+        raise BadRequestError(f'Entity type {entity_type!r} is invalid for catalog '
+                              f'{catalog.name!r}. Must be one of {types}.')
     return entity_type
+
+
+def entity_id_param(entity_id: str) -> str:
+    """An entity id is a UUID in canonical form, of an RFC 4122 version."""
+    try:
+        parsed = UUID(entity_id)
+    except ValueError:
+        parsed = None
+    if parsed is None or str(parsed) != entity_id:
+        raise BadRequestError(f'{entity_id!r} is not a valid UUID.')
+    if parsed.version not in (1, 3, 4, 5):
+        raise BadRequestError(f'{entity_id!r} is not a valid UUID.',
+                              f'Not a valid RFC-4122 UUID (undefined version {parsed.version}).')
+    return entity_id
 
 
 @attrs.frozen
@@ -66,21 +94,28 @@ class SearchQuery:
 
 
 def parse_search(runtime: Runtime, request: Request, entity_type: str) -> SearchQuery:
+    # The order of the checks is the original's: parameter names, then each
+    # parameter in the order of SEARCH_PARAMS, then the entity type
     params = parameters(request, SEARCH_PARAMS, body_allowed=True)
     catalog = catalog_param(runtime, params)
     plugin = runtime.metadata_plugin(catalog)
-    entity_type = entity_type_param(plugin, entity_type)
     registry = plugin.field_registry
     filters = filters_param(params, plugin)
-    size = int_param(params, 'size', DEFAULT_SIZE, 1, MAX_SIZE)
+    order = string_param(params, 'order')
+    if order is not None:
+        order_param(params, order)
+    for name in ('search_after', 'search_before'):
+        json_param(params, name)
+    size = size_param(params, 'size', DEFAULT_SIZE, MAX_SIZE)
+    sort_name = string_param(params, 'sort')
+    if sort_name is not None:
+        field_param(registry, sort_name)
+    entity_type = entity_type_param(catalog, plugin, entity_type)
     default_sort, default_order = plugin.default_sort(entity_type)
-    sort_name = string_param(params, 'sort', default_sort)
-    if sort_name not in registry or not registry[sort_name].sortable:
-        sortable = ', '.join(f.name for f in registry if f.sortable)
-        raise BadRequestError(f'Invalid value {sort_name!r} for parameter \'sort\'; expected '
-                              f'one of: {sortable}')
-    order = choice_param(params, 'order', ORDERS, default_order)
-    sort = Sort(registry[sort_name], order)
+    sort_field = registry[sort_name or default_sort]
+    if not sort_field.sortable:
+        raise BadRequestError(f'The field `{sort_field.name}` cannot be used for sorting')
+    sort = Sort(sort_field, order_param(params, default_order))
     after, before = _cursors(params, sort)
     search = SearchRequest(entity_type=entity_type,
                            filters=filters,
@@ -144,19 +179,27 @@ def search(runtime: Runtime, request: Request, entity_type: str) -> Response:
 
 
 def entity(runtime: Runtime, request: Request, entity_type: str, entity_id: str) -> Response:
-    params = parameters(request, ('catalog',))
-    catalog = catalog_param(runtime, params)
-    plugin = runtime.metadata_plugin(catalog)
-    entity_type = entity_type_param(plugin, entity_type)
-    document = None
-    if 0 < len(entity_id) <= MAX_ENTITY_ID_LENGTH:
-        document = runtime.backend.get_aggregate(catalog.name, entity_type, entity_id)
-    if document is None:
-        raise NotFoundError(f'No {entity_type} entity with id {entity_id!r} in catalog '
-                            f'{catalog.name!r}')
+    """
+    One entity as a hit. As in the original, the search parameters are
+    accepted and validated, and `filters` apply: an entity they exclude is
+    not found.
+    """
+    query = parse_search(runtime, request, entity_type)
+    catalog, plugin, search_request = query.catalog, query.plugin, query.request
+    entity_id = entity_id_param(entity_id)
+    registry = plugin.field_registry
+    by_id = parse_filters({ID_FIELD: {'is': [entity_id]}}, registry)
+    lookup = attrs.evolve(search_request,
+                          filters=Filters(search_request.filters.terms + by_id.terms),
+                          facets=(), size=1, search_after=None, search_before=None)
+    result = runtime.backend.search(catalog.name, lookup)
+    if not result.hits:
+        raise NotFoundError(f"Can't find an entity in {search_request.entity_type} "
+                            f"with an uuid, {entity_id}.")
     context = HitContext(catalog=catalog.name,
                          service_url=request.base_url(runtime.config.service_url))
-    return json_response(plugin.shape_hit(entity_type, document, context))
+    return json_response(plugin.shape_hit(search_request.entity_type,
+                                          result.hits[0].document, context))
 
 
 def _json(value: Any) -> str:

@@ -80,12 +80,12 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
     search_200 = _json(schemas.search_response(plugin_names), 'A page of hits, the '
                        'pagination links and the facet counts.')
     search = _op('Search an index for entities of interest', 'Index', search_params,
-                 {'200': search_200, **_errors(400, 503)})
+                 {'200': search_200, **_errors(400, 404, 503)})
     summary_params = [catalog, filters]
     summary = _op('Statistics on the data present across all entities', 'Index',
                   summary_params,
                   {'200': _json(schemas.summary, 'Counts and sizes of the matching data.'),
-                   **_errors(400, 503)})
+                   **_errors(400, 404, 503)})
     file_params = [catalog,
                    _param('file_uuid', schemas.string, 'The UUID of the file.', where='path'),
                    *(_param(name, schemas.integer if name in ('wait', 'requestIndex')
@@ -95,6 +95,10 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
                                                 'enum': list(health.ALL_KEYS)}),
                          'A comma-separated list of health check keys.', where='path')
     health_keys['style'], health_keys['explode'] = 'simple', False
+    health_catalog = _param('catalog', catalog['schema'],
+                            'The catalog whose unindexed work `progress` counts and whose '
+                            'indices `api_endpoints` searches. Any other parameter is '
+                            'ignored.')
     paths = {
         '/': {'get': _op('The Swagger UI of this API', 'Auxiliary', [], {
             '200': {'description': 'An HTML page', 'content': {'text/html': {
@@ -103,13 +107,20 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
             '200': _json(schemas.openapi, 'This document.')})},
         '/version': {'get': _op('The version of this API', 'Auxiliary', [], {
             '200': _json(schemas.version, 'The git commit of the running code.')})},
-        '/health': {'get': _health_op('Complete health check', health.ALL_KEYS)},
-        '/health/basic': {'get': _health_op('Basic health check', ())},
-        '/health/fast': {'get': _health_op('Fast health check', health.FAST_KEYS)},
-        '/health/cached': {'get': _health_op('Cached fast health check, updated every '
-                                             'minute', health.FAST_KEYS)},
+        '/health': {'get': _health_op('Complete health check', health.ALL_KEYS,
+                                      [health_catalog])},
+        '/health/basic': {'get': _health_op('Basic health check', (), [health_catalog])},
+        '/health/fast': {'get': _health_op('Fast health check', health.FAST_KEYS,
+                                           [health_catalog])},
+        '/health/cached': {'get': _health_op(
+            'Cached fast health check, updated every minute', health.FAST_KEYS,
+            [{**health_catalog, 'description': 'Only the default catalog\'s health is '
+                                               'cached; another catalog is a 404.'}],
+            _errors(404))},
         '/health/{keys}': {'get': _health_op('Selective health check', health.ALL_KEYS,
-                                             [health_keys], _errors(400))},
+                                             [health_keys, health_catalog],
+                                             {'400': _json(schemas.health_keys_error,
+                                                           'An unknown health check key.')})},
         '/index/catalogs': {'get': _op('List all available catalogs', 'Index', [], {
             '200': _json(schemas.catalogs, 'The catalogs and their plugins.')})},
         '/index/summary': {'get': summary, 'head': _head(summary)},
@@ -127,7 +138,10 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
             [catalog,
              _param('entity_type', {'type': 'string', 'enum': entity_types},
                     'The type of the entity.', where='path'),
-             _param('entity_id', schemas.string, 'The id of the entity.', where='path')],
+             _param('entity_id', schemas.string, 'The UUID of the entity; a malformed one '
+                    'is a 400.', where='path'),
+             # Accepted and validated as on the search route; `filters` apply
+             *(p for p in search_params if p['in'] == 'query' and p['name'] != 'catalog')],
             {'200': _json(schemas.hit(plugin_names), 'The entity, shaped like a hit.'),
              **_errors(400, 404, 503)})},
         '/repository/files/{file_uuid}': {'get': _op(
@@ -147,7 +161,7 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
                                'properties': {'sourceId': schemas.string,
                                               'sourceSpec': schemas.string}}}}},
                           'The sources of the catalog.'),
-             **_errors(400)})},
+             **_errors(400, 404)})},
         '/fetch/repository/files/{file_uuid}': {'get': _op(
             'Request a URL for downloading a data file', 'Repository', file_params,
             {'200': _json(schemas.fetch_file, 'The redirect a browser would follow, as '
@@ -204,7 +218,7 @@ def _json(schema: dict, description: str) -> dict[str, Any]:
 
 _error_descriptions = {
     400: 'The request is invalid; the message names the problem.',
-    404: 'There is no such entity or file.',
+    404: 'There is no such catalog, entity or file.',
     409: 'The file exists but the repository cannot tell where to download it from.',
     503: 'The index backend is unavailable.',
 }
@@ -237,7 +251,8 @@ def _health_op(summary: str, keys: Sequence[str], params: Sequence[dict] = (),
 
 
 def serve(runtime: Runtime, request: Request) -> Response:
-    parameters(request, ())
+    # The original reads no parameter here, and refuses none
+    parameters(request, (), ignore_unknown=True)
     return json_response(document(runtime, request.base_url(runtime.config.service_url) + '/'))
 
 

@@ -81,6 +81,8 @@ def filters_schema(fields: Sequence[Field]) -> Schema:
 
 
 error = obj({'Code': string, 'Message': string}, required=['Code', 'Message'])
+# The original answers an unknown health check key with a message only
+health_keys_error = obj({'Message': string}, required=['Message'])
 
 pagination = obj({
     'count': integer,

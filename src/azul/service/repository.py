@@ -9,6 +9,7 @@ newest wins. The file's own entry in the hit (`contents.files`) is the
 descriptor the repository plugin resolves to a URL.
 """
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -16,27 +17,52 @@ from azul.core.filters import parse_filters
 from azul.core.search import SearchRequest, Sort
 from azul.errors import ConflictError, NotFoundError
 from azul.runtime import Runtime
-from azul.service.index import catalog_param
-from azul.service.request import Request, int_param, parameters, string_param
+from azul.service.catalogs import catalog_param
+from azul.service.request import (
+    Request,
+    choice_param,
+    int_param,
+    invalid,
+    parameters,
+    string_param,
+)
 from azul.service.responses import Response, json_response, redirect
 
-FILE_PARAMS = ('catalog', 'version', 'fileName', 'wait', 'replica', 'requestIndex',
+# Validated in this order, as the original validates them
+FILE_PARAMS = ('catalog', 'version', 'fileName', 'wait', 'requestIndex', 'replica',
                'drsUri', 'token')
 FILES = 'files'
 ID_FIELD = 'fileId'
 VERSION_FIELD = 'fileVersion'
+REPLICAS = ('aws', 'gcp')
+# File versions are DCP/2 timestamps with exactly six digits of fraction
+VERSION_FORMAT = '%Y-%m-%dT%H:%M:%S.%fZ'
+
+
+def version_param(params: Mapping[str, Any]) -> str | None:
+    version = string_param(params, 'version')
+    if version is not None:
+        try:
+            parsed = datetime.strptime(version, VERSION_FORMAT)
+        except ValueError:
+            raise invalid('version') from None
+        # strptime accepts fewer digits than the canonical spelling has
+        if parsed.strftime(VERSION_FORMAT) != version:
+            raise invalid('version')
+    return version
 
 
 def locate(runtime: Runtime, request: Request, file_uuid: str) -> tuple[str, dict[str, str]]:
     """The download URL of a file and the headers to send with the redirect."""
     params = parameters(request, FILE_PARAMS)
     catalog = catalog_param(runtime, params)
-    version = string_param(params, 'version')
+    version = version_param(params)
     file_name = string_param(params, 'fileName')
     # Accepted for compatibility with clients of the original API; a canned
     # repository never makes a client wait.
-    int_param(params, 'wait', 0, 0, 1)
-    int_param(params, 'requestIndex', 0, 0, 2 ** 31)
+    choice_param(params, 'wait', ('0', '1'))
+    int_param(params, 'requestIndex', 0, -2 ** 63, 2 ** 63 - 1)
+    choice_param(params, 'replica', REPLICAS)
     plugin = runtime.metadata_plugin(catalog)
     registry = plugin.field_registry
     filters = {ID_FIELD: {'is': [file_uuid]}}
@@ -47,9 +73,10 @@ def locate(runtime: Runtime, request: Request, file_uuid: str) -> tuple[str, dic
                            sort=Sort(registry[VERSION_FIELD], 'desc'),
                            size=1)
     result = runtime.backend.search(catalog.name, search)
-    what = f'file {file_uuid!r}' + ('' if version is None else f' version {version!r}')
     if not result.hits:
-        raise NotFoundError(f'No {what} in catalog {catalog.name!r}')
+        raise NotFoundError(f'Unable to find file {file_uuid!r}, version {version!r} in '
+                            f'catalog {catalog.name!r}')
+    what = f'file {file_uuid!r}' + ('' if version is None else f' version {version!r}')
     document = result.hits[0].document
     descriptor = _descriptor(document, file_uuid, version)
     sources = document.get('sources') or [None]
@@ -83,7 +110,8 @@ def download(runtime: Runtime, request: Request, file_uuid: str) -> Response:
 
 def fetch(runtime: Runtime, request: Request, file_uuid: str) -> Response:
     url, _ = locate(runtime, request, file_uuid)
-    return json_response({'Status': 302, 'Location': url})
+    # The original serializes this body itself, with json.dumps' defaults
+    return json_response({'Status': 302, 'Location': url}, spaced=True)
 
 
 def sources(runtime: Runtime, request: Request) -> Response:

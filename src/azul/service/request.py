@@ -2,11 +2,12 @@
 The framework-neutral request and the parsing of its parameters.
 
 Every parameter arrives as a string (query string) or as a JSON value (a POST
-body); each parser names the parameter and the problem in the 400 it raises,
-so that a client can fix its request from the message alone.
+body). The messages of the 400s are worded as the original Azul words them
+(see `parameters`, `size_param`, `invalid`, `json_param`), because clients and
+their tests match on them.
 """
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,30 +50,37 @@ class Request:
         return self.base_url(configured) + self.path
 
 
+def _listing(what: str, names: Collection[str]) -> str:
+    # As the original words it: pluralized, sorted, each name in backticks
+    noun = 'query parameter' if len(names) == 1 else 'query parameters'
+    return f'{what} {noun} ' + ', '.join(f'`{n}`' for n in sorted(names))
+
+
 def parameters(request: Request, allowed: Collection[str],
-               body_allowed: bool = False) -> dict[str, Any]:
+               body_allowed: bool = False, required: Collection[str] = (),
+               ignore_unknown: bool = False) -> dict[str, Any]:
     """
-    The request's parameters as one dict, each given once: query parameters
-    as strings, and for a POST with `body_allowed`, the properties of the JSON
-    object in its body. Unknown names, repeats and bad JSON are a 400.
+    The request's parameters as one dict: query parameters as strings (of a
+    repeated one, the last, as Chalice hands it to the original), and for a
+    POST with `body_allowed`, the properties of the JSON object in its body.
+    Unknown names (unless `ignore_unknown`), missing `required` ones and bad
+    JSON are a 400.
     """
-    result: dict[str, Any] = {}
-    for name, values in request.query.items():
-        if len(values) != 1:
-            raise BadRequestError(f'The parameter {name!r} was given {len(values)} times; '
-                                  f'give it at most once')
-        result[name] = values[0]
+    result: dict[str, Any] = {name: values[-1]
+                              for name, values in request.query.items() if values}
     if body_allowed and request.method == 'POST' and request.body:
         for name, value in _body(request.body).items():
             if name in result:
                 raise BadRequestError(f'The parameter {name!r} was given both in the query '
                                       f'string and in the body')
             result[name] = value
-    unknown = sorted(set(result) - set(allowed))
-    if unknown:
-        names = ', '.join(map(repr, unknown))
-        raise BadRequestError(f'Unknown parameter(s) {names}; the allowed parameters are: '
-                              f'{", ".join(sorted(allowed))}')
+    if not ignore_unknown:
+        unknown = set(result) - set(allowed)
+        if unknown:
+            raise BadRequestError(_listing('Unknown', unknown))
+    missing = set(required) - set(result)
+    if missing:
+        raise BadRequestError(_listing('Missing required', missing))
     return result
 
 
@@ -95,37 +103,62 @@ def string_param(params: Mapping[str, Any], name: str, default: str | None = Non
     if value is None:
         return default
     if not isinstance(value, str):
-        raise BadRequestError(f'The parameter {name!r} must be a string, not {value!r}')
+        # Only a POST body can hold a non-string
+        raise invalid(name)
     return value
+
+
+def invalid(name: str) -> BadRequestError:
+    """The original's message for a parameter whose value its validator refused."""
+    return BadRequestError(f'Invalid value for `{name}`')
 
 
 def int_param(params: Mapping[str, Any], name: str, default: int,
               lo: int, hi: int) -> int:
+    """An integer parameter between `lo` and `hi`, or 400 `Invalid value for `name``."""
     value = params.get(name)
     if value is None:
         return default
+    result = _integer(value)
+    if result is None or not lo <= result <= hi:
+        raise invalid(name)
+    return result
+
+
+def size_param(params: Mapping[str, Any], name: str, default: int, hi: int) -> int:
+    """A page size, refused with the original's three messages for `size`."""
+    value = params.get(name)
+    if value is None:
+        return default
+    result = _integer(value)
+    if result is None:
+        raise BadRequestError(f'Invalid value for parameter `{name}`')
+    if result > hi:
+        raise BadRequestError(f'Invalid value for parameter `{name}`, must not be greater '
+                              f'than {hi}')
+    if result < 1:
+        raise BadRequestError(f'Invalid value for parameter `{name}`, must be greater than 0')
+    return result
+
+
+def _integer(value: Any) -> int | None:
     if isinstance(value, str):
         try:
-            value = int(value.strip())
+            return int(value.strip())
         except ValueError:
-            raise BadRequestError(f'The parameter {name!r} must be an integer, '
-                                  f'not {params[name]!r}') from None
+            return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequestError(f'The parameter {name!r} must be an integer, not {value!r}')
-    if not lo <= value <= hi:
-        raise BadRequestError(f'The parameter {name!r} must be between {lo} and {hi}, '
-                              f'not {value}')
+        return None
     return value
 
 
-def choice_param(params: Mapping[str, Any], name: str, choices: Collection[str],
+def choice_param(params: Mapping[str, Any], name: str, choices: Sequence[str],
                  default: str | None = None) -> str | None:
     value = string_param(params, name)
     if value is None:
         return default
     if value not in choices:
-        raise BadRequestError(f'Invalid value {value!r} for parameter {name!r}; '
-                              f'expected one of: {", ".join(choices)}')
+        raise invalid(name)
     return value
 
 
@@ -135,8 +168,8 @@ def json_param(params: Mapping[str, Any], name: str) -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value)
-        except ValueError as e:
-            raise BadRequestError(f'The parameter {name!r} is not valid JSON: {e}') from None
+        except ValueError:
+            raise BadRequestError(f'The {name!r} parameter is not valid JSON') from None
     return value
 
 

@@ -41,5 +41,6 @@ def _from_git(root: Path) -> tuple[tuple[str, str | bool], ...]:
 
 
 def version(request: Request, env: Mapping[str, str]) -> Response:
-    parameters(request, ())
+    # The original reads no parameter here, and refuses none
+    parameters(request, (), ignore_unknown=True)
     return json_response({'git': git_info(env), 'changes': []})
