@@ -1,7 +1,7 @@
 """The filter AST, its parser and reference semantics; the field projection."""
 import pytest
 
-from azul.core.fields import Field, FieldRegistry, FieldType
+from azul.core.fields import Field, FieldRegistry, FieldType, ObjectShape
 from azul.core.filters import Contains, Is, Within, filter_matches, parse_filters
 from azul.errors import InvalidFilterError
 
@@ -12,6 +12,16 @@ registry = FieldRegistry((
     Field('organismAge', FieldType.object, 'contents.donors.organism_age'),
     Field('organismAgeRange', FieldType.range, 'contents.donors.organism_age_range'),
     Field('lastModifiedDate', FieldType.date, 'contents.dates.last_modified_date'),
+    # As the original's HCA fields: the source id and `accessible` refuse
+    # null, accessions match partially (`nested`), organism ages are
+    # {value, unit} objects
+    Field('sourceId', FieldType.keyword, 'sources', nullable=False),
+    Field('accessible', FieldType.boolean, 'sources', nullable=False, sortable=False),
+    Field('accessions', FieldType.object, 'contents.projects.accessions', sortable=False,
+          shape=ObjectShape(('namespace', 'accession'), nullable=('namespace', 'accession'),
+                            partial=True)),
+    Field('age', FieldType.object, 'contents.donors.organism_age',
+          shape=ObjectShape(('value', 'unit'), required=('value', 'unit'))),
 ))
 
 
@@ -38,27 +48,106 @@ def test_filters_round_trip_through_json():
     assert parse_filters(filters.to_json(), registry) == filters
 
 
+SCHEMA = 'The value of the `filters` parameter is invalid against the schema: '
+
+
+# The messages the original gives (its `jsonschema` validation of `filters`):
+# those marked * are literally in the original's test_request_validation.py,
+# the others follow from the same schema and jsonschema's wording, by hand.
 @pytest.mark.parametrize('filters, message', [
-    ('{', 'The `filters` parameter is not valid JSON'),
-    ('[]', 'must be a JSON object'),
-    ({'colour': {'is': ['red']}}, "Unknown field 'colour'"),
-    ({'organ': {'is': ['a'], 'within': []}}, "Filter for 'organ' must be an object with exactly"),
-    ({'organ': ['brain']}, "Filter for 'organ' must be an object"),
-    ({'organ': {'equals': ['x']}}, "Unknown relation 'equals' for field 'organ'"),
-    ({'organ': {'within': [[1, 2]]}}, "Relation 'within' is not allowed for field 'organ'"),
-    ({'organ': {'is': 'brain'}}, "The values of 'organ' 'is' must be a JSON array"),
-    ({'organ': {'is': [{'a': 1}]}}, "Invalid value for field 'organ': expected a string"),
-    ({'cellCount': {'is': [1.5]}}, "Invalid value for field 'cellCount': expected an integer"),
+    ('{', "The 'filters' parameter is not valid JSON"),
+    ('""', SCHEMA + "'' is not of type 'object' at path $"),  # *
+    ('[]', SCHEMA + "[] is not of type 'object' at path $"),
+    ({'colour': {'is': ['red']}},
+     SCHEMA + "Additional properties are not allowed ('colour' was unexpected) at path $"),
+    ({'bad-field': {'is': ['x']}, 'organ': {'is': ['x']}, 'bad-field2': {'is': ['y']}},
+     SCHEMA + "Additional properties are not allowed ('bad-field', 'bad-field2' were "
+              "unexpected) at path $"),  # *
+    ({'organ': ['brain']}, SCHEMA + "['brain'] is not of type 'object' at path $.organ"),  # *
+    ({'organ': {'is': 'brain'}}, SCHEMA + "'brain' is not of type 'array' at path $.organ.is"),
+    ({'organ': {'was': 'x'}}, SCHEMA + "'is' is a required property at path $.organ"),  # *
+    ({'organ': {'within': [[1, 2]]}}, SCHEMA + "'is' is a required property at path $.organ"),
+    ({'organ': {'is': ['a'], 'within': []}},
+     SCHEMA + "Additional properties are not allowed ('within' was unexpected) at path $.organ"),
+    ({'organ': {'is': [['x']]}},
+     SCHEMA + "['x'] is not of type 'null', 'string' at path $.organ.is[0]"),  # *
+    ({'organ': {'is': []}}, SCHEMA + '[] should be non-empty at path $.organ.is'),
+    ({'organ': {'is': 'x'}, 'zzz': {}}, SCHEMA + "'x' is not of type 'array' at path $.organ.is"),
+    ({'cellCount': {'is': [1.5]}},
+     SCHEMA + "{'is': [1.5]} is not valid under any of the given schemas at path $.cellCount"),
     ({'cellCount': {'within': [[5, 1]]}}, 'the lower bound exceeds the upper bound'),
-    ({'cellCount': {'within': [[1, 'x']]}}, 'expected a range [lo, hi] of two finite numbers'),
-    ({'pairedEnd': {'is': ['yes']}}, "Invalid value for field 'pairedEnd': expected a boolean"),
-    ({'organismAge': {'is': ['20 years']}}, 'expected an object'),
-    ({'organismAgeRange': {'intersects': [7]}}, 'expected a range [lo, hi]'),
+    ({'pairedEnd': {'is': ['yes']}},
+     SCHEMA + "'yes' is not of type 'null', 'boolean' at path $.pairedEnd.is[0]"),
+    ({'sourceId': {'is': [None]}},
+     SCHEMA + "None is not of type 'string' at path $.sourceId.is[0]"),  # *
+    ({'accessible': {'is': [None]}},
+     SCHEMA + "None is not of type 'boolean' at path $.accessible.is[0]"),  # *
+    ({'accessions': {'is': []}}, SCHEMA + '[] should be non-empty at path $.accessions.is'),  # *
+    ({'accessions': {'within': ['foo']}},
+     SCHEMA + "'is' is a required property at path $.accessions"),  # *
+    ({'accessions': {'is': ['foo']}},
+     SCHEMA + "'foo' is not of type 'object' at path $.accessions.is[0]"),  # *
+    ({'accessions': {'is': [None]}},
+     SCHEMA + "None is not of type 'object' at path $.accessions.is[0]"),
+    ({'accessions': {'is': [{'foo': 'geostudies'}]}},
+     SCHEMA + "Additional properties are not allowed ('foo' was unexpected) "
+              "at path $.accessions.is[0]"),  # *
+    ({'accessions': {'is': [{'namespace': 'baz', 'foo': 'bar'}]}},
+     SCHEMA + "Additional properties are not allowed ('foo' was unexpected) "
+              "at path $.accessions.is[0]"),  # *
+    ({'accessions': {'is': [{'namespace': 'x', 'accession': 'y'}] * 2}},
+     SCHEMA + "[{'namespace': 'x', 'accession': 'y'}, {'namespace': 'x', 'accession': 'y'}] "
+              "is too long at path $.accessions.is"),  # *
+    ({'accessions': {'is': [{'namespace': 1}]}},
+     SCHEMA + "1 is not of type 'null', 'string' at path $.accessions.is[0].namespace"),
+    ({'age': {'is': []}}, SCHEMA + '[] should be non-empty at path $.age.is'),  # *
+    ({'age': {'is': ['']}},
+     SCHEMA + "'' is not valid under any of the given schemas at path $.age.is[0]"),  # *
+    ({'age': {'contains': [{'value': '1', 'unit': 'year'}]}},
+     SCHEMA + "'is' is a required property at path $.age"),  # *
+    ({'age': {'is': [{}]}},
+     SCHEMA + '{} is not valid under any of the given schemas at path $.age.is[0]'),  # *
+    ({'age': {'is': [{'value': '1'}]}},
+     SCHEMA + "{'value': '1'} is not valid under any of the given schemas "
+              "at path $.age.is[0]"),  # *
+    ({'age': {'is': [{'value': '1', 'unit': 'year', 'foo': 'year'}]}},
+     SCHEMA + "{'value': '1', 'unit': 'year', 'foo': 'year'} is not valid under any of the "
+              "given schemas at path $.age.is[0]"),  # *
+    ({'age': {'is': [{'value': '1', 'unit': 'year'}, {}]}},
+     SCHEMA + '{} is not valid under any of the given schemas at path $.age.is[1]'),  # *
+    ({'organismAgeRange': {'intersects': [7]}},
+     SCHEMA + "{'intersects': [7]} is not valid under any of the given schemas "
+              "at path $.organismAgeRange"),
+    ({'lastModifiedDate': {'within': [[1, 2]]}},
+     SCHEMA + "{'within': [[1, 2]]} is not valid under any of the given schemas "
+              "at path $.lastModifiedDate"),
+    ({'lastModifiedDate': {'within': [['2020', '2021-01-01T00:00:00.000000Z']]}},
+     "'2020' is not a date of the form 2021-01-31T23:59:59.000000Z "
+     "at path $.lastModifiedDate.within[0][0]"),
 ])
-def test_invalid_filters_name_the_problem(filters, message):
+def test_invalid_filters_answer_as_the_original(filters, message):
     with pytest.raises(InvalidFilterError) as e:
         parse_filters(filters, registry)
-    assert message in str(e.value)
+    if message.startswith(SCHEMA) or message.startswith('The '):
+        assert str(e.value) == message
+    else:
+        assert message in str(e.value)
+
+
+def test_valid_filters_of_the_original():
+    # Each is accepted by the original's schema
+    for filters in [
+        {'accessions': {'is': [{'namespace': 'geo'}]}},
+        {'accessions': {'is': [{'accession': 'GSE1'}]}},
+        {'accessions': {'is': [{}]}},
+        {'age': {'is': [None, {'value': '20', 'unit': 'year'}]}},
+        {'sourceId': {'is': ['s1']}},
+        {'accessible': {'is': [True]}},
+        {'cellCount': {'is': [1.0, None]}},
+        {'lastModifiedDate': {'within': [['2020-01-01T00:00:00.000000Z',
+                                          '2021-01-01T00:00:00.000000Z']]}},
+    ]:
+        assert parse_filters(filters, registry).fields() == tuple(filters)
 
 
 def test_without_drops_only_the_facets_own_term():
@@ -96,9 +185,48 @@ def test_extract_flattens_and_keeps_nulls():
     ({'organismAgeRange': {'intersects': [[2, 3]]}}, True),
     ({'organismAgeRange': {'intersects': [[2.1, 3]]}}, False),
     ({'organ': {'is': ['heart']}, 'cellCount': {'within': [[11, 20]]}}, False),
+    # The ranges of one relation are ANDed, as in the original
+    ({'cellCount': {'within': [[0, 10], [10, 20]]}}, True),
+    ({'cellCount': {'within': [[0, 5], [10, 20]]}}, False),
+    ({'organismAgeRange': {'intersects': [[0, 1], [2, 3]]}}, True),
+    ({'organismAgeRange': {'intersects': [[0, 1], [3, 4]]}}, False),
+    # Dates compare as strings of the original's form
+    ({'lastModifiedDate': {'within': [['2020-01-01T00:00:00.000000Z',
+                                       '2020-12-31T23:59:59.999999Z']]}}, True),
+    ({'lastModifiedDate': {'within': [['2020-05-02T00:00:00.000000Z',
+                                       '2020-12-31T23:59:59.999999Z']]}}, False),
+    # Partial object matches: the accession {"namespace": "geo", "accession": "GSE1"}
+    ({'accessions': {'is': [{'namespace': 'geo'}]}}, True),
+    ({'accessions': {'is': [{'accession': 'GSE1'}]}}, True),
+    ({'accessions': {'is': [{'namespace': 'geo', 'accession': 'GSE1'}]}}, True),
+    ({'accessions': {'is': [{}]}}, True),
+    ({'accessions': {'is': [{'namespace': 'geo', 'accession': 'PRJ9'}]}}, False),
+    ({'accessions': {'is': [{'namespace': 'insdc'}]}}, False),
 ])
 def test_reference_semantics(filters, expected):
-    fields = {'organ': ('brain', None, 'heart'), 'cellCount': (10,), 'pairedEnd': (None,),
-              'organismAge': (None,), 'organismAgeRange': ((1.0, 2.0),),
-              'lastModifiedDate': (None,)}
+    document = {'contents': {
+        'samples': [{'organ': ['brain', None, 'heart']}],
+        'cell_suspensions': [{'total_estimated_cells': 10}],
+        'donors': [{'organism_age_range': [{'gte': 1, 'lte': 2}]}],
+        'dates': [{'last_modified_date': '2020-05-01T12:00:00.000000Z'}],
+        'projects': [{'accessions': [{'namespace': 'geo', 'accession': 'GSE1'},
+                                     {'namespace': 'ega', 'accession': 'PRJ9'}]}],
+    }}
+    fields = registry.extract(document)
     assert filter_matches(parse_filters(filters, registry), fields) is expected
+
+
+def test_extract_default_value():
+    # The original's cell counts are sums, 0 rather than null without any count
+    reg = FieldRegistry((Field('cellCount', FieldType.long, 'c.n', default=0),))
+    assert reg.extract({'c': []})['cellCount'] == (0,)
+    assert reg.extract({'c': [{'n': None}]})['cellCount'] == (0,)
+    assert reg.extract({'c': [{'n': 5}, {'n': None}]})['cellCount'] == (5, None)
+
+
+def test_extract_partial_object_subsets():
+    fields = registry.extract({'contents': {'projects': [{'accessions': [
+        {'namespace': 'geo', 'accession': 'GSE1'}]}]}})
+    assert fields['accessions'] == ('{}', '{"namespace":"geo"}', '{"accession":"GSE1"}',
+                                    '{"accession":"GSE1","namespace":"geo"}')
+    assert registry.extract({'contents': {}})['accessions'] == (None,)

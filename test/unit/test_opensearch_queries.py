@@ -151,8 +151,14 @@ def _is(field: Field) -> st.SearchStrategy[Term]:
     return st.lists(value, max_size=3, unique=True).map(lambda vs: Is(field, tuple(vs)))
 
 
+_date_bounds = st.sampled_from([('2019-01-01T00:00:00.000000Z', '2019-01-01T00:00:00.000000Z'),
+                                ('2018-01-01T00:00:00.000000Z', '2020-01-01T00:00:00.000000Z'),
+                                ('2020-01-01T00:00:00.000000Z', '2021-01-01T00:00:00.000000Z')])
+
+
 def _ranges(field: Field, relation: type) -> st.SearchStrategy[Term]:
-    return st.lists(_bounds, min_size=1, max_size=2).map(lambda rs: relation(field, tuple(rs)))
+    bounds = _date_bounds if field.type is FieldType.date else _bounds
+    return st.lists(bounds, min_size=1, max_size=2).map(lambda rs: relation(field, tuple(rs)))
 
 
 def _terms(field: Field) -> st.SearchStrategy[Term]:

@@ -254,7 +254,9 @@ class _Transformer:
                                          for e in seen['sequencing_inputs']]
         contents['specimens'] = [self._inner('specimens', e, inner.specimen)
                                  for e in seen['specimen_from_organism']]
-        contents['cell_suspensions'] = [self._cell_suspension(e) for e in seen['cell_suspension']]
+        # A cell suspension's own contribution holds only itself
+        suspensions = [outer] if kind == 'cell_suspension' else seen['cell_suspension']
+        contents['cell_suspensions'] = [self._cell_suspension(e) for e in suspensions]
         contents['cell_lines'] = [self._inner('cell_lines', e, inner.cell_line)
                                   for e in seen['cell_line']]
         contents['donors'] = [self._inner('donors', e, inner.donor)
