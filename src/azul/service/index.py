@@ -11,7 +11,7 @@ import attrs
 
 from azul.config import Catalog
 from azul.core.fields import Field, FieldRegistry
-from azul.core.filters import Filters, parse_filters
+from azul.core.filters import Filters, Is, parse_filters
 from azul.core.search import Cursor, SearchRequest, Sort
 from azul.errors import BadRequestError, NotFoundError
 from azul.plugins.metadata.base import HitContext, MetadataPlugin
@@ -38,15 +38,25 @@ ID_FIELD = 'entryId'
 
 
 def filters_param(params: Mapping[str, Any], plugin: MetadataPlugin) -> Filters:
+    """
+    The `filters` parameter: JSON that does not parse is refused here, with
+    the original's message; what the filters say is the parser's to judge.
+    """
     value = json_param(params, 'filters')
     if value is None:
         return Filters()
-    if not isinstance(value, Mapping):
-        raise BadRequestError('The `filters` parameter must be a dictionary')
-    registry = plugin.field_registry
-    for name in value:
-        field_param(registry, name)
-    return parse_filters(value, registry)
+    # The parser takes a JSON text (a decoded string would be taken for one)
+    text = params['filters'] if isinstance(params['filters'], str) else json.dumps(value)
+    return parse_filters(text, plugin.field_registry)
+
+
+def lookup_filters(registry: FieldRegistry, **values: str) -> Filters:
+    """
+    Filters that find an entity or file by identifiers the service itself
+    validated: built directly, since they are no client's filters.
+    """
+    return Filters(tuple(Is(registry[name], (registry[name].normalize(value),))
+                         for name, value in values.items()))
 
 
 def field_param(registry: FieldRegistry, name: str) -> Field:
@@ -187,8 +197,7 @@ def entity(runtime: Runtime, request: Request, entity_type: str, entity_id: str)
     query = parse_search(runtime, request, entity_type)
     catalog, plugin, search_request = query.catalog, query.plugin, query.request
     entity_id = entity_id_param(entity_id)
-    registry = plugin.field_registry
-    by_id = parse_filters({ID_FIELD: {'is': [entity_id]}}, registry)
+    by_id = lookup_filters(plugin.field_registry, **{ID_FIELD: entity_id})
     lookup = attrs.evolve(search_request,
                           filters=Filters(search_request.filters.terms + by_id.terms),
                           facets=(), size=1, search_after=None, search_before=None)

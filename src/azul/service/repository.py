@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from azul.core.filters import parse_filters
+from azul.core.filters import Filters
 from azul.core.search import SearchRequest, Sort
 from azul.errors import ConflictError, NotFoundError
 from azul.runtime import Runtime
 from azul.service.catalogs import catalog_param
+from azul.service.index import lookup_filters
 from azul.service.request import (
     Request,
     choice_param,
@@ -65,15 +66,19 @@ def locate(runtime: Runtime, request: Request, file_uuid: str) -> tuple[str, dic
     choice_param(params, 'replica', REPLICAS)
     plugin = runtime.metadata_plugin(catalog)
     registry = plugin.field_registry
-    filters = {ID_FIELD: {'is': [file_uuid]}}
-    if version is not None:
-        filters[VERSION_FIELD] = {'is': [version]}
+    ids = {ID_FIELD: file_uuid} if version is None else {ID_FIELD: file_uuid,
+                                                         VERSION_FIELD: version}
+    try:
+        filters = lookup_filters(registry, **ids)
+    except ValueError:
+        # Not even text a document could hold (e.g. a lone surrogate)
+        filters = None
     search = SearchRequest(entity_type=FILES,
-                           filters=parse_filters(filters, registry),
+                           filters=filters or Filters(),
                            sort=Sort(registry[VERSION_FIELD], 'desc'),
                            size=1)
-    result = runtime.backend.search(catalog.name, search)
-    if not result.hits:
+    result = runtime.backend.search(catalog.name, search) if filters else None
+    if result is None or not result.hits:
         raise NotFoundError(f'Unable to find file {file_uuid!r}, version {version!r} in '
                             f'catalog {catalog.name!r}')
     what = f'file {file_uuid!r}' + ('' if version is None else f' version {version!r}')
