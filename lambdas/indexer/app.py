@@ -15,7 +15,10 @@ from azul.errors import BadRequestError
 from azul.indexer.queue import Message
 from azul.indexer.signature import verify
 from azul.indexer.worker import NOTIFICATIONS, TALLIES, Worker, parse_notification
+from azul.service.catalogs import validate_catalog
 from azul.service.health import run_checks
+from azul.service.health import scope as health_scope
+from azul.service.request import Request
 from azul.service.responses import Response as RResponse
 from azul.service.responses import json_response, respond
 from azul.service.version import git_info
@@ -55,6 +58,9 @@ def create_app() -> Chalice:
         # The path as the client sent it, without the API Gateway stage prefix
         verify(runtime().config.indexer_hmac_key, request.method, f'/{catalog}/{action}',
                request.raw_body or b'', request.headers.get('signature'))
+        # A malformed catalog name is a 400 as in the original, one that is not
+        # configured a 404 as on the service's routes
+        validate_catalog(runtime(), catalog)
         message = parse_notification(runtime(), catalog, action, _json_body(request.raw_body))
         runtime().queue.send(NOTIFICATIONS, [message])
         return json_response({'queued': message}, status=202)
@@ -65,7 +71,13 @@ def create_app() -> Chalice:
 
     @app.route('/health', cors=cors)
     def health():
-        return _chalice(respond(run_checks, runtime(), ('elasticsearch', 'queues', 'progress')))
+        # Like the service's health routes: `catalog` scopes the progress,
+        # other parameters are ignored
+        request = app.current_request
+        query = {k: tuple(request.query_params.getlist(k)) for k in request.query_params or {}}
+        scope = health_scope(runtime(), Request(method='GET', path='/health', query=query))
+        return _chalice(respond(run_checks, runtime(), ('elasticsearch', 'queues', 'progress'),
+                                scope))
 
     @app.route('/version', cors=cors)
     def version():

@@ -166,3 +166,32 @@ def test_concurrent_requests_get_their_own_answers(setup):
     finally:
         sys.setswitchinterval(interval)
         server.stop()
+
+
+@pytest.mark.parametrize('catalog, status, body', [
+    # The original's Catalog.validate_name, its message the tuple of the
+    # RequirementError's arguments
+    ('-', 400, {'Code': 'BadRequestError', 'Message': "('Catalog name is invalid', '-')"}),
+    ('Live', 400, {'Code': 'BadRequestError', 'Message': "('Catalog name is invalid', 'Live')"}),
+    # Well-formed but not configured: as on the service's routes
+    ('nope', 404, {'Code': 'NotFoundError',
+                   'Message': "Catalog name 'nope' does not exist. Must be one of {'live'}."}),
+])
+def test_indexer_refuses_bad_catalogs(tmp_path, catalog, status, body):
+    from chalice.test import Client
+
+    from azul.adapters.server import load_app
+    indexer = load_app('indexer')
+    runtime = Runtime(config('duckdb', tmp_path, 't' + uuid.uuid4().hex[:10], None))
+    indexer.set_runtime(runtime)
+    try:
+        with Client(indexer.create_app()) as client:
+            reply = client.http.post(f'/{catalog}/add', body=json.dumps(notification()),
+                                     headers={'Content-Type': 'application/json'})
+        assert reply.status_code == status
+        # Compact, as Chalice serializes error bodies
+        assert reply.body == json.dumps(body, separators=(',', ':')).encode()
+        assert runtime.queue.counts() == {}
+    finally:
+        indexer.set_runtime(None)
+        runtime.close()
