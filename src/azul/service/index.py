@@ -142,8 +142,7 @@ def _cursors(params: Mapping[str, Any], sort: Sort) -> tuple[Cursor | None, Curs
     for name in ('search_after', 'search_before'):
         uid = string_param(params, name + '_uid')
         if params.get(name) is None:
-            if uid is not None:
-                raise BadRequestError(f'The parameter {name + "_uid"!r} requires {name!r}')
+            # Without its cursor, a uid says nothing; the original ignores it
             result.append(None)
         else:
             result.append(pagination.decode_cursor(name, params[name], uid, sort.field))
