@@ -3,6 +3,7 @@ The service through the local server (`azul serve`: a real HTTP server in
 front of Chalice's LocalGateway), including a schemathesis run against the
 served /openapi: no 5xx, and every response as the document describes it.
 """
+import http.client
 import json
 
 import pytest
@@ -43,6 +44,40 @@ def test_round_trip_over_http(server):
     assert reply.status_code == 400
     assert reply.headers['Access-Control-Allow-Origin'] == '*'
     assert reply.json()['Code'] == 'BadRequestError'
+
+
+def test_portal_calls_over_http(server):
+    # The requests the HCA Data Browser makes first; any error blanks the portal
+    url = server.url
+    reply = requests.get(f'{url}/health/progress', params={'catalog': 'dcp'}, timeout=60)
+    assert reply.status_code == 200
+    assert reply.json() == {'progress': {'up': True, 'unindexed_bundles': 0,
+                                         'unindexed_documents': 0}, 'up': True}
+    assert reply.headers['Access-Control-Allow-Origin'] == '*'
+    reply = requests.get(f'{url}/index/catalogs', timeout=60)
+    assert reply.status_code == 200 and reply.json()['default_catalog'] == 'dcp'
+
+
+def test_errors_over_http_are_compact(server):
+    reply = requests.get(f'{server.url}/index/files', params={'catalog': 'nope'}, timeout=60)
+    assert reply.status_code == 404
+    assert reply.content == (b'{"Code":"NotFoundError","Message":"Catalog name \'nope\' does '
+                             b'not exist. Must be one of {\'dcp\', \'other\'}."}')
+    assert reply.headers['Content-Type'] == 'application/json'
+    # Framing the server refuses before any app sees the request
+    host, port = server.httpd.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        connection.putrequest('POST', '/index/files')
+        connection.putheader('Transfer-Encoding', 'chunked')
+        connection.endheaders()
+        connection.send(b'0\r\n\r\n')
+        response = connection.getresponse()
+        assert response.status == 411
+        assert response.read() == (b'{"Code":"BadRequestError","Message":"Chunked request '
+                                   b'bodies are not supported; send a Content-Length"}')
+    finally:
+        connection.close()
 
 
 # Some schema-valid requests are rightly refused with a documented 400 that

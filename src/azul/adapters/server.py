@@ -11,7 +11,6 @@ route (see `azul.config.reserved_catalog_names`).
 """
 import contextlib
 import importlib.util
-import json
 import logging
 import queue
 import re
@@ -31,6 +30,7 @@ from azul import envfiles
 from azul.config import Config
 from azul.indexer.worker import Worker
 from azul.runtime import Runtime
+from azul.service.responses import compact, error_body
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +138,8 @@ def _handler_class(gateways: dict[str, _GatewayPool], catalogs: set[str]):
             body, error = self._read_body()
             if error is not None:
                 self.close_connection = True
-                self._send(error[0], {}, json.dumps({'Code': 'BadRequestError',
-                                                     'Message': error[1]}))
+                # Framing errors never reach an app; the body is an app's error body
+                self._send(error[0], {}, compact(error_body('BadRequestError', error[1])))
                 return
             match = _notification_path.match(self.path)
             is_notification = (self.command in ('POST', 'OPTIONS') and match is not None
