@@ -154,7 +154,8 @@ def make_golden_config(kind: str, data_dir: Path, deployment: str,
         'AZUL_DEMO_BUNDLES': '1',
         'AZUL_AWS_REGION': 'us-east-1',
         'AZUL_LOG_LEVEL': 'INFO',
-        # A setting being added; unknown settings are ignored until then
+        # The host of the drs:// URIs of DSS files (a config without this
+        # setting ignores it, and the drs_uri values then differ)
         'AZUL_DRS_DOMAIN': DRS_DOMAIN,
     }
     return Config.from_env(env)
