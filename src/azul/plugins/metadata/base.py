@@ -6,6 +6,7 @@ response shaping and summaries (service side).
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 
@@ -26,7 +27,8 @@ class HitContext:
 
     def file_url(self, file_uuid: str, version: str | None) -> str:
         url = f'{self.service_url}/repository/files/{file_uuid}?catalog={self.catalog}'
-        return url if version is None else f'{url}&version={version}'
+        # The version's colons are escaped, as in the original's links
+        return url if version is None else f'{url}&version={quote(version, safe="")}'
 
 
 class MetadataPlugin(ABC):

@@ -29,6 +29,10 @@ class Bundle:
     metadata: Mapping[str, Mapping[str, Any]]
     links: Mapping[str, Any]
     stitched: frozenset[str] = frozenset()
+    # The kind of repository the bundle was taken from: `dss` (the HCA Data
+    # Storage System, DRS URIs derived from file uuids and versions) or `tdr`
+    # (the Terra Data Repository, DRS URIs in the manifest)
+    kind: str = 'dss'
 
 
 @attrs.frozen

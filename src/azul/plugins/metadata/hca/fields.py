@@ -30,7 +30,7 @@ from typing import Any
 
 import attrs
 
-from azul.core.fields import Field, FieldRegistry, FieldType, Value
+from azul.core.fields import Field, FieldRegistry, FieldType, ObjectShape, Value
 from azul.core.search import Order
 
 keyword = FieldType.keyword
@@ -65,13 +65,16 @@ _c = 'contents.'
 # plugin's `facets` (including the inherited `sourceId`).
 _fields: tuple[Field, ...] = (
     _f('entryId', keyword, 'entity_id'),
-    _f('sourceId', keyword, 'sources'),
+    # The original's filter schema refuses null for it (a pass-through string)
+    Field(name='sourceId', type=keyword, path='sources', nullable=False),
     _f('sourceSpec', keyword, 'sources'),
     _f('bundleUuid', keyword, 'bundles.uuid'),
     _f('bundleVersion', keyword, 'bundles.version'),
     # Cell counts across inner entity types (see `cell_counts` in contents.md)
-    _f('cellCount', long, _c + 'cell_counts.total_estimated_cells'),
-    _f('effectiveCellCount', long, _c + 'cell_counts.effective_cell_count'),
+    # 0 rather than null without any count: the original's HCAAggregate sums them
+    Field(name='cellCount', type=long, path=_c + 'cell_counts.total_estimated_cells', default=0),
+    Field(name='effectiveCellCount', type=long, path=_c + 'cell_counts.effective_cell_count',
+          default=0),
     # Dates
     _f('submissionDate', date, _c + 'dates.submission_date'),
     _f('updateDate', date, _c + 'dates.update_date'),
@@ -98,7 +101,11 @@ _fields: tuple[Field, ...] = (
     _f('project', keyword, _c + 'projects.project_short_name', facet=True),
     _f('projectTitle', keyword, _c + 'projects.project_title', facet=True),
     _f('publicationTitle', keyword, _c + 'projects.publication_titles', facet=True),
-    _f('accessions', object_, _c + 'projects.accessions'),
+    # A `nested` field in the original: a filter value matches any accession having
+    # its entries (only a namespace, say), and there is one value per filter
+    Field(name='accessions', type=object_, path=_c + 'projects.accessions',
+          shape=ObjectShape(('namespace', 'accession'), nullable=('namespace', 'accession'),
+                            partial=True)),
     _f('projectEstimatedCellCount', long, _c + 'projects.estimated_cell_count'),
     _f('isTissueAtlasProject', boolean, _c + 'projects.is_tissue_atlas_project', facet=True),
     _f('tissueAtlas', keyword, _c + 'projects.tissue_atlas.atlas', facet=True),
@@ -119,7 +126,8 @@ _fields: tuple[Field, ...] = (
     _f('genusSpecies', keyword, _c + 'donors.genus_species', facet=True),
     _f('donorDisease', keyword, _c + 'donors.diseases', facet=True),
     _f('developmentStage', keyword, _c + 'donors.development_stage', facet=True),
-    _f('organismAge', object_, _c + 'donors.organism_age', facet=True),
+    Field(name='organismAge', type=object_, path=_c + 'donors.organism_age', facet=True,
+          shape=ObjectShape(('value', 'unit'), required=('value', 'unit'))),
     _f('organismAgeRange', range_, _c + 'donors.organism_age_range'),
     _f('donorCount', long, _c + 'donors.donor_count'),
     # Samples: specimens, cell lines and organoids alike
@@ -140,7 +148,7 @@ _fields: tuple[Field, ...] = (
     _f('selectedCellType', keyword, _c + 'cell_suspensions.selected_cell_type', facet=True),
     _f('cellLineType', keyword, _c + 'cell_lines.cell_line_type', facet=True),
     # Synthetic: not sortable in the reference
-    AccessibleField(name='accessible', type=boolean, path='sources', facet=True,
+    AccessibleField(name='accessible', type=boolean, path='sources', facet=True, nullable=False,
                     sortable=False),
 )
 

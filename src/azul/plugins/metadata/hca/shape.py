@@ -7,8 +7,10 @@ Every hit has `protocols`, `entryId`, `sources`, `projects`, `samples`,
 `dates`; files and bundles hits add `bundles` and `files`, the others add
 `fileTypeSummaries`. Values are passed through as the aggregate holds them: a
 scalar where the inner entity was kept whole, a sorted list where it was
-folded. `files[].azul_url` is an extra of ours (the newer original's name of
-`url`, which the current Data Browser reads).
+folded. The hit's own entity (the file, sample, project or bundle) says
+whether the caller may download its data (`accessible`). `files[].azul_url`
+is an extra of ours (the newer original's name of `url`, which the current
+Data Browser reads).
 """
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -44,12 +46,10 @@ def shape_hit(entity_type: str, document: Mapping[str, Any], context: HitContext
         hit['files'] = [_file(f, context) for f in _inner(contents, 'files')]
     else:
         hit['fileTypeSummaries'] = [_file_type_summary(f) for f in _inner(contents, 'files')]
-    # A project says whether the caller may download its data, as in the
-    # original's project hits
-    if entity_type == 'projects':
-        accessible = _accessible(document['sources'])
-        for project in hit['projects']:
-            project['accessible'] = accessible
+    # The hit's own entity says whether the caller may download its data
+    accessible = _accessible(document['sources'])
+    for entity in hit.get(entity_type, ()):
+        entity['accessible'] = accessible
     return hit
 
 

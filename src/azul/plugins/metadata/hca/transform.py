@@ -289,15 +289,19 @@ class _Transformer:
     def _file(self, e: Entity) -> JSON:
         def build() -> JSON:
             graph = self.graph
-            return inner.file_base(e, self.model, graph.parents.get(e.document_id, ()),
+            file = inner.file_base(e, self.model, graph.parents.get(e.document_id, ()),
                                    graph.children.get(e.document_id, ()), self._drs_uri(e))
+            # Where the repository says the data is, for downloads: a DSS-style
+            # `drs_uri` names this deployment, not the bytes
+            file['source_drs_uri'] = self.model.manifest.get(e.document_id, {}).get('drs_uri')
+            return file
         return self._cached('files', e.document_id, build)
 
     def _drs_uri(self, e: Entity) -> str | None:
         entry = self.model.manifest.get(e.document_id, {})
-        if 'drs_uri' in entry:
+        if self.bundle.kind == 'tdr':
             # A TDR bundle names its files' DRS objects, or has none
-            return entry['drs_uri']
+            return entry.get('drs_uri')
         uuid, version = entry.get('uuid'), entry.get('version')
         if uuid is None or version is None:
             return None

@@ -172,10 +172,12 @@ class CannedRepository(RepositoryPlugin):
                       manifest=document['manifest'],
                       metadata=document['metadata'],
                       links=document['links'],
-                      stitched=frozenset(stitched))
+                      stitched=frozenset(stitched),
+                      kind='tdr' if name.endswith('.tdr.hca.json') else 'dss')
 
     def file_url(self, source: str, descriptor: Mapping[str, Any]) -> str | None:
-        drs_uri = descriptor.get('drs_uri')
+        # The DRS object the repository named, not one derived for DSS bundles
+        drs_uri = descriptor.get('source_drs_uri', descriptor.get('drs_uri'))
         if isinstance(drs_uri, str) and drs_uri.startswith('drs://'):
             host, _, object_id = drs_uri[len('drs://'):].partition('/')
             if host and object_id:
