@@ -15,7 +15,7 @@ from typing import Any
 
 from azul.backends.base import AggregateWrite, SearchBackend
 from azul.core.documents import Aggregate, BundleFQID, Contribution, IndexedAggregate
-from azul.core.fields import Field, FieldRegistry, FieldType, Value
+from azul.core.fields import Field, FieldRegistry, FieldType, ObjectShape, Value
 from azul_testing import make_backend
 
 CATALOG = 'test'
@@ -33,6 +33,10 @@ FIELDS = (
     Field('isIntermediate', FieldType.boolean, 'contents.files.is_intermediate', facet=True),
     Field('lastModified', FieldType.date, 'contents.dates.modified'),
     Field('accessions', FieldType.object, 'contents.projects.accessions', facet=True),
+    # The same, matched partially as the original matches its `nested` accessions
+    Field('accessionParts', FieldType.object, 'contents.projects.accessions', sortable=False,
+          shape=ObjectShape(('namespace', 'accession'), nullable=('namespace', 'accession'),
+                            partial=True)),
     Field('organismAgeRange', FieldType.range, 'contents.donors.age_range', facet=True),
     Field('projectId', FieldType.keyword, 'contents.projects.document_id', facet=True),
     Field('description', FieldType.keyword, 'contents.files.description', sortable=False),

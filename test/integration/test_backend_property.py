@@ -51,10 +51,12 @@ def loaded(request, tmp_path_factory) -> Iterator[SearchBackend]:
         yield backend
 
 
-def _bounds(field: Field) -> list[float]:
+def _bounds(field: Field) -> list:
     """Interesting range bounds: the values (or interval ends) in the data, and beyond."""
     values = [v for v in observed_values(DOCS, field) if v is not None]
     values += [v for v in unseen_values(field)]
+    if field.type is FieldType.date:
+        return sorted({*values, '0000-00-00T00:00:00.000000Z', '9999-12-31T23:59:59.999999Z'})
     if field.type is FieldType.range:
         values = [b for r in values for b in r]
     values = sorted({float(v) for v in values})
@@ -62,7 +64,7 @@ def _bounds(field: Field) -> list[float]:
 
 
 @st.composite
-def ranges(draw, field: Field) -> tuple[tuple[float, float], ...]:
+def ranges(draw, field: Field) -> tuple[tuple, ...]:
     bound = st.sampled_from(_bounds(field))
     pairs = draw(st.lists(st.tuples(bound, bound), min_size=1, max_size=3))
     return tuple((min(a, b), max(a, b)) for a, b in pairs)

@@ -10,6 +10,7 @@ names reach a query only after they were looked up here.
 """
 import enum
 import functools
+import itertools
 import json
 import math
 from collections.abc import Iterator, Mapping
@@ -28,7 +29,9 @@ class FieldType(enum.Enum):
     long     integers; `within` numeric ranges
     double   floats
     boolean  True/False; facet terms are "true"/"false" as in the original API
-    date     ISO 8601 strings with a `T`, normalized so that they sort lexicographically
+    date     ISO 8601 strings with a `T`, normalized so that they sort
+             lexicographically; `within` ranges of such strings, as the original
+             allows for its date fields
     object   JSON objects (e.g. organism age, accessions); stored in canonical JSON
     range    numeric intervals (lo, hi), e.g. organism age ranges in seconds
     """
@@ -54,7 +57,7 @@ _relations = {
     FieldType.long: frozenset({'is', 'within'}),
     FieldType.double: frozenset({'is', 'within'}),
     FieldType.boolean: frozenset({'is'}),
-    FieldType.date: frozenset({'is'}),
+    FieldType.date: frozenset({'is', 'within'}),
     FieldType.object: frozenset({'is'}),
     FieldType.range: frozenset({'is', 'within', 'contains', 'intersects'}),
 }
@@ -66,6 +69,36 @@ Value = str | int | float | bool | Range | None
 
 
 @attrs.frozen
+class ObjectShape:
+    """
+    What a filter value of an object field looks like: an object whose
+    properties are strings (`nullable` ones may be null), as the original's
+    filter schema describes it.
+
+    `partial`: a filter value matches a document holding an object that has
+    all of the filter value's entries, so that `{"namespace": "geo"}` matches
+    the accession `{"namespace": "geo", "accession": "GSE1"}`, as the original
+    matches its `nested` fields (accessions). The projection then holds, per
+    stored object, the canonical JSON of each of its sub-objects (`subsets`),
+    and a filter is an equality test as for any other field. Such a field
+    cannot be a facet (its projection is not its values); sorted by, every
+    document with a value sorts as `{}`, so that they come in entity id
+    order, much as the original, which cannot sort by a `nested` field, orders
+    them by its tie-breaker. The original accepts one filter value only.
+    """
+    properties: tuple[str, ...]
+    required: tuple[str, ...] = ()
+    nullable: tuple[str, ...] = ()
+    partial: bool = False
+
+    def subsets(self, value: Mapping[str, Any]) -> list[str]:
+        """The canonical JSON of every sub-object of `value` over the shape's properties."""
+        items = [(k, value.get(k)) for k in self.properties if k in value]
+        return [canonical_json(dict(c)) for n in range(len(items) + 1)
+                for c in itertools.combinations(items, n)]
+
+
+@attrs.frozen
 class Field:
     name: str
     type: FieldType
@@ -73,6 +106,20 @@ class Field:
     path: str
     facet: bool = False
     sortable: bool = True
+    # Whether an `is` filter may name null. The original's filter schema
+    # refuses null for the fields it stores without a null substitute
+    # (`sourceId`, `accessible`).
+    nullable: bool = True
+    # Object fields: the form of filter values, and how they match
+    shape: ObjectShape | None = None
+    # The value of a document that has none: e.g. 0 for cell counts, which the
+    # original computes as a sum (of nothing) rather than leaving them null
+    default: Value = None
+
+    def __attrs_post_init__(self):
+        if self.shape is not None:
+            assert self.type is FieldType.object, self
+            assert not (self.shape.partial and self.facet), self
 
     def normalize(self, value: Any) -> Value:
         """
@@ -213,6 +260,12 @@ class FieldRegistry:
                         for v in _flatten(node.get(key)):
                             values[v if v.__class__ is str and field.type in _string_types
                                    else normalize(v)] = None
+                shape = field.shape
+                if shape is not None and shape.partial:
+                    values = {k: None for v in values if v is not None
+                              for k in shape.subsets(json.loads(v))} or values
+                if field.default is not None and all(v is None for v in values):
+                    values = {field.default: None}
                 result[field.name] = tuple(values) or (None,)
         return result
 

@@ -3,13 +3,21 @@ The `filters` parameter of the API as a typed AST, and its parser.
 
 `{"organ": {"is": ["brain", null]}, "organismAgeRange": {"within": [[0, 1e9]]}}`
 becomes `Filters((Is(organ, ('brain', None)), Within(organismAgeRange, ...)))`.
-Fields are ANDed, the values of one relation ORed. Every invalid input raises
-`InvalidFilterError` naming the field and the problem. Backends translate the
-AST; `matches` is the reference semantics they must agree with (the
-conformance tests check them against it).
+Fields are ANDed. The values of `is` are ORed; the ranges of `within`,
+`contains` and `intersects` are ANDed, as in the original Azul (each range is
+a query of its own there), so `{"within": [[1, 5], [5, 10]]}` selects 5.
+
+Validation follows the original's JSON schema of the `filters` parameter and
+words its errors as the original does (`jsonschema`'s messages with the JSON
+path of the offending value), e.g. `The value of the `filters` parameter is
+invalid against the schema: [] should be non-empty at path $.accessions.is`.
+Every invalid input raises `InvalidFilterError`. Backends translate the AST;
+`matches` is the reference semantics they must agree with (the conformance
+tests check them against it).
 """
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -18,6 +26,7 @@ from azul.core.fields import (
     Field,
     FieldRegistry,
     FieldType,
+    ObjectShape,
     Range,
     Value,
     canonical_json,
@@ -33,26 +42,30 @@ class Is:
     values: tuple[Value, ...]
 
 
+# The bounds of a `within` range: numbers, or date strings for date fields
+Bounds = Range | tuple[str, str]
+
+
 @attrs.frozen
 class Within:
     """
-    Any value lies within any of `ranges` (inclusive). For range fields: any
-    of the document's intervals lies entirely within one of `ranges`.
+    For every one of `ranges`, some value lies within it (inclusive). For
+    range fields: some of the document's intervals lies entirely within it.
     """
     field: Field
-    ranges: tuple[Range, ...]
+    ranges: tuple[Bounds, ...]
 
 
 @attrs.frozen
 class Contains:
-    """Range fields: any of the document's intervals contains one of `ranges`."""
+    """Range fields: for every one of `ranges`, some interval contains it."""
     field: Field
     ranges: tuple[Range, ...]
 
 
 @attrs.frozen
 class Intersects:
-    """Range fields: any of the document's intervals overlaps one of `ranges`."""
+    """Range fields: for every one of `ranges`, some interval overlaps it."""
     field: Field
     ranges: tuple[Range, ...]
 
@@ -93,10 +106,26 @@ class Filters:
 
 _relation_names = {Is: 'is', Within: 'within', Contains: 'contains', Intersects: 'intersects'}
 _relation_types = {v: k for k, v in _relation_names.items()}
+# The order in which the original's schema lists the relations of a field
+_relation_order = ('is', 'within', 'contains', 'intersects')
 
 
-def _json_number(r: Range) -> list[int | float]:
-    return [int(x) if float(x).is_integer() else x for x in r]
+def _json_number(r: Bounds) -> list[Any]:
+    return [int(x) if isinstance(x, float) and x.is_integer() else x for x in r]
+
+
+class _Invalid(Exception):
+    """A schema violation: the message and the JSON path of the offending value."""
+
+    def __init__(self, message: str, path: str):
+        super().__init__(message, path)
+        self.message = message
+        self.path = path
+
+
+def _error(e: _Invalid) -> InvalidFilterError:
+    return InvalidFilterError(f'The value of the `filters` parameter is invalid against '
+                              f'the schema: {e.message} at path {e.path}')
 
 
 def parse_filters(filters: str | Mapping | None, registry: FieldRegistry) -> Filters:
@@ -105,33 +134,203 @@ def parse_filters(filters: str | Mapping | None, registry: FieldRegistry) -> Fil
     if isinstance(filters, str):
         try:
             filters = json.loads(filters)
-        except json.JSONDecodeError as e:
-            raise InvalidFilterError(f'The `filters` parameter is not valid JSON: {e}') from None
-    if not isinstance(filters, Mapping):
-        raise InvalidFilterError('The `filters` parameter must be a JSON object mapping '
-                                 'field names to {relation: values}')
+        except json.JSONDecodeError:
+            raise InvalidFilterError("The 'filters' parameter is not valid JSON") from None
+    try:
+        _check_filters(filters, registry)
+    except _Invalid as e:
+        raise _error(e) from None
     terms = []
     for name, body in filters.items():
         field = registry[name]
-        if not isinstance(body, Mapping) or len(body) != 1:
-            raise InvalidFilterError(f'Filter for {name!r} must be an object with exactly one '
-                                     f'relation, e.g. {{"is": [...]}}')
         [(relation, values)] = body.items()
-        if relation not in _relation_types:
-            raise InvalidFilterError(f'Unknown relation {relation!r} for field {name!r}; '
-                                     f'expected one of is, within, contains, intersects')
-        if relation not in field.type.relations:
-            allowed = ', '.join(sorted(field.type.relations))
-            raise InvalidFilterError(f'Relation {relation!r} is not allowed for field {name!r} '
-                                     f'of type {field.type.value}; allowed: {allowed}')
-        if not isinstance(values, list):
-            raise InvalidFilterError(f'The values of {name!r} {relation!r} must be a JSON array')
+        path = f'$.{name}.{relation}'
         if relation == 'is':
             terms.append(Is(field, tuple(_parse_is(field, v) for v in values)))
         else:
-            ranges = tuple(_parse_range(field, relation, v) for v in values)
+            ranges = tuple(_parse_range(field, relation, v, f'{path}[{i}]')
+                           for i, v in enumerate(values))
             terms.append(_relation_types[relation](field, ranges))
     return Filters(tuple(terms))
+
+
+# Validation against the original's schema of `filters`. The checks run in the
+# order in which `jsonschema` evaluates that schema, and the first failure is
+# the error, as in the original: an object's `type`, then its `properties` (in
+# the schema's order: field names sorted), `required`, `additionalProperties`;
+# an array's `type`, `items`, `minItems`, `maxItems`.
+
+def _check_filters(filters: Any, registry: FieldRegistry) -> None:
+    if not isinstance(filters, Mapping):
+        raise _Invalid(f'{filters!r} is not of type {_json_type("object")}', '$')
+    for field in sorted(registry, key=lambda f: f.name):
+        if field.name in filters:
+            _check_field(field, filters[field.name], f'$.{field.name}')
+    _check_additional(filters, registry, '$')
+
+
+def _check_field(field: Field, body: Any, path: str) -> None:
+    relations = [r for r in _relation_order if r in field.type.relations]
+    if len(relations) == 1:
+        _check_relation(field, relations[0], body, path)
+    else:
+        # The original's schema is a `oneOf` of one schema per relation
+        for relation in relations:
+            try:
+                _check_relation(field, relation, body, path)
+            except _Invalid:
+                continue
+            else:
+                return
+        raise _Invalid(f'{body!r} is not valid under any of the given schemas', path)
+
+
+def _check_relation(field: Field, relation: str, body: Any, path: str) -> None:
+    if not isinstance(body, Mapping):
+        raise _Invalid(f'{body!r} is not of type {_json_type("object")}', path)
+    if relation in body:
+        values = body[relation]
+        values_path = f'{path}.{relation}'
+        shape = field.shape
+        partial = relation == 'is' and shape is not None and shape.partial
+        _check_array(values, values_path, min_items=1, max_items=1 if partial else None,
+                     item=lambda v, p: _check_value(field, relation, v, p))
+    else:
+        raise _Invalid(f'{relation!r} is a required property', path)
+    _check_additional(body, (relation,), path)
+
+
+def _check_additional(instance: Mapping, allowed: Container[str], path: str) -> None:
+    extras = [k for k in instance if k not in allowed]
+    if extras:
+        verb = 'was' if len(extras) == 1 else 'were'
+        names = ', '.join(repr(k) for k in extras)
+        raise _Invalid(f'Additional properties are not allowed ({names} {verb} unexpected)',
+                       path)
+
+
+def _check_array(values: Any, path: str, *, item, min_items: int = 0,
+                 max_items: int | None = None) -> None:
+    if not isinstance(values, list):
+        raise _Invalid(f'{values!r} is not of type {_json_type("array")}', path)
+    for i, value in enumerate(values):
+        item(value, f'{path}[{i}]')
+    if len(values) < min_items:
+        message = 'should be non-empty' if min_items == 1 else 'is too short'
+        raise _Invalid(f'{values!r} {message}', path)
+    if max_items is not None and len(values) > max_items:
+        raise _Invalid(f'{values!r} is too long', path)
+
+
+def _json_type(*names: str) -> str:
+    return ', '.join(repr(n) for n in names)
+
+
+def _is_type(value: Any, name: str) -> bool:
+    if name == 'null':
+        return value is None
+    elif name == 'string':
+        return isinstance(value, str)
+    elif name == 'boolean':
+        return isinstance(value, bool)
+    elif name == 'integer':
+        # As in JSON schema, 1.0 is an integer
+        return (isinstance(value, int | float) and not isinstance(value, bool)
+                and is_finite(value) and float(value).is_integer())
+    elif name == 'number':
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    elif name == 'object':
+        return isinstance(value, Mapping)
+    elif name == 'array':
+        return isinstance(value, list)
+    else:
+        raise AssertionError(name)
+
+
+def _check_type(value: Any, path: str, *names: str) -> None:
+    if not any(_is_type(value, n) for n in names):
+        raise _Invalid(f'{value!r} is not of type {_json_type(*names)}', path)
+
+
+# The JSON schema type of a single `is` value and of a range bound, per field type
+_scalar_types = {
+    FieldType.keyword: 'string',
+    FieldType.date: 'string',
+    FieldType.long: 'integer',
+    FieldType.double: 'number',
+    FieldType.boolean: 'boolean',
+    FieldType.range: 'number',
+}
+
+
+def _check_value(field: Field, relation: str, value: Any, path: str) -> None:
+    kind = field.type
+    if relation == 'is':
+        if kind is FieldType.boolean and value in ('true', 'false'):
+            # Not in the original's schema, but clients echo our facet terms,
+            # which are strings for booleans
+            return
+        if kind is FieldType.object:
+            _check_object(field, value, path)
+        elif kind is FieldType.range:
+            _check_pair(value, path, 'number')
+        elif kind.numeric:
+            # The original's schema for a nullable number is a union with null
+            name = _scalar_types[kind]
+            if not (_is_type(value, name) or (field.nullable and value is None)):
+                if field.nullable:
+                    raise _Invalid(f'{value!r} is not valid under any of the given schemas',
+                                   path)
+                raise _Invalid(f'{value!r} is not of type {_json_type(name)}', path)
+        else:
+            names = ('null', _scalar_types[kind]) if field.nullable else (_scalar_types[kind],)
+            _check_type(value, path, *names)
+    elif relation == 'contains':
+        if not _is_type(value, 'number'):
+            try:
+                _check_pair(value, path, 'number')
+            except _Invalid:
+                raise _Invalid(f'{value!r} is not valid under any of the given schemas',
+                               path) from None
+    else:
+        _check_pair(value, path, _scalar_types[kind])
+
+
+def _check_pair(value: Any, path: str, name: str) -> None:
+    def bound(v, p):
+        _check_type(v, p, name)
+
+    _check_array(value, path, item=bound, min_items=2, max_items=2)
+
+
+def _check_object(field: Field, value: Any, path: str) -> None:
+    shape = field.shape
+    if shape is None:
+        names = ('null', 'object') if field.nullable else ('object',)
+        _check_type(value, path, *names)
+    elif shape.partial:
+        # The original's `nested` fields: an object, never null
+        _check_properties(shape, value, path)
+    else:
+        # A union of null and the object in the original's schema
+        try:
+            if not (value is None and field.nullable):
+                _check_properties(shape, value, path)
+        except _Invalid:
+            raise _Invalid(f'{value!r} is not valid under any of the given schemas',
+                           path) from None
+
+
+def _check_properties(shape: ObjectShape, value: Any, path: str) -> None:
+    _check_type(value, path, 'object')
+    for name in shape.properties:
+        if name in value:
+            names = ('null', 'string') if name in shape.nullable else ('string',)
+            _check_type(value[name], f'{path}.{name}', *names)
+    for name in shape.required:
+        if name not in value:
+            raise _Invalid(f'{name!r} is a required property', path)
+    _check_additional(value, shape.properties, path)
 
 
 def _parse_is(field: Field, value: Any) -> Value:
@@ -140,16 +339,10 @@ def _parse_is(field: Field, value: Any) -> Value:
     kind = field.type
     try:
         if kind is FieldType.boolean and isinstance(value, str):
-            # Clients echo facet terms back, and those are strings
-            if value not in ('true', 'false'):
-                raise ValueError(f'expected a boolean, got {value!r}')
             return value == 'true'
-        elif kind is FieldType.long and isinstance(value, str):
-            return field.normalize(int(value)) if value.strip().lstrip('-').isdigit() \
-                else field.normalize(value)
+        elif kind is FieldType.long:
+            return field.normalize(int(value))
         elif kind is FieldType.object:
-            if not isinstance(value, dict):
-                raise ValueError(f'expected an object, got {value!r}')
             return canonical_json(value)
         else:
             return field.normalize(value)
@@ -157,21 +350,30 @@ def _parse_is(field: Field, value: Any) -> Value:
         raise InvalidFilterError(f'Invalid value for field {field.name!r}: {e}') from None
 
 
-def _parse_range(field: Field, relation: str, value: Any) -> Range:
-    def number(b: Any) -> bool:
-        return isinstance(b, int | float) and not isinstance(b, bool) and is_finite(b)
+def _parse_range(field: Field, relation: str, value: Any, path: str) -> Bounds:
+    """A range the schema accepted, as the AST holds it."""
+    if relation == 'contains' and not isinstance(value, list):
+        return (float(value), float(value))
+    lo, hi = value
+    if field.type is FieldType.date:
+        for i, bound in enumerate(value):
+            if not _date_re.fullmatch(bound):
+                # The original fails on these while parsing them (500); a
+                # client's malformed value is a 400 here
+                raise InvalidFilterError(f'The value of the `filters` parameter is invalid: '
+                                         f'{bound!r} is not a date of the form '
+                                         f'2021-01-31T23:59:59.000000Z at path {path}[{i}]')
+        bounds: Bounds = (lo, hi)
+    else:
+        bounds = (float(lo), float(hi))
+    if bounds[0] > bounds[1]:
+        raise InvalidFilterError(f'Invalid range {value!r} for field {field.name!r}: '
+                                 f'the lower bound exceeds the upper bound')
+    return bounds
 
-    if field.type.numeric or field.type is FieldType.range:
-        if field.type is FieldType.range and relation == 'contains' and number(value):
-            return (float(value), float(value))
-        if isinstance(value, list) and len(value) == 2 and all(number(b) for b in value):
-            lo, hi = value
-            if lo > hi:
-                raise InvalidFilterError(f'Invalid range {value!r} for field {field.name!r}: '
-                                         f'the lower bound exceeds the upper bound')
-            return (float(lo), float(hi))
-    raise InvalidFilterError(f'Invalid value {value!r} for {field.name!r} {relation!r}: '
-                             f'expected a range [lo, hi] of two finite numbers')
+
+# The form of the original's dates (`format_dcp2_datetime`), which sort as strings
+_date_re = re.compile(r'\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z')
 
 
 def matches(term: Term, values: Sequence[Value]) -> bool:
@@ -188,7 +390,8 @@ def matches(term: Term, values: Sequence[Value]) -> bool:
     else:
         def test(v, r):
             return r[0] <= v <= r[1]
-    return any(test(v, r) for v in present for r in term.ranges)
+    # Every range must be met, each by any value
+    return all(any(test(v, r) for v in present) for r in term.ranges)
 
 
 def filter_matches(filters: Filters, fields: Mapping[str, Sequence[Value]]) -> bool:

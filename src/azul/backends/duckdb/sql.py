@@ -47,20 +47,23 @@ def term_condition(spec: FieldSpec, term: Term) -> Query:
             Contains: ('(x.lo <= ? AND ? <= x.hi)', (0, 1)),
             Intersects: ('(x.lo <= ? AND ? <= x.hi)', (1, 0)),
         }[type(term)]
-    elif isinstance(term, Within) and spec.field.type.numeric:
+    elif isinstance(term, Within) and spec.field.type in _within_types:
         test, order = '(x >= ? AND x <= ?)', (0, 1)
     else:
         raise InvalidFilterError(f'Relation {type(term).__name__.lower()!r} is not allowed '
                                  f'for field {spec.field.name!r}')
+    bound = _within_types.get(spec.field.type, float)
     for r in term.ranges:
-        parts.append(test)
-        params += [float(r[i]) for i in order]
-    if not parts:
-        return Query('FALSE')
-    lambda_body = ' OR '.join(parts)
-    # NULL elements make the test NULL, which list_bool_or skips; no hit at all is NULL
-    return Query(f'coalesce(list_bool_or(list_transform({column}, lambda x: {lambda_body})), '
-                 f'FALSE)', tuple(params))
+        # Every range must be met, each by any element. NULL elements make the
+        # test NULL, which list_bool_or skips; no hit at all is NULL.
+        parts.append(f'coalesce(list_bool_or(list_transform({column}, lambda x: {test})), '
+                     f'FALSE)')
+        params += [bound(r[i]) for i in order]
+    return Query('(' + (' AND '.join(parts) or 'TRUE') + ')', tuple(params))
+
+
+# The types `within` applies to, besides ranges, and how a bound is passed
+_within_types = {FieldType.long: float, FieldType.double: float, FieldType.date: str}
 
 
 def where(table: TableSpec, filters: Filters) -> Query:

@@ -86,13 +86,18 @@ def _is(term: Is) -> Query:
 
 
 def _ranges(relation: str | None) -> Callable[[Term], Query]:
+    """
+    One range query per range, all of which must match, as in the original.
+    Date fields are keywords here, whose range queries compare strings, which
+    is how dates in the original's form sort.
+    """
     def translate(term: Term) -> Query:
-        def one(lo: float, hi: float) -> Query:
+        def one(lo: Any, hi: Any) -> Query:
             body: dict[str, Any] = {'gte': lo, 'lte': hi}
             if relation is not None:
                 body['relation'] = relation
             return {'range': {value_path(term.field): body}}
-        return any_of([one(lo, hi) for lo, hi in term.ranges])
+        return all_of([one(lo, hi) for lo, hi in term.ranges])
     return translate
 
 
