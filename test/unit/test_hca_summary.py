@@ -8,7 +8,7 @@ import json
 import pytest
 from openapi_schema_validator import OAS30Validator
 
-from azul.core.documents import IndexedAggregate
+from azul.core.documents import Aggregate, IndexedAggregate
 from azul.core.filters import Filters, parse_filters
 from azul.core.search import reference_summary
 from azul.plugins.metadata.hca.fields import registry
@@ -191,3 +191,22 @@ def test_project_cell_counts(catalogs):
         assert summarize(docs)['projects'] == expected
         checked += any(estimates.values()) and any(cells.values())
     assert checked, 'some catalog must have both kinds of cell counts'
+
+
+def _project(entity_id: str, laboratories: list) -> IndexedAggregate:
+    contents = {'projects': [{'document_id': entity_id, 'laboratory': laboratories}]}
+    aggregate = Aggregate('projects', entity_id, contents, (), (), 1)
+    return IndexedAggregate(aggregate, registry.extract(aggregate.to_json()))
+
+
+def test_lab_count_counts_the_null_laboratory():
+    # Checked by hand against the original: labCount is a cardinality over
+    # `contents.projects.laboratory.keyword`, where a missing laboratory is
+    # indexed as the term `~null`, which the cardinality counts like any other
+    docs = {'projects': [_project('p1', ['Lab A', 'Lab B']), _project('p2', []),
+                         _project('p3', ['Lab A']), _project('p4', [None])]}
+    summary = summarize(docs)
+    assert summary['projectCount'] == 4
+    assert summary['labCount'] == 3
+    docs = {'projects': [_project('p1', ['Lab A', 'Lab B']), _project('p3', ['Lab A'])]}
+    assert summarize(docs)['labCount'] == 2

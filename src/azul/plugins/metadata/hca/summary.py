@@ -42,12 +42,14 @@ def summary_requests(filters: Filters) -> dict[str, SummaryRequest]:
         'samples': SummaryRequest('samples', filters, (
             Terms('organTypes', f('effectiveOrgan')),
             Cardinality('specimenCount', f('specimenDocumentId')),
-            Cardinality('speciesCount', f('genusSpecies')),
+            # The original counts the `~null` it indexes for a donor without a
+            # species, and for a project without a laboratory (labCount)
+            Cardinality('speciesCount', f('genusSpecies'), count_null=True),
             Cardinality('donorCount', f('donorDocumentId')),
         )),
         'projects': SummaryRequest('projects', filters, (
             Count('projectCount'),
-            Cardinality('labCount', f('laboratory')),
+            Cardinality('labCount', f('laboratory'), count_null=True),
             # Projects by their cell suspensions' cell count, summing project
             # estimates, and vice versa: which projects have which kind of count
             Terms('byCellSuspensionCells', f('cellCount'),
