@@ -18,6 +18,7 @@ types by schema; projects and bundles see every specimen and every file.
 ``deleted=True`` and empty contents: aggregation drops a deleted bundle
 without reading what it said.
 """
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -175,12 +176,14 @@ class _Transformer:
             if file['is_intermediate']:
                 continue
             matrix = inner.is_matrix(f)
-            entry = {'document_id': f.document_id,
-                     'file': {**file, 'strata': self._strata(f)}}
             if matrix and category is Category.internal:
-                internal.append(entry)
+                found = internal
             elif (matrix or f.schema_name == 'analysis_file') and category is Category.external:
-                external.append(entry)
+                found = external
+            else:
+                continue
+            found.append({'document_id': f.document_id,
+                          'file': {**file, 'strata': self._strata(f)}})
         return internal, external
 
     def _strata(self, f: Entity) -> str:
@@ -194,7 +197,7 @@ class _Transformer:
 
     def _visited(self, visited: Ids) -> dict[str, list[Entity]]:
         """What the original's visitor collects, by kind, in visit order."""
-        entities, children = self.model.entities, self.graph.children
+        entities, roles = self.model.entities, self._roles
         out: dict[str, list[Entity]] = {
             kind: [] for kind in ('specimen_from_organism', 'cell_suspension', 'cell_line',
                                   'donor_organism', 'organoid', 'sequencing_inputs',
@@ -202,28 +205,53 @@ class _Transformer:
         }
         protocols: dict[str, dict[str, Entity]] = {t: {} for t in PROTOCOL_TYPES}
         for entity_id in visited:
+            role = roles.get(entity_id)
+            if role is None:
+                continue
+            kinds, applied = role
             e = entities[entity_id]
+            for kind in kinds:
+                out[kind].append(e)
+            for pid, protocol_type in applied:
+                protocols[protocol_type].setdefault(pid, entities[pid])
+        for kind, found in protocols.items():
+            out[kind] = list(found.values())
+        return out
+
+    @functools.cached_property
+    def _roles(self) -> dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]:
+        """
+        Per entity, once per bundle: the visitor's lists it goes into, and, for
+        a process, the protocols it applies with their types.
+        """
+        model, children = self.model, self.graph.children
+        kinds_of = ('specimen_from_organism', 'cell_suspension', 'cell_line', 'donor_organism',
+                    'organoid')
+        roles = {}
+        for entity_id, e in model.entities.items():
+            kinds: list[str] = []
+            applied: list[tuple[str, str]] = []
             if e.schema_type == 'biomaterial' and any(
                 self._is_sequencing(p, sequencing_protocol_only=True)
                 for p in children.get(entity_id, ())
             ):
-                out['sequencing_inputs'].append(e)
-            if e.schema_name in out:
-                out[e.schema_name].append(e)
-            elif entity_id in self.model.inputs:
+                kinds.append('sequencing_inputs')
+            if e.schema_name in kinds_of:
+                kinds.append(e.schema_name)
+            elif entity_id in model.inputs:
                 if self._is_sequencing(entity_id):
-                    out['sequencing_processes'].append(e)
+                    kinds.append('sequencing_processes')
                 for pid in children.get(entity_id, ()):
-                    p = entities[pid]
-                    if p.schema_name in protocols:
-                        protocols[p.schema_name].setdefault(pid, p)
-            elif e.is_file and entity_id in self.model.manifest:
+                    schema = model.entities[pid].schema_name
+                    if schema in PROTOCOL_TYPES:
+                        applied.append((pid, schema))
+            elif e.is_file and entity_id in model.manifest:
                 parts = zarr_parts(self._name(e))
                 if parts is None or parts[1].endswith('.zattrs'):
-                    out['files'].append(e)
-        for kind, found in protocols.items():
-            out[kind] = list(found.values())
-        return out
+                    kinds.append('files')
+            if kinds or applied:
+                roles[entity_id] = (tuple(kinds), tuple(applied))
+        return roles
 
     def _is_sequencing(self, process_id: str, sequencing_protocol_only: bool = False) -> bool:
         process = self.model.entities.get(process_id)
@@ -231,9 +259,15 @@ class _Transformer:
             return False
         if not sequencing_protocol_only and process.schema_name == 'sequencing_process':
             return True
-        return any(self.model.entities[p].schema_name == 'sequencing_protocol'
-                   for p in self.graph.children.get(process_id, ())
-                   if p in self.model.entities and p not in self.model.inputs)
+        return process_id in self._sequencing_protocol_processes
+
+    @functools.cached_property
+    def _sequencing_protocol_processes(self) -> frozenset[str]:
+        """The processes that apply a sequencing protocol."""
+        entities = self.model.entities
+        return frozenset(pid for pid in self.model.inputs
+                         if any(entities[p].schema_name == 'sequencing_protocol'
+                                for p in self.model.protocols.get(pid, ()) if p in entities))
 
     def _contents(self, visited: Ids, samples: Ids, outer: Entity | None, kind: str) -> JSON:
         model = self.model
