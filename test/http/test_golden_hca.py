@@ -101,6 +101,12 @@ CATALOGS: Mapping[str, tuple[tuple[str, str], ...]] = {
         ('00f48893-5e9d-52cd-b32d-af88edccabfa', '2020-02-03T10:30:00.000000Z'),
         ('80baee6e-00a5-4fdc-bfe3-d339ff8a7178', '2021-03-12T22:43:32.330000Z'),
     ),
+    # A v5 bundle (2018, wrapped documents, edge-list links), for a hit
+    # assembled by hand (v5_17a3d288_file_hit.json); the version is the one
+    # the original's test_indexer.py test_mapper_parsing gives it
+    'v5': (
+        ('17a3d288-01a0-464a-9599-7375fda3353d', '2018-03-28T15:10:23.074974Z'),
+    ),
     # test/indexer/test_indexer.py, test_indexing_matrix_related_files and
     # test_indexing_with_skipped_matrix_file (the zarr bundle alone)
     'zarr': (
