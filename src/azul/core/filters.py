@@ -333,6 +333,80 @@ def _check_properties(shape: ObjectShape, value: Any, path: str) -> None:
     _check_additional(value, shape.properties, path)
 
 
+def filters_schema(fields: Sequence[Field]) -> dict[str, Any]:
+    """
+    The OpenAPI 3.0 schema of the `filters` parameter that `parse_filters`
+    enforces: the original's schema, except that boolean values may also be
+    the strings "true" and "false", and that `within` bounds of dates must
+    have the original's date form.
+    """
+    return {
+        'type': 'object',
+        'properties': {f.name: field_filter_schema(f)
+                       for f in sorted(fields, key=lambda f: f.name)},
+        'additionalProperties': False,
+    }
+
+
+def field_filter_schema(field: Field) -> dict[str, Any]:
+    """The schema of one field's filter, `{relation: [values]}`."""
+    relations = [r for r in _relation_order if r in field.type.relations]
+    schemas = [_relation_schema(field, r) for r in relations]
+    return schemas[0] if len(schemas) == 1 else {'oneOf': schemas}
+
+
+_openapi_types = {
+    'string': {'type': 'string'},
+    'integer': {'type': 'integer', 'format': 'int64'},
+    'number': {'type': 'number', 'format': 'double'},
+    'boolean': {'type': 'boolean'},
+}
+
+
+def _relation_schema(field: Field, relation: str) -> dict[str, Any]:
+    shape = field.shape
+    values: dict[str, Any] = {'type': 'array', 'items': _value_schema(field, relation),
+                              'minItems': 1}
+    if relation == 'is' and shape is not None and shape.partial:
+        values['maxItems'] = 1
+    return {'type': 'object', 'properties': {relation: values}, 'required': [relation],
+            'additionalProperties': False}
+
+
+def _value_schema(field: Field, relation: str) -> dict[str, Any]:
+    kind = field.type
+    nullable = {'nullable': True} if field.nullable else {}
+    if relation == 'is':
+        if kind is FieldType.object:
+            shape = field.shape
+            if shape is None:
+                return {'type': 'object', 'additionalProperties': True, **nullable}
+            properties = {name: {'type': 'string',
+                                 **({'nullable': True} if name in shape.nullable else {})}
+                          for name in shape.properties}
+            schema = {'type': 'object', 'properties': properties,
+                      'additionalProperties': False}
+            if shape.required:
+                schema['required'] = list(shape.required)
+            return schema if shape.partial else {**schema, **nullable}
+        elif kind is FieldType.range:
+            return _pair_schema(_openapi_types['number'])
+        else:
+            return {**_openapi_types[_scalar_types[kind]], **nullable}
+    elif relation == 'contains':
+        number = _openapi_types['number']
+        return {'anyOf': [number, _pair_schema(number)]}
+    else:
+        bound = _openapi_types[_scalar_types[kind]]
+        if kind is FieldType.date:
+            bound = {**bound, 'pattern': '^' + _date_re.pattern + '$'}
+        return _pair_schema(bound)
+
+
+def _pair_schema(bound: dict[str, Any]) -> dict[str, Any]:
+    return {'type': 'array', 'items': bound, 'minItems': 2, 'maxItems': 2}
+
+
 def _parse_is(field: Field, value: Any) -> Value:
     if value is None:
         return None
