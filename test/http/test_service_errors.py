@@ -139,6 +139,9 @@ FILTER_ERRORS = [
     query(filters={'fileSize': {'is': [10 ** 30]}}),
     query(filters={'fileSize': {'within': [[float('nan'), 5]]}}),
     query(filters={'organismAgeRange': {'contains': [float('nan')]}}),
+    # NaN and Infinity are no JSON; a number too large for a float is
+    'filters=%7B%22organismAgeRange%22%3A%7B%22contains%22%3A%5B1e400%5D%7D%7D',
+    'filters=%7B%22fileSize%22%3A%7B%22within%22%3A%5B%5B0%2C1e400%5D%5D%7D%7D',
     query(filters={'organ': {'is': ['\ud800']}}),
     query(filters={'organ': {'has': ['x']}}),
     query(filters={'organ': {'within': [[1, 2]]}}),

@@ -38,6 +38,7 @@ def test_parameters_merges_query_and_body():
     (request({'b': '1', 'a': '2'}), 'Unknown query parameters `a`, `b`'),
     (request(method='POST', body=b'{"bogus": 2}'), 'Unknown query parameter `bogus`'),
     (request(method='POST', body=b'{nope'), 'The request body is not valid JSON'),
+    (request(method='POST', body=b'{"size": NaN}'), 'The request body is not valid JSON'),
     (request(method='POST', body=b'[1]'), 'must be a JSON object'),
     (request({'size': '1'}, method='POST', body=b'{"size": 2}'), 'both in the query string'),
 ])
@@ -102,10 +103,16 @@ def test_choice_and_json_params():
     assert e.value.message == 'Invalid value for `wait`'
     assert json_param({'filters': '{"a": 1}'}, 'filters') == {'a': 1}
     assert json_param({'filters': {'a': 1}}, 'filters') == {'a': 1}
-    with pytest.raises(BadRequestError) as e:
-        json_param({'filters': '{'}, 'filters')
     # validate_json_param of the original
-    assert e.value.message == "The 'filters' parameter is not valid JSON"
+    # (and ours, for what Python's parser takes but RFC 8259 does not, or a
+    # double cannot hold)
+    for text in ('{', '', '{"a": NaN}', '[Infinity]', '-Infinity', '[1e400]', '-1.5e999'):
+        with pytest.raises(BadRequestError) as e:
+            json_param({'filters': text}, 'filters')
+        assert e.value.message == "The 'filters' parameter is not valid JSON"
+    # Integers of any size are JSON; it is for the filters to refuse them
+    assert json_param({'filters': '[1e300, 100000000000000000000000]'}, 'filters') \
+        == [1e300, 10 ** 23]
 
 
 def test_base_url():
