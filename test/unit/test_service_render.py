@@ -190,3 +190,60 @@ def test_version_prefers_the_environment(tmp_path):
         == {'commit': 'abc', 'dirty': True}
     # Not a git work tree: no guessing
     assert version.git_info({}, tmp_path) == {'commit': 'unknown', 'dirty': False}
+
+
+class _Queue:
+    """Queue statistics of a queue that can count per catalog, or not."""
+
+    def __init__(self, per_catalog: bool):
+        self.all = {'notifications': {'queued': 5, 'failed': 1}, 'tallies': {'queued': 7}}
+        if per_catalog:
+            self.catalog_counts = lambda name: {'dcp': {'notifications': {'queued': 3}},
+                                                'other': {}}[name]
+
+    def counts(self):
+        return self.all
+
+
+class _Runtime:
+    def __init__(self, per_catalog: bool):
+        from azul.config import Config
+        from azul.service.openapi import CANONICAL_ENV
+        env = {**CANONICAL_ENV, 'AZUL_CATALOGS': json.dumps({
+            name: {'atlas': 'hca', 'internal': False,
+                   'plugins': {'metadata': {'name': 'hca'}, 'repository': {'name': 'canned'}},
+                   'sources': ['file:///tmp/azul/bundles']}
+            for name in ('dcp', 'other')})}
+        self.config = Config.from_env(env)
+        self.queue_stats = _Queue(per_catalog)
+
+
+def _health_request(**query: str):
+    from azul.service.request import Request
+    return Request('GET', '/health/progress', {k: (v,) for k, v in query.items()})
+
+
+@pytest.mark.parametrize('per_catalog, query, progress', [
+    # Scoped where the queue can tell: 3 of the 5 queued bundles are dcp's
+    (True, {'catalog': 'dcp'}, (3, 0)),
+    (True, {'catalog': 'other'}, (0, 0)),
+    # All catalogs without one, or with one that is not configured (ignored
+    # as the original ignores the parameter), or other parameters
+    (True, {}, (5, 7)),
+    (True, {'catalog': 'nope'}, (5, 7)),
+    (True, {'catalog': 'foo bar', 'bogus': '1'}, (5, 7)),
+    # A queue that cannot count per catalog (SQS) reports them all
+    (False, {'catalog': 'dcp'}, (5, 7)),
+])
+def test_progress_of_a_catalog(per_catalog, query, progress):
+    runtime = _Runtime(per_catalog)
+    scope = health.scope(runtime, _health_request(**query))
+    bundles, documents = progress
+    assert health.check_progress(runtime, scope) == {'up': True, 'unindexed_bundles': bundles,
+                                                     'unindexed_documents': documents}
+    # The queues are those of the deployment, whatever the catalog
+    assert health.check_queues(runtime, scope) == {
+        'up': True,
+        'notifications': {'up': True, 'queued': 5, 'failed': 1},
+        'tallies': {'up': True, 'queued': 7, 'failed': 0},
+    }
