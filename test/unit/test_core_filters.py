@@ -126,6 +126,12 @@ INVALID = [
     ({'organismAgeRange': {'intersects': [7]}},
      SCHEMA + "{'intersects': [7]} is not valid under any of the given schemas "
               "at path $.organismAgeRange"),
+    ('{"organismAgeRange": {"contains": [1e400]}}',
+     SCHEMA + "{'contains': [inf]} is not valid under any of the given schemas "
+              "at path $.organismAgeRange"),
+    ({'cellCount': {'within': [[0, float('inf')]]}},
+     SCHEMA + "{'within': [[0, inf]]} is not valid under any of the given schemas "
+              "at path $.cellCount"),
     ({'lastModifiedDate': {'within': [[1, 2]]}},
      SCHEMA + "{'within': [[1, 2]]} is not valid under any of the given schemas "
               "at path $.lastModifiedDate"),

@@ -238,7 +238,8 @@ def _is_type(value: Any, name: str) -> bool:
         return (isinstance(value, int | float) and not isinstance(value, bool)
                 and is_finite(value) and float(value).is_integer())
     elif name == 'number':
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        # JSON has no infinities; Python's decoder makes them of 1e400
+        return isinstance(value, int | float) and not isinstance(value, bool) and is_finite(value)
     elif name == 'object':
         return isinstance(value, Mapping)
     elif name == 'array':
