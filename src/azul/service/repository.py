@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from azul.core.filters import Filters
 from azul.core.search import SearchRequest, Sort
 from azul.errors import ConflictError, NotFoundError
 from azul.runtime import Runtime
@@ -72,17 +71,18 @@ def locate(runtime: Runtime, request: Request, file_uuid: str) -> tuple[str, dic
         filters = lookup_filters(registry, **ids)
     except ValueError:
         # Not even text a document could hold (e.g. a lone surrogate)
-        filters = None
-    search = SearchRequest(entity_type=FILES,
-                           filters=filters or Filters(),
-                           sort=Sort(registry[VERSION_FIELD], 'desc'),
-                           size=1)
-    result = runtime.backend.search(catalog.name, search) if filters else None
-    if result is None or not result.hits:
+        hits = ()
+    else:
+        search = SearchRequest(entity_type=FILES,
+                               filters=filters,
+                               sort=Sort(registry[VERSION_FIELD], 'desc'),
+                               size=1)
+        hits = runtime.backend.search(catalog.name, search).hits
+    if not hits:
         raise NotFoundError(f'Unable to find file {file_uuid!r}, version {version!r} in '
                             f'catalog {catalog.name!r}')
     what = f'file {file_uuid!r}' + ('' if version is None else f' version {version!r}')
-    document = result.hits[0].document
+    document = hits[0].document
     descriptor = _descriptor(document, file_uuid, version)
     sources = document.get('sources') or [None]
     url = runtime.repository_plugin(catalog).file_url(sources[0], descriptor)
