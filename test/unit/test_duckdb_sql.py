@@ -210,3 +210,18 @@ def test_cardinality_may_count_the_null_term():
     filters = Filters((Is(REGISTRY['size'], (1,)),))
     assert 'bool_or(v IS NULL)' not in sql.cardinality(TABLE, filters, spec).text
     assert 'bool_or(v IS NULL)' in sql.cardinality(TABLE, filters, spec, True).text
+
+
+def test_ranges_of_one_filter_are_anded():
+    term = Within(REGISTRY['size'], ((0, 5), (3, 10)))
+    query = sql.term_condition(TABLE.spec(REGISTRY['size']), term)
+    assert query.text.count('list_bool_or') == 2 and ') AND coalesce(' in query.text
+    assert query.params == (0.0, 5.0, 3.0, 10.0)
+
+
+def test_date_within_binds_strings():
+    field = Field('day', FieldType.date, 'h')
+    table = TableSpec.of('azul_dev_cat_days', FieldRegistry((field,)))
+    term = Within(field, (('2020-01-01T00:00:00.000000Z', '2020-12-31T23:59:59.999999Z'),))
+    query = sql.term_condition(table.spec(field), term)
+    assert query.params == ('2020-01-01T00:00:00.000000Z', '2020-12-31T23:59:59.999999Z')

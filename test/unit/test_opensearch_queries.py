@@ -464,3 +464,29 @@ def _range_source(ranges: Sequence[tuple[float, float]]) -> dict[str, Any]:
     projection = {name: (None,) for name in FIELDS}
     projection['ageRange'] = tuple(ranges)
     return aggregate_source(indexed('e1', projection))
+
+
+@pytest.mark.parametrize('nulls, expected', [(0, 4), (2, 5)])
+def test_cardinality_counting_the_null_term(nulls, expected):
+    request = SummaryRequest('files', Filters(), (
+        Cardinality('labs', FIELDS['organ'], count_null=True),))
+    aggs = summary_body(request)['aggs']
+    assert aggs['agg0_null'] == {'filter': {'term': {'nulls': 'organ'}}}
+    response = {'hits': {'total': {'value': 9, 'relation': 'eq'}},
+                'aggregations': {'agg0': {'value': 4}, 'agg0_null': {'doc_count': nulls}}}
+    # The null term counts once, however many documents have it
+    assert summary_result(request, response) == {'labs': expected}
+
+
+def test_ranges_of_one_filter_are_anded():
+    term = Within(FIELDS['fileSize'], ((0.0, 5.0), (3.0, 10.0)))
+    assert filter_query(Filters((term,))) == {'bool': {'filter': [
+        {'range': {'fields.fileSize': {'gte': 0.0, 'lte': 5.0}}},
+        {'range': {'fields.fileSize': {'gte': 3.0, 'lte': 10.0}}}]}}
+
+
+def test_date_within_compares_strings():
+    term = Within(FIELDS['modified'], (('2020-01-01T00:00:00.000000Z',
+                                        '2020-12-31T23:59:59.999999Z'),))
+    assert filter_query(Filters((term,))) == {'range': {'fields.modified': {
+        'gte': '2020-01-01T00:00:00.000000Z', 'lte': '2020-12-31T23:59:59.999999Z'}}}
