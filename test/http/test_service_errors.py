@@ -93,6 +93,9 @@ ORIGINAL_ERRORS = [
       for prefix in ('', '/fetch')
       for name, param in (('version', 'version=foo'),
                           ('version', 'version=2018-11-02'),
+                          # Six digits of fraction, as the original parses versions
+                          ('version', 'version=2018-11-02T11:33:44.45Z'),
+                          ('version', 'version=2018-11-02T113344Z'),
                           ('wait', 'wait=5'),
                           ('requestIndex', 'requestIndex=x'),
                           ('replica', 'replica=azure'))),

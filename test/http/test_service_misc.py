@@ -199,6 +199,12 @@ def test_file_redirect(client, reference_spec):
         assert fetched == {'Status': 302, 'Location': location}
         # Without a version, the newest is found
         assert client.get(url.path).header('Location') == location
+        # The DSS spelling of the version names the same file version
+        version = file['version']
+        assert len(version) == 27 and version[13] == ':' and version[16] == ':'
+        dss = version[:13] + version[14:16] + version[17:]
+        reply = client.get(f'{url.path}?version={dss}')
+        assert reply.status == 302 and reply.header('Location') == location
 
 
 def test_file_errors(client):

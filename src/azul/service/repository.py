@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from azul.core.documents import normalize_version
 from azul.core.search import SearchRequest, Sort
 from azul.errors import ConflictError, NotFoundError
 from azul.runtime import Runtime
@@ -35,21 +36,25 @@ FILES = 'files'
 ID_FIELD = 'fileId'
 VERSION_FIELD = 'fileVersion'
 REPLICAS = ('aws', 'gcp')
-# File versions are DCP/2 timestamps with exactly six digits of fraction
-VERSION_FORMAT = '%Y-%m-%dT%H:%M:%S.%fZ'
+# File versions: DCP/2 timestamps, or the DSS spelling of one, each with
+# exactly six digits of fraction; the index holds the DCP/2 spelling
+VERSION_FORMATS = ('%Y-%m-%dT%H:%M:%S.%fZ', '%Y-%m-%dT%H%M%S.%fZ')
 
 
 def version_param(params: Mapping[str, Any]) -> str | None:
+    """The `version` parameter in the spelling of the index, or None."""
     version = string_param(params, 'version')
-    if version is not None:
+    if version is None:
+        return None
+    for spelling in VERSION_FORMATS:
         try:
-            parsed = datetime.strptime(version, VERSION_FORMAT)
+            parsed = datetime.strptime(version, spelling)
         except ValueError:
-            raise invalid('version') from None
+            continue
         # strptime accepts fewer digits than the canonical spelling has
-        if parsed.strftime(VERSION_FORMAT) != version:
-            raise invalid('version')
-    return version
+        if parsed.strftime(spelling) == version:
+            return normalize_version(version)
+    raise invalid('version')
 
 
 def locate(runtime: Runtime, request: Request, file_uuid: str) -> tuple[str, dict[str, str]]:
