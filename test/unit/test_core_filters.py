@@ -267,3 +267,22 @@ def test_extract_partial_object_subsets():
     assert fields['accessions'] == ('{}', '{"namespace":"geo"}', '{"accession":"GSE1"}',
                                     '{"accession":"GSE1","namespace":"geo"}')
     assert registry.extract({'contents': {}})['accessions'] == (None,)
+
+
+def test_new_filters_round_trip_through_json():
+    # Pagination links repeat the filters in their API form
+    filters = parse_filters({
+        'lastModifiedDate': {'within': [['2020-01-01T00:00:00.000000Z',
+                                         '2021-01-01T00:00:00.000000Z']]},
+        'accessions': {'is': [{'namespace': 'geo'}]},
+        'age': {'is': [{'value': '20', 'unit': 'year'}, None]},
+        'cellCount': {'within': [[1, 5], [5, 10]]},
+    }, registry)
+    assert filters.to_json() == {
+        'lastModifiedDate': {'within': [['2020-01-01T00:00:00.000000Z',
+                                         '2021-01-01T00:00:00.000000Z']]},
+        'accessions': {'is': [{'namespace': 'geo'}]},
+        'age': {'is': [{'unit': 'year', 'value': '20'}, None]},
+        'cellCount': {'within': [[1, 5], [5, 10]]},
+    }
+    assert parse_filters(filters.to_json(), registry) == filters
