@@ -1,5 +1,11 @@
 """The filter AST, its parser and reference semantics; the field projection."""
+import json
+from typing import Any
+
+import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openapi_schema_validator import OAS30Validator
 
 from azul.core.fields import Field, FieldRegistry, FieldType, ObjectShape
@@ -30,6 +36,8 @@ registry = FieldRegistry((
                             partial=True)),
     Field('age', FieldType.object, 'contents.donors.organism_age',
           shape=ObjectShape(('value', 'unit'), required=('value', 'unit'))),
+    # A name that is not an identifier, for the JSON paths of messages
+    Field("odd-name's\\", FieldType.long, 'contents.odd'),
 ))
 
 
@@ -286,3 +294,64 @@ def test_new_filters_round_trip_through_json():
         'cellCount': {'within': [[1, 5], [5, 10]]},
     }
     assert parse_filters(filters.to_json(), registry) == filters
+
+
+# The original validates `filters` with `jsonschema` against its schema and
+# reports the first error (`Validator.validate`) as `{message} at path
+# {json_path}`. Its schema is ours (`filters_schema`) in plain JSON schema
+# form, `nullable` spelled as the original's `schema.nullable(...,
+# for_openapi=False)` spells it. So `jsonschema` itself tells the original's
+# message for any input, and the parser must give the same.
+
+def _original_form(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_original_form(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {k: _original_form(v) for k, v in schema.items() if k != 'pattern'}
+    if 'properties' in schema:
+        schema['properties'] = {k: _original_form(v) for k, v in schema['properties'].items()}
+    if schema.pop('nullable', False):
+        if len(schema) == 1 and isinstance(schema.get('type'), str):
+            return {'type': ['null', schema['type']]}
+        return {'anyOf': [{'type': 'null'}, schema]}
+    return schema
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3),
+                     st.sampled_from([0.5, 1.0, -2.5, 1e10]),
+                     st.sampled_from(['', 'x', 'brain', '2020-01-01T00:00:00.000000Z']))
+_objects = st.dictionaries(st.sampled_from(['value', 'unit', 'namespace', 'accession', 'foo']),
+                           _scalars, max_size=3)
+_items = st.one_of(_scalars, st.lists(_scalars, max_size=3), _objects)
+_values = st.one_of(st.lists(_items, max_size=3), _items)
+_bodies = st.one_of(st.dictionaries(st.sampled_from(['is', 'within', 'contains',
+                                                     'intersects', 'was']),
+                                    _values, max_size=2), _items)
+_filters = st.one_of(st.dictionaries(st.sampled_from([*(f.name for f in registry), 'bad']),
+                                     _bodies, max_size=3), _items)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(filters=_filters)
+def test_errors_are_those_of_jsonschema(filters):
+    validator = jsonschema.Draft202012Validator(_original_form(filters_schema(list(registry))))
+    try:
+        validator.validate(filters)
+    except jsonschema.ValidationError as e:
+        expected = SCHEMA + f'{e.message} at path {e.json_path}'
+    else:
+        expected = None
+    try:
+        # As the service passes it: the parameter's text
+        parse_filters(json.dumps(filters), registry)
+    except InvalidFilterError as e:
+        actual = str(e)
+    else:
+        actual = None
+    if expected is None and actual is not None:
+        # Valid to the schema, refused for what it cannot say: an empty or
+        # reversed range, a date not of the original's form, a number too big
+        assert not actual.startswith(SCHEMA), actual
+    else:
+        assert actual == expected

@@ -144,7 +144,7 @@ def parse_filters(filters: str | Mapping | None, registry: FieldRegistry) -> Fil
     for name, body in filters.items():
         field = registry[name]
         [(relation, values)] = body.items()
-        path = f'$.{name}.{relation}'
+        path = _child(_child('$', name), relation)
         if relation == 'is':
             terms.append(Is(field, tuple(_parse_is(field, v) for v in values)))
         else:
@@ -165,7 +165,7 @@ def _check_filters(filters: Any, registry: FieldRegistry) -> None:
         raise _Invalid(f'{filters!r} is not of type {_json_type("object")}', '$')
     for field in sorted(registry, key=lambda f: f.name):
         if field.name in filters:
-            _check_field(field, filters[field.name], f'$.{field.name}')
+            _check_field(field, filters[field.name], _child('$', field.name))
     _check_additional(filters, registry, '$')
 
 
@@ -190,7 +190,7 @@ def _check_relation(field: Field, relation: str, body: Any, path: str) -> None:
         raise _Invalid(f'{body!r} is not of type {_json_type("object")}', path)
     if relation in body:
         values = body[relation]
-        values_path = f'{path}.{relation}'
+        values_path = _child(path, relation)
         shape = field.shape
         partial = relation == 'is' and shape is not None and shape.partial
         _check_array(values, values_path, min_items=1, max_items=1 if partial else None,
@@ -200,8 +200,19 @@ def _check_relation(field: Field, relation: str, body: Any, path: str) -> None:
     _check_additional(body, (relation,), path)
 
 
+def _child(path: str, name: str) -> str:
+    """The JSON path of a property, spelled as `jsonschema` spells it."""
+    if _identifier_re.match(name):
+        return f'{path}.{name}'
+    escaped = name.replace('\\', '\\\\').replace("'", "\\'")
+    return f"{path}['{escaped}']"
+
+
+_identifier_re = re.compile(r'[a-zA-Z][a-zA-Z0-9_]*\Z')
+
+
 def _check_additional(instance: Mapping, allowed: Container[str], path: str) -> None:
-    extras = [k for k in instance if k not in allowed]
+    extras = sorted({k for k in instance if k not in allowed}, key=str)
     if extras:
         verb = 'was' if len(extras) == 1 else 'were'
         names = ', '.join(repr(k) for k in extras)
@@ -327,7 +338,7 @@ def _check_properties(shape: ObjectShape, value: Any, path: str) -> None:
     for name in shape.properties:
         if name in value:
             names = ('null', 'string') if name in shape.nullable else ('string',)
-            _check_type(value[name], f'{path}.{name}', *names)
+            _check_type(value[name], _child(path, name), *names)
     for name in shape.required:
         if name not in value:
             raise _Invalid(f'{name!r} is a required property', path)
@@ -381,7 +392,7 @@ def _value_schema(field: Field, relation: str) -> dict[str, Any]:
         if kind is FieldType.object:
             shape = field.shape
             if shape is None:
-                return {'type': 'object', 'additionalProperties': True, **nullable}
+                return {'type': 'object', **nullable}
             properties = {name: {'type': 'string',
                                  **({'nullable': True} if name in shape.nullable else {})}
                           for name in shape.properties}
