@@ -6,7 +6,8 @@ description of the original Azul service.
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from azul.core.fields import Field, FieldType
+from azul.core.fields import Field
+from azul.core.filters import filters_schema as core_filters_schema
 
 Schema = dict[str, Any]
 
@@ -35,49 +36,14 @@ any_object = obj({}, additional=True)
 anything: Schema = {}
 
 
-def _pair(item: Schema) -> Schema:
-    return array(item, minItems=2, maxItems=2)
-
-
-def _relation(name: str, items: Schema) -> Schema:
-    return obj({name: array(items)}, required=[name])
-
-
-def _is_item(field: Field) -> Schema:
-    kind = field.type
-    if kind is FieldType.long:
-        return {**integer, 'nullable': True}
-    elif kind is FieldType.double:
-        return {**number, 'nullable': True}
-    elif kind is FieldType.boolean:
-        return {'type': 'boolean', 'nullable': True}
-    elif kind is FieldType.object:
-        return {'type': 'object', 'nullable': True, 'additionalProperties': True}
-    elif kind is FieldType.range:
-        return {**_pair(number), 'nullable': True}
-    else:
-        return nullable_string
-
-
-def field_filter(field: Field) -> Schema:
-    """The schema of one field's filter: `{relation: [values]}`."""
-    is_ = _relation('is', _is_item(field))
-    if field.type.numeric:
-        bound = integer if field.type is FieldType.long else number
-        return {'oneOf': [is_, _relation('within', _pair(bound))]}
-    elif field.type is FieldType.range:
-        return {'oneOf': [is_,
-                          _relation('within', _pair(number)),
-                          _relation('contains', {'anyOf': [number, _pair(number)]}),
-                          _relation('intersects', _pair(number))]}
-    else:
-        return is_
-
-
 def filters_schema(fields: Sequence[Field]) -> Schema:
+    """
+    The schema of `filters`: the filter parser's own (the original's), so that
+    the description and the validation cannot disagree.
+    """
     example = {'fileFormat': {'is': ['fastq.gz']}} if any(
         f.name == 'fileFormat' for f in fields) else {}
-    return {**obj({f.name: field_filter(f) for f in fields}), 'example': example}
+    return {**core_filters_schema(fields), 'example': example}
 
 
 error = obj({'Code': string, 'Message': string}, required=['Code', 'Message'])
