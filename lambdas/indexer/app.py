@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import threading
+from urllib.parse import unquote
 
 from chalice import Chalice, CORSConfig, Response
 
@@ -16,8 +17,7 @@ from azul.indexer.queue import Message
 from azul.indexer.signature import verify
 from azul.indexer.worker import NOTIFICATIONS, TALLIES, Worker, parse_notification
 from azul.service.catalogs import validate_catalog
-from azul.service.health import run_checks
-from azul.service.health import scope as health_scope
+from azul.service.health import INDEXER_FAST_KEYS, HealthService
 from azul.service.request import Request
 from azul.service.responses import Response as RResponse
 from azul.service.responses import json_response, respond
@@ -69,15 +69,34 @@ def create_app() -> Chalice:
     def notify(catalog: str, action: str):
         return _chalice(respond(_notify, catalog, action))
 
+    health = HealthService(fast_keys=INDEXER_FAST_KEYS)
+
+    def _request() -> Request:
+        r = app.current_request
+        query = {k: tuple(r.query_params.getlist(k)) for k in r.query_params or {}}
+        return Request(method=r.method, path=r.context.get('path') or r.path, query=query)
+
+    # The health routes of the original's indexer, like the service's: only
+    # `catalog` is read, any other parameter ignored
     @app.route('/health', cors=cors)
-    def health():
-        # Like the service's health routes: `catalog` scopes the progress,
-        # other parameters are ignored
-        request = app.current_request
-        query = {k: tuple(request.query_params.getlist(k)) for k in request.query_params or {}}
-        scope = health_scope(runtime(), Request(method='GET', path='/health', query=query))
-        return _chalice(respond(run_checks, runtime(), ('elasticsearch', 'queues', 'progress'),
-                                scope))
+    def health_complete():
+        return _chalice(respond(health.complete, runtime(), _request()))
+
+    @app.route('/health/basic', cors=cors)
+    def health_basic():
+        return _chalice(respond(health.basic, _request()))
+
+    @app.route('/health/fast', cors=cors)
+    def health_fast():
+        return _chalice(respond(health.fast, runtime(), _request()))
+
+    @app.route('/health/cached', cors=cors)
+    def health_cached():
+        return _chalice(respond(health.cached, runtime(), _request()))
+
+    @app.route('/health/{keys}', cors=cors)
+    def health_selected(keys):
+        return _chalice(respond(health.selected, runtime(), _request(), unquote(keys)))
 
     @app.route('/version', cors=cors)
     def version():

@@ -195,3 +195,42 @@ def test_indexer_refuses_bad_catalogs(tmp_path, catalog, status, body):
     finally:
         indexer.set_runtime(None)
         runtime.close()
+
+
+@pytest.mark.parametrize('path, status, keys', [
+    ('/health/basic?catalog=live', 200, set()),
+    # The original's fast checks of its indexer
+    ('/health/fast', 200, {'elasticsearch', 'queues', 'progress'}),
+    ('/health/cached?bogus=1', 200, {'elasticsearch', 'queues', 'progress'}),
+    ('/health/progress?catalog=live', 200, {'progress'}),
+    ('/health', 200, {'elasticsearch', 'queues', 'progress', 'api_endpoints'}),
+    ('/health/nope', 400, None),
+])
+def test_indexer_health(tmp_path, path, status, keys):
+    # On Lambda the indexer is an API of its own, with the original's health routes
+    from chalice.test import Client
+
+    from azul.adapters.server import load_app
+    from azul.indexer.index import Indexer
+    indexer = load_app('indexer')
+    runtime = Runtime(config('duckdb', tmp_path, 't' + uuid.uuid4().hex[:10], None))
+    Indexer(runtime).create_indices('live')
+    runtime.queue.send('notifications', [{'catalog': 'live'}] * 2)
+    indexer.set_runtime(runtime)
+    try:
+        with Client(indexer.create_app()) as client:
+            reply = client.http.get(path)
+        assert reply.status_code == status, reply.body
+        body = json.loads(reply.body)
+        if keys is None:
+            assert body == {'Message': 'Invalid health keys'}
+        else:
+            assert body.pop('up') is True
+            assert set(body) == keys
+            if 'progress' in keys:
+                assert body['progress'] == {'up': True, 'unindexed_bundles': 2,
+                                            'unindexed_documents': 0}
+    finally:
+        indexer.set_runtime(None)
+        runtime.backend.drop_deployment()
+        runtime.close()

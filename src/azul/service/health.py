@@ -128,6 +128,7 @@ CHECKS: Mapping[str, Callable[[Runtime, Scope], Check]] = {
 }
 ALL_KEYS = tuple(CHECKS)
 FAST_KEYS = ('elasticsearch', 'api_endpoints')
+INDEXER_FAST_KEYS = ('elasticsearch', 'queues', 'progress')
 # How long /health/cached serves one /health/fast result
 CACHE_SECONDS = 60
 # The only parameter the health routes read; like the original, they ignore
@@ -172,10 +173,16 @@ def scope(runtime: Runtime, request: Request) -> Scope:
 
 
 class HealthService:
-    """The health endpoints of one app; it holds the /health/cached copy."""
+    """
+    The health endpoints of one app; it holds the /health/cached copy. The
+    fast checks differ per app, as in the original: the service's are the
+    backend and its own endpoints, the indexer's the backend and the queues.
+    """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 fast_keys: Sequence[str] = FAST_KEYS):
         self._clock = clock
+        self._fast_keys = tuple(fast_keys)
         self._lock = threading.Lock()
         self._cached: tuple[float, Response] | None = None
 
@@ -187,7 +194,7 @@ class HealthService:
         return json_response({'up': True}, spaced=True)
 
     def fast(self, runtime: Runtime, request: Request) -> Response:
-        return run_checks(runtime, FAST_KEYS, scope(runtime, request))
+        return run_checks(runtime, self._fast_keys, scope(runtime, request))
 
     def cached(self, runtime: Runtime, request: Request) -> Response:
         name = parameters(request, HEALTH_PARAMS, ignore_unknown=True).get('catalog')
@@ -198,7 +205,7 @@ class HealthService:
         with self._lock:
             now = self._clock()
             if self._cached is None or now - self._cached[0] >= CACHE_SECONDS:
-                self._cached = (now, run_checks(runtime, FAST_KEYS))
+                self._cached = (now, run_checks(runtime, self._fast_keys))
             return self._cached[1]
 
     def selected(self, runtime: Runtime, request: Request, keys: str) -> Response:
