@@ -236,3 +236,40 @@ def test_bundle_keeps_its_files_whole(fixtures_dir):
     assert sorted(f['uuid'] for f in agg.contents['files']) == sorted(
         e['uuid'] for e in raw['manifest'].values())
     assert all('drs_uri' in f and 'name' in f for f in agg.contents['files'])
+
+
+def _contribution(bundle_uuid: str, version: str, donors: list[dict]) -> Contribution:
+    return Contribution(entity_type='files', entity_id='f', bundle=BundleFQID(bundle_uuid, version),
+                        source='test', deleted=False, contents={'donors': donors})
+
+
+def test_folded_values_are_capped_at_100():
+    # The original's SetAccumulator(max_size=100): the first 100 distinct values
+    # are kept, sorted; later ones are dropped
+    donors = [{'document_id': f'd{i:03}', 'development_stage': f'stage {i:03}'}
+              for i in range(150)]
+    agg = aggregate('files', 'f', [_contribution('b' * 8, '2020-01-01T00:00:00.000000Z', donors)],
+                    aggregators('files'))
+    (folded,) = agg.contents['donors']
+    assert folded['development_stage'] == [f'stage {i:03}' for i in range(100)]
+    # donor_count is not a set of values but a count of distinct donors
+    assert folded['donor_count'] == 1  # no biomaterial_id: one distinct null
+
+
+def test_copies_of_an_inner_entity():
+    # Of two copies of donor d1, the one of the newer bundle version wins; at
+    # equal versions the first contribution seen (contributions go in bundle
+    # order) is kept, as the original's reconcile_inner_entities does
+    old = _contribution('a' * 8, '2020-01-01T00:00:00.000000Z',
+                        [{'document_id': 'd1', 'biological_sex': 'female'}])
+    new = _contribution('b' * 8, '2021-01-01T00:00:00.000000Z',
+                        [{'document_id': 'd1', 'biological_sex': 'male'}])
+    for contributions in ([old, new], [new, old]):
+        agg = aggregate('files', 'f', contributions, aggregators('files'))
+        assert agg.contents['donors'][0]['biological_sex'] == ['male']
+    first = _contribution('a' * 8, '2020-01-01T00:00:00.000000Z',
+                          [{'document_id': 'd1', 'biological_sex': 'female'}])
+    second = _contribution('b' * 8, '2020-01-01T00:00:00.000000Z',
+                           [{'document_id': 'd1', 'biological_sex': 'male'}])
+    agg = aggregate('files', 'f', [second, first], aggregators('files'))
+    assert agg.contents['donors'][0]['biological_sex'] == ['female']
