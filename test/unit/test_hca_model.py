@@ -7,6 +7,7 @@ import pytest
 
 from azul.core.documents import BundleFQID
 from azul.errors import RepositoryError
+from azul.plugins.metadata.hca.graph import Graph
 from azul.plugins.metadata.hca.links import parse_links
 from azul.plugins.metadata.hca.model import HCABundle
 from azul.plugins.repository.base import Bundle
@@ -39,14 +40,16 @@ def test_edge_list_links(fixtures_dir):
     slots = sum(len(p.inputs) + len(p.outputs) + len(p.protocols) for p in links.processes)
     assert slots == len(edges)
     model = HCABundle(bundle)
+    graph = Graph(model)
     # Read from the file: every fastq derives from specimen d231b8f3 (spleen) of donor
     # 9a7acc6d through cell suspension a86b1fda
     for file_id in ids_of(raw, 'sequence_file'):
-        assert model.nearest_samples(file_id) == {'d231b8f3-8fa3-4f3b-a8e5-66eca6228ae7'}
-        ancestors = model.ancestors(file_id)
+        assert graph.ancestor_samples(file_id) == ('d231b8f3-8fa3-4f3b-a8e5-66eca6228ae7',)
+        ancestors = set(graph.ancestors(file_id))
         assert {'9a7acc6d-8352-497e-b162-5e63b380366f',
                 'a86b1fda-bb1d-4ef8-87d9-392517d4a937'} <= ancestors
-        assert model.protocols_of(ancestors) == {'73b0c9ae-a5bb-446e-9c7b-d0954e6af425'}
+        protocols = {p for a in ancestors for p in model.protocols.get(a, ())}
+        assert protocols == {'73b0c9ae-a5bb-446e-9c7b-d0954e6af425'}
 
 
 def test_process_list_and_typed_links_give_the_same_graph(fixtures_dir):
@@ -56,20 +59,22 @@ def test_process_list_and_typed_links_give_the_same_graph(fixtures_dir):
     assert all('process' in link for link in raw_dss['links']['links'])
     assert all('link_type' in link for link in raw_tdr['links']['links'])
     dss_model, tdr_model = HCABundle(dss), HCABundle(tdr)
+    dss_graph, tdr_graph = Graph(dss_model), Graph(tdr_model)
     files = ids_of(raw_dss, 'sequence_file')
     assert len(files) == 12
     for file_id in files:
-        assert dss_model.ancestors(file_id) == tdr_model.ancestors(file_id)
-        assert dss_model.nearest_samples(file_id) == tdr_model.nearest_samples(file_id)
+        assert set(dss_graph.ancestors(file_id)) == set(tdr_graph.ancestors(file_id))
         # Read from the file: the cell suspension is made of a cell line and a specimen
-        assert dss_model.nearest_samples(file_id) == {'70054038-cb12-429d-bb37-69185ff1deee',
-                                                      'd6a518a8-0c5d-4cb0-aed5-68f3455c2bda'}
+        expected = {'70054038-cb12-429d-bb37-69185ff1deee', 'd6a518a8-0c5d-4cb0-aed5-68f3455c2bda'}
+        assert set(dss_graph.ancestor_samples(file_id)) == expected
+        assert set(tdr_graph.ancestor_samples(file_id)) == expected
     # Only the TDR form attaches its three supplementary files to the project
     project_id = dss_model.project.document_id
-    assert dss_model.supplementary_files == {}
-    assert tdr_model.supplementary_files == {f: project_id
-                                             for f in ids_of(raw_tdr, 'supplementary_file')}
-    assert len(tdr_model.supplementary_files) == 3
+    assert dss_model.links.supplementary == ()
+    attached = [f for link in tdr_model.links.supplementary for f in link.files]
+    assert {link.entity_id for link in tdr_model.links.supplementary} == {project_id}
+    assert set(attached) == ids_of(raw_tdr, 'supplementary_file')
+    assert len(attached) == 3
 
 
 def test_typed_links_with_analysis(fixtures_dir):
@@ -78,10 +83,12 @@ def test_typed_links_with_analysis(fixtures_dir):
     assert len(model.links.processes) == len(raw['links']['links'])
     (matrix,) = [f for f in model.files if not model.is_stitched(f)]
     # The matrix derives from every cell suspension, specimen and donor of the bundle
-    ancestors = model.ancestors(matrix.document_id)
+    graph = Graph(model)
+    ancestors = set(graph.ancestors(matrix.document_id))
     for schema_name in ('cell_suspension', 'specimen_from_organism', 'donor_organism'):
         assert ids_of(raw, schema_name) <= ancestors
-    assert model.nearest_samples(matrix.document_id) == ids_of(raw, 'specimen_from_organism')
+    assert set(graph.ancestor_samples(matrix.document_id)) == ids_of(raw,
+                                                                     'specimen_from_organism')
 
 
 def test_v5_wrapped_documents(fixtures_dir):
@@ -131,12 +138,16 @@ def test_leaf_cell_suspensions(fixtures_dir):
     for path in sorted((fixtures_dir / 'hca' / 'bundles' / 'indexer').glob('*.json')):
         raw, bundle = load(fixtures_dir, path.name)
         model = HCABundle(bundle)
+        graph = Graph(model)
+        leaves = graph.leaf_cell_suspensions()
+        # A cell suspension is a leaf unless a link makes another one from it
+        made_from = {i for link in model.links.processes for o in link.outputs
+                     if o in ids_of(raw, 'cell_suspension') for i in link.inputs}
         for cs in ids_of(raw, 'cell_suspension'):
-            derived = [d for d in model.descendants(cs)
-                       if d in model.entities and model.entities[d].schema_name
-                       == 'cell_suspension']
-            assert model.is_leaf_cell_suspension(cs) == (not derived)
-            found += bool(derived)
+            derived = cs in made_from or any(
+                d in ids_of(raw, 'cell_suspension') for d in graph.accept(cs)[1:])
+            assert (cs in leaves) == (not derived)
+            found += derived
     assert found >= 1
 
 
@@ -150,8 +161,9 @@ def test_missing_linked_entities_are_tolerated(fixtures_dir, caplog):
     assert 'no metadata document' in caplog.text
     file_id = next(iter(ids_of(raw, 'sequence_file')))
     # The graph still reaches the donor above the missing specimen
-    assert '9a7acc6d-8352-497e-b162-5e63b380366f' in model.ancestors(file_id)
-    assert model.nearest_samples(file_id) == set()
+    graph = Graph(model)
+    assert '9a7acc6d-8352-497e-b162-5e63b380366f' in graph.ancestors(file_id)
+    assert graph.ancestor_samples(file_id) == ()
 
 
 def test_cycles_do_not_recurse_forever(fixtures_dir):
@@ -163,8 +175,10 @@ def test_cycles_do_not_recurse_forever(fixtures_dir):
     links['links'] = [cyclic] + links['links'][1:]
     model = HCABundle(Bundle(fqid=bundle.fqid, source='test', manifest=bundle.manifest,
                              metadata=bundle.metadata, links=links))
+    graph = Graph(model)
     for output in first['outputs']:
-        assert output not in model.ancestors(output)
+        assert output not in graph.ancestors(output)
+        assert graph.accept(output)[0] == output
 
 
 def test_bundle_without_project_is_rejected(fixtures_dir):

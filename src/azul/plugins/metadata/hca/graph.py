@@ -20,13 +20,12 @@ class Graph:
 
     def __init__(self, bundle: HCABundle):
         self.bundle = bundle
-        entities = bundle.entities
         self.children: dict[str, dict[str, None]] = {}
         self.parents: dict[str, dict[str, None]] = {}
+        # Links to entities without a metadata document are kept, so that the
+        # walks still reach what lies beyond them; the visits skip them
         for link in bundle.links.processes:
             pid = link.process_id
-            if pid not in entities:
-                continue
             for i in link.inputs:
                 self._connect(i, pid)
             for o in link.outputs:
@@ -38,9 +37,8 @@ class Graph:
         self._samples: dict[str, Ids] = {}
 
     def _connect(self, source: str, destination: str) -> None:
-        if source in self.bundle.entities and destination in self.bundle.entities:
-            self.children.setdefault(source, {})[destination] = None
-            self.parents.setdefault(destination, {})[source] = None
+        self.children.setdefault(source, {})[destination] = None
+        self.parents.setdefault(destination, {})[source] = None
 
     def accept(self, entity_id: str) -> Ids:
         """The entity and its descendants, depth first, each once."""
@@ -63,7 +61,9 @@ class Graph:
             for parent in self.parents.get(entity_id, ()):
                 found.extend(self.ancestors(parent))
                 found.append(parent)
-            result = self._ancestors[entity_id] = tuple(dict.fromkeys(found))
+            # In a cycle of malformed links an entity is not its own ancestor
+            result = tuple(e for e in dict.fromkeys(found) if e != entity_id)
+            self._ancestors[entity_id] = result
         return result
 
     def visits(self, entity_ids: Iterable[str]) -> Ids:

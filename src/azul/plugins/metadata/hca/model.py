@@ -8,10 +8,8 @@ Two document styles are read alike: flat documents (current schema, dates in
 metadata key (`donor_organism/<id>`), which always matches `describedBy`.
 
 The graph is bipartite: biomaterials and files are inputs and outputs of
-processes, and processes apply protocols. Ancestor and descendant sets, the
-nearest samples and leaf cell suspensions are computed once per bundle and
-memoized, so that transforming a bundle is linear in its size even when
-hundreds of files share the same ancestors.
+processes, and processes apply protocols; `graph.Graph` walks it as the
+original does.
 
 **Stitched entities** (`Bundle.stitched`: entity ids and data file uuids of
 entities pulled in from upstream subgraphs) stay in the model: they are real
@@ -21,7 +19,7 @@ specimens and donors). `is_stitched` lets the transformers decide which
 entities the bundle contributes as its own.
 """
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -142,32 +140,19 @@ class HCABundle:
                             self.fqid, key)
         self.links: Links = parse_links(bundle.links)
         self._build_graph()
-        self._ancestors: dict[str, frozenset[str]] = {}
-        self._descendants: dict[str, frozenset[str]] = {}
-        self._samples: dict[str, frozenset[str]] = {}
-        self._non_leaf: set[str] | None = None
 
     def _build_graph(self) -> None:
+        # process id -> its inputs and the protocols it applied; the walks
+        # themselves are `graph.Graph`'s
         self.inputs: dict[str, tuple[str, ...]] = {}
-        self.outputs: dict[str, tuple[str, ...]] = {}
         self.protocols: dict[str, tuple[str, ...]] = {}
-        self.process_types: dict[str, str | None] = {}
-        # entity id -> ids of the processes that produced / consumed it
-        self.producers: dict[str, list[str]] = {}
-        self.consumers: dict[str, list[str]] = {}
         missing = set()
         for link in self.links.processes:
             pid = link.process_id
             # One process may appear in several links (e.g. after stitching)
             self.inputs[pid] = tuple(dict.fromkeys(self.inputs.get(pid, ()) + link.inputs))
-            self.outputs[pid] = tuple(dict.fromkeys(self.outputs.get(pid, ()) + link.outputs))
             self.protocols[pid] = tuple(dict.fromkeys(self.protocols.get(pid, ())
                                                       + link.protocols))
-            self.process_types.setdefault(pid, link.process_type)
-            for i in link.inputs:
-                self.consumers.setdefault(i, []).append(pid)
-            for o in link.outputs:
-                self.producers.setdefault(o, []).append(pid)
             for ref in (pid, *link.inputs, *link.outputs, *link.protocols):
                 if ref not in self.entities:
                     missing.add(ref)
@@ -175,10 +160,6 @@ class HCABundle:
             # Referenced but absent entities are skipped wherever they appear
             log.warning('Bundle %s: %d linked entities have no metadata document, e.g. %s',
                         self.fqid, len(missing), sorted(missing)[:3])
-        self.supplementary_files: dict[str, str] = {
-            file_id: link.entity_id
-            for link in self.links.supplementary for file_id in link.files
-        }
 
     # Entities
 
@@ -198,104 +179,3 @@ class HCABundle:
             return True
         entry = self.manifest.get(entity.document_id)
         return entry is not None and entry.get('uuid') in self.stitched
-
-    # Graph traversals, all memoized
-
-    def ancestors(self, entity_id: str) -> frozenset[str]:
-        """Ids of every process, biomaterial and file upstream of an entity."""
-        return self._closure(entity_id, self.producers, self.inputs, self._ancestors)
-
-    def descendants(self, entity_id: str) -> frozenset[str]:
-        """Ids of every process, biomaterial and file downstream of an entity."""
-        return self._closure(entity_id, self.consumers, self.outputs, self._descendants)
-
-    def _closure(self,
-                 entity_id: str,
-                 edges: Mapping[str, list[str]],
-                 ends: Mapping[str, tuple[str, ...]],
-                 memo: dict[str, frozenset[str]]) -> frozenset[str]:
-        """
-        The transitive closure over processes. Memoized per entity and per
-        process: the hundreds of fastqs of one sequencing process share one
-        frozenset instead of each building a copy.
-        """
-        result = memo.get(entity_id)
-        if result is not None:
-            return result
-        # Guards against cycles in malformed links: a node on the current path
-        # contributes nothing further
-        memo[entity_id] = frozenset()
-        parts = [self._process_closure(pid, edges, ends, memo)
-                 for pid in edges.get(entity_id, ())]
-        result = parts[0] if len(parts) == 1 else frozenset().union(*parts)
-        if entity_id in result:
-            result = result - {entity_id}
-        memo[entity_id] = result
-        return result
-
-    def _process_closure(self,
-                         process_id: str,
-                         edges: Mapping[str, list[str]],
-                         ends: Mapping[str, tuple[str, ...]],
-                         memo: dict[str, frozenset[str]]) -> frozenset[str]:
-        key = '\0' + process_id
-        result = memo.get(key)
-        if result is None:
-            memo[key] = frozenset({process_id})
-            found = {process_id}
-            for other in ends.get(process_id, ()):
-                found.add(other)
-                found |= self._closure(other, edges, ends, memo)
-            result = memo[key] = frozenset(found)
-        return result
-
-    def related(self, entity_id: str) -> frozenset[str]:
-        return self.ancestors(entity_id) | self.descendants(entity_id)
-
-    def protocols_of(self, process_ids: Iterable[str]) -> set[str]:
-        return {p for pid in process_ids for p in self.protocols.get(pid, ())}
-
-    def nearest_samples(self, entity_id: str) -> frozenset[str]:
-        """
-        The samples an entity derives from: its nearest specimen, cell line or
-        organoid ancestors, looking no further up once one is found.
-        """
-        result = self._samples.get(entity_id)
-        if result is None:
-            self._samples[entity_id] = frozenset()
-            parts = [self._process_samples(pid) for pid in self.producers.get(entity_id, ())]
-            result = parts[0] if len(parts) == 1 else frozenset().union(*parts)
-            self._samples[entity_id] = result
-        return result
-
-    def _process_samples(self, process_id: str) -> frozenset[str]:
-        key = '\0' + process_id
-        result = self._samples.get(key)
-        if result is None:
-            self._samples[key] = frozenset()
-            found: set[str] = set()
-            for parent_id in self.inputs.get(process_id, ()):
-                parent = self.entities.get(parent_id)
-                if parent is not None and parent.is_sample:
-                    found.add(parent_id)
-                else:
-                    found |= self.nearest_samples(parent_id)
-            result = self._samples[key] = frozenset(found)
-        return result
-
-    def is_leaf_cell_suspension(self, entity_id: str) -> bool:
-        """True unless another cell suspension derives from this one."""
-        if self._non_leaf is None:
-            # Ancestor sets are small and memoized; descendant sets of an early
-            # cell suspension can span every file of the bundle
-            suspensions = {e.document_id for e in self.of_type('cell_suspension')}
-            self._non_leaf = {a for cs in suspensions for a in self.ancestors(cs)
-                              if a in suspensions}
-        return entity_id not in self._non_leaf
-
-    def is_sequencing_process(self, process_id: str) -> bool:
-        process = self.entities.get(process_id)
-        if process is not None and process.schema_name == 'sequencing_process':
-            return True
-        return any(self.entities[p].schema_name == 'sequencing_protocol'
-                   for p in self.protocols.get(process_id, ()) if p in self.entities)

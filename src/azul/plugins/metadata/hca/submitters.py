@@ -65,7 +65,8 @@ class Submitter(enum.Enum):
         if source is None:
             submitter_id = (file.content.get('provenance') or {}).get('submitter_id')
             if submitter_id is None and file.schema_name == 'analysis_file' and any(
-                bundle.entities[p].schema_name == 'analysis_process' for p in producers
+                getattr(bundle.entities.get(p), 'schema_name', None) == 'analysis_process'
+                for p in producers
             ):
                 return cls.dcp2
             return cls.for_id(submitter_id)

@@ -242,7 +242,8 @@ class _Transformer:
                 if self._is_sequencing(entity_id):
                     kinds.append('sequencing_processes')
                 for pid in children.get(entity_id, ()):
-                    schema = model.entities[pid].schema_name
+                    child = model.entities.get(pid)
+                    schema = None if child is None else child.schema_name
                     if schema in PROTOCOL_TYPES:
                         applied.append((pid, schema))
             elif e.is_file and entity_id in model.manifest:

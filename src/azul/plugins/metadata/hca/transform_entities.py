@@ -233,7 +233,8 @@ def is_intermediate(e: Entity, bundle: HCABundle, producers: Iterable[str],
     if not is_matrix(e):
         return None
     elif e.schema_name == 'analysis_file':
-        consumed = any(bundle.entities[c].schema_name == 'analysis_process' for c in consumers)
+        consumed = any(getattr(bundle.entities.get(c), 'schema_name', None) == 'analysis_process'
+                       for c in consumers)
         submitter = (e.content.get('provenance') or {}).get('submitter_id')
         dcp2 = submitter is None and Submitter.for_file(e, bundle, producers) is Submitter.dcp2
         return consumed or dcp2
