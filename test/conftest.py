@@ -1,9 +1,9 @@
 """
 Test-session plumbing shared by every tier.
 
-The OpenSearch node: unless AZUL_ES_ENDPOINT is set, the controlling pytest
-process starts one node from `scripts/opensearch` before any test runs and
-stops it at the end. xdist workers inherit the endpoint through the
+The OpenSearch node: unless AZUL_ES_ENDPOINT is set or the session only runs
+the unit tier (no I/O, no JVM), the controlling pytest process starts one
+node from `scripts/opensearch` before any test runs and stops it at the end. xdist workers inherit the endpoint through the
 environment, so one node serves every worker. Missing Java or Maven fails the
 session with a message; the OpenSearch tests are never silently skipped.
 """
@@ -35,12 +35,19 @@ def pytest_configure(config):
     is_worker = hasattr(config, 'workerinput')
     if is_worker or os.environ.get('AZUL_ES_ENDPOINT'):
         return
-    if config.option.collectonly:
+    if config.option.collectonly or _unit_tier_only(config):
         return
     node_module = _load_node_module()
     _node = node_module.OpenSearchNode()
     _node.start()
     os.environ['AZUL_ES_ENDPOINT'] = _node.url
+
+
+def _unit_tier_only(config) -> bool:
+    """True if every path the session was given lies in test/unit: no JVM then."""
+    unit = (ROOT / 'test' / 'unit').resolve()
+    paths = [Path(arg.split('::')[0]).resolve() for arg in config.args]
+    return bool(paths) and all(p == unit or unit in p.parents for p in paths)
 
 
 def pytest_unconfigure(config):
