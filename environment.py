@@ -73,8 +73,22 @@ def env() -> Mapping[str, str | None]:
         'AZUL_PORT': '8000',
 
         # Public base URL of the service, used for absolute links in responses.
-        # Unset: derived from the Host header of each request.
+        # Unset: derived from the Host header of each request (which the local
+        # server accepts only from AZUL_ALLOWED_HOSTS).
         'AZUL_SERVICE_URL': None,
+
+        # Comma-separated host names the local server answers to, matched
+        # against the Host header without its port (`*`: any). Any other Host
+        # is answered 400, so links are never built from a forged Host header
+        # and DNS-rebinding pages cannot reach the server. Unset: localhost,
+        # 127.0.0.1, ::1, AZUL_HOST and the host of AZUL_SERVICE_URL.
+        'AZUL_ALLOWED_HOSTS': None,
+
+        # Seconds the local server waits for a client to send (or accept) data
+        # before closing the connection, and how many connections it serves at
+        # once (more are answered 503), so slow clients cannot hold every thread.
+        'AZUL_READ_TIMEOUT': '30',
+        'AZUL_MAX_CONNECTIONS': '128',
 
         # Host (and port) in the DRS URIs (`drs://{domain}/{uuid}?version=...`) of
         # files whose repository does not name DRS objects (DSS-style bundles).

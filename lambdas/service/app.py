@@ -59,6 +59,10 @@ def create_app(runtime_factory: Callable[[], Runtime]) -> Chalice:
     def swagger_ui():
         return handle(lambda _request: swagger.swagger_ui(), runtime=False)
 
+    @app.route('/static/{file}')
+    def swagger_asset(file):
+        return handle(lambda _request, name: swagger.asset(name), file, runtime=False)
+
     @app.route('/openapi')
     def openapi_document():
         return handle(openapi.serve)

@@ -18,6 +18,7 @@ import attrs
 from furl import furl
 
 from azul.errors import ConfigError
+from azul.masking import mask_credentials
 
 catalog_name_re = re.compile(r'^[a-z][a-z0-9]{1,63}$')
 
@@ -180,6 +181,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_PORT', _int_between(1, 65535), 'Port of the local server'),
     Setting('AZUL_SERVICE_URL', _url, 'Public base URL of the service for absolute links; '
                                       'unset: taken from each request', required=False),
+    Setting('AZUL_ALLOWED_HOSTS', lambda value, _env: _host_names(value),
+            'Comma-separated host names the local server answers to (its `Host` header, '
+            'port ignored); `*` for any; unset: the loopback names, AZUL_HOST and the '
+            'host of AZUL_SERVICE_URL', required=False),
+    Setting('AZUL_READ_TIMEOUT', _int_between(1, 3600), 'Seconds the local server waits for '
+                                                        'a client to send (or accept) data '
+                                                        'before it closes the connection; '
+                                                        'unset: 30', required=False),
+    Setting('AZUL_MAX_CONNECTIONS', _int_between(1, 10_000), 'Connections the local server '
+                                                             'serves at once; more are answered '
+                                                             '503; unset: 128', required=False),
     Setting('AZUL_DRS_DOMAIN', _str, 'Host (and port) in the DRS URIs of files from '
                                      'repositories without DRS URIs of their own; unset: the '
                                      'host of AZUL_SERVICE_URL, else AZUL_HOST:AZUL_PORT',
@@ -195,6 +207,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_AWS_REGION', _str, 'AWS region of SQS, S3 and OpenSearch Service'),
     Setting('AZUL_LOG_LEVEL', _log_level, 'Python log level'),
 )
+
+
+def _host_names(value: str) -> tuple[str, ...]:
+    names = tuple(name.strip().lower() for name in value.split(','))
+    for name in names:
+        if not re.fullmatch(r'\*|[a-z0-9.:_\[\]-]+', name):
+            raise ValueError(f'{name!r} is not a host name (or `*`)')
+    return names
 
 
 def _index_prefix(value: str) -> str:
@@ -218,6 +238,9 @@ class Config:
     host: str
     port: int
     service_url: str | None
+    allowed_hosts: tuple[str, ...] | None
+    read_timeout: int | None
+    max_connections: int | None
     drs_domain: str | None
     queue: str
     queue_path: Path
@@ -274,5 +297,6 @@ class Config:
         result = {}
         for setting in SETTINGS:
             raw = env.get(setting.name)
-            result[setting.name] = ('********' if setting.secret and raw else raw)
+            result[setting.name] = ('********' if setting.secret and raw
+                                    else None if raw is None else mask_credentials(raw))
         return result

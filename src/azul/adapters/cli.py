@@ -13,6 +13,7 @@ from pathlib import Path
 from azul import envfiles
 from azul.config import Config
 from azul.errors import AzulError, ConfigError
+from azul.masking import install_log_masking
 
 log = logging.getLogger('azul')
 
@@ -168,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=args.config.log_level,
                         format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    install_log_masking()
     try:
         return args.func(args)
     except AzulError as e:

@@ -8,27 +8,43 @@ for a configured catalog goes to the indexer app (which answers an unknown
 action with a 400 naming it), everything else to the service app. The two
 never collide because catalog names may not be the first segment of a service
 route (see `azul.config.reserved_catalog_names`).
+
+Unlike API Gateway, the server answers a path no route matches with a 404
+naming the path, a method the route lacks with a 405 (and an `Allow` header),
+and HEAD on a GET route like GET without the body. Every error it answers
+itself is JSON in the apps' `{"Code", "Message"}` shape, never HTML.
+
+Hardening for a server that is reachable from a browser or a network: the
+`Host` header must name one of `AZUL_ALLOWED_HOSTS` (else 400), because links
+in responses are built from it when `AZUL_SERVICE_URL` is unset, and because a
+DNS-rebinding page would send its own name; a client that stalls for
+`AZUL_READ_TIMEOUT` seconds is disconnected; at most `AZUL_MAX_CONNECTIONS`
+connections are served at once (a thread each), more are answered 503.
 """
 import contextlib
+import http
 import importlib.util
 import logging
 import queue
 import re
 import signal
+import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import urlsplit
 
 from chalice import Chalice
 from chalice.config import Config as ChaliceConfig
-from chalice.local import LocalGateway, LocalGatewayException
+from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
 
 from azul import envfiles
 from azul.config import Config
 from azul.indexer.worker import Worker
+from azul.masking import install_log_masking
 from azul.runtime import Runtime
 from azul.service.responses import compact, error_body
 
@@ -52,8 +68,11 @@ def load_app(name: str) -> ModuleType:
 
 class LocalServer:
 
-    def __init__(self, runtime: Runtime, host: str, port: int, worker: bool = True):
+    def __init__(self, runtime: Runtime, host: str, port: int, worker: bool = True,
+                 read_timeout: float | None = None, max_connections: int | None = None):
+        install_log_masking()
         self.runtime = runtime
+        config = runtime.config
         self.service = load_app('service')
         self.indexer = load_app('indexer')
         for app_module in (self.service, self.indexer):
@@ -64,8 +83,10 @@ class LocalServer:
         }
         catalogs = {c.name for c in runtime.config.catalogs}
         handler = _handler_class(self.gateways, catalogs)
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
+        handler.timeout = read_timeout or config.read_timeout or READ_TIMEOUT
+        handler.allowed_hosts = allowed_hosts(config, host)
+        self.httpd = _Server((host, port), handler,
+                             max_connections or config.max_connections or MAX_CONNECTIONS)
         self.stop_event = threading.Event()
         self.worker = Worker(runtime, runtime.queue) if worker else None
         self._threads: list[threading.Thread] = []
@@ -112,13 +133,20 @@ class _GatewayPool:
         self.factory = factory
         self.free: queue.SimpleQueue[LocalGateway] = queue.SimpleQueue()
         self.config = ChaliceConfig(chalice_stage='local', config_from_disk={})
+        # The routes of the app, path → methods, known once an app was made
+        self.routes: Mapping[str, frozenset[str]] = {}
+        self.matcher = RouteMatcher([])
 
     @contextlib.contextmanager
     def borrow(self) -> Iterator[LocalGateway]:
         try:
             gateway = self.free.get_nowait()
         except queue.Empty:
-            gateway = LocalGateway(self.factory(), self.config)
+            app = self.factory()
+            if not self.routes:
+                self.routes = {path: frozenset(methods) for path, methods in app.routes.items()}
+                self.matcher = RouteMatcher(list(self.routes))
+            gateway = LocalGateway(app, self.config)
         try:
             yield gateway
         finally:
@@ -127,26 +155,131 @@ class _GatewayPool:
 
 # Largest request body the local server reads; the service's own limit is lower
 MAX_BODY = 10 * 1024 * 1024
+# Defaults of AZUL_READ_TIMEOUT and AZUL_MAX_CONNECTIONS
+READ_TIMEOUT = 30
+MAX_CONNECTIONS = 128
+# The names of the loopback interface, always allowed in the Host header
+LOOPBACK_NAMES = ('localhost', '127.0.0.1', '::1')
+# What a Host header may be: a name or IPv4 address, or a bracketed IPv6
+# address, and an optional port; anything else (userinfo, a path) is a 400
+_host_header = re.compile(r'(?P<name>[a-z0-9._-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?',
+                          re.IGNORECASE)
+
+
+def allowed_hosts(config: Config, bind_host: str) -> frozenset[str] | None:
+    """The host names the server answers to (None: any), per AZUL_ALLOWED_HOSTS."""
+    if config.allowed_hosts is not None:
+        if '*' in config.allowed_hosts:
+            return None
+        return frozenset(name.strip('[]') for name in config.allowed_hosts)
+    names = set(LOOPBACK_NAMES)
+    for host in (config.host, bind_host):
+        # A wildcard address is no name a client could use
+        if host not in ('', '0.0.0.0', '::'):
+            names.add(host.lower().strip('[]'))
+    if config.service_url:
+        names.add(urlsplit(config.service_url).hostname)
+    return frozenset(names)
+
+
+def host_name(header: str) -> str | None:
+    """The host name of a `Host` header in lower case, or None if malformed."""
+    match = _host_header.fullmatch(header.strip())
+    if match is None:
+        return None
+    return match['name'].lower().strip('[]').rstrip('.')
+
+
+class _Server(ThreadingHTTPServer):
+    """
+    A thread per connection, at most `max_connections` of them: a connection
+    beyond them is answered 503 at once and closed, so that slow clients can
+    exhaust neither the machine's threads nor, up to the read timeout, the
+    server's slots.
+    """
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address, handler, max_connections: int):
+        self.slots = threading.BoundedSemaphore(max_connections)
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            _refuse(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
+def _refuse(connection: socket.socket) -> None:
+    body = compact(error_body('ServiceUnavailableError',
+                              'Too many connections; try again later')).encode()
+    head = ('HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n'
+            f'Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n')
+    try:
+        # In the accepting thread: never wait long for a client that does not read
+        connection.settimeout(1)
+        connection.sendall(head.encode() + body)
+    except OSError:
+        pass
+
+
+def _error_code(status: int) -> str:
+    """The `Code` of an error the server answers itself, e.g. `RequestURITooLongError`."""
+    known = {400: 'BadRequestError', 404: 'NotFoundError', 405: 'MethodNotAllowedError'}
+    if status in known:
+        return known[status]
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        return 'Error'
+    return ''.join(word[:1].upper() + word[1:] for word in re.split(r'[\s-]+', phrase)) \
+        + 'Error'
 
 
 def _handler_class(gateways: dict[str, _GatewayPool], catalogs: set[str]):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
+        # So that the answer to a malformed request line has a status line
+        default_request_version = 'HTTP/1.0'
+        # Seconds any read or write of the connection may stall (AZUL_READ_TIMEOUT)
+        timeout: float = READ_TIMEOUT
+        # Host names the server answers to, None: any (AZUL_ALLOWED_HOSTS)
+        allowed_hosts: frozenset[str] | None = frozenset(LOOPBACK_NAMES)
 
         def _handle(self) -> None:
+            match = _notification_path.match(self.path)
+            is_notification = (self.command in ('POST', 'OPTIONS') and match is not None
+                               and match.group(1) in catalogs)
+            # The service builds links from the Host header; the indexer has a
+            # policy of its own on it (azul.indexer.access)
+            if not is_notification and not self._host_allowed():
+                return
             body, error = self._read_body()
             if error is not None:
                 self.close_connection = True
                 # Framing errors never reach an app; the body is an app's error body
                 self._send(error[0], {}, compact(error_body('BadRequestError', error[1])))
                 return
-            match = _notification_path.match(self.path)
-            is_notification = (self.command in ('POST', 'OPTIONS') and match is not None
-                               and match.group(1) in catalogs)
+            pool = gateways['indexer' if is_notification else 'service']
             try:
-                with gateways['indexer' if is_notification else 'service'].borrow() as gateway:
-                    response = gateway.handle_request(method=self.command, path=self.path,
+                with pool.borrow() as gateway:
+                    method = self._method(pool)
+                    if method is None:
+                        return
+                    response = gateway.handle_request(method=method, path=self.path,
                                                       headers=dict(self.headers), body=body)
             except LocalGatewayException as e:
                 self._send(e.CODE, dict(e.headers), e.body)
@@ -159,6 +292,68 @@ def _handler_class(gateways: dict[str, _GatewayPool], catalogs: set[str]):
                 import base64
                 payload = base64.b64decode(payload)
             self._send(response['statusCode'], headers, payload)
+
+        def _host_allowed(self) -> bool:
+            """Whether the Host header is allowed; if not, after answering 400."""
+            host = self.headers.get('host')
+            if host is None:
+                # HTTP/1.0: links name `localhost` (see Request.base_url)
+                return True
+            name = host_name(host)
+            if name is not None and (self.allowed_hosts is None or name in self.allowed_hosts):
+                return True
+            # The body, if any, is left unread
+            self.close_connection = True
+            reason = 'a malformed' if name is None else 'not an allowed'
+            self._error(400, f'Host `{host}` is {reason} host (see AZUL_ALLOWED_HOSTS)')
+            return False
+
+        def _method(self, pool: _GatewayPool) -> str | None:
+            """
+            The method to ask the app for, or None after answering a path no
+            route matches (404) or a method the route lacks (405). HEAD of a
+            GET route is a GET whose body `_send` leaves out.
+            """
+            try:
+                route = pool.matcher.match_route(self.path).route
+            except ValueError:
+                path = urlsplit(self.path).path
+                self._error(404, f'Unknown path `{path}`')
+                return None
+            methods = pool.routes[route]
+            if self.command in methods or self.command == 'OPTIONS':
+                # Chalice answers a CORS pre-flight of any route itself
+                return self.command
+            if self.command == 'HEAD' and 'GET' in methods:
+                return 'GET'
+            allowed = methods | ({'HEAD'} if 'GET' in methods else set())
+            self._error(405, f'Unsupported method: {self.command}',
+                        {'Allow': ', '.join(sorted(allowed | {'OPTIONS'}))})
+            return None
+
+        def _error(self, status: int, message: str, headers: dict | None = None) -> None:
+            self._send(status, dict(headers or {}),
+                       compact(error_body(_error_code(status), message)))
+
+        def send_error(self, code: int, message: str | None = None,
+                       explain: str | None = None) -> None:
+            # What http.server answers itself (a malformed request line, too
+            # long a line or too many headers): JSON, not its HTML page
+            self.log_error('code %d, message %s', code, message)
+            self.close_connection = True
+            try:
+                phrase = http.HTTPStatus(code).phrase
+            except ValueError:
+                phrase = 'Error'
+            self._send(code, {'Connection': 'close'},
+                       compact(error_body(_error_code(code), message or phrase)))
+
+        def __getattr__(self, name: str):
+            # Every method, TRACE and unknown ones too, goes through the routes
+            # (a 405 from `_method`) rather than http.server's HTML 501
+            if name.startswith('do_'):
+                return self._handle
+            raise AttributeError(name)
 
         def _read_body(self) -> tuple[bytes | None, tuple[int, str] | None]:
             if 'chunked' in self.headers.get('transfer-encoding', '').lower():

@@ -23,6 +23,7 @@ import attrs
 
 from azul.config import Catalog
 from azul.errors import NotFoundError
+from azul.masking import mask_credentials
 from azul.runtime import Runtime
 from azul.service.request import Request, parameters
 from azul.service.responses import Response, json_response
@@ -138,10 +139,25 @@ HEALTH_PARAMS = ('catalog',)
 
 def run_checks(runtime: Runtime, keys: Sequence[str], scope: Scope = Scope()) -> Response:
     # The original lists the checks in the order of their names
-    body: dict[str, Any] = {key: CHECKS[key](runtime, scope) for key in sorted(keys)}
+    body: dict[str, Any] = {key: _masked(CHECKS[key](runtime, scope)) for key in sorted(keys)}
     body['up'] = all(check['up'] for check in body.values())
     # The original serializes health bodies itself, with json.dumps' defaults
     return json_response(body, status=200 if body['up'] else 503, spaced=True)
+
+
+def _masked(value: Any) -> Any:
+    """
+    A check's result with the credentials of any URL in it masked: the health
+    routes are public, and a backend reports its endpoint (which may be
+    `https://user:password@...`), also in its error messages.
+    """
+    if isinstance(value, str):
+        return mask_credentials(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
 
 
 def parse_keys(text: str) -> tuple[str, ...] | None:

@@ -15,7 +15,7 @@ from typing import Any
 from azul.config import Config
 from azul.core.fields import Field
 from azul.runtime import Runtime
-from azul.service import health, index
+from azul.service import health, index, swagger
 from azul.service import openapi_schemas as schemas
 from azul.service.repository import FILE_PARAMS
 from azul.service.request import Request, parameters
@@ -103,6 +103,14 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
         '/': {'get': _op('The Swagger UI of this API', 'Auxiliary', [], {
             '200': {'description': 'An HTML page', 'content': {'text/html': {
                 'schema': schemas.string}}}})},
+        '/static/{file}': {'get': _op(
+            'A script or style sheet of the Swagger UI', 'Auxiliary',
+            [_param('file', {'type': 'string', 'enum': list(swagger.ASSETS)},
+                    'The name of the file.', where='path')],
+            {'200': {'description': 'The file, from the pinned swagger-ui-bundle package',
+                     'content': {content_type.partition(';')[0]: {'schema': schemas.string}
+                                 for content_type in dict.fromkeys(swagger.ASSETS.values())}},
+             **_errors(404)})},
         '/openapi': {'get': _op('The OpenAPI description of this API', 'Auxiliary', [], {
             '200': _json(schemas.openapi, 'This document.')})},
         '/version': {'get': _op('The version of this API', 'Auxiliary', [], {

@@ -43,6 +43,7 @@ from azul.core.search import (
     reference_summary,
 )
 from azul.errors import AzulError
+from azul.masking import mask_credentials
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +66,14 @@ class OpenSearchBackend(SearchBackend):
                  shards: int = 1,
                  replicas: int = 0,
                  refresh: Refresh = True):
-        self.endpoint = endpoint.rstrip('/')
+        # For messages, health and logs: credentials in the URL are masked
+        self.endpoint = mask_credentials(endpoint.rstrip('/'))
         self.prefix = prefix
         self.deployment = deployment
         self.shards = shards
         self.replicas = replicas
         self.refresh = refresh
-        options: dict[str, Any] = dict(hosts=[self.endpoint], timeout=timeout)
+        options: dict[str, Any] = dict(hosts=[endpoint.rstrip('/')], timeout=timeout)
         if auth is not None:
             user, _, password = auth.partition(':')
             options['http_auth'] = (user, password)
