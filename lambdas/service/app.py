@@ -26,6 +26,9 @@ from azul.service.responses import Response, respond
 
 # Bodies of POST /index/{entity_type} are JSON, whatever a client labels them
 ANY_CONTENT = ['*/*']
+# Every GET route answers HEAD too (like GET, and API Gateway and the local
+# server leave out the body), as monitors and link checkers expect
+GET = ['GET', 'HEAD']
 
 
 def create_app(runtime_factory: Callable[[], Runtime]) -> Chalice:
@@ -55,47 +58,47 @@ def create_app(runtime_factory: Callable[[], Runtime]) -> Chalice:
         return ChaliceResponse(body=response.text, status_code=response.status,
                                headers=dict(response.headers))
 
-    @app.route('/')
+    @app.route('/', methods=GET)
     def swagger_ui():
         return handle(lambda _request: swagger.swagger_ui(), runtime=False)
 
-    @app.route('/static/{file}')
+    @app.route('/static/{file}', methods=GET)
     def swagger_asset(file):
         return handle(lambda _request, name: swagger.asset(name), file, runtime=False)
 
-    @app.route('/openapi')
+    @app.route('/openapi', methods=GET)
     def openapi_document():
         return handle(openapi.serve)
 
-    @app.route('/version')
+    @app.route('/version', methods=GET)
     def version_():
         return handle(lambda request: version.version(request, os.environ), runtime=False)
 
-    @app.route('/health')
+    @app.route('/health', methods=GET)
     def health_complete():
         return handle(health.complete)
 
-    @app.route('/health/basic')
+    @app.route('/health/basic', methods=GET)
     def health_basic():
         return handle(health.basic, runtime=False)
 
-    @app.route('/health/fast')
+    @app.route('/health/fast', methods=GET)
     def health_fast():
         return handle(health.fast)
 
-    @app.route('/health/cached')
+    @app.route('/health/cached', methods=GET)
     def health_cached():
         return handle(health.cached)
 
-    @app.route('/health/{keys}')
+    @app.route('/health/{keys}', methods=GET)
     def health_selected(keys):
         return handle(health.selected, keys)
 
-    @app.route('/index/catalogs')
+    @app.route('/index/catalogs', methods=GET)
     def index_catalogs():
         return handle(catalogs.catalogs)
 
-    @app.route('/index/summary', methods=['GET', 'HEAD'])
+    @app.route('/index/summary', methods=GET)
     def index_summary():
         return handle(summary.summary)
 
@@ -104,19 +107,19 @@ def create_app(runtime_factory: Callable[[], Runtime]) -> Chalice:
     def index_search(entity_type):
         return handle(index.search, entity_type)
 
-    @app.route('/index/{entity_type}/{entity_id}')
+    @app.route('/index/{entity_type}/{entity_id}', methods=GET)
     def index_entity(entity_type, entity_id):
         return handle(index.entity, entity_type, entity_id)
 
-    @app.route('/repository/files/{file_uuid}')
+    @app.route('/repository/files/{file_uuid}', methods=GET)
     def repository_file(file_uuid):
         return handle(repository.download, file_uuid)
 
-    @app.route('/repository/sources')
+    @app.route('/repository/sources', methods=GET)
     def repository_sources():
         return handle(repository.sources)
 
-    @app.route('/fetch/repository/files/{file_uuid}')
+    @app.route('/fetch/repository/files/{file_uuid}', methods=GET)
     def fetch_repository_file(file_uuid):
         return handle(repository.fetch, file_uuid)
 

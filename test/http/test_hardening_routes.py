@@ -268,3 +268,14 @@ def test_many_stalled_clients_hold_no_threads_forever(indexed):
         for s in sockets:
             s.close()
         server.stop()
+
+
+def test_apps_answer_head_on_get_routes(client):
+    # The app itself (on Lambda, API Gateway leaves the body out)
+    for path in ('/health/basic', '/index/catalogs', '/version', '/openapi', '/'):
+        assert client.request('HEAD', path).status == 200, path
+    spec = client.get_json('/openapi')
+    assert sorted(path for path, ops in spec['paths'].items() if 'head' not in ops) == []
+    assert spec['paths']['/health']['head']['responses']['200'] == {
+        'description': 'Every check passed. Keys: `api_endpoints`, `elasticsearch`, '
+                       '`progress`, `queues`.'}

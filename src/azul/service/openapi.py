@@ -176,6 +176,10 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
                                               'JSON: `Status` 302 and its `Location`.'),
              **_errors(400, 404, 409, 503)})},
     }
+    # Every GET operation answers HEAD too, without the body
+    for ops in paths.values():
+        if 'get' in ops:
+            ops.setdefault('head', _head(ops['get']))
     return {
         'openapi': '3.0.1',
         'info': {'title': TITLE, 'description': DESCRIPTION, 'version': VERSION},
