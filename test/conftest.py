@@ -3,8 +3,9 @@ Test-session plumbing shared by every tier.
 
 The OpenSearch node: unless AZUL_ES_ENDPOINT is set or the session only runs
 the unit tier (no I/O, no JVM), the controlling pytest process starts one
-node from `scripts/opensearch` before any test runs and stops it at the end. xdist workers inherit the endpoint through the
-environment, so one node serves every worker. Missing Java or Maven fails the
+node from `scripts/opensearch` before any test runs and stops it at the end.
+xdist workers inherit the endpoint through the environment, so one node
+serves every worker. Missing Java or Maven fails the
 session with a message; the OpenSearch tests are never silently skipped.
 """
 import importlib.util
