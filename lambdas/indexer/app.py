@@ -9,12 +9,13 @@ import os
 import threading
 from urllib.parse import unquote
 
-from chalice import Chalice, CORSConfig, Response
+from chalice import Chalice, Response
 
 from azul.adapters.runtime_holder import RuntimeHolder
-from azul.errors import BadRequestError
+from azul.errors import BadRequestError, ForbiddenError
+from azul.indexer.access import check_unsigned
 from azul.indexer.queue import Message
-from azul.indexer.signature import verify
+from azul.indexer.signature import SIGNATURE, TIMESTAMP, verify
 from azul.indexer.worker import NOTIFICATIONS, TALLIES, Worker, parse_notification
 from azul.service.catalogs import validate_catalog
 from azul.service.health import INDEXER_FAST_KEYS, HealthService
@@ -25,8 +26,6 @@ from azul.service.version import git_info
 
 log = logging.getLogger('azul.indexer.app')
 
-cors = CORSConfig(allow_origin='*', allow_headers=['Authorization', 'Content-Type'])
-
 _holder = RuntimeHolder()
 # Inject the runtime (the local server, tests); None: build from the environment
 set_runtime = _holder.set
@@ -35,8 +34,11 @@ _lock = threading.Lock()
 
 
 def _chalice(response: RResponse) -> Response:
-    headers = {'Access-Control-Allow-Origin': '*', **response.headers}
-    return Response(status_code=response.status, body=response.body, headers=headers)
+    # No Access-Control-Allow-Origin: the indexer is no CORS resource, so no
+    # page of another origin reads its answers or sends it anything but the
+    # simple requests that `check_unsigned` refuses
+    return Response(status_code=response.status, body=response.body,
+                    headers=dict(response.headers))
 
 
 def _json_body(raw: bytes | None):
@@ -46,18 +48,27 @@ def _json_body(raw: bytes | None):
         raise BadRequestError(f'The request body is not valid JSON: {e}') from None
 
 
-def create_app() -> Chalice:
+def create_app(loopback: bool = False) -> Chalice:
     """
     The app with its routes. The local server makes one per concurrent
     request: Chalice keeps the current request on the app object.
+
+    `loopback`: whether the app is served on a loopback address only, where
+    it may accept unsigned notifications (see `azul.indexer.access`); never on
+    Lambda.
     """
     app = Chalice(app_name='azul-indexer')
 
     def _notify(catalog: str, action: str) -> RResponse:
         request = app.current_request
-        # The path as the client sent it, without the API Gateway stage prefix
-        verify(runtime().config.indexer_hmac_key, request.method, f'/{catalog}/{action}',
-               request.raw_body or b'', request.headers.get('signature'))
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        key = runtime().config.indexer_hmac_key
+        if key is None:
+            check_unsigned(loopback, headers)
+        else:
+            # The path as the client sent it, without the API Gateway stage prefix
+            verify(key, request.method, f'/{catalog}/{action}', request.raw_body or b'',
+                   headers.get(SIGNATURE), headers.get(TIMESTAMP))
         # A malformed catalog name is a 400 as in the original, one that is not
         # configured a 404 as on the service's routes
         validate_catalog(runtime(), catalog)
@@ -65,9 +76,22 @@ def create_app() -> Chalice:
         runtime().queue.send(NOTIFICATIONS, [message])
         return json_response({'queued': message}, status=202)
 
-    @app.route('/{catalog}/{action}', methods=['POST'], cors=cors)
+    # Any content type reaches the route, so that `check_unsigned` decides and
+    # says why: Chalice's own check would accept `text/plain; application/json`,
+    # which browsers send cross-origin without a pre-flight
+    @app.route('/{catalog}/{action}', methods=['POST'], content_types=['*/*'])
     def notify(catalog: str, action: str):
         return _chalice(respond(_notify, catalog, action))
+
+    def _preflight(catalog: str, action: str) -> RResponse:
+        raise ForbiddenError(f'Cross-origin requests to the indexer are not allowed '
+                             f'(CORS pre-flight of /{catalog}/{action} refused)')
+
+    # A pre-flight answered without CORS headers: the browser then never sends
+    # the actual request
+    @app.route('/{catalog}/{action}', methods=['OPTIONS'])
+    def preflight(catalog: str, action: str):
+        return _chalice(respond(_preflight, catalog, action))
 
     health = HealthService(fast_keys=INDEXER_FAST_KEYS)
 
@@ -78,27 +102,27 @@ def create_app() -> Chalice:
 
     # The health routes of the original's indexer, like the service's: only
     # `catalog` is read, any other parameter ignored
-    @app.route('/health', cors=cors)
+    @app.route('/health')
     def health_complete():
         return _chalice(respond(health.complete, runtime(), _request()))
 
-    @app.route('/health/basic', cors=cors)
+    @app.route('/health/basic')
     def health_basic():
         return _chalice(respond(health.basic, _request()))
 
-    @app.route('/health/fast', cors=cors)
+    @app.route('/health/fast')
     def health_fast():
         return _chalice(respond(health.fast, runtime(), _request()))
 
-    @app.route('/health/cached', cors=cors)
+    @app.route('/health/cached')
     def health_cached():
         return _chalice(respond(health.cached, runtime(), _request()))
 
-    @app.route('/health/{keys}', cors=cors)
+    @app.route('/health/{keys}')
     def health_selected(keys):
         return _chalice(respond(health.selected, runtime(), _request(), unquote(keys)))
 
-    @app.route('/version', cors=cors)
+    @app.route('/version')
     def version():
         return _chalice(json_response({'git': git_info(os.environ), 'changes': []}))
 

@@ -202,7 +202,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_DEMO_BUNDLES', _int_between(1, 10_000_000), 'Synthetic bundles `make run` '
                                                               'generates for the demo catalog'),
     Setting('AZUL_INDEXER_HMAC_KEY', _str, 'Secret key that notifications must be signed with; '
-                                          'unset: notifications are not authenticated',
+                                          'unset: only a server bound to loopback accepts '
+                                          'notifications, unsigned',
             required=False, secret=True),
     Setting('AZUL_AWS_REGION', _str, 'AWS region of SQS, S3 and OpenSearch Service'),
     Setting('AZUL_LOG_LEVEL', _log_level, 'Python log level'),

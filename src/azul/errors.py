@@ -39,6 +39,14 @@ class UnauthorizedError(AzulError):
     """The request lacks valid credentials."""
 
 
+class ForbiddenError(AzulError):
+    """The request is not allowed whatever its credentials (e.g. cross-origin)."""
+
+
+class UnsupportedMediaTypeError(AzulError):
+    """The request body has a content type the route does not accept."""
+
+
 class NotFoundError(AzulError):
     """What the request names does not exist: an entity, a file, a catalog."""
 

@@ -71,10 +71,10 @@ def setup(request, tmp_path):
     cfg = config(request.param, tmp_path, 't' + uuid.uuid4().hex[:10], es)
     runtimes = []
 
-    def start(worker=True) -> LocalServer:
+    def start(worker=True, host='127.0.0.1') -> LocalServer:
         runtime = Runtime(cfg)
         runtimes.append(runtime)
-        server = LocalServer(runtime, '127.0.0.1', 0, worker=worker)
+        server = LocalServer(runtime, host, 0, worker=worker)
         server.start()
         return server
 
@@ -126,6 +126,14 @@ def test_pending_work_survives_a_restart(setup):
 
 @pytest.mark.parametrize('body, action, message', [
     (notification(uuid='not-a-uuid'), 'add', "Invalid bundle_fqid.uuid 'not-a-uuid'"),
+    # `$` of a regular expression matches before a trailing newline too
+    (notification(uuid=BUNDLE['uuid'] + '\n'), 'add',
+     "Invalid bundle_fqid.uuid 'eca05046-3dad-4e45-b86c-8720f33a5dde\\n'"),
+    (notification(version=BUNDLE['version'] + '\n'), 'add',
+     "Invalid bundle version '2019-03-17T220646.332108Z\\n'"),
+    # Digits of another script, which \\d matches and int() takes
+    (notification(version='\u0662019-03-17T220646.332108Z'), 'add',
+     "Invalid bundle version '\u0662019-03-17T220646.332108Z'"),
     (notification(version=''), 'add', '`bundle_fqid.version` must be a non-empty string'),
     (notification(version='yesterday'), 'add', "Invalid bundle version 'yesterday'"),
     (notification(source={'id': 'x', 'spec': 'file:///elsewhere'}), 'add',
@@ -185,7 +193,7 @@ def test_indexer_refuses_bad_catalogs(tmp_path, catalog, status, body):
     runtime = Runtime(config('duckdb', tmp_path, 't' + uuid.uuid4().hex[:10], None))
     indexer.set_runtime(runtime)
     try:
-        with Client(indexer.create_app()) as client:
+        with Client(indexer.create_app(loopback=True)) as client:
             reply = client.http.post(f'/{catalog}/add', body=json.dumps(notification()),
                                      headers={'Content-Type': 'application/json'})
         assert reply.status_code == status
@@ -233,4 +241,174 @@ def test_indexer_health(tmp_path, path, status, keys):
     finally:
         indexer.set_runtime(None)
         runtime.backend.drop_deployment()
+        runtime.close()
+
+
+def raw(url: str, method: str, path: str, body: bytes | None = None,
+        **headers: str) -> tuple[int, dict, object]:
+    """A request with exactly these headers (and Host, unless given)."""
+    import http.client
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        headers = {k.replace('_', '-'): v for k, v in headers.items()}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        return (response.status, {k.lower(): v for k, v in response.getheaders()},
+                json.loads(payload) if payload else None)
+    finally:
+        connection.close()
+
+
+BODY = json.dumps(notification()).encode()
+EVIL = 'https://evil.example'
+
+
+def test_unknown_catalog_is_named_over_http(setup):
+    server = setup(worker=False)
+    try:
+        status, headers, body = raw(server.url, 'POST', '/nosuchcatalog/add', BODY,
+                                    Content_Type='application/json')
+        assert (status, body) == (404, {
+            'Code': 'NotFoundError',
+            'Message': "Catalog name 'nosuchcatalog' does not exist. Must be one of {'live'}."})
+        assert server.runtime.queue.counts() == {}
+    finally:
+        server.stop()
+
+
+def test_indexer_is_no_cors_resource(setup):
+    server = setup(worker=False)
+    try:
+        # The pre-flight of a cross-origin delete is refused, without CORS headers
+        for path in ('/live/delete', '/live/add', '/nosuchcatalog/delete'):
+            status, headers, body = raw(server.url, 'OPTIONS', path, Origin=EVIL,
+                                        Access_Control_Request_Method='POST',
+                                        Access_Control_Request_Headers='content-type')
+            assert status == 403
+            assert not any(h.startswith('access-control-') for h in headers), headers
+            assert body == {'Code': 'ForbiddenError',
+                            'Message': 'Cross-origin requests to the indexer are not allowed '
+                                       f'(CORS pre-flight of {path} refused)'}
+        # Nor does any answer of the indexer allow another origin to read it
+        status, headers, _ = raw(server.url, 'POST', '/live/add', BODY,
+                                 Content_Type='application/json')
+        assert status == 202
+        assert 'access-control-allow-origin' not in headers
+        status, headers, _ = raw(server.url, 'POST', '/live/add', b'{', Origin=EVIL,
+                                 Content_Type='application/json')
+        assert status == 403
+        assert 'access-control-allow-origin' not in headers
+        # The read-only service stays open to every origin (the portals)
+        status, headers, _ = raw(server.url, 'GET', '/index/catalogs', Origin=EVIL)
+        assert (status, headers['access-control-allow-origin']) == (200, '*')
+        status, headers, _ = raw(server.url, 'OPTIONS', '/index/files', Origin=EVIL,
+                                 Access_Control_Request_Method='POST')
+        assert (status, headers['access-control-allow-origin']) == (200, '*')
+    finally:
+        server.stop()
+
+
+FORM = 'multipart/form-data; boundary=x'
+
+
+@pytest.mark.parametrize('headers, status, code, message', [
+    # What a page of another origin can send without a pre-flight
+    ({'Content-Type': 'text/plain', 'Origin': EVIL}, 403, 'ForbiddenError',
+     "Cross-origin notification from 'https://evil.example' refused"),
+    ({'Content-Type': 'application/x-www-form-urlencoded', 'Origin': 'null'}, 403,
+     'ForbiddenError', "Cross-origin notification from 'null' refused"),
+    # The same without an Origin (sent by a client that is not a browser)
+    ({'Content-Type': 'text/plain'}, 415, 'UnsupportedMediaType',
+     "Unsigned notifications must be sent with Content-Type application/json, not "
+     "'text/plain'"),
+    ({'Content-Type': 'application/x-www-form-urlencoded'}, 415, 'UnsupportedMediaType',
+     "Unsigned notifications must be sent with Content-Type application/json, not "
+     "'application/x-www-form-urlencoded'"),
+    ({'Content-Type': FORM}, 415, 'UnsupportedMediaType',
+     "Unsigned notifications must be sent with Content-Type application/json, not "
+     "'multipart/form-data'"),
+    # Simple to a browser (the type is text/plain), JSON to a naive check
+    ({'Content-Type': 'text/plain; application/json'}, 415, 'UnsupportedMediaType',
+     "Unsigned notifications must be sent with Content-Type application/json, not "
+     "'text/plain'"),
+    # fetch() of a Blob without a type sends no Content-Type at all
+    ({}, 415, 'UnsupportedMediaType',
+     "Unsigned notifications must be sent with Content-Type application/json, not 'none'"),
+])
+def test_simple_cross_site_posts_are_refused(setup, headers, status, code, message):
+    server = setup(worker=False)
+    try:
+        reply_status, reply_headers, body = raw(server.url, 'POST', '/live/delete', BODY,
+                                                **headers)
+        assert reply_status == status, body
+        assert body['Code'] == code
+        assert message in body['Message'], body
+        assert 'access-control-allow-origin' not in reply_headers
+        assert server.runtime.queue.counts() == {}
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize('headers', [
+    {'Content-Type': 'application/json'},
+    {'Content-Type': 'Application/JSON; charset=utf-8', 'Host': 'localhost:8000'},
+    {'Content-Type': 'application/json', 'Origin': 'http://127.0.0.1:8000'},
+])
+def test_unsigned_json_on_loopback_is_accepted(setup, headers):
+    server = setup(worker=False)
+    try:
+        status, _, body = raw(server.url, 'POST', '/live/delete', BODY, **headers)
+        assert status == 202, body
+        assert server.runtime.queue.counts()['notifications']['queued'] == 1
+    finally:
+        server.stop()
+
+
+def test_unsigned_notifications_are_refused_off_loopback(setup):
+    # Bound to every interface: reachable from elsewhere, so no key, no notifications
+    server = setup(worker=False, host='0.0.0.0')
+    try:
+        port = server.httpd.server_address[1]
+        status, headers, body = raw(f'http://127.0.0.1:{port}', 'POST', '/live/add', BODY,
+                                    Content_Type='application/json')
+        assert (status, body) == (401, {
+            'Code': 'UnauthorizedError',
+            'Message': 'Unsigned notifications are accepted only by a local server bound to '
+                       'a loopback address; set AZUL_INDEXER_HMAC_KEY and sign notifications '
+                       '(see azul.indexer.signature)'})
+        assert server.runtime.queue.counts() == {}
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize('headers, message', [
+    # A page whose DNS name was rebound to 127.0.0.1 is same-origin to itself.
+    # (The local server refuses hosts other than AZUL_ALLOWED_HOSTS before
+    # the app sees them; the app refuses them on its own, too.)
+    ({'Host': 'evil.example:8000', 'Origin': 'http://evil.example:8000'},
+     "Cross-origin notification from 'http://evil.example:8000' refused: the indexer accepts "
+     "unsigned notifications only from the local host"),
+    ({'Host': 'evil.example:8000'},
+     "Unsigned notification to host 'evil.example:8000' refused: it must be addressed to a "
+     "loopback host name (127.0.0.1, localhost or [::1])"),
+])
+def test_rebound_host_names_are_refused(tmp_path, headers, message):
+    from chalice.test import Client
+
+    from azul.adapters.server import load_app
+    indexer = load_app('indexer')
+    runtime = Runtime(config('duckdb', tmp_path, 't' + uuid.uuid4().hex[:10], None))
+    indexer.set_runtime(runtime)
+    try:
+        with Client(indexer.create_app(loopback=True)) as client:
+            reply = client.http.post('/live/add', body=BODY, headers={
+                'Content-Type': 'application/json', **headers})
+        assert reply.status_code == 403
+        assert json.loads(reply.body) == {'Code': 'ForbiddenError', 'Message': message}
+        assert runtime.queue.counts() == {}
+    finally:
+        indexer.set_runtime(None)
         runtime.close()

@@ -12,11 +12,13 @@ from azul.errors import (
     BadRequestError,
     ConfigError,
     ConflictError,
+    ForbiddenError,
     InvalidFilterError,
     NotFoundError,
     RepositoryError,
     ServiceUnavailableError,
     UnauthorizedError,
+    UnsupportedMediaTypeError,
 )
 from azul.service import facets, health, pagination, version
 from azul.service.request import link
@@ -158,12 +160,14 @@ def test_server_faults_are_a_generic_500(error, caplog):
 
 def test_every_error_class_is_in_the_table():
     classes = {cls for cls, _, _ in ERRORS}
-    assert {BadRequestError, UnauthorizedError, NotFoundError, ConflictError,
-            RepositoryError, ServiceUnavailableError, ConfigError, AzulError} <= classes
+    assert {BadRequestError, UnauthorizedError, ForbiddenError, NotFoundError, ConflictError,
+            UnsupportedMediaTypeError, RepositoryError, ServiceUnavailableError, ConfigError,
+            AzulError} <= classes
     # No domain error is ever a 4xx unless it is one of the client-error classes
     for cls, status, _ in ERRORS:
-        client_error = issubclass(cls, (BadRequestError, UnauthorizedError, NotFoundError,
-                                        ConflictError))
+        client_error = issubclass(cls, (BadRequestError, UnauthorizedError, ForbiddenError,
+                                        NotFoundError, ConflictError,
+                                        UnsupportedMediaTypeError))
         assert (status < 500) == client_error, cls
 
 

@@ -6,6 +6,7 @@ loaded here if the shell has not sourced them.
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,15 +97,44 @@ def cmd_synth(args) -> int:
     return 0
 
 
+def unsigned_warning(config: Config, host: str) -> str | None:
+    """
+    The warning for serving on a host other than loopback without a key: the
+    indexer then refuses every notification (see azul.indexer.access).
+    """
+    import socket
+
+    from azul.indexer.access import is_loopback_address
+    if config.indexer_hmac_key is not None or is_loopback_address(host):
+        return None
+    try:
+        # The server decides by the address it binds (a name may resolve to loopback)
+        if host and is_loopback_address(socket.gethostbyname(host)):
+            return None
+    except OSError:
+        pass
+    return (f'warning: serving on {host or "every interface"!r}, not a loopback address, '
+            f'without AZUL_INDEXER_HMAC_KEY: the indexer routes (POST /{{catalog}}/add|delete) '
+            f'refuse every notification there. Set AZUL_INDEXER_HMAC_KEY and sign '
+            f'notifications (see the README) to index over the network; the service API is '
+            f'open to anyone who can reach this address.')
+
+
 def cmd_serve(args) -> int:
     """Serve the service and indexer APIs of every configured catalog."""
     from azul.adapters.server import serve
+    warning = unsigned_warning(args.config, args.host or args.config.host)
+    if warning is not None:
+        print(f'azul serve: {warning}', file=sys.stderr)
     return serve(args.config, host=args.host, port=args.port)
 
 
 def cmd_run(args) -> int:
     """Set up a demo catalog, index it and serve (what `make run` does)."""
     from azul.adapters.demo import run
+    warning = unsigned_warning(args.config, args.config.host)
+    if warning is not None:
+        print(f'azul run: {warning}', file=sys.stderr)
     return run(args.config, port=args.port)
 
 
@@ -177,6 +207,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as e:
+        message = _locked_database(e, args.config)
+        if message is None:
+            raise
+        print(f'azul {args.command}: {message}', file=sys.stderr)
+        return 1
+
+
+def _locked_database(error: Exception, config: Config) -> str | None:
+    """
+    One line for DuckDB's refusal to open a database file another process
+    holds (a running server), or None for any other error.
+    """
+    if type(error).__module__.lstrip('_') != 'duckdb' or type(error).__name__ != 'IOException':
+        return None
+    text = str(error)
+    if 'lock' not in text.lower():
+        return None
+    pid = re.search(r'\(PID (\d+)\)', text)
+    holder = f'process {pid.group(1)}' if pid else 'another process'
+    return (f'the index database {config.duckdb_path} is locked by {holder}, most likely a '
+            f'running `azul serve` or `make run`: stop it and retry, or index through its '
+            f'API (POST /{{catalog}}/add)')
 
 
 if __name__ == '__main__':

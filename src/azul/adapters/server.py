@@ -3,9 +3,10 @@ The local server: one process serving both Chalice apps on one port, plus a
 worker thread that drains the durable local queue.
 
 Requests go through Chalice's own LocalGateway, so the local server runs the
-very route code that runs on Lambda. Dispatch: `POST /{catalog}/{add|delete}`
-for a configured catalog goes to the indexer app (which answers an unknown
-action with a 400 naming it), everything else to the service app. The two
+very route code that runs on Lambda. Dispatch: `POST` and `OPTIONS` of
+`/{catalog}/{action}` go to the indexer app (which answers a catalog that is not
+configured with a 404 and an unknown action with a 400, naming them),
+everything else to the service app. The two
 never collide because catalog names may not be the first segment of a service
 route (see `azul.config.reserved_catalog_names`).
 
@@ -42,7 +43,7 @@ from chalice.config import Config as ChaliceConfig
 from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
 
 from azul import envfiles
-from azul.config import Config
+from azul.config import Config, reserved_catalog_names
 from azul.indexer.worker import Worker
 from azul.masking import install_log_masking
 from azul.runtime import Runtime
@@ -79,10 +80,10 @@ class LocalServer:
             app_module.set_runtime(runtime)
         self.gateways = {
             'service': _GatewayPool(lambda: self.service.create_app(self.service.get_runtime)),
-            'indexer': _GatewayPool(self.indexer.create_app),
+            # Unsigned notifications only on loopback (see azul.indexer.access)
+            'indexer': _GatewayPool(lambda: self.indexer.create_app(loopback=self.loopback)),
         }
-        catalogs = {c.name for c in runtime.config.catalogs}
-        handler = _handler_class(self.gateways, catalogs)
+        handler = _handler_class(self.gateways)
         handler.timeout = read_timeout or config.read_timeout or READ_TIMEOUT
         handler.allowed_hosts = allowed_hosts(config, host)
         self.httpd = _Server((host, port), handler,
@@ -90,6 +91,11 @@ class LocalServer:
         self.stop_event = threading.Event()
         self.worker = Worker(runtime, runtime.queue) if worker else None
         self._threads: list[threading.Thread] = []
+
+    @property
+    def loopback(self) -> bool:
+        from azul.indexer.access import is_loopback_address
+        return is_loopback_address(self.httpd.server_address[0])
 
     @property
     def url(self) -> str:
@@ -248,7 +254,7 @@ def _error_code(status: int) -> str:
         + 'Error'
 
 
-def _handler_class(gateways: dict[str, _GatewayPool], catalogs: set[str]):
+def _handler_class(gateways: dict[str, _GatewayPool]):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
@@ -261,8 +267,10 @@ def _handler_class(gateways: dict[str, _GatewayPool], catalogs: set[str]):
 
         def _handle(self) -> None:
             match = _notification_path.match(self.path)
+            # Any catalog but the service's first path segments, so that the
+            # indexer names a catalog that is not configured (404)
             is_notification = (self.command in ('POST', 'OPTIONS') and match is not None
-                               and match.group(1) in catalogs)
+                               and match.group(1) not in reserved_catalog_names)
             # The service builds links from the Host header; the indexer has a
             # policy of its own on it (azul.indexer.access)
             if not is_notification and not self._host_allowed():

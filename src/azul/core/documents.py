@@ -15,17 +15,19 @@ import attrs
 from azul.core.fields import Value
 from azul.errors import BadRequestError
 
-uuid_re = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+# Matched with fullmatch: `$` would also match before a trailing newline
+uuid_re = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
 
 # Bundle versions arrive in several spellings: DSS's `2018-08-03T082009.272868Z`,
 # TDR's `2019-09-24T09:35:06.958773Z`, sometimes with fewer fraction digits. We
 # keep one canonical spelling so that versions compare as strings and one bundle
 # never appears twice under two spellings of the same instant.
-_version_re = re.compile(r'^(\d{4})-(\d{2})-(\d{2})T(\d{2}):?(\d{2}):?(\d{2})(?:\.(\d{1,6}))?Z$')
+_version_re = re.compile(r'([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):?([0-9]{2}):?([0-9]{2})'
+                         r'(?:\.([0-9]{1,6}))?Z')
 
 
 def normalize_version(version: str) -> str:
-    match = _version_re.match(version) if isinstance(version, str) else None
+    match = _version_re.fullmatch(version) if isinstance(version, str) else None
     if match is None:
         raise BadRequestError(f'Invalid bundle version {version!r}: expected a UTC timestamp '
                               f'such as 2019-09-24T09:35:06.958773Z')
@@ -44,7 +46,7 @@ def format_date(dt: datetime) -> str:
 
 
 def validate_uuid(value: Any, what: str = 'uuid') -> str:
-    if not isinstance(value, str) or not uuid_re.match(value):
+    if not isinstance(value, str) or not uuid_re.fullmatch(value):
         raise BadRequestError(f'Invalid {what} {value!r}: expected a lowercase UUID')
     return value
 

@@ -18,10 +18,12 @@ from azul.errors import (
     BadRequestError,
     ConfigError,
     ConflictError,
+    ForbiddenError,
     NotFoundError,
     RepositoryError,
     ServiceUnavailableError,
     UnauthorizedError,
+    UnsupportedMediaTypeError,
 )
 
 log = logging.getLogger(__name__)
@@ -32,8 +34,10 @@ JSON_TYPE = 'application/json'
 ERRORS: tuple[tuple[type[AzulError], int, str], ...] = (
     (BadRequestError, 400, 'BadRequestError'),
     (UnauthorizedError, 401, 'UnauthorizedError'),
+    (ForbiddenError, 403, 'ForbiddenError'),
     (NotFoundError, 404, 'NotFoundError'),
     (ConflictError, 409, 'ConflictError'),
+    (UnsupportedMediaTypeError, 415, 'UnsupportedMediaType'),
     (RepositoryError, 502, 'BadGatewayError'),
     (ServiceUnavailableError, 503, 'ServiceUnavailableError'),
     (ConfigError, 500, 'InternalServerError'),
