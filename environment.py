@@ -102,6 +102,19 @@ def env() -> Mapping[str, str | None]:
         # Number of synthetic bundles `make run` generates for the demo catalog
         'AZUL_DEMO_BUNDLES': '300',
 
+        # Limits on one request, each refused with a 400 naming it
+        # (azul.core.limits): values of one `is` filter; ranges of one
+        # `filters` parameter (all fields together: on OpenSearch each is a
+        # query of its own, repeated under every facet); values and ranges of
+        # one `filters` parameter; levels of nesting of a JSON parameter or
+        # body; bytes of a request body. At these limits a request costs well
+        # under a second on either backend (see the README).
+        'AZUL_MAX_FILTER_TERMS': '100',
+        'AZUL_MAX_FILTER_RANGES': '16',
+        'AZUL_MAX_FILTER_VALUES': '256',
+        'AZUL_MAX_JSON_DEPTH': '32',
+        'AZUL_MAX_BODY_SIZE': '262144',
+
         # AWS region of SQS queues, S3 buckets and OpenSearch Service
         'AZUL_AWS_REGION': 'us-east-1',
 

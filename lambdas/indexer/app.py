@@ -12,14 +12,14 @@ from urllib.parse import unquote
 from chalice import Chalice, Response
 
 from azul.adapters.runtime_holder import RuntimeHolder
-from azul.errors import BadRequestError, ForbiddenError
+from azul.errors import ForbiddenError
 from azul.indexer.access import check_unsigned
 from azul.indexer.queue import Message
 from azul.indexer.signature import SIGNATURE, TIMESTAMP, verify
 from azul.indexer.worker import NOTIFICATIONS, TALLIES, Worker, parse_notification
 from azul.service.catalogs import validate_catalog
 from azul.service.health import INDEXER_FAST_KEYS, HealthService
-from azul.service.request import Request
+from azul.service.request import Request, json_body
 from azul.service.responses import Response as RResponse
 from azul.service.responses import json_response, respond
 from azul.service.version import git_info
@@ -42,10 +42,9 @@ def _chalice(response: RResponse) -> Response:
 
 
 def _json_body(raw: bytes | None):
-    try:
-        return json.loads(raw) if raw else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BadRequestError(f'The request body is not valid JSON: {e}') from None
+    # Strict JSON within the limits of size and depth, else a 400 (a body
+    # nested too deeply, or a number of thousands of digits, failed with a 500)
+    return json_body(raw, runtime().config.limits) if raw else None
 
 
 def create_app(loopback: bool = False) -> Chalice:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import attrs
 from furl import furl
 
+from azul.core.limits import Limits
 from azul.errors import ConfigError
 from azul.masking import mask_credentials
 
@@ -205,6 +206,21 @@ SETTINGS: tuple[Setting, ...] = (
                                           'unset: only a server bound to loopback accepts '
                                           'notifications, unsigned',
             required=False, secret=True),
+    # Limits on one request (see azul.core.limits); a violation is a 400 naming the limit
+    Setting('AZUL_MAX_FILTER_TERMS', _int_between(1, 100_000),
+            'Values one `is` filter may hold; unset: 100', required=False),
+    Setting('AZUL_MAX_FILTER_RANGES', _int_between(1, 1000),
+            'Ranges (`within`, `contains`, `intersects`) one `filters` parameter may hold, '
+            'all fields together; unset: 16', required=False),
+    Setting('AZUL_MAX_FILTER_VALUES', _int_between(1, 1_000_000),
+            'Values and ranges one `filters` parameter may hold, all fields together; '
+            'unset: 256', required=False),
+    Setting('AZUL_MAX_JSON_DEPTH', _int_between(8, 500),
+            'Levels of nesting of arrays and objects a JSON parameter or request body may '
+            'have; unset: 32', required=False),
+    Setting('AZUL_MAX_BODY_SIZE', _int_between(1024, 100 * 1024 * 1024),
+            'Bytes a request body may have (search parameters, notifications); unset: '
+            '262144', required=False),
     Setting('AZUL_AWS_REGION', _str, 'AWS region of SQS, S3 and OpenSearch Service'),
     Setting('AZUL_LOG_LEVEL', _log_level, 'Python log level'),
 )
@@ -247,6 +263,11 @@ class Config:
     queue_path: Path
     demo_bundles: int
     indexer_hmac_key: str | None
+    max_filter_terms: int | None
+    max_filter_ranges: int | None
+    max_filter_values: int | None
+    max_json_depth: int | None
+    max_body_size: int | None
     aws_region: str
     log_level: str
 
@@ -275,6 +296,18 @@ class Config:
             raise ConfigError('AZUL_ES_ENDPOINT must be set when AZUL_INDEX_BACKEND is '
                               '`opensearch`')
         return config
+
+    @property
+    def limits(self) -> Limits:
+        """The limits on one request; an unset one has its default."""
+        defaults = Limits()
+        return Limits(
+            filter_terms=self.max_filter_terms or defaults.filter_terms,
+            filter_ranges=self.max_filter_ranges or defaults.filter_ranges,
+            filter_values=self.max_filter_values or defaults.filter_values,
+            json_depth=self.max_json_depth or defaults.json_depth,
+            body_size=self.max_body_size or defaults.body_size,
+        )
 
     @property
     def default_catalog(self) -> Catalog:

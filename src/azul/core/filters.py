@@ -11,7 +11,8 @@ Validation follows the original's JSON schema of the `filters` parameter and
 words its errors as the original does (`jsonschema`'s messages with the JSON
 path of the offending value), e.g. `The value of the `filters` parameter is
 invalid against the schema: [] should be non-empty at path $.accessions.is`.
-Every invalid input raises `InvalidFilterError`. Backends translate the AST;
+Every invalid input raises `InvalidFilterError`, as does one beyond the
+`Limits` (`azul.core.limits`), checked first. Backends translate the AST;
 `matches` is the reference semantics they must agree with (the conformance
 tests check them against it).
 """
@@ -32,6 +33,7 @@ from azul.core.fields import (
     canonical_json,
     is_finite,
 )
+from azul.core.limits import Limits, exceeded, json_depth
 from azul.errors import InvalidFilterError
 
 
@@ -128,14 +130,27 @@ def _error(e: _Invalid) -> InvalidFilterError:
                               f'the schema: {e.message} at path {e.path}')
 
 
-def parse_filters(filters: str | Mapping | None, registry: FieldRegistry) -> Filters:
+def parse_filters(filters: str | Mapping | None, registry: FieldRegistry,
+                  limits: Limits = Limits()) -> Filters:
+    """The filters of a JSON text, or of a mapping (already decoded)."""
     if filters is None or filters == '':
         return Filters()
     if isinstance(filters, str):
+        depth = json_depth(filters)
+        if depth > limits.json_depth:
+            raise InvalidFilterError(exceeded("The 'filters' parameter is nested too deeply",
+                                              f'{depth} levels', limits.json_depth,
+                                              'AZUL_MAX_JSON_DEPTH', ' levels'))
         try:
             filters = json.loads(filters)
         except json.JSONDecodeError:
             raise InvalidFilterError("The 'filters' parameter is not valid JSON") from None
+    return decode_filters(filters, registry, limits)
+
+
+def decode_filters(filters: Any, registry: FieldRegistry, limits: Limits = Limits()) -> Filters:
+    """The filters of a decoded JSON value."""
+    _check_limits(filters, limits)
     try:
         _check_filters(filters, registry)
     except _Invalid as e:
@@ -152,6 +167,40 @@ def parse_filters(filters: str | Mapping | None, registry: FieldRegistry) -> Fil
                            for i, v in enumerate(values))
             terms.append(_relation_types[relation](field, ranges))
     return Filters(tuple(terms))
+
+
+def _check_limits(filters: Any, limits: Limits) -> None:
+    """
+    Count the values before validating them, so that validation too is
+    bounded: per field, the values of `is` and, of all fields together, the
+    ranges and all values. Whatever is not shaped like filters is left to the
+    validation.
+    """
+    if not isinstance(filters, Mapping):
+        return
+    ranges, total = 0, 0
+    for name, body in filters.items():
+        if not isinstance(body, Mapping):
+            continue
+        for relation, values in body.items():
+            if not isinstance(values, list):
+                continue
+            total += len(values)
+            if relation == 'is':
+                if len(values) > limits.filter_terms:
+                    raise InvalidFilterError(exceeded(
+                        f'Too many values in the `is` filter of field `{name}`',
+                        len(values), limits.filter_terms, 'AZUL_MAX_FILTER_TERMS'))
+            else:
+                ranges += len(values)
+    if ranges > limits.filter_ranges:
+        raise InvalidFilterError(exceeded('Too many ranges in the `filters` parameter, '
+                                          'all fields together', ranges, limits.filter_ranges,
+                                          'AZUL_MAX_FILTER_RANGES'))
+    if total > limits.filter_values:
+        raise InvalidFilterError(exceeded('Too many values in the `filters` parameter, '
+                                          'all fields together', total, limits.filter_values,
+                                          'AZUL_MAX_FILTER_VALUES'))
 
 
 # Validation against the original's schema of `filters`. The checks run in the

@@ -11,7 +11,8 @@ import attrs
 
 from azul.config import Catalog
 from azul.core.fields import Field, FieldRegistry
-from azul.core.filters import Filters, Is, parse_filters
+from azul.core.filters import Filters, Is, decode_filters
+from azul.core.limits import Limits
 from azul.core.search import Cursor, SearchRequest, Sort
 from azul.errors import BadRequestError, NotFoundError
 from azul.plugins.metadata.base import HitContext, MetadataPlugin
@@ -37,17 +38,17 @@ SEARCH_PARAMS = ('catalog', 'filters', 'order', 'search_after', 'search_after_ui
 ID_FIELD = 'entryId'
 
 
-def filters_param(params: Mapping[str, Any], plugin: MetadataPlugin) -> Filters:
+def filters_param(params: Mapping[str, Any], plugin: MetadataPlugin,
+                  limits: Limits = Limits()) -> Filters:
     """
     The `filters` parameter: JSON that does not parse is refused here, with
-    the original's message; what the filters say is the parser's to judge.
+    the original's message; what the filters say, and whether they stay
+    within the `limits`, is the parser's to judge.
     """
-    value = json_param(params, 'filters')
+    value = json_param(params, 'filters', limits)
     if value is None:
         return Filters()
-    # The parser takes a JSON text (a decoded string would be taken for one)
-    text = params['filters'] if isinstance(params['filters'], str) else json.dumps(value)
-    return parse_filters(text, plugin.field_registry)
+    return decode_filters(value, plugin.field_registry, limits)
 
 
 def lookup_filters(registry: FieldRegistry, **values: str) -> Filters:
@@ -106,16 +107,17 @@ class SearchQuery:
 def parse_search(runtime: Runtime, request: Request, entity_type: str) -> SearchQuery:
     # The order of the checks is the original's: parameter names, then each
     # parameter in the order of SEARCH_PARAMS, then the entity type
-    params = parameters(request, SEARCH_PARAMS, body_allowed=True)
+    limits = runtime.config.limits
+    params = parameters(request, SEARCH_PARAMS, body_allowed=True, limits=limits)
     catalog = catalog_param(runtime, params)
     plugin = runtime.metadata_plugin(catalog)
     registry = plugin.field_registry
-    filters = filters_param(params, plugin)
+    filters = filters_param(params, plugin, limits)
     order = string_param(params, 'order')
     if order is not None:
         order_param(params, order)
     for name in ('search_after', 'search_before'):
-        json_param(params, name)
+        json_param(params, name, limits)
     size = size_param(params, 'size', DEFAULT_SIZE, MAX_SIZE)
     sort_name = string_param(params, 'sort')
     if sort_name is not None:

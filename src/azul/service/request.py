@@ -14,11 +14,8 @@ from urllib.parse import urlencode
 
 import attrs
 
+from azul.core.limits import Limits, exceeded, json_depth
 from azul.errors import BadRequestError
-
-# The body of a POST may hold any query parameter; above this size it is
-# refused rather than parsed.
-MAX_BODY_SIZE = 1024 * 1024
 
 
 @attrs.frozen
@@ -59,18 +56,18 @@ def _listing(what: str, names: Collection[str]) -> str:
 
 def parameters(request: Request, allowed: Collection[str],
                body_allowed: bool = False, required: Collection[str] = (),
-               ignore_unknown: bool = False) -> dict[str, Any]:
+               ignore_unknown: bool = False, limits: Limits = Limits()) -> dict[str, Any]:
     """
     The request's parameters as one dict: query parameters as strings (of a
     repeated one, the last, as Chalice hands it to the original), and for a
     POST with `body_allowed`, the properties of the JSON object in its body.
     Unknown names (unless `ignore_unknown`), missing `required` ones and bad
-    JSON are a 400.
+    JSON are a 400, as is a body beyond the `limits` of size and depth.
     """
     result: dict[str, Any] = {name: values[-1]
                               for name, values in request.query.items() if values}
     if body_allowed and request.method == 'POST' and request.body:
-        for name, value in _body(request.body).items():
+        for name, value in _body(request.body, limits).items():
             if name in result:
                 raise BadRequestError(f'The parameter {name!r} was given both in the query '
                                       f'string and in the body')
@@ -85,13 +82,8 @@ def parameters(request: Request, allowed: Collection[str],
     return result
 
 
-def _body(body: bytes) -> dict[str, Any]:
-    if len(body) > MAX_BODY_SIZE:
-        raise BadRequestError(f'The request body exceeds {MAX_BODY_SIZE} bytes')
-    try:
-        value = strict_json(body)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise BadRequestError(f'The request body is not valid JSON: {e}') from None
+def _body(body: bytes, limits: Limits) -> dict[str, Any]:
+    value = json_body(body, limits)
     if not isinstance(value, dict):
         raise BadRequestError('The request body must be a JSON object of parameters, '
                               'e.g. {"filters": {...}}')
@@ -163,10 +155,34 @@ def choice_param(params: Mapping[str, Any], name: str, choices: Sequence[str],
     return value
 
 
-def json_param(params: Mapping[str, Any], name: str) -> Any:
+def json_body(body: bytes, limits: Limits) -> Any:
+    """
+    The JSON value of a request body (a POST's parameters, a notification),
+    or a 400: strict JSON, within the limits of size and nesting.
+    """
+    if len(body) > limits.body_size:
+        raise BadRequestError(exceeded('The request body is too large', f'{len(body)} bytes',
+                                       limits.body_size, 'AZUL_MAX_BODY_SIZE', ' bytes'))
+    check_depth('The request body', body, limits)
+    try:
+        return strict_json(body.decode('utf-8'))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadRequestError(f'The request body is not valid JSON: {e}') from None
+
+
+def check_depth(what: str, text: str | bytes, limits: Limits) -> None:
+    """A 400 unless the JSON `text` nests at most as deep as the limit allows."""
+    depth = json_depth(text)
+    if depth > limits.json_depth:
+        raise BadRequestError(exceeded(f'{what} is nested too deeply', f'{depth} levels',
+                                       limits.json_depth, 'AZUL_MAX_JSON_DEPTH', ' levels'))
+
+
+def json_param(params: Mapping[str, Any], name: str, limits: Limits = Limits()) -> Any:
     """A parameter holding JSON: a string to decode, or (from a body) a decoded value."""
     value = params.get(name)
     if isinstance(value, str):
+        check_depth(f'The {name!r} parameter', value, limits)
         try:
             return strict_json(value)
         except ValueError:
@@ -180,7 +196,8 @@ def strict_json(text: str | bytes) -> Any:
     parser also takes NaN and Infinity, and turns 1e400 into infinity, none of
     which a backend can compare with (one answers nothing, the other fails).
     """
-    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
+                      parse_int=_bounded_int)
 
 
 def _no_constant(name: str) -> Any:
@@ -192,6 +209,17 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f'{text} is out of range')
     return value
+
+
+# Python's own limit (sys.get_int_max_str_digits), whose ValueError would not
+# say what is wrong; converting n digits costs n squared
+_MAX_DIGITS = 4300
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip('-')) > _MAX_DIGITS:
+        raise ValueError(f'a number of {len(text)} characters is out of range')
+    return int(text)
 
 
 def link(base_url: str, path: str, params: Mapping[str, str | None]) -> str:

@@ -14,7 +14,7 @@ def summary(runtime: Runtime, request: Request) -> Response:
     params = parameters(request, SUMMARY_PARAMS)
     catalog = catalog_param(runtime, params)
     plugin = runtime.metadata_plugin(catalog)
-    filters = filters_param(params, plugin)
+    filters = filters_param(params, plugin, runtime.config.limits)
     backend = runtime.backend
     results = {
         name: backend.summary(catalog.name, summary_request)

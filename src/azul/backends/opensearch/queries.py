@@ -9,6 +9,7 @@ aggregation under every filter but its own (`facet_filters`), wrapping a
 `terms` aggregation and the count of the null term. The total is a `filter`
 aggregation under all filters, so that it does not depend on the cursor.
 """
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -92,13 +93,46 @@ def _ranges(relation: str | None) -> Callable[[Term], Query]:
     is how dates in the original's form sort.
     """
     def translate(term: Term) -> Query:
+        bounds = _bounds.get(term.field.type, _same)
+
         def one(lo: Any, hi: Any) -> Query:
+            clamped = bounds(lo, hi)
+            if clamped is None:
+                return MATCH_NONE
+            lo, hi = clamped
             body: dict[str, Any] = {'gte': lo, 'lte': hi}
             if relation is not None:
                 body['relation'] = relation
             return {'range': {value_path(term.field): body}}
         return all_of([one(lo, hi) for lo, hi in term.ranges])
     return translate
+
+
+def _same(lo: Any, hi: Any) -> tuple[Any, Any]:
+    return lo, hi
+
+
+LONG_MIN, LONG_MAX = -2 ** 63, 2 ** 63 - 1
+
+
+def _long_bounds(lo: float, hi: float) -> tuple[int, int] | None:
+    """
+    The bounds of a range on a long field as integers a long can hold:
+    OpenSearch fails the whole query for a bound beyond (`1e300`), where the
+    reference semantics, comparing numbers, match every value up to it. None
+    for a range no long lies in.
+    """
+    if lo > LONG_MAX or hi < LONG_MIN:
+        return None
+    # Comparing before converting: float(LONG_MAX) is 2 ** 63, beyond a long
+    return (LONG_MIN if lo <= LONG_MIN else math.ceil(lo),
+            LONG_MAX if hi >= LONG_MAX else math.floor(hi))
+
+
+# How the bounds of a range on a field of a type are passed, if not as they are
+_bounds: Mapping[FieldType, Callable[[Any, Any], tuple[Any, Any] | None]] = {
+    FieldType.long: _long_bounds,
+}
 
 
 # (term class, whether the field is a range field) -> translation
