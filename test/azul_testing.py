@@ -21,3 +21,19 @@ def make_backend(kind: str, tmp_path: Path, deployment: str):
                                  prefix='azul', deployment=deployment)
     else:
         raise ValueError(kind)
+
+
+STAGING_SOURCE = f'file://{FIXTURES}/hca/bundles/cans/staging'
+
+
+def set_staging_cli_env(monkeypatch, tmp_path: Path) -> None:
+    """The environment of an `azul` command over one small catalog on DuckDB."""
+    import json
+    catalogs = {'staging': {'atlas': 'hca', 'internal': False,
+                            'plugins': {'metadata': {'name': 'hca'},
+                                        'repository': {'name': 'canned'}},
+                            'sources': [STAGING_SOURCE]}}
+    monkeypatch.setenv('AZUL_CATALOGS', json.dumps(catalogs))
+    monkeypatch.setenv('AZUL_DATA_DIR', str(tmp_path))
+    monkeypatch.setenv('AZUL_DUCKDB_PATH', str(tmp_path / 'index.duckdb'))
+    monkeypatch.setenv('AZUL_INDEX_BACKEND', 'duckdb')

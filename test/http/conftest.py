@@ -42,17 +42,25 @@ def load_app_module() -> ModuleType:
     return load_app('service')
 
 
+def catalog_spec(sources: list[str], internal: bool = False) -> dict[str, Any]:
+    """An HCA catalog of canned sources, as `AZUL_CATALOGS` spells it."""
+    return {'atlas': 'hca', 'internal': internal,
+            'plugins': {'metadata': {'name': 'hca'}, 'repository': {'name': 'canned'}},
+            'sources': sources}
+
+
 def make_config(kind: str, data_dir: Path, deployment: str,
-                service_url: str | None = None) -> Config:
-    catalog = {'atlas': 'hca', 'internal': False,
-               'plugins': {'metadata': {'name': 'hca'}, 'repository': {'name': 'canned'}},
-               'sources': list(SOURCES)}
+                service_url: str | None = None,
+                catalogs: Mapping[str, Any] | None = None,
+                extra_env: Mapping[str, str] | None = None) -> Config:
+    if catalogs is None:
+        # The second catalog is never indexed: it only exists to be named
+        catalogs = {CATALOG: catalog_spec(list(SOURCES)),
+                    OTHER_CATALOG: catalog_spec(list(SOURCES), internal=True)}
     env = {
         'AZUL_DEPLOYMENT': deployment,
         'AZUL_DATA_DIR': str(data_dir),
-        # The second catalog is never indexed: it only exists to be named
-        'AZUL_CATALOGS': json.dumps({CATALOG: catalog,
-                                     OTHER_CATALOG: {**catalog, 'internal': True}}),
+        'AZUL_CATALOGS': json.dumps(catalogs),
         'AZUL_INDEX_BACKEND': kind,
         'AZUL_DUCKDB_PATH': str(data_dir / 'index.duckdb'),
         'AZUL_ES_ENDPOINT': os.environ.get('AZUL_ES_ENDPOINT', ''),
@@ -66,6 +74,7 @@ def make_config(kind: str, data_dir: Path, deployment: str,
         'AZUL_DEMO_BUNDLES': '1',
         'AZUL_AWS_REGION': 'us-east-1',
         'AZUL_LOG_LEVEL': 'INFO',
+        **(extra_env or {}),
     }
     return Config.from_env(env)
 

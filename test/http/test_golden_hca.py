@@ -28,7 +28,7 @@ import pytest
 from azul.config import Config
 from azul.indexer.index import Indexer
 from azul.runtime import Runtime
-from conftest import FIXTURES, ServiceClient, load_app_module
+from conftest import FIXTURES, ServiceClient, catalog_spec, load_app_module, make_config
 
 GOLDEN = Path(__file__).resolve().parent / 'golden' / 'hca'
 INDEXER_BUNDLES = FIXTURES / 'hca' / 'bundles' / 'indexer'
@@ -137,34 +137,11 @@ def link_catalog(directory: Path, bundles: tuple[tuple[str, str], ...]) -> str:
 def make_golden_config(kind: str, data_dir: Path, deployment: str,
                        sources: Mapping[str, str]) -> Config:
     """Like conftest.make_config, with the golden catalogs, one source each."""
-    catalogs = {
-        name: {'atlas': 'hca', 'internal': False,
-               'plugins': {'metadata': {'name': 'hca'}, 'repository': {'name': 'canned'}},
-               'sources': [source]}
-        for name, source in sources.items()
-    }
-    env = {
-        'AZUL_DEPLOYMENT': deployment,
-        'AZUL_DATA_DIR': str(data_dir),
-        'AZUL_CATALOGS': json.dumps(catalogs),
-        'AZUL_INDEX_BACKEND': kind,
-        'AZUL_DUCKDB_PATH': str(data_dir / 'index.duckdb'),
-        'AZUL_ES_ENDPOINT': os.environ.get('AZUL_ES_ENDPOINT', ''),
-        'AZUL_ES_TIMEOUT': '30',
-        'AZUL_INDEX_PREFIX': 'azul',
-        'AZUL_HOST': '127.0.0.1',
-        'AZUL_PORT': '8000',
-        'AZUL_SERVICE_URL': '',
-        'AZUL_QUEUE': 'local',
-        'AZUL_QUEUE_PATH': str(data_dir / 'queue.sqlite'),
-        'AZUL_DEMO_BUNDLES': '1',
-        'AZUL_AWS_REGION': 'us-east-1',
-        'AZUL_LOG_LEVEL': 'INFO',
-        # The host of the drs:// URIs of DSS files (a config without this
-        # setting ignores it, and the drs_uri values then differ)
-        'AZUL_DRS_DOMAIN': DRS_DOMAIN,
-    }
-    return Config.from_env(env)
+    catalogs = {name: catalog_spec([source]) for name, source in sources.items()}
+    # The host of the drs:// URIs of DSS files (a config without this setting
+    # ignores it, and the drs_uri values then differ)
+    return make_config(kind, data_dir, deployment, catalogs=catalogs,
+                       extra_env={'AZUL_DRS_DOMAIN': DRS_DOMAIN})
 
 
 # Keys of ours that no golden pins: `azul_url` is an extra of our API (the

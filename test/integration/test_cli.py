@@ -7,21 +7,14 @@ import pytest
 
 from azul import envfiles
 from azul.adapters.cli import main
-from azul_testing import FIXTURES
+from azul_testing import FIXTURES, STAGING_SOURCE, set_staging_cli_env
 
-SOURCE = f'file://{FIXTURES}/hca/bundles/cans/staging'
+SOURCE = STAGING_SOURCE
 
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    catalogs = {'staging': {'atlas': 'hca', 'internal': False,
-                            'plugins': {'metadata': {'name': 'hca'},
-                                        'repository': {'name': 'canned'}},
-                            'sources': [SOURCE]}}
-    monkeypatch.setenv('AZUL_CATALOGS', json.dumps(catalogs))
-    monkeypatch.setenv('AZUL_DATA_DIR', str(tmp_path))
-    monkeypatch.setenv('AZUL_DUCKDB_PATH', str(tmp_path / 'index.duckdb'))
-    monkeypatch.setenv('AZUL_INDEX_BACKEND', 'duckdb')
+    set_staging_cli_env(monkeypatch, tmp_path)
     monkeypatch.setenv('AZUL_ES_AUTH', 'admin:hunter2')
     return tmp_path
 

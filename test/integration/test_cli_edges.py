@@ -1,5 +1,4 @@
 """The `azul` command at its edges: a locked database, serving off loopback without a key."""
-import json
 import subprocess
 import sys
 
@@ -7,21 +6,14 @@ import pytest
 
 from azul.adapters import server
 from azul.adapters.cli import main
-from azul_testing import FIXTURES
+from azul_testing import STAGING_SOURCE, set_staging_cli_env
 
-SOURCE = f'file://{FIXTURES}/hca/bundles/cans/staging'
+SOURCE = STAGING_SOURCE
 
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    catalogs = {'staging': {'atlas': 'hca', 'internal': False,
-                            'plugins': {'metadata': {'name': 'hca'},
-                                        'repository': {'name': 'canned'}},
-                            'sources': [SOURCE]}}
-    monkeypatch.setenv('AZUL_CATALOGS', json.dumps(catalogs))
-    monkeypatch.setenv('AZUL_DATA_DIR', str(tmp_path))
-    monkeypatch.setenv('AZUL_DUCKDB_PATH', str(tmp_path / 'index.duckdb'))
-    monkeypatch.setenv('AZUL_INDEX_BACKEND', 'duckdb')
+    set_staging_cli_env(monkeypatch, tmp_path)
     monkeypatch.setenv('AZUL_HOST', '127.0.0.1')
     monkeypatch.delenv('AZUL_INDEXER_HMAC_KEY', raising=False)
     return tmp_path
