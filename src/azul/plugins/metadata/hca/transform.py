@@ -139,11 +139,12 @@ class _Transformer:
         graph = self.graph
         contents = self._contents(graph.visits([f.document_id]),
                                   graph.ancestor_samples(f.document_id), f, 'file')
-        contents['files'] = [{**self._file(f),
-                              'related_files': [self._file(r) for r in related]}]
+        file = self._file(f)
+        contents['files'] = [{**file, 'related_files': [self._file(r) for r in related]}]
         if f.schema_name == 'supplementary_file' and inner.is_matrix(f):
-            submitter = Submitter.for_file(f, self.model, ())
-            if submitter is not None and submitter.category in Category:
+            # The file's source is its submitter's title (see `file_base`)
+            submitter = Submitter.for_title(file['file_source'])
+            if submitter is not None:
                 for kind, values in matrices.strata_entities(f, self._name(f)).items():
                     contents[kind].extend(values)
         return contents
@@ -171,7 +172,7 @@ class _Transformer:
         internal, external = [], []
         for file in contents['files']:
             f = self.model.entities[file['document_id']]
-            submitter = Submitter.for_file(f, self.model, self.graph.parents.get(f.document_id, ()))
+            submitter = Submitter.for_title(file['file_source'])
             category = None if submitter is None else submitter.category
             if file['is_intermediate']:
                 continue
@@ -316,10 +317,11 @@ class _Transformer:
         return self._cached(kind, e.document_id, lambda: build(e))
 
     def _cell_suspension(self, e: Entity) -> JSON:
-        samples = [self.model.entities[s] for s in self.graph.ancestor_samples(e.document_id)]
-        return self._cached('cell_suspensions', e.document_id,
-                            lambda: inner.cell_suspension(e, samples,
-                                                          e.document_id in self.leaves))
+        def build() -> JSON:
+            samples = [self.model.entities[s]
+                       for s in self.graph.ancestor_samples(e.document_id)]
+            return inner.cell_suspension(e, samples, e.document_id in self.leaves)
+        return self._cached('cell_suspensions', e.document_id, build)
 
     def _file(self, e: Entity) -> JSON:
         def build() -> JSON:

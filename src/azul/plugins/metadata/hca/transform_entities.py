@@ -99,7 +99,8 @@ def organoid(e: Entity) -> JSON:
 def _organ_of(sample: Entity) -> tuple[str | None, list[str | None]]:
     """A sample's organ and organ parts, as a cell suspension inherits them."""
     if sample.schema_name == 'specimen_from_organism':
-        return specimen(sample)['organ'], specimen(sample)['organ_part']
+        s = specimen(sample)
+        return s['organ'], s['organ_part']
     elif sample.schema_name == 'cell_line':
         return cell_line(sample)['model_organ'], [None]
     else:
