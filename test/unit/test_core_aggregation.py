@@ -3,11 +3,11 @@ import itertools
 import logging
 
 from azul.core.aggregation import (
+    DistinctSumAccumulator,
     GroupingAggregator,
     MaxAccumulator,
     SetAccumulator,
     SimpleAggregator,
-    SumAccumulator,
     aggregate,
     live_contributions,
 )
@@ -73,18 +73,21 @@ def test_redelivery_changes_nothing():
 
 
 def test_grouping_and_accumulators():
-    files = [{'file_format': 'fastq.gz', 'size': 10, 'count': 1},
-             {'file_format': 'bam', 'size': 5, 'count': 1},
-             {'file_format': 'fastq.gz', 'size': 7, 'count': 1},
-             {'file_format': None, 'size': 1, 'count': 1}]
-    aggregator = GroupingAggregator('file_format', {'size': SumAccumulator,
-                                                    'count': SumAccumulator})
+    # The original's GroupingAggregator: groups in the order first seen, each
+    # file's size counted once per (uuid, version), other fields sets
+    files = [{'file_format': 'fastq.gz', 'size': (('f1', 'v'), 10)},
+             {'file_format': 'bam', 'size': (('f2', 'v'), 5)},
+             {'file_format': 'fastq.gz', 'size': (('f3', 'v'), 7)},
+             {'file_format': 'fastq.gz', 'size': (('f3', 'v'), 7)},
+             {'file_format': None, 'size': (('f4', 'v'), 1)}]
+    aggregator = GroupingAggregator(group=lambda f: f['file_format'],
+                                    fields={'size': DistinctSumAccumulator})
     assert aggregator.aggregate(files) == [
-        {'file_format': ['bam'], 'size': 5, 'count': 1},
-        {'file_format': ['fastq.gz'], 'size': 17, 'count': 2},
-        {'file_format': [None], 'size': 1, 'count': 1},
+        {'file_format': ['fastq.gz'], 'size': 17},
+        {'file_format': ['bam'], 'size': 5},
+        {'file_format': [None], 'size': 1},
     ]
-    simple = SimpleAggregator({'date': MaxAccumulator}, skip=frozenset({'count'}))
+    simple = SimpleAggregator(fields={'date': MaxAccumulator, 'count': None})
     assert simple.aggregate([{'date': v1, 'count': 1}, {'date': v3}, {'date': None}]) == \
         [{'date': v3}]
 
@@ -93,9 +96,19 @@ def test_set_accumulator_cap_is_logged(caplog):
     acc = SetAccumulator('document_id', max_size=3)
     with caplog.at_level(logging.WARNING):
         for i in range(5):
-            acc.accumulate(f'id{i}')
+            acc.add(f'id{i}')
     assert acc.get() == ['id0', 'id1', 'id2']
-    assert 'document_id' in caplog.text and 'MAX_DISTINCT_VALUES' in caplog.text
+    assert "'document_id' has more than 3 distinct values" in caplog.text
+
+
+def test_set_accumulator_takes_a_list_whole_below_the_cap():
+    # As the original's SetAccumulator: the cap is checked before each value,
+    # so a list may take the set past it; a duplicate at the cap logs nothing
+    acc = SetAccumulator('organ', max_size=2)
+    acc.add('blood')
+    acc.add(['liver', 'brain', None])
+    acc.add('eye')
+    assert acc.get() == ['blood', 'brain', 'liver', None]
 
 
 def test_versions_are_normalized():

@@ -11,10 +11,15 @@ delivered:
    taken from the newest bundle version that has it;
 4. the plugin's aggregator for each inner entity type folds the entities'
    fields with accumulators.
+
+The accumulators follow the original Azul's: a field becomes the sorted set
+of its values, nulls last, capped at `MAX_VALUES` distinct values (the first
+ones seen are kept); a list value contributes its elements.
 """
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -24,27 +29,10 @@ from azul.core.documents import Aggregate, BundleFQID, Contribution
 
 log = logging.getLogger(__name__)
 
-# Caps the number of distinct values one accumulator keeps for one field of one
-# aggregate, so that a project of a million files cannot make a document too big
-# to index. Hitting it is logged with the field name.
-MAX_DISTINCT_VALUES = 1000
-
-
-def value_key(value: Any) -> tuple:
-    """A total order over JSON values: nulls last, then by type, then by value."""
-    if value is None:
-        return (1, 0, '')
-    elif isinstance(value, bool):
-        return (0, 0, value)
-    elif isinstance(value, int | float):
-        return (0, 1, value)
-    elif isinstance(value, str):
-        return (0, 2, value)
-    else:
-        return (0, 3, _canonical(value))
-
-
-_scalars = frozenset({str, int, float, bool, type(None)})
+# The original's default cap on the distinct values of one field of one
+# aggregate, so that a project of a million files cannot make a document too
+# big to index. Hitting it is logged with the field's name.
+MAX_VALUES = 100
 
 
 def _canonical(value: Any) -> str:
@@ -52,128 +40,157 @@ def _canonical(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _hashable(value: Any) -> Any:
+def _frozen(value: Any) -> Hashable:
     return _canonical(value) if isinstance(value, dict | list) else value
+
+
+def none_last(value: Any) -> tuple:
+    return (1, '') if value is None else (0, value)
 
 
 class Accumulator(ABC):
     @abstractmethod
-    def accumulate(self, value: Any) -> None: ...
-
-    def accumulate_all(self, values: list[Any]) -> None:
-        """Accumulate each of `values`, already flattened one level."""
-        for value in values:
-            self.accumulate(value)
+    def add(self, value: Any) -> None: ...
 
     @abstractmethod
     def get(self) -> Any: ...
 
 
 class SetAccumulator(Accumulator):
-    """Distinct values, sorted, null last. Lists are accumulated element-wise."""
+    """Distinct values, sorted nulls last; a list adds its elements."""
 
-    def __init__(self, name: str = '', max_size: int = MAX_DISTINCT_VALUES):
-        self.name = name
-        self.max_size = max_size
-        self.values: dict[Any, Any] = {}
+    def __init__(self, name: str = '', max_size: int | None = MAX_VALUES,
+                 key: Callable[[Any], Any] = none_last):
+        self.values: dict[Hashable, Any] = {}
+        self.name, self.max_size, self.key = name, max_size, key
         self.overflow = False
 
-    def accumulate(self, value: Any) -> None:
-        values = self.values
-        for v in value if value.__class__ is list else (value,):
-            # Scalars are their own keys; this runs for every value of every
-            # inner entity, so the common case avoids any function call.
-            key = v if v.__class__ in _scalars else _hashable(v)
-            if key not in values:
-                if len(values) < self.max_size:
-                    values[key] = v
-                elif not self.overflow:
-                    self.overflow = True
-                    log.warning('Field %r exceeds MAX_DISTINCT_VALUES (%d); further values '
-                                'are dropped', self.name, self.max_size)
-
-    def accumulate_all(self, values: list[Any]) -> None:
-        if not self.overflow:
-            # The common case: hashable values only, well under the cap. Dicts
-            # (e.g. organism ages) are unhashable and take the slow path.
-            try:
-                fresh = dict.fromkeys(values)
-            except TypeError:
-                pass
-            else:
-                if len(self.values) + len(fresh) <= self.max_size:
-                    if self.values:
-                        for v in fresh:
-                            self.values.setdefault(v, v)
-                    else:
-                        self.values = {v: v for v in fresh}
-                    return
-        for v in values:
-            self.accumulate(v)
+    def add(self, value: Any) -> None:
+        items = value if isinstance(value, list) else [value]
+        # As the original, the cap is checked per value, not per element: a
+        # list is taken whole while the set is below the cap
+        if self.max_size is not None and len(self.values) >= self.max_size:
+            if not self.overflow and any(_frozen(i) not in self.values for i in items):
+                self.overflow = True
+                log.warning('Field %r has more than %d distinct values; further values '
+                            'are dropped', self.name, self.max_size)
+            return
+        for item in items:
+            self.values.setdefault(_frozen(item), item)
 
     def get(self) -> list[Any]:
-        values = list(self.values.values())
-        if len(values) > 1:
-            classes = {v.__class__ for v in values}
-            if len(classes) == 1 and classes <= {str, int, float}:
-                values.sort()
-            else:
-                values.sort(key=value_key)
-        return values
+        try:
+            return sorted(self.values.values(), key=self.key)
+        except TypeError:
+            # Values of mixed types: order them by their JSON text
+            return sorted(self.values.values(), key=lambda v: (v is None, _canonical(v)))
 
 
-class SumAccumulator(Accumulator):
-    def __init__(self, name: str = ''):
-        self.total = None
-
-    def accumulate(self, value: Any) -> None:
-        for v in value if isinstance(value, list) else (value,):
-            if v is not None:
-                self.total = v if self.total is None else self.total + v
-
-    def get(self) -> Any:
-        return self.total
-
-
-class _ExtremeAccumulator(Accumulator):
-    pick: Callable = min
-
-    def __init__(self, name: str = ''):
-        self.value = None
-
-    def accumulate(self, value: Any) -> None:
-        for v in value if isinstance(value, list) else (value,):
-            if v is not None:
-                self.value = v if self.value is None else type(self).pick(self.value, v)
-
-    def get(self) -> Any:
-        return self.value
-
-
-class MinAccumulator(_ExtremeAccumulator):
-    pick = min
-
-
-class MaxAccumulator(_ExtremeAccumulator):
-    pick = max
-
-
-class DistinctCountAccumulator(Accumulator):
-    """Number of distinct non-null values (e.g. donor count)."""
-
-    def __init__(self, name: str = ''):
-        self.values = set()
-
-    def accumulate(self, value: Any) -> None:
-        for v in value if isinstance(value, list) else (value,):
-            if v is not None:
-                self.values.add(_hashable(v))
+class CountAccumulator(SetAccumulator):
+    """The number of distinct values (e.g. donors)."""
 
     def get(self) -> int:
         return len(self.values)
 
 
-AccumulatorFactory = Callable[[str], Accumulator]
+class MinAccumulator(Accumulator):
+    def __init__(self, name: str = ''):
+        self.value = None
+
+    def add(self, value: Any) -> None:
+        if value is not None and (self.value is None or value < self.value):
+            self.value = value
+
+    def get(self) -> Any:
+        return self.value
+
+
+class MaxAccumulator(MinAccumulator):
+    def add(self, value: Any) -> None:
+        if value is not None and (self.value is None or value > self.value):
+            self.value = value
+
+
+class DistinctSumAccumulator(Accumulator):
+    """Sums `(key, value)` pairs, counting each key once (a file's size, say)."""
+
+    def __init__(self, name: str = ''):
+        self.keys: set[Hashable] = set()
+        self.value = None
+
+    def add(self, pair: Any) -> None:
+        key, value = pair
+        key = _frozen(key)
+        if key not in self.keys:
+            self.keys.add(key)
+            if value is not None:
+                self.value = value if self.value is None else self.value + value
+
+    def get(self) -> Any:
+        return self.value
+
+
+class SingleValueAccumulator(Accumulator):
+    """The one value of a group (its key): the first one seen."""
+
+    def __init__(self, name: str = ''):
+        self.value = None
+
+    def add(self, value: Any) -> None:
+        if self.value is None:
+            self.value = value
+
+    def get(self) -> Any:
+        return self.value
+
+
+class FrequencyAccumulator(Accumulator):
+    """The most frequent values, from values or dicts of value to count."""
+
+    def __init__(self, name: str = '', max_size: int = MAX_VALUES):
+        self.counter: Counter = Counter()
+        self.max_size = max_size
+
+    def add(self, value: Any) -> None:
+        if isinstance(value, dict | list):
+            self.counter.update(value)
+        else:
+            self.counter[value] += 1
+
+    def get(self) -> list[Any]:
+        return [item for item, _ in self.counter.most_common(self.max_size)]
+
+
+class FirstByKeyAccumulator(Accumulator):
+    """Whole dicts, the first one per key, in the order seen."""
+
+    def __init__(self, name: str = '', key: str = 'uuid'):
+        self.key = key
+        self.values: dict[Any, Any] = {}
+
+    def add(self, value: Any) -> None:
+        for item in value if isinstance(value, list) else [value]:
+            self.values.setdefault(item.get(self.key), item)
+
+    def get(self) -> list[Any]:
+        return list(self.values.values())
+
+
+# A field's accumulator from the field's name, or None to drop the field
+Factory = Callable[[str], Accumulator] | None
+
+
+def _fold(entities: Sequence[Mapping[str, Any]], factory: Callable[[str], Factory]) -> dict:
+    accumulators: dict[str, Accumulator | None] = {}
+    for entity in entities:
+        for field, value in entity.items():
+            if field not in accumulators:
+                make = factory(field)
+                accumulators[field] = None if make is None else make(field)
+            accumulator = accumulators[field]
+            if accumulator is not None:
+                accumulator.add(value)
+    return {field: acc.get() for field, acc in accumulators.items() if acc is not None}
 
 
 class InnerAggregator(ABC):
@@ -186,63 +203,44 @@ class InnerAggregator(ABC):
 @attrs.frozen
 class SimpleAggregator(InnerAggregator):
     """
-    All entities into one dict. Fields not in `accumulators` use `default`;
-    fields in `skip` are dropped.
+    All entities into one dict. `fields` maps a field to its accumulator
+    factory (None drops the field); others get `default`. `transform`
+    reshapes each entity first.
     """
-    accumulators: Mapping[str, AccumulatorFactory] = attrs.field(factory=dict)
-    default: AccumulatorFactory | None = SetAccumulator
-    skip: frozenset[str] = frozenset()
+    fields: Mapping[str, Factory] = attrs.field(factory=dict)
+    default: Factory = SetAccumulator
+    transform: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+
+    def _factory(self, field: str) -> Factory:
+        return self.fields[field] if field in self.fields else self.default
+
+    def _prepared(self, entities: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        return list(entities) if self.transform is None else [self.transform(e) for e in entities]
 
     def aggregate(self, entities: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if not entities:
             return []
-        return [_fold(entities, self.accumulators, self.default, self.skip)]
+        return [_fold(self._prepared(entities), self._factory)]
 
 
 @attrs.frozen
-class GroupingAggregator(InnerAggregator):
-    """One dict per distinct value of `group_by` (e.g. file format)."""
-    group_by: str
-    accumulators: Mapping[str, AccumulatorFactory] = attrs.field(factory=dict)
-    default: AccumulatorFactory | None = SetAccumulator
-    skip: frozenset[str] = frozenset()
+class GroupingAggregator(SimpleAggregator):
+    """One dict per group (`group` of the prepared entity), groups in the order first seen."""
+    group: Callable[[Mapping[str, Any]], Hashable] = lambda e: None
 
     def aggregate(self, entities: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        groups: dict[Any, list[Mapping[str, Any]]] = {}
-        for entity in entities:
-            groups.setdefault(_hashable(entity.get(self.group_by)), []).append(entity)
-        result = [_fold(group, self.accumulators, self.default, self.skip)
-                  for _, group in sorted(groups.items(), key=lambda kv: value_key(kv[0]))]
-        return result
+        groups: dict[Hashable, list[Mapping[str, Any]]] = {}
+        for entity in self._prepared(entities):
+            groups.setdefault(self.group(entity), []).append(entity)
+        return [_fold(group, self._factory) for group in groups.values()]
 
 
-def _fold(entities: Sequence[Mapping[str, Any]],
-          accumulators: Mapping[str, AccumulatorFactory],
-          default: AccumulatorFactory | None,
-          skip: frozenset[str]) -> dict[str, Any]:
-    # Collect each field's values first and hand them over in one call: this
-    # is the indexer's innermost loop, run for every field of every entity.
-    collected: dict[str, list[Any]] = {}
-    for entity in entities:
-        for key, value in entity.items():
-            values = collected.get(key)
-            if values is None:
-                values = collected[key] = []
-            if value.__class__ is list:
-                values.extend(value)
-            else:
-                values.append(value)
-    result = {}
-    for key, values in collected.items():
-        if key in skip:
-            continue
-        factory = accumulators.get(key, default)
-        if factory is None:
-            continue
-        accumulator = factory(key)
-        accumulator.accumulate_all(values)
-        result[key] = accumulator.get()
-    return result
+@attrs.frozen
+class KeepWhole(InnerAggregator):
+    """The entities as contributed, e.g. the file itself in a files aggregate."""
+
+    def aggregate(self, entities: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        return [dict(entity) for entity in entities]
 
 
 def live_contributions(contributions: Iterable[Contribution]) -> list[Contribution]:

@@ -4,213 +4,36 @@ are folded into its aggregate, field by field, as the original Azul folds
 them (see `contents.md`).
 
 By default a field becomes the sorted list of its distinct values, nulls last
-(a missing value shows as `[null]`), capped at `MAX_VALUES` distinct values
-like the original's set accumulators; a list value contributes its elements.
+(a missing value shows as `[null]`), capped at `core.aggregation.MAX_VALUES`
+distinct values like the original's set accumulators; a list value
+contributes its elements.
 `core.aggregation.aggregate` has already reconciled the copies of one inner
 entity from several bundles, so sums count each file or cell suspension once.
 """
-from collections import Counter
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import attrs
-import orjson
 
-from azul.core.aggregation import InnerAggregator
+from azul.core.aggregation import (
+    CountAccumulator,
+    DistinctSumAccumulator,
+    FirstByKeyAccumulator,
+    FrequencyAccumulator,
+    GroupingAggregator,
+    InnerAggregator,
+    KeepWhole,
+    MaxAccumulator,
+    MinAccumulator,
+    SetAccumulator,
+    SimpleAggregator,
+    SingleValueAccumulator,
+    none_last,
+)
 from azul.plugins.metadata.hca.transform import OWN_INNER_TYPES
 
 JSON = dict[str, Any]
-
-# The original's default cap on the distinct values of one field
-MAX_VALUES = 100
-
-
-class _Acc:
-    def add(self, value: Any) -> None: ...
-
-    def get(self) -> Any: ...
-
-
-def _none_last(value: Any) -> tuple:
-    return (1, '') if value is None else (0, value)
-
-
-def _frozen(value: Any) -> Hashable:
-    if isinstance(value, dict | list):
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    return value
-
-
-class _Set(_Acc):
-    """Distinct values, sorted nulls last; lists add their elements."""
-
-    def __init__(self, max_size: int | None = MAX_VALUES,
-                 key: Callable[[Any], Any] = _none_last, whole: bool = False):
-        self.values: dict[Hashable, Any] = {}
-        self.max_size, self.key, self.whole = max_size, key, whole
-
-    def add(self, value: Any) -> None:
-        if self.max_size is not None and len(self.values) >= self.max_size:
-            return
-        items = value if isinstance(value, list) and not self.whole else [value]
-        for item in items:
-            self.values.setdefault(_frozen(item), item)
-
-    def get(self) -> list[Any]:
-        try:
-            return sorted(self.values.values(), key=self.key)
-        except TypeError:
-            # Values of mixed types: order them by their JSON text
-            return sorted(self.values.values(), key=lambda v: (v is None, orjson.dumps(v)))
-
-
-class _Min(_Acc):
-    def __init__(self):
-        self.value = None
-
-    def add(self, value: Any) -> None:
-        if value is not None and (self.value is None or value < self.value):
-            self.value = value
-
-    def get(self) -> Any:
-        return self.value
-
-
-class _Max(_Min):
-    def add(self, value: Any) -> None:
-        if value is not None and (self.value is None or value > self.value):
-            self.value = value
-
-
-class _DistinctSum(_Acc):
-    """Sums `(key, value)` pairs, counting each key once."""
-
-    def __init__(self):
-        self.keys: set[Hashable] = set()
-        self.value = None
-
-    def add(self, pair: Any) -> None:
-        key, value = pair
-        key = _frozen(key)
-        if key not in self.keys:
-            self.keys.add(key)
-            if value is not None:
-                self.value = value if self.value is None else self.value + value
-
-    def get(self) -> Any:
-        return self.value
-
-
-class _Single(_Acc):
-    """The one value of a group (its key)."""
-
-    def __init__(self):
-        self.value = None
-
-    def add(self, value: Any) -> None:
-        if self.value is None:
-            self.value = value
-
-    def get(self) -> Any:
-        return self.value
-
-
-class _Count(_Set):
-    def get(self) -> int:
-        return len(self.values)
-
-
-class _Frequent(_Acc):
-    """The most frequent values, from dicts of value to count."""
-
-    def __init__(self, max_size: int = MAX_VALUES):
-        self.counter: Counter = Counter()
-        self.max_size = max_size
-
-    def add(self, value: Any) -> None:
-        if isinstance(value, dict):
-            self.counter.update(value)
-        elif isinstance(value, list):
-            self.counter.update(value)
-        else:
-            self.counter[value] += 1
-
-    def get(self) -> list[Any]:
-        return [item for item, _ in self.counter.most_common(self.max_size)]
-
-
-class _FirstByKey(_Acc):
-    """Whole dicts, the first per key, in the order seen."""
-
-    def __init__(self, key: str):
-        self.key = key
-        self.values: dict[Any, Any] = {}
-
-    def add(self, value: Any) -> None:
-        for item in value if isinstance(value, list) else [value]:
-            self.values.setdefault(item.get(self.key), item)
-
-    def get(self) -> list[Any]:
-        return list(self.values.values())
-
-
-Factory = Callable[[], _Acc] | None
-
-
-def _set() -> _Acc:
-    return _Set()
-
-
-def _fold(entities: Sequence[Mapping[str, Any]], factory: Callable[[str], Factory]) -> JSON:
-    accumulators: dict[str, _Acc | None] = {}
-    for entity in entities:
-        for field, value in entity.items():
-            if field not in accumulators:
-                make = factory(field)
-                accumulators[field] = None if make is None else make()
-            acc = accumulators[field]
-            if acc is not None:
-                acc.add(value)
-    return {field: acc.get() for field, acc in accumulators.items() if acc is not None}
-
-
-@attrs.frozen
-class Simple(InnerAggregator):
-    """All entities into one dict; `fields` overrides the default set per field."""
-    fields: Mapping[str, Factory] = attrs.field(factory=dict)
-    default: Factory = _set
-    transform: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
-
-    def _factory(self, field: str) -> Factory:
-        return self.fields[field] if field in self.fields else self.default
-
-    def _prepared(self, entities: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        return list(entities) if self.transform is None else [self.transform(e) for e in entities]
-
-    def aggregate(self, entities: Sequence[Mapping[str, Any]]) -> list[JSON]:
-        if not entities:
-            return []
-        return [_fold(self._prepared(entities), self._factory)]
-
-
-@attrs.frozen
-class Grouping(Simple):
-    """One dict per group, groups in the order first seen."""
-    group: Callable[[Mapping[str, Any]], Hashable] = lambda e: None
-
-    def aggregate(self, entities: Sequence[Mapping[str, Any]]) -> list[JSON]:
-        groups: dict[Hashable, list[Mapping[str, Any]]] = {}
-        for entity in self._prepared(entities):
-            groups.setdefault(self.group(entity), []).append(entity)
-        return [_fold(group, self._factory) for group in groups.values()]
-
-
-@attrs.frozen
-class KeepWhole(InnerAggregator):
-    """The entities as contributed, e.g. the file itself in a files aggregate."""
-
-    def aggregate(self, entities: Sequence[Mapping[str, Any]]) -> list[JSON]:
-        return [dict(entity) for entity in entities]
 
 
 @attrs.frozen
@@ -223,7 +46,7 @@ class CellCountAggregator(InnerAggregator):
     prefer_project: bool
 
     def aggregate(self, entities: Sequence[Mapping[str, Any]]) -> list[JSON]:
-        total, estimate = 0, _Max()
+        total, estimate = 0, MaxAccumulator()
         for entity in entities:
             total += entity.get('total_estimated_cells') or 0
             estimate.add(entity.get('estimated_cell_count'))
@@ -251,13 +74,17 @@ def _file_summary(file: Mapping[str, Any]) -> JSON:
     }
 
 
-_files = Grouping(
+_files = GroupingAggregator(
     transform=_file_summary,
     group=lambda f: (frozenset(f['content_description'] or ()), f['file_format'],
                      f['is_intermediate']),
-    fields={'content_description': _Single, 'file_format': _Single,
-            'is_intermediate': _Single, 'file_source': _set,
-            'size': _DistinctSum, 'count': _DistinctSum, 'matrix_cell_count': _DistinctSum},
+    fields={'content_description': SingleValueAccumulator,
+            'file_format': SingleValueAccumulator,
+            'is_intermediate': SingleValueAccumulator,
+            'file_source': SetAccumulator,
+            'size': DistinctSumAccumulator,
+            'count': DistinctSumAccumulator,
+            'matrix_cell_count': DistinctSumAccumulator},
     default=None)
 
 
@@ -268,47 +95,58 @@ def _with_cell_keys(cs: Mapping[str, Any]) -> JSON:
                                                 cs.get('total_estimated_cells_redundant'))}
 
 
-_cell_suspensions = Grouping(
+_cell_suspensions = GroupingAggregator(
     transform=_with_cell_keys,
     group=lambda cs: frozenset(cs.get('organ') or ()),
-    fields={'total_estimated_cells': _DistinctSum,
-            'total_estimated_cells_redundant': _DistinctSum})
+    fields={'total_estimated_cells': DistinctSumAccumulator,
+            'total_estimated_cells_redundant': DistinctSumAccumulator})
 
 
 def _age_key(age: Any) -> tuple:
     if age is None:
         return (1, '', '')
-    return (0, *(_none_last(age.get(k)) for k in ('value', 'unit')))
+    return (0, *(none_last(age.get(k)) for k in ('value', 'unit')))
 
 
-_donors = Simple(
+def _range_key(age_range: Any) -> tuple:
+    return age_range.get('gte'), age_range.get('lte')
+
+
+def _accession_key(accession: Any) -> tuple:
+    return none_last(accession.get('accession'))
+
+
+def _atlas_key(atlas: Any) -> tuple:
+    return none_last(atlas.get('atlas')), none_last(atlas.get('version'))
+
+
+_donors = SimpleAggregator(
     transform=lambda d: {**d, 'donor_count': d.get('biomaterial_id')},
-    fields={'organism_age_range': lambda: _Set(key=lambda r: (r.get('gte'), r.get('lte'))),
-            'organism_age': lambda: _Set(key=_age_key),
-            'donor_count': _Count})
+    fields={'organism_age_range': partial(SetAccumulator, key=_range_key),
+            'organism_age': partial(SetAccumulator, key=_age_key),
+            'donor_count': CountAccumulator})
 
-_projects = Simple(fields={
+_projects = SimpleAggregator(fields={
     'project_description': None, 'contact_names': None, 'contributors': None,
     'publications': None,
-    'estimated_cell_count': _Max,
-    'accessions': lambda: _Set(max_size=None, key=lambda a: _none_last(a.get('accession'))),
-    'tissue_atlas': lambda: _Set(max_size=None,
-                                 key=lambda t: (_none_last(t.get('atlas')),
-                                                _none_last(t.get('version')))),
+    'estimated_cell_count': MaxAccumulator,
+    'accessions': partial(SetAccumulator, max_size=None, key=_accession_key),
+    'tissue_atlas': partial(SetAccumulator, max_size=None, key=_atlas_key),
 })
 
-_protocols = Simple(fields={'assay_type': _Frequent}, default=lambda: _Set(max_size=None))
+_protocols = SimpleAggregator(fields={'assay_type': FrequencyAccumulator},
+                              default=partial(SetAccumulator, max_size=None))
 
-_matrices = Simple(fields={'document_id': None, 'file': lambda: _FirstByKey('uuid')},
-                   default=lambda: _Set(max_size=None))
+_matrices = SimpleAggregator(fields={'document_id': None, 'file': FirstByKeyAccumulator},
+                             default=partial(SetAccumulator, max_size=None))
 
-_dates = Simple(fields={
-    'submission_date': _Min, 'aggregate_submission_date': _Min,
-    'update_date': _Max, 'aggregate_update_date': _Max,
-    'last_modified_date': _Max, 'aggregate_last_modified_date': _Max,
+_dates = SimpleAggregator(fields={
+    'submission_date': MinAccumulator, 'aggregate_submission_date': MinAccumulator,
+    'update_date': MaxAccumulator, 'aggregate_update_date': MaxAccumulator,
+    'last_modified_date': MaxAccumulator, 'aggregate_last_modified_date': MaxAccumulator,
 })
 
-_default = Simple()
+_default = SimpleAggregator()
 
 
 def aggregators(entity_type: str) -> Mapping[str, InnerAggregator]:
