@@ -256,6 +256,17 @@ def test_folded_values_are_capped_at_100():
     assert folded['donor_count'] == 1  # no biomaterial_id: one distinct null
 
 
+def test_donor_count_is_not_capped():
+    # The original's UniqueValueCountAccumulator counts into an uncapped set
+    donors = [{'document_id': f'd{i:03}', 'biomaterial_id': f'donor {i:03}'}
+              for i in range(150)]
+    agg = aggregate('files', 'f', [_contribution('b' * 8, '2020-01-01T00:00:00.000000Z', donors)],
+                    aggregators('files'))
+    (folded,) = agg.contents['donors']
+    assert folded['donor_count'] == 150
+    assert len(folded['biomaterial_id']) == 100
+
+
 def test_copies_of_an_inner_entity():
     # Of two copies of donor d1, the one of the newer bundle version wins; at
     # equal versions the first contribution seen (contributions go in bundle

@@ -87,7 +87,11 @@ class SetAccumulator(Accumulator):
 
 
 class CountAccumulator(SetAccumulator):
-    """The number of distinct values (e.g. donors)."""
+    """The number of distinct values (e.g. donors), uncapped as the original's."""
+
+    def __init__(self, name: str = '', max_size: int | None = None,
+                 key: Callable[[Any], Any] = none_last):
+        super().__init__(name, max_size, key)
 
     def get(self) -> int:
         return len(self.values)
