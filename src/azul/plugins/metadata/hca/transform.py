@@ -80,6 +80,7 @@ class _Transformer:
         self.model = HCABundle(bundle)
         self.graph = Graph(self.model)
         self.leaves = self.graph.leaf_cell_suspensions()
+        self._container_matrices: tuple[list[JSON], list[JSON]] | None = None
         self._memo: dict[tuple[str, str], JSON] = {}
 
     def _cached(self, kind: str, entity_id: str, build: Callable[[], JSON]) -> JSON:
@@ -149,23 +150,32 @@ class _Transformer:
                     contents[kind].extend(values)
         return contents
 
-    def _container_contents(self, project: bool) -> JSON:
+    @functools.cached_property
+    def _container_visits(self) -> tuple[Ids, Ids]:
+        """What projects and bundles see: every specimen and every file, and their samples."""
         model, graph = self.model, self.graph
         visits: list[str] = [s.document_id for s in model.of_type('specimen_from_organism')]
         files = [f.document_id for f in model.files]
         samples: dict[str, None] = {}
         for f in files:
             samples.update(dict.fromkeys(graph.ancestor_samples(f)))
-        visited = graph.visits(visits + files)
+        return graph.visits(visits + files), tuple(samples)
+
+    def _container_contents(self, project: bool) -> JSON:
+        visited, samples = self._container_visits
         if project:
-            p = model.project
-            contents = self._contents(visited, tuple(samples), p, 'project')
+            p = self.model.project
+            contents = self._contents(visited, samples, p, 'project')
             contents['cell_counts'].append({'document_id': p.document_id,
                                             'estimated_cell_count':
                                                 contents['projects'][0]['estimated_cell_count']})
         else:
-            contents = self._contents(visited, tuple(samples), None, 'bundle')
-        contents['matrices'], contents['contributed_analyses'] = self._matrices(contents)
+            contents = self._contents(visited, samples, None, 'bundle')
+        # The project and the bundle see the same files, so the same matrices
+        if self._container_matrices is None:
+            self._container_matrices = self._matrices(contents)
+        contents['matrices'], contents['contributed_analyses'] = map(list,
+                                                                     self._container_matrices)
         return contents
 
     def _matrices(self, contents: JSON) -> tuple[list[JSON], list[JSON]]:
