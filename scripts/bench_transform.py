@@ -1,0 +1,97 @@
+"""
+Measure the HCA transform and aggregation per bundle as a synthetic catalog
+grows, to show that the cost of a bundle does not depend on the catalog's
+size: each bundle file is read, transformed, and every entity it touches is
+folded from that bundle's contribution alone. Files are read directly, not
+through the canned repository, whose per-fetch directory scan is the
+catalog-size cost of issue 16 and would hide this one.
+
+Prints one JSON line per window of bundles, for example:
+
+{"measure": "transform+aggregate", "bundles_done": 10000, "window": 10000,
+ "ms_per_bundle": 4.1, "contributions": 91000, "load_average": 2.3}
+
+and a final `total` line. Cross-bundle aggregation (all contributions of
+an entity at once) is the indexer's and is benchmarked by bench_indexer.py.
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+try:
+    from azul.core.aggregation import aggregate
+except ImportError:
+    # Allow running from a checkout without installing the package
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'src'))
+    from azul.core.aggregation import aggregate
+from azul.core.documents import BundleFQID
+from azul.plugins.metadata.hca.plugin import HCAPlugin
+from azul.plugins.repository.base import Bundle
+from azul.plugins.repository.canned.names import BadBundleFile, parse_name
+from azul.synth import generate
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--bundles', type=int, default=100_000)
+    parser.add_argument('--windows', type=int, default=10, help='JSON lines to print')
+    parser.add_argument('--source', type=Path, default=None,
+                        help='An existing directory of synthetic bundles (else generated)')
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix='bench_transform_') as tmp:
+        directory = args.source
+        if directory is None:
+            directory = Path(tmp) / 'bundles'
+            generate(args.bundles, directory)
+        run(directory, args.windows)
+
+
+def _bundles(directory: Path) -> list[tuple[BundleFQID, Path]]:
+    found = []
+    for path in sorted(directory.iterdir()):
+        try:
+            uuid, version = parse_name(path.name)
+        except BadBundleFile:
+            continue  # deletions.json, stats.json
+        found.append((BundleFQID(uuid, version), path))
+    return found
+
+
+def run(directory: Path, windows: int) -> None:
+    plugin = HCAPlugin()
+    bundles = _bundles(directory)
+    window = max(1, len(bundles) // windows)
+    aggregators = {t: plugin.aggregators(t) for t in plugin.entity_types}
+    done = contributions = 0
+    total_start = start = time.perf_counter()
+    for fqid, path in bundles:
+        document = json.loads(path.read_bytes())
+        bundle = Bundle(fqid=fqid, source=f'file://{directory}', manifest=document['manifest'],
+                        metadata=document['metadata'], links=document['links'],
+                        stitched=frozenset(document.get('stitched') or ()))
+        for contribution in plugin.transform(bundle, False):
+            contributions += 1
+            aggregate(contribution.entity_type, contribution.entity_id, [contribution],
+                      aggregators[contribution.entity_type])
+        done += 1
+        if done % window == 0 or done == len(bundles):
+            now = time.perf_counter()
+            size = done % window or window
+            print(json.dumps({'measure': 'transform+aggregate', 'bundles_done': done,
+                              'window': size,
+                              'ms_per_bundle': round(1000 * (now - start) / size, 2),
+                              'contributions': contributions,
+                              'load_average': os.getloadavg()[0]}), flush=True)
+            start = now
+    seconds = time.perf_counter() - total_start
+    print(json.dumps({'measure': 'total', 'bundles': done, 'seconds': round(seconds, 1),
+                      'contributions': contributions}), flush=True)
+
+
+if __name__ == '__main__':
+    main()
