@@ -221,6 +221,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_MAX_BODY_SIZE', _int_between(1024, 100 * 1024 * 1024),
             'Bytes a request body may have (search parameters, notifications); unset: '
             '262144', required=False),
+    # Manifests (see azul.manifests)
+    Setting('AZUL_MANIFEST_STORE', _choice('local', 's3'),
+            'Where prepared manifests are kept: `local` (a directory) or `s3`; unset: '
+            '`local`', required=False),
+    Setting('AZUL_MANIFEST_DIR', _path, 'Directory of the local manifest store; unset: '
+                                        '`manifests` in AZUL_DATA_DIR', required=False),
+    Setting('AZUL_MANIFEST_BUCKET', _str, 'S3 bucket of the `s3` manifest store',
+            required=False),
+    Setting('AZUL_MANIFEST_EXPIRATION', _int_between(60, 365 * 24 * 3600),
+            'Seconds a prepared manifest (and a preparation job) stays valid; unset: '
+            '604800 (7 days, as the original)', required=False),
+    Setting('AZUL_MANIFEST_SIGNING_KEY', _str, 'Secret that signs manifest keys of curl '
+                                               'manifests and the download links of the local '
+                                               'store; unset: a random key kept in the local '
+                                               'manifest directory', required=False, secret=True),
+    Setting('AZUL_MANIFEST_WORKERS', _int_between(1, 64), 'Manifests the service prepares at '
+                                                          'once; unset: 1', required=False),
     Setting('AZUL_AWS_REGION', _str, 'AWS region of SQS, S3 and OpenSearch Service'),
     Setting('AZUL_LOG_LEVEL', _log_level, 'Python log level'),
 )
@@ -268,6 +285,12 @@ class Config:
     max_filter_values: int | None
     max_json_depth: int | None
     max_body_size: int | None
+    manifest_store: str | None
+    manifest_dir: Path | None
+    manifest_bucket: str | None
+    manifest_expiration: int | None
+    manifest_signing_key: str | None
+    manifest_workers: int | None
     aws_region: str
     log_level: str
 
@@ -291,7 +314,15 @@ class Config:
             service_url = values['service_url']
             values['drs_domain'] = (urlsplit(service_url).netloc if service_url
                                     else f'{values["host"]}:{values["port"]}')
+        values['manifest_store'] = values['manifest_store'] or 'local'
+        if values['manifest_dir'] is None:
+            values['manifest_dir'] = values['data_dir'] / 'manifests'
+        values['manifest_expiration'] = values['manifest_expiration'] or 7 * 24 * 3600
+        values['manifest_workers'] = values['manifest_workers'] or 1
         config = cls(**values)
+        if config.manifest_store == 's3' and not config.manifest_bucket:
+            raise ConfigError('AZUL_MANIFEST_BUCKET must be set when AZUL_MANIFEST_STORE is '
+                              '`s3`')
         if config.index_backend == 'opensearch' and config.es_endpoint is None:
             raise ConfigError('AZUL_ES_ENDPOINT must be set when AZUL_INDEX_BACKEND is '
                               '`opensearch`')

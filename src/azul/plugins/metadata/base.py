@@ -76,6 +76,14 @@ class MetadataPlugin(ABC):
     def shape_summary(self, results: Mapping[str, SummaryResult]) -> dict[str, Any]:
         """The /index/summary response from the results of `summary_requests`."""
 
+    @property
+    def manifest_formats(self) -> tuple[str, ...]:
+        """
+        Names of the manifest formats the plugin's catalogs offer
+        (`azul.manifests.formats.FORMATS`); the first is the default.
+        """
+        return ()
+
     def facet_companions(self) -> Mapping[str, str]:
         """
         Facets whose terms carry the distinct values of another field, e.g.

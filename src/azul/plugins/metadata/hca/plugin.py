@@ -62,3 +62,8 @@ class HCAPlugin(MetadataPlugin):
 
     def facet_companions(self) -> Mapping[str, str]:
         return dict(fields.facet_companions)
+
+    @property
+    def manifest_formats(self) -> tuple[str, ...]:
+        # The reference API's order; compact is the default
+        return ('compact', 'terra.bdbag', 'terra.pfb', 'curl', 'verbatim.jsonl', 'verbatim.pfb')

@@ -1,0 +1,30 @@
+"""
+The registry of manifest formats: format name → the class that writes it.
+
+Classes are imported on first use so that a format's dependencies (bdbag,
+fastavro) are loaded only by those who ask for the format.
+"""
+import importlib
+
+from azul.manifests.formats.base import ManifestContext, ManifestFormat
+
+__all__ = ['FORMATS', 'ManifestContext', 'ManifestFormat', 'format_class']
+
+# In the order of the reference API's `format` enum; a plugin lists the ones
+# its catalogs offer (`MetadataPlugin.manifest_formats`), the first is the default
+FORMATS: dict[str, str] = {
+    'compact': 'azul.manifests.formats.compact:CompactFormat',
+    'terra.bdbag': 'azul.manifests.formats.bdbag:TerraBDBagFormat',
+    'terra.pfb': 'azul.manifests.formats.pfb:TerraPFBFormat',
+    'curl': 'azul.manifests.formats.curl:CurlFormat',
+    'verbatim.jsonl': 'azul.manifests.formats.verbatim:VerbatimJSONLFormat',
+    'verbatim.pfb': 'azul.manifests.formats.verbatim_pfb:VerbatimPFBFormat',
+}
+
+
+def format_class(name: str) -> type[ManifestFormat]:
+    """The class writing the named format; KeyError for an unknown name."""
+    module, _, attribute = FORMATS[name].partition(':')
+    cls = getattr(importlib.import_module(module), attribute)
+    assert cls.name == name, (cls, name)
+    return cls
