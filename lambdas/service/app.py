@@ -11,6 +11,7 @@ any runtime (tests, the local server); `set_runtime` injects one into the
 module-level `app` that Chalice deploys.
 """
 import os
+import re
 import urllib.parse
 from collections.abc import Callable
 
@@ -19,7 +20,17 @@ from chalice import Response as ChaliceResponse
 
 from azul.adapters.runtime_holder import RuntimeHolder
 from azul.runtime import Runtime
-from azul.service import catalogs, cors, index, openapi, repository, summary, swagger, version
+from azul.service import (
+    catalogs,
+    cors,
+    index,
+    openapi,
+    repository,
+    routes,
+    summary,
+    swagger,
+    version,
+)
 from azul.service.health import HealthService
 from azul.service.request import Request
 from azul.service.responses import Response, respond
@@ -123,8 +134,21 @@ def create_app(runtime_factory: Callable[[], Runtime]) -> Chalice:
     def fetch_repository_file(file_uuid):
         return handle(repository.fetch, file_uuid)
 
+    for route in routes.module_routes():
+        _add_route(app, route, handle)
+
     _add_preflight(app)
     return app
+
+
+def _add_route(app: Chalice, route: routes.Route, handle) -> None:
+    params = re.findall(r'{(\w+)}', route.path)
+
+    def view(**kwargs):
+        return handle(route.handler, *(kwargs[name] for name in params))
+
+    app.route(route.path, methods=list(route.methods), name=route.name,
+              content_types=list(route.content_types))(view)
 
 
 def _add_preflight(app: Chalice) -> None:

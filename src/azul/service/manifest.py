@@ -1,0 +1,4 @@
+"""Manifest endpoints (to be written)."""
+from azul.service.routes import Route
+
+ROUTES: tuple[Route, ...] = ()
