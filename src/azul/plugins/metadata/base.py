@@ -84,6 +84,14 @@ class MetadataPlugin(ABC):
         """
         return ()
 
+    @property
+    def manifest_config(self) -> Mapping[tuple[str, ...], Mapping[str, str]]:
+        """
+        The columns of the tabular manifests: path of a list of entities in a
+        `files` aggregate → {field name → column name}, in column order.
+        """
+        return {}
+
     def facet_companions(self) -> Mapping[str, str]:
         """
         Facets whose terms carry the distinct values of another field, e.g.

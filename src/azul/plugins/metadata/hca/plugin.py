@@ -13,6 +13,7 @@ from azul.core.search import Order, SummaryRequest, SummaryResult
 from azul.errors import BadRequestError
 from azul.plugins.metadata.base import HitContext, MetadataPlugin
 from azul.plugins.metadata.hca import fields, shape, summary
+from azul.plugins.metadata.hca.manifest import ManifestConfig, manifest_config
 from azul.plugins.repository.base import Bundle
 
 
@@ -67,3 +68,7 @@ class HCAPlugin(MetadataPlugin):
     def manifest_formats(self) -> tuple[str, ...]:
         # The reference API's order; compact is the default
         return ('compact', 'terra.bdbag', 'terra.pfb', 'curl', 'verbatim.jsonl', 'verbatim.pfb')
+
+    @property
+    def manifest_config(self) -> ManifestConfig:
+        return manifest_config
