@@ -51,6 +51,10 @@ class NotFoundError(AzulError):
     """What the request names does not exist: an entity, a file, a catalog."""
 
 
+class GoneError(AzulError):
+    """What the request names existed once and has expired (e.g. a manifest job)."""
+
+
 class ConflictError(AzulError):
     """An optimistic concurrency check failed: someone else wrote first."""
 

@@ -39,6 +39,8 @@ class Runtime:
         self._metadata: dict[str, MetadataPlugin] = {}
         self._repository: dict[str, RepositoryPlugin] = {}
         self._queue = None
+        self._manifests = None
+        self._manifest_secret: bytes | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> 'Runtime':
@@ -63,6 +65,42 @@ class Runtime:
                     from azul.indexer.sqs import SQSQueue
                     self._queue = SQSQueue(self.config)
             return self._queue
+
+    @property
+    def manifest_secret(self) -> bytes:
+        """The secret signing manifest keys and local download links."""
+        with self._lock:
+            if self._manifest_secret is None:
+                from azul.manifests.secret import signing_secret
+                self._manifest_secret = signing_secret(self.config.manifest_signing_key,
+                                                       self.config.manifest_dir)
+            return self._manifest_secret
+
+    @property
+    def manifests(self):
+        """Manifest preparation (`azul.manifests.jobs.ManifestJobs`)."""
+        secret = self.manifest_secret
+        with self._lock:
+            if self._manifests is None:
+                from azul.manifests.jobs import ManifestJobs
+                from azul.service.version import git_info
+                git = git_info(os.environ)
+                # A tree with uncommitted changes is code no commit names
+                code = git['commit'] + (f'-dirty-{id(self)}' if git['dirty'] else '')
+                self._manifests = ManifestJobs(self, self._manifest_store(secret), code)
+            return self._manifests
+
+    def _manifest_store(self, secret: bytes):
+        config = self.config
+        if config.manifest_store == 's3':
+            import boto3
+
+            from azul.manifests.s3 import S3BlobStore
+            client = boto3.client('s3', region_name=config.aws_region)
+            return S3BlobStore(client, config.manifest_bucket)
+        from azul.manifests.blobstore import LocalBlobStore
+        from azul.manifests.links import BlobLinks
+        return LocalBlobStore(config.manifest_dir, BlobLinks(secret))
 
     @property
     def queue_stats(self):
@@ -96,6 +134,8 @@ class Runtime:
             return self._repository[name]
 
     def close(self) -> None:
+        if self._manifests is not None:
+            self._manifests.close()
         if self._backend is not None:
             self._backend.close()
         if self._queue is not None and hasattr(self._queue, 'close'):

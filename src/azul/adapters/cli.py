@@ -151,6 +151,23 @@ def cmd_openapi(args) -> int:
     return 0
 
 
+def cmd_manifest(args) -> int:
+    """Write the manifest of a catalog's files matching the filters to a file."""
+    import json
+
+    from azul.adapters.progress import manifest_with_progress
+    runtime = _runtime(args)
+    catalog = runtime.catalog(args.catalog)
+    try:
+        filters = json.loads(args.filters)
+    except ValueError:
+        raise ConfigError('--filters is not valid JSON') from None
+    path = manifest_with_progress(runtime, catalog.name, filters, args.format,
+                                  Path(args.out), quiet=args.quiet)
+    print(f'Wrote {path}')
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='azul', description='Index and search genomic '
                                                               'metadata (HCA, AnVIL).')
@@ -184,6 +201,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--port', type=int, help='port (default: AZUL_PORT)')
     p = add('run', cmd_run, 'generate and index a demo catalog, then serve it')
     p.add_argument('--port', type=int, help='port (default: AZUL_PORT)')
+    p = add('manifest', cmd_manifest, 'write a manifest of a catalog\'s files to a file')
+    p.add_argument('--catalog', help='catalog name (default: the first catalog)')
+    p.add_argument('--filters', default='{}', help='filters as JSON, as the API takes them '
+                                                  '(default: {}, every file)')
+    p.add_argument('--format', help='manifest format (default: the catalog\'s first, '
+                                    'compact)')
+    p.add_argument('--out', required=True, help='output file, or an existing directory to '
+                                                'write the manifest\'s own file name into')
     p = add('openapi', cmd_openapi, 'print the OpenAPI document of the service')
     p.add_argument('--write', action='store_true', help='write lambdas/service/openapi.json')
     return parser

@@ -1,6 +1,10 @@
 """Progress bars for long-running commands; the indexer itself knows nothing of them."""
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -30,3 +34,48 @@ def reindex_with_progress(runtime: Runtime, catalog: str,
     finally:
         for bar in bars.values():
             bar.close()
+
+
+def manifest_with_progress(runtime: Runtime, catalog: str, filters: Mapping[str, Any],
+                           format_name: str | None, out: Path, quiet: bool = False) -> Path:
+    """
+    Write a manifest to `out` (or into it, under the manifest's own file name,
+    if it is a directory), with a bar over the documents scanned. The file
+    appears only when complete.
+    """
+    import attrs
+
+    from azul.core.search import SearchRequest
+    from azul.errors import BadRequestError
+    from azul.manifests.formats import format_class
+    from azul.manifests.generate import manifest_context, write_manifest
+    from azul.manifests.keys import file_name
+
+    config = runtime.config
+    service_url = config.service_url or f'http://{config.host}:{config.port}'
+    context = manifest_context(runtime, catalog, filters, service_url)
+    formats = context.plugin.manifest_formats
+    format_name = format_name or formats[0]
+    if format_name not in formats:
+        raise BadRequestError(f'Unknown manifest format {format_name!r}; the catalog offers '
+                              f'{", ".join(formats)}')
+    cls = format_class(format_name)
+    total = runtime.backend.search(catalog, SearchRequest(entity_type=cls.entity_type,
+                                                          filters=context.filters,
+                                                          size=1)).total
+    directory = out if out.is_dir() else out.parent
+    with tqdm(total=total, desc=f'{catalog}: {format_name}', unit='doc', disable=quiet,
+              file=sys.stderr) as bar:
+        context = attrs.evolve(context, on_document=lambda: bar.update(1))
+        fd, temp = tempfile.mkstemp(dir=directory, prefix='.manifest-')
+        try:
+            with os.fdopen(fd, 'wb') as output:
+                base_name = write_manifest(context, format_name, output)
+            if out.is_dir():
+                name = file_name(context.catalog.atlas, 'local', cls.extension, base_name)
+                out = out / name.replace('/', '_')
+            os.replace(temp, out)
+        except BaseException:
+            os.unlink(temp)
+            raise
+    return out

@@ -43,6 +43,7 @@ from chalice.config import Config as ChaliceConfig
 from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
 
 from azul import envfiles
+from azul.adapters.blobs import is_blob_path, serve_blob
 from azul.config import Config, reserved_catalog_names
 from azul.indexer.worker import Worker
 from azul.masking import install_log_masking
@@ -83,7 +84,7 @@ class LocalServer:
             # Unsigned notifications only on loopback (see azul.indexer.access)
             'indexer': _GatewayPool(lambda: self.indexer.create_app(loopback=self.loopback)),
         }
-        handler = _handler_class(self.gateways)
+        handler = _handler_class(self.gateways, runtime)
         handler.timeout = read_timeout or config.read_timeout or READ_TIMEOUT
         handler.allowed_hosts = allowed_hosts(config, host)
         self.httpd = _Server((host, port), handler,
@@ -254,7 +255,7 @@ def _error_code(status: int) -> str:
         + 'Error'
 
 
-def _handler_class(gateways: dict[str, _GatewayPool]):
+def _handler_class(gateways: dict[str, _GatewayPool], runtime: Runtime):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
@@ -274,6 +275,9 @@ def _handler_class(gateways: dict[str, _GatewayPool]):
             # The service builds links from the Host header; the indexer has a
             # policy of its own on it (azul.indexer.access)
             if not is_notification and not self._host_allowed():
+                return
+            if self.command in ('GET', 'HEAD') and is_blob_path(self.path):
+                self._send_blob()
                 return
             body, error = self._read_body()
             if error is not None:
@@ -300,6 +304,20 @@ def _handler_class(gateways: dict[str, _GatewayPool]):
                 import base64
                 payload = base64.b64decode(payload)
             self._send(response['statusCode'], headers, payload)
+
+        def _send_blob(self) -> None:
+            response = serve_blob(runtime, self.path)
+            if isinstance(response.body, str):
+                self._error(response.status, response.body)
+                return
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            for chunk in response.body:
+                if self.command == 'HEAD':
+                    break
+                self.wfile.write(chunk)
 
         def _host_allowed(self) -> bool:
             """Whether the Host header is allowed; if not, after answering 400."""

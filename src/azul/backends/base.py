@@ -109,6 +109,14 @@ class SearchBackend(ABC):
         """Every matching aggregate document, in entity id order, streamed."""
 
     @abstractmethod
+    def content_version(self, catalog: str) -> str:
+        """
+        A stamp that changes whenever the catalog's aggregates change (a
+        write, a deletion, indices created or deleted): manifests are cached
+        under it. Cheap: one lookup, whatever the catalog's size.
+        """
+
+    @abstractmethod
     def count(self, catalog: str, entity_type: str, aggregate: bool = True) -> int:
         """Number of documents in an index; 0 if it does not exist."""
 

@@ -66,7 +66,7 @@ def parameters(request: Request, allowed: Collection[str],
     """
     result: dict[str, Any] = {name: values[-1]
                               for name, values in request.query.items() if values}
-    if body_allowed and request.method == 'POST' and request.body:
+    if body_allowed and request.method in ('POST', 'PUT') and request.body:
         for name, value in _body(request.body, limits).items():
             if name in result:
                 raise BadRequestError(f'The parameter {name!r} was given both in the query '

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import duckdb
 import orjson
@@ -65,6 +66,7 @@ class DuckDBBackend(SearchBackend):
         self._prefix = prefix
         self._deployment = deployment
         self._meta = ident(f'{prefix}_{deployment}__meta')
+        self._content = ident(f'{prefix}_{deployment}__content')
         self._path = str(path)
         self._con = duckdb.connect(self._path)
         self._local = threading.local()
@@ -75,6 +77,22 @@ class DuckDBBackend(SearchBackend):
                 f'CREATE TABLE IF NOT EXISTS {self._meta} (table_name VARCHAR NOT NULL, '
                 f'catalog VARCHAR NOT NULL, entity_type VARCHAR NOT NULL, '
                 f'aggregate BOOLEAN NOT NULL, registry VARCHAR)')
+            self._create_content_table()
+
+    def _create_content_table(self) -> None:
+        self._cursor().execute(f'CREATE TABLE IF NOT EXISTS {self._content} '
+                               f'(catalog VARCHAR PRIMARY KEY, stamp VARCHAR NOT NULL)')
+
+    def _touch(self, cursor: duckdb.DuckDBPyConnection, catalog: str) -> None:
+        # In the transaction of the write, so that a reader never sees new
+        # content under the old stamp
+        cursor.execute(f'INSERT OR REPLACE INTO {self._content} VALUES (?, ?)',
+                       [catalog, uuid4().hex])
+
+    def content_version(self, catalog: str) -> str:
+        row = self._cursor().execute(f'SELECT stamp FROM {self._content} WHERE catalog = ?',
+                                     [catalog]).fetchone()
+        return 'none' if row is None else row[0]
 
     # Connections
 
@@ -150,14 +168,19 @@ class DuckDBBackend(SearchBackend):
                     cursor.execute(contribution_create_statement(name))
                     cursor.execute(f'INSERT INTO {self._meta} VALUES (?, ?, ?, FALSE, NULL)',
                                    [name, catalog, entity_type])
+            self._touch(cursor, catalog)
 
     def delete_indices(self, catalog: str) -> None:
         self._drop('catalog = ?', [catalog])
+        with self._transaction() as cursor:
+            cursor.execute(f'DELETE FROM {self._content} WHERE catalog = ?', [catalog])
 
     def drop_deployment(self) -> None:
         self._drop('TRUE', [])
         with self._write_lock:
             self._cursor().execute(f'DROP TABLE IF EXISTS {self._meta}')
+            self._cursor().execute(f'DROP TABLE IF EXISTS {self._content}')
+            self._create_content_table()
             self._cursor().execute(
                 f'CREATE TABLE IF NOT EXISTS {self._meta} (table_name VARCHAR NOT NULL, '
                 f'catalog VARCHAR NOT NULL, entity_type VARCHAR NOT NULL, '
@@ -245,7 +268,9 @@ class DuckDBBackend(SearchBackend):
                          writes: Sequence[AggregateWrite]) -> list[str]:
         table = self._require(catalog, entity_type)
         with self._transaction() as cursor:
-            return AggregateWriter(cursor, table).write(writes)
+            conflicts = AggregateWriter(cursor, table).write(writes)
+            self._touch(cursor, catalog)
+            return conflicts
 
     def get_aggregate(self, catalog: str, entity_type: str, entity_id: str
                       ) -> Mapping[str, Any] | None:

@@ -19,6 +19,7 @@ next scheduled refresh (`refresh_interval`, 1 s), which would make indexing a
 bundle at least a second slower. The policy is a constructor argument.
 """
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
@@ -118,6 +119,7 @@ class OpenSearchBackend(SearchBackend):
                         # Another process created it between our check and ours
                         if error_type(e) != 'resource_already_exists_exception':
                             raise
+        self._touch(catalog)
 
     def _require(self, index: str) -> str:
         """
@@ -147,6 +149,43 @@ class OpenSearchBackend(SearchBackend):
 
     def delete_indices(self, catalog: str) -> None:
         self._delete_matching(f'{self.prefix}_{self.deployment}_{catalog}_*')
+        with translated(self.endpoint):
+            try:
+                self._writer.delete(index=self._content_index, id=catalog, refresh=False)
+            except os_errors.NotFoundError:
+                pass
+
+    # Content versions: one small document per catalog in an index of the
+    # deployment (not of a catalog, so that no catalog's pattern matches it),
+    # read by id, which is real-time without a refresh
+
+    @property
+    def _content_index(self) -> str:
+        return f'{self.prefix}_{self.deployment}__content'
+
+    def _touch(self, catalog: str) -> None:
+        index = self._content_index
+        with translated(self.endpoint):
+            if index not in self._existing:
+                try:
+                    self._writer.indices.create(index=index, body={
+                        'settings': mapping.index_settings(1, self.replicas),
+                        'mappings': {'dynamic': False, 'properties': {}},
+                    })
+                except os_errors.RequestError as e:
+                    if error_type(e) != 'resource_already_exists_exception':
+                        raise
+                self._existing.add(index)
+            self._writer.index(index=index, id=catalog, body={'stamp': uuid.uuid4().hex},
+                               refresh=False)
+
+    def content_version(self, catalog: str) -> str:
+        with translated(self.endpoint):
+            try:
+                doc = self._reader.get(index=self._content_index, id=catalog)
+            except os_errors.NotFoundError:
+                return 'none'
+        return doc['_source']['stamp']
 
     def drop_deployment(self) -> None:
         self._delete_matching(f'{self.prefix}_{self.deployment}_*')
@@ -236,6 +275,7 @@ class OpenSearchBackend(SearchBackend):
                 conflicts.add(entity_id)
             elif status >= 300:
                 raise self._bulk_failure(result)
+        self._touch(catalog)
         return [w.entity_id for w in writes if w.entity_id in conflicts]
 
     # Reads

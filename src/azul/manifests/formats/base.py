@@ -10,7 +10,7 @@ and returns the *base name* of the file name, if the content suggests one
 """
 import shlex
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import quote, urlencode
 
@@ -33,10 +33,20 @@ class ManifestContext:
     backend: SearchBackend
     # Absolute URL of the service root, without a trailing slash
     service_url: str
+    # Called once per document scanned (progress bars)
+    on_document: Callable[[], None] | None = None
 
     def scan(self, entity_type: str = 'files') -> Iterator[Mapping[str, Any]]:
         """Every matching aggregate document, in entity id order, streamed."""
-        return self.backend.scan(self.catalog.name, entity_type, self.filters)
+        documents = self.backend.scan(self.catalog.name, entity_type, self.filters)
+        if self.on_document is None:
+            return documents
+        return self._counted(documents)
+
+    def _counted(self, documents: Iterator[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+        for document in documents:
+            self.on_document()
+            yield document
 
     def file_url(self, file: Mapping[str, Any], **args: Any) -> str | None:
         """
