@@ -112,7 +112,10 @@ class Token:
 
     @property
     def retry_after(self) -> int:
-        return WAIT_TIMES[min(self.request_index, len(WAIT_TIMES) - 1)]
+        # As the original: the first token and its successor both wait the
+        # first time, the n-th successor the n-th
+        index = max(self.request_index - 1, 0)
+        return WAIT_TIMES[min(index, len(WAIT_TIMES) - 1)]
 
     def next(self) -> 'Token':
         return attrs.evolve(self, request_index=self.request_index + 1)
