@@ -1,6 +1,7 @@
 """
 Tests of the synthetic bundle generator, `azul.synth`.
 """
+import hashlib
 import json
 import re
 import uuid
@@ -13,6 +14,7 @@ import pytest
 
 from azul.synth import DELETIONS_FILE, STATS_FILE, SynthStats, generate
 from azul.synth import vocabulary as vocab
+from azul.synth.data import crc32c
 
 FIXTURES = Path(__file__).resolve().parents[3] / 'shared/fixtures/hca/bundles/indexer'
 
@@ -84,12 +86,14 @@ def test_deterministic(tmp_path: Path) -> None:
     def run(name: str, seed: int) -> dict[str, bytes]:
         out = tmp_path / name
         generate(60, out, seed=seed)
-        return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+        return {str(p.relative_to(out)): p.read_bytes()
+                for p in sorted(out.rglob('*')) if p.is_file()}
 
     first, second, other = run('a', 7), run('b', 7), run('c', 8)
     assert first == second
     assert len(first) > 60
     assert set(first).isdisjoint(set(other) - {DELETIONS_FILE, STATS_FILE})
+    assert any(name.startswith('data/') for name in first)
 
 
 def test_stats_match_files_on_disk(generated: tuple[SynthStats, Path],
@@ -207,7 +211,8 @@ def test_bundle_structure(bundles: dict[str, JSON]) -> None:
             assert VERSION_RE.match(entry['version']) and entry['version'] <= version
             for field, length in (('crc32c', 8), ('sha1', 40), ('sha256', 64)):
                 assert re.fullmatch(f'[0-9a-f]{{{length}}}', entry[field])
-            assert re.fullmatch(r'[0-9a-f]{32}(-\d+)?', entry['s3_etag'])
+            # Small files are uploaded in one part: the ETag is their MD5
+            assert re.fullmatch(r'[0-9a-f]{32}', entry['s3_etag'])
             assert entry['drs_uri'].endswith(entry['uuid'])
             assert uuid.UUID(entry['uuid']) != uuid.UUID(key.split('/')[1])
         check_links(bundle)
@@ -267,6 +272,34 @@ def test_realistic_distribution(bundles: dict[str, JSON]) -> None:
     assert species['Homo sapiens'] > species['Mus musculus']
     assert len(assays) > 1
     assert analysis > 0
+
+
+def test_every_declared_file_has_its_bytes(generated: tuple[SynthStats, Path],
+                                          bundles: dict[str, JSON]) -> None:
+    _, out = generated
+    declared = {}
+    for bundle in bundles.values():
+        for entry in bundle['manifest'].values():
+            name = f'{entry["uuid"]}.{entry["version"]}'
+            # A file recurring in several bundles is declared alike in each
+            assert declared.setdefault(name, entry) == entry
+    on_disk = {p.name for p in (out / 'data').iterdir()}
+    assert on_disk == set(declared)
+    for name, entry in declared.items():
+        content = (out / 'data' / name).read_bytes()
+        assert len(content) == entry['size'] <= 2048
+        assert hashlib.sha256(content).hexdigest() == entry['sha256']
+        assert hashlib.sha1(content).hexdigest() == entry['sha1']
+        assert hashlib.md5(content).hexdigest() == entry['s3_etag']
+        assert f'{crc32c(content):08x}' == entry['crc32c']
+
+
+def test_crc32c() -> None:
+    # Check values of CRC-32C (RFC 3720, B.4), computed by no code of ours
+    assert crc32c(b'') == 0
+    assert crc32c(b'123456789') == 0xE3069283
+    assert crc32c(bytes(32)) == 0x8A9136AA
+    assert crc32c(b'\xff' * 32) == 0x62A8AB43
 
 
 def test_progress(tmp_path: Path) -> None:

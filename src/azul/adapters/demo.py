@@ -37,14 +37,20 @@ def demo_directory(config: Config) -> Path | None:
 
 
 def ensure_demo_catalog(config: Config) -> Path | None:
+    """
+    The directory of the demo catalog, generated unless it is complete. A
+    catalog generated before synthetic files had bytes (no `data` directory)
+    is generated again: its declared sizes and checksums are not those of any
+    bytes, so its downloads could never work.
+    """
     directory = demo_directory(config)
     if directory is None:
         return None
-    if not (directory / 'stats.json').exists():
+    if not (directory / 'stats.json').exists() or _predates_data(directory):
         from azul.synth import generate
         if directory.exists():
             # stats.json is written last: without it, a previous run was interrupted
-            print(f'Removing the incomplete demo catalog in {directory}')
+            print(f'Removing the incomplete or outdated demo catalog in {directory}')
             shutil.rmtree(directory)
         print(f'Generating {config.demo_bundles} synthetic bundles in {directory} ...')
         with tqdm(total=config.demo_bundles, unit='bundle', file=sys.stderr) as bar:
@@ -55,9 +61,15 @@ def ensure_demo_catalog(config: Config) -> Path | None:
     return directory
 
 
-def index_demo(runtime: Runtime, directory: Path | None) -> None:
+def _predates_data(directory: Path) -> bool:
+    from azul.synth.data import DATA_DIR
+    return not (directory / DATA_DIR).is_dir()
+
+
+def index_demo(runtime: Runtime, directory: Path | None, regenerated: bool = False) -> None:
     catalog = runtime.config.default_catalog
-    if runtime.backend.count(catalog.name, 'bundles') > 0:
+    # A regenerated catalog's bundles replace whatever the index holds
+    if not regenerated and runtime.backend.count(catalog.name, 'bundles') > 0:
         print(f'Catalog {catalog.name!r} is already indexed '
               f'({runtime.backend.count(catalog.name, "bundles")} bundles); '
               f'`azul reindex` rebuilds it')
@@ -114,14 +126,24 @@ Ctrl-C stops the server; queued work resumes at the next start.
 '''
 
 
+def _stamp(directory: Path | None) -> int | None:
+    """When the demo catalog was completed, if it was."""
+    try:
+        return None if directory is None else (directory / 'stats.json').stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
 def run(config: Config, port: int | None = None) -> int:
     print('Settings:\n' + config.settings_table(os.environ) + '\n')
     print(f'Deployment {config.deployment!r}, backend {config.index_backend}, '
           f'catalogs: {", ".join(c.name for c in config.catalogs)} (`azul config` shows all '
           f'settings)')
+    # Generating the catalog anew (re)writes stats.json, and calls for a reindex
+    before = _stamp(demo_directory(config))
     directory = ensure_demo_catalog(config)
     runtime = Runtime(config)
-    index_demo(runtime, directory)
+    index_demo(runtime, directory, regenerated=_stamp(directory) != before)
     server = LocalServer(runtime, config.host, port or config.port)
     server.start()
     catalog = config.default_catalog

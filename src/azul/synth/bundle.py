@@ -4,10 +4,10 @@ through specimens and a cell suspension to sequence files and, in many
 bundles, analysis files.
 """
 from azul.synth.analysis import AnalysisBuilder
+from azul.synth.data import MAX_SIZE, checksums, data_bytes
 from azul.synth.documents import (
     DAY_MICROS,
     JSON,
-    checksums,
     document,
     onto,
     process_link,
@@ -198,9 +198,10 @@ class BundleBuilder(AnalysisBuilder):
         if change == 'size':
             key = rng.choice([k for k in new.manifest if not k.startswith('supplementary')])
             entry = dict(new.manifest[key])
-            entry['size'] += rng.randint(1, 10_000_000)
+            # New bytes, usually a few more of them
+            entry['size'] = min(MAX_SIZE, entry['size'] + rng.randint(1, 64))
             entry['version'] = date
-            entry.update(checksums(rng, entry['size']))
+            entry.update(checksums(data_bytes(entry['uuid'], date, entry['size'])))
             new.manifest[key] = entry
             _touch(new, key, date)
         elif change == 'lane':

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from random import Random
 from typing import Any
 
+from azul.synth.data import checksums, data_bytes, data_size
 from azul.synth.vocabulary import Term
 
 JSON = dict[str, Any]
@@ -112,30 +113,18 @@ def document(entity_type: str,
     return doc
 
 
-#: DSS and the TDR store large files in 64 MiB parts, hence the `-<parts>`
-#: suffix on the S3 ETag of larger files.
-_PART_SIZE = 64 * 1024 * 1024
-
-
-def checksums(rng: Random, size: int) -> JSON:
-    etag = hex_digits(rng, 32)
-    if size > _PART_SIZE:
-        etag = f'{etag}-{-(-size // _PART_SIZE)}'
-    return {
-        'crc32c': hex_digits(rng, 8),
-        'sha1': hex_digits(rng, 40),
-        'sha256': hex_digits(rng, 64),
-        's3_etag': etag,
-    }
-
-
 def manifest_entry(rng: Random,
                    name: str,
                    size: int,
                    content_type: str,
                    version: str,
                    drs_prefix: str) -> JSON:
+    """
+    The manifest entry of a data file a real one of `size` bytes stands for:
+    its size and checksums are those of its synthetic bytes (`azul.synth.data`).
+    """
     file_uuid = uuid4(rng)
+    size = data_size(size)
     return {
         'name': name,
         'uuid': file_uuid,
@@ -144,7 +133,7 @@ def manifest_entry(rng: Random,
         'size': size,
         'indexed': False,
         'drs_uri': f'{drs_prefix}{file_uuid}',
-        **checksums(rng, size),
+        **checksums(data_bytes(file_uuid, version, size)),
     }
 
 

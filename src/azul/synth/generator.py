@@ -11,6 +11,7 @@ from pathlib import Path
 from random import Random
 
 from azul.synth.bundle import Bundle, BundleBuilder
+from azul.synth.data import DATA_DIR, data_bytes, data_file_name
 from azul.synth.project import make_project
 
 #: Fractions of the bundles the demo should treat as deleted, or that get a
@@ -105,9 +106,18 @@ class _Writer:
         finally:
             self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def bundle(self, out: Path, builder: BundleBuilder, bundle: Bundle) -> None:
+    def bundle(self, out: Path, builder: BundleBuilder, bundle: Bundle,
+               written: set[str]) -> None:
         data = bundle.to_json(builder.encoded)
         self.submit(out / bundle_file_name(bundle.uuid, bundle.version), data)
+        # The bytes of its data files, each once: supplementary files recur
+        # in bundles of a project, and an update keeps most files' versions
+        for entry in bundle.manifest.values():
+            name = data_file_name(entry['uuid'], entry['version'])
+            if name not in written:
+                written.add(name)
+                self.submit(out / DATA_DIR / name,
+                            data_bytes(entry['uuid'], entry['version'], entry['size']))
 
 
 def generate(bundles: int,
@@ -116,7 +126,9 @@ def generate(bundles: int,
              progress: Callable[[int], None] | None = None) -> SynthStats:
     """
     Write `bundles` synthetic bundles to `out`, one `<uuid>.<version>.json`
-    file per bundle version, plus `deletions.json` and `stats.json`.
+    file per bundle version, the bytes of each data file they declare as
+    `data/<file uuid>.<file version>` (see `azul.synth.data`), plus
+    `deletions.json` and `stats.json`.
 
     The output depends only on `bundles` and `seed`. `out` is created if
     needed and must be empty so that no stale bundles mix with the new ones.
@@ -140,6 +152,7 @@ def generate(bundles: int,
     deletions = []
     files = 0
     offset = 0
+    (out / DATA_DIR).mkdir()
     with _Writer() as writer:
         for size, project_seed in zip(sizes, project_seeds, strict=True):
             project_rng = Random(project_seed)
@@ -147,15 +160,17 @@ def generate(bundles: int,
             builder = BundleBuilder(project_rng, project)
             # Supplementary files recur in bundles of the same project
             file_keys: set[str] = set()
+            # Data files of the project written so far (no file is in two projects)
+            written: set[str] = set()
             for index in range(size):
                 bundle = builder.build(index)
-                writer.bundle(out, builder, bundle)
+                writer.bundle(out, builder, bundle, written)
                 file_keys.update(bundle.manifest)
                 if offset + index in deleted:
                     deletions.append({'uuid': bundle.uuid, 'version': bundle.version})
                 elif offset + index in updated:
                     newer = builder.update(bundle)
-                    writer.bundle(out, builder, newer)
+                    writer.bundle(out, builder, newer, written)
                     file_keys.update(newer.manifest)
             files += len(file_keys)
             offset += size
