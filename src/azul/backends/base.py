@@ -15,12 +15,17 @@ Conventions shared by both implementations:
   the writer read (None: the document must not exist yet) and reports which
   writes lost the race, so that the indexer can re-read and retry.
 - Semantics of search and summary are those of `azul.core.search`.
+- A catalog also has one replica index (`replica_index_name`): the metadata
+  documents of its bundles as submitted, for the verbatim manifests (see
+  `Replica`). It is created and deleted with the catalog's other indices.
 """
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
+import orjson
 
 from azul.core.documents import Aggregate, Contribution, IndexedAggregate
 from azul.core.fields import FieldRegistry
@@ -48,10 +53,65 @@ class AggregateWrite:
     expected: Version | None
 
 
+@attrs.frozen
+class Replica:
+    """
+    One metadata document of a bundle exactly as it was submitted (or, for
+    HCA, the bundle's links), as the original Azul stores it for its verbatim
+    manifests. `hub_ids` are the entities a manifest reaches the replica
+    through: the files connected to it and the catalog's root entity (the
+    project), as the original lists them. Replicas of the same document
+    written by several bundles are one replica whose hub ids are the union.
+    """
+    # The schema name (e.g. `donor_organism`, `sequence_file`) or `links`
+    replica_type: str
+    entity_id: str
+    contents: Mapping[str, Any]
+    source: str
+    hub_ids: tuple[str, ...] = ()
+
+    @property
+    def content_hash(self) -> str:
+        # Canonical JSON (sorted keys), so that equal documents hash alike
+        # whatever order their keys were read in
+        return hashlib.sha256(orjson.dumps(self.contents, option=orjson.OPT_SORT_KEYS)
+                              ).hexdigest()
+
+    @property
+    def id(self) -> str:
+        """
+        Deterministic, as the original's: a changed document (a newer version
+        of the entity) is a replica of its own, the same document is the same
+        replica whichever bundle wrote it.
+        """
+        return f'{self.replica_type}_{self.entity_id}_{self.content_hash}'
+
+
+def merge_replicas(replicas: Iterable[Replica]) -> dict[str, Replica]:
+    """
+    The replicas by id, those with the same id (the same document reached
+    from several files) folded into one with the union of their hub ids,
+    sorted so that a stored list does not depend on the order of writes.
+    """
+    merged: dict[str, Replica] = {}
+    for replica in replicas:
+        replica_id = replica.id
+        seen = merged.get(replica_id)
+        hubs = replica.hub_ids if seen is None else (*seen.hub_ids, *replica.hub_ids)
+        merged[replica_id] = attrs.evolve(replica, hub_ids=tuple(sorted(set(hubs))))
+    return merged
+
+
 def index_name(prefix: str, deployment: str, catalog: str, entity_type: str,
                aggregate: bool) -> str:
     kind = 'aggregate' if aggregate else 'contribution'
     return f'{prefix}_{deployment}_{catalog}_{entity_type}_{kind}'
+
+
+def replica_index_name(prefix: str, deployment: str, catalog: str) -> str:
+    # Matched by the catalog's pattern (`{prefix}_{deployment}_{catalog}_*`),
+    # so that deleting the catalog's indices deletes it too
+    return f'{prefix}_{deployment}_{catalog}_replica'
 
 
 class SearchBackend(ABC):
@@ -76,6 +136,24 @@ class SearchBackend(ABC):
     def read_contributions(self, catalog: str, entity_type: str,
                            entity_ids: Sequence[str]) -> Mapping[str, list[Contribution]]:
         """Every stored contribution of the given entities, by entity id."""
+
+    @abstractmethod
+    def write_replicas(self, catalog: str, replicas: Iterable[Replica]) -> int:
+        """
+        Store replicas by `Replica.id`: a new one as given, an existing one
+        gains the hub ids it lacked (never loses any). Idempotent; returns the
+        number of replicas given (after merging duplicates by id).
+        """
+
+    @abstractmethod
+    def scan_replicas(self, catalog: str, hub_ids: Sequence[str],
+                      entity_ids: Sequence[str] = ()) -> Iterator[Replica]:
+        """
+        Every stored replica with one of `hub_ids` among its hub ids, or whose
+        entity id is one of `entity_ids`, each once, in (entity id, replica id)
+        order, streamed. Cost grows with the ids asked for and the replicas
+        found, not with the catalog.
+        """
 
     @abstractmethod
     def read_aggregates(self, catalog: str, entity_type: str,

@@ -90,12 +90,25 @@ class Indexer:
 
     def transform(self, catalog: str, source: str, fqid: BundleFQID,
                   deleted: bool) -> list[Contribution]:
+        """
+        The bundle's contributions, after storing its replicas. Both the
+        queue (`contribute`) and a reindex come through here, so that the one
+        fetch of the bundle serves both. Replicas go first: the manifests
+        reach them only through aggregates, which the contributions lead to,
+        so a crash in between leaves nothing half visible, and the re-run
+        writes the same ids again.
+        """
         start = time.perf_counter()
         repository = self.runtime.repository_plugin(catalog)
         plugin = self.runtime.metadata_plugin(catalog)
         bundle = repository.fetch_bundle(source, fqid)
         contributions = list(plugin.transform(bundle, deleted=deleted))
+        replicas = list(plugin.replicas(bundle, deleted))
         self.timings.transform += time.perf_counter() - start
+        if replicas:
+            start = time.perf_counter()
+            self.runtime.backend.write_replicas(catalog, replicas)
+            self.timings.write += time.perf_counter() - start
         return contributions
 
     def write_contributions(self, catalog: str, contributions: Sequence[Contribution]) -> Tally:

@@ -23,10 +23,13 @@ import orjson
 
 from azul.backends.base import (
     AggregateWrite,
+    Replica,
     SearchBackend,
     VersionedAggregate,
     index_name,
+    replica_index_name,
 )
+from azul.backends.duckdb import replicas as replica_sql
 from azul.backends.duckdb import sql
 from azul.backends.duckdb.schema import (
     TableSpec,
@@ -58,6 +61,9 @@ from azul.core.search import (
 from azul.errors import BadRequestError, ServiceUnavailableError
 
 _SCAN_BATCH = 500
+
+# The `entity_type` under which a catalog's replica table is registered
+REPLICA_ENTITY_TYPE = '__replica'
 
 
 class DuckDBBackend(SearchBackend):
@@ -168,6 +174,14 @@ class DuckDBBackend(SearchBackend):
                     cursor.execute(contribution_create_statement(name))
                     cursor.execute(f'INSERT INTO {self._meta} VALUES (?, ?, ?, FALSE, NULL)',
                                    [name, catalog, entity_type])
+            name = self._replica_name(catalog)
+            if not self._exists(name):
+                for statement in replica_sql.create_statements(name):
+                    cursor.execute(statement)
+                # Registered as a table that is not an aggregate, with an
+                # entity type no plugin has, so that `_drop` finds it
+                cursor.execute(f'INSERT INTO {self._meta} VALUES (?, ?, ?, FALSE, NULL)',
+                               [name, catalog, REPLICA_ENTITY_TYPE])
             self._touch(cursor, catalog)
 
     def delete_indices(self, catalog: str) -> None:
@@ -188,11 +202,15 @@ class DuckDBBackend(SearchBackend):
 
     def _drop(self, condition: str, params: list) -> None:
         with self._transaction() as cursor:
-            rows = cursor.execute(f'SELECT table_name, aggregate FROM {self._meta} '
+            rows = cursor.execute(f'SELECT table_name, aggregate, entity_type FROM {self._meta} '
                                   f'WHERE {condition}', params).fetchall()
-            for name, aggregate in rows:
-                statements = (TableSpec(name, ()).drop_statements() if aggregate
-                              else [f'DROP TABLE IF EXISTS {ident(name)}'])
+            for name, aggregate, entity_type in rows:
+                if aggregate:
+                    statements = TableSpec(name, ()).drop_statements()
+                elif entity_type == REPLICA_ENTITY_TYPE:
+                    statements = replica_sql.drop_statements(name)
+                else:
+                    statements = [f'DROP TABLE IF EXISTS {ident(name)}']
                 for statement in statements:
                     cursor.execute(statement)
                 self._tables.pop(name, None)
@@ -249,6 +267,37 @@ class DuckDBBackend(SearchBackend):
                 'bundle_version': version, 'source': source, 'deleted': deleted,
                 'contents': orjson.loads(contents)}))
         return result
+
+    # Replicas
+
+    def _replica_name(self, catalog: str) -> str:
+        return replica_index_name(self._prefix, self._deployment, catalog)
+
+    def _require_replicas(self, catalog: str) -> str:
+        name = self._replica_name(catalog)
+        if not self._exists(name):
+            raise BadRequestError(f'No replica index in catalog {catalog!r}')
+        return name
+
+    def write_replicas(self, catalog: str, replicas: Iterable[Replica]) -> int:
+        name = self._require_replicas(catalog)
+        with self._transaction() as cursor:
+            # Replicas change no aggregate, so the content version stays: a
+            # cached manifest is only stale once the aggregates that lead to
+            # the new replicas are written, which touches it
+            return replica_sql.write(cursor, name, replicas)
+
+    def scan_replicas(self, catalog: str, hub_ids: Sequence[str],
+                      entity_ids: Sequence[str] = ()) -> Iterator[Replica]:
+        name = self._replica_name(catalog)
+        if not (hub_ids or entity_ids) or not self._exists(name):
+            return
+        # A cursor of its own, as in `scan`: the caller interleaves other reads
+        cursor = self._con.cursor()
+        try:
+            yield from replica_sql.scan(cursor, name, hub_ids, entity_ids)
+        finally:
+            cursor.close()
 
     # Aggregates
 

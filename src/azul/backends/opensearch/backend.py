@@ -27,8 +27,16 @@ from typing import Any, Literal
 from opensearchpy import OpenSearch, helpers
 from opensearchpy import exceptions as os_errors
 
-from azul.backends.base import AggregateWrite, SearchBackend, VersionedAggregate, index_name
+from azul.backends.base import (
+    AggregateWrite,
+    Replica,
+    SearchBackend,
+    VersionedAggregate,
+    index_name,
+    replica_index_name,
+)
 from azul.backends.opensearch import mapping
+from azul.backends.opensearch import replicas as replica_docs
 from azul.backends.opensearch.errors import error_type, translated
 from azul.backends.opensearch.queries import filter_query, search_body, search_result
 from azul.backends.opensearch.summary import summary_body, summary_result
@@ -119,7 +127,22 @@ class OpenSearchBackend(SearchBackend):
                         # Another process created it between our check and ours
                         if error_type(e) != 'resource_already_exists_exception':
                             raise
+        self._create_replica_index(catalog, settings)
         self._touch(catalog)
+
+    def _create_replica_index(self, catalog: str, settings: Mapping[str, Any]) -> None:
+        index = self._replica_index(catalog)
+        with translated(self.endpoint):
+            if self._reader.indices.exists(index=index):
+                return
+            try:
+                self._writer.indices.create(index=index, body={
+                    'settings': settings,
+                    'mappings': replica_docs.mappings(),
+                })
+            except os_errors.RequestError as e:
+                if error_type(e) != 'resource_already_exists_exception':
+                    raise
 
     def _require(self, index: str) -> str:
         """
@@ -277,6 +300,34 @@ class OpenSearchBackend(SearchBackend):
                 raise self._bulk_failure(result)
         self._touch(catalog)
         return [w.entity_id for w in writes if w.entity_id in conflicts]
+
+    # Replicas
+
+    def _replica_index(self, catalog: str) -> str:
+        return replica_index_name(self.prefix, self.deployment, catalog)
+
+    def write_replicas(self, catalog: str, replicas: Iterable[Replica]) -> int:
+        index = self._require(self._replica_index(catalog))
+        actions = replica_docs.actions(index, replicas)
+        for _, status, result in self._bulk(actions):
+            if status >= 300:
+                raise self._bulk_failure(result)
+        return len(actions)
+
+    def scan_replicas(self, catalog: str, hub_ids: Sequence[str],
+                      entity_ids: Sequence[str] = ()) -> Iterator[Replica]:
+        if not (hub_ids or entity_ids):
+            return
+        index = self._replica_index(catalog)
+
+        def search(body: dict[str, Any]) -> list[dict[str, Any]]:
+            with translated(self.endpoint):
+                try:
+                    return self._reader.search(index=index, body=body)['hits']['hits']
+                except os_errors.NotFoundError:
+                    return []
+
+        yield from replica_docs.scan(search, hub_ids, entity_ids, PAGE_SIZE)
 
     # Reads
 

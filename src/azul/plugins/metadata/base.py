@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import attrs
 
+from azul.backends.base import Replica
 from azul.core.aggregation import InnerAggregator
 from azul.core.documents import Contribution
 from azul.core.fields import FieldRegistry
@@ -29,6 +30,23 @@ class HitContext:
         url = f'{self.service_url}/repository/files/{file_uuid}?catalog={self.catalog}'
         # The version's colons are escaped, as in the original's links
         return url if version is None else f'{url}&version={quote(version, safe="")}'
+
+
+@attrs.frozen
+class ReplicaJoin:
+    """
+    How the verbatim manifests reach a plugin's replicas from the aggregates
+    matching the filters (the original's `root_entity_type`,
+    `hot_entity_types` and special source fields).
+    """
+    # Filters only on fields of this entity type (or the source fields)
+    # select whole roots: the manifest then starts from their aggregates and
+    # includes orphans, the replicas no file connects to
+    root_entity_type: str
+    # Inner entity types of an aggregate whose `document_id`s are entity ids
+    # of replicas that do not list their hubs (hot entities)
+    hot_inner_entity_types: tuple[str, ...]
+    source_fields: tuple[str, ...]
 
 
 class MetadataPlugin(ABC):
@@ -59,6 +77,19 @@ class MetadataPlugin(ABC):
     @abstractmethod
     def transform(self, bundle: Bundle, deleted: bool) -> Iterable[Contribution]:
         """One contribution per entity the bundle touches."""
+
+    def replicas(self, bundle: Bundle, deleted: bool) -> Iterable[Replica]:
+        """
+        The bundle's metadata documents as submitted, for the verbatim
+        manifests (see `Replica`); none for a deletion or a plugin without
+        verbatim manifests.
+        """
+        return ()
+
+    @property
+    def replica_join(self) -> ReplicaJoin | None:
+        """How verbatim manifests join aggregates to replicas; None: no replicas."""
+        return None
 
     @abstractmethod
     def aggregators(self, entity_type: str) -> Mapping[str, InnerAggregator]: ...

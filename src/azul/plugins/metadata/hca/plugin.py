@@ -5,13 +5,14 @@ package, and the transformers and aggregators of `transform` and `aggregate`.
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from azul.backends.base import Replica
 from azul.core.aggregation import InnerAggregator
 from azul.core.documents import Contribution
 from azul.core.fields import FieldRegistry
 from azul.core.filters import Filters
 from azul.core.search import Order, SummaryRequest, SummaryResult
 from azul.errors import BadRequestError
-from azul.plugins.metadata.base import HitContext, MetadataPlugin
+from azul.plugins.metadata.base import HitContext, MetadataPlugin, ReplicaJoin
 from azul.plugins.metadata.hca import fields, shape, summary
 from azul.plugins.metadata.hca.manifest import ManifestConfig, manifest_config
 from azul.plugins.repository.base import Bundle
@@ -46,6 +47,17 @@ class HCAPlugin(MetadataPlugin):
         from azul.plugins.metadata.hca.transform import transform_bundle
         drs_domain = 'localhost' if self.config is None else self.config.drs_domain
         return transform_bundle(bundle, deleted, drs_domain)
+
+    def replicas(self, bundle: Bundle, deleted: bool) -> Iterable[Replica]:
+        from azul.plugins.metadata.hca.replicas import bundle_replicas
+        return bundle_replicas(bundle, deleted)
+
+    @property
+    def replica_join(self) -> ReplicaJoin:
+        from azul.plugins.metadata.hca import replicas
+        return ReplicaJoin(root_entity_type=replicas.ROOT_ENTITY_TYPE,
+                           hot_inner_entity_types=tuple(replicas.HOT_INNER_ENTITY_TYPES.values()),
+                           source_fields=('sourceId', 'sourceSpec'))
 
     def aggregators(self, entity_type: str) -> Mapping[str, InnerAggregator]:
         from azul.plugins.metadata.hca.aggregate import aggregators
