@@ -187,3 +187,11 @@ def test_write_streams():
     assert [r['id'] for r in records] == written
     assert records[1]['object']['donor_count'] == 2
     assert records[1]['object']['organism_age'] == [None]
+
+
+def test_ranges_as_pairs():
+    # Our documents keep the index's `{gte, lte}`; the original's PFB has pairs
+    types = {'organism_age_range': Ranges()}
+    document = {'organism_age_range': [{'gte': 1198368000.0, 'lte': 1198368000.0}]}
+    assert avro_pfb.conform(types, document) == {
+        'organism_age_range': [[1198368000.0, 1198368000.0]]}

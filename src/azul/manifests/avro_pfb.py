@@ -85,6 +85,15 @@ class Ranges:
     def default(self) -> Any:
         return []
 
+    @staticmethod
+    def pair(value: Any) -> list[float]:
+        # Our documents hold a range as the `{gte, lte}` of its index
+        # mapping, the original's PFB as the pair `[lo, hi]`
+        if isinstance(value, Mapping):
+            return [value['gte'], value['lte']]
+        lo, hi = value
+        return [lo, hi]
+
 
 @attrs.frozen
 class Records:
@@ -233,6 +242,8 @@ def conform(field_types: FieldTypes, obj: Mapping[str, Any]) -> JSON:
         value = obj.get(name) if name in obj else type_.default()
         if isinstance(type_, Records) and value is not None:
             value = [conform(type_.fields, item) for item in value]
+        elif isinstance(type_, Ranges) and value is not None:
+            value = [type_.pair(item) for item in value]
         result[name] = value
     return result
 
