@@ -107,10 +107,9 @@ def entry(file: Mapping[str, Any], bundle_uuid: str, url: str | None, catalog: s
         output = sanitize_path(f"{bundle_uuid}/{file['name']}")
     except InvalidPath as e:
         # Deviation: the original asserts, abandoning the whole manifest for
-        # one bad file name; this skips the file and says so. The reason is
-        # printed with repr() so that no control character reaches the config.
-        return (f"# File {file['uuid']!r}, version {file['version']!r} is skipped: "
-                f'{str(e)!r}\n\n')
+        # one bad file name; this skips the file and says so. The message
+        # shows the path with repr(), so no control character reaches the config.
+        return f"# File {file['uuid']!r}, version {file['version']!r} is skipped: {e}.\n\n"
     return f'url={option(url)}\noutput={option(output)}\n\n'
 
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 HERE = Path(__file__).parent
 CURL = HERE.parent / 'curl'
-BUNDLES = Path(__file__).resolve().parents[6] / 'shared' / 'fixtures' / 'hca' / 'bundles' / 'indexer'
+BUNDLES = Path(__file__).resolve().parents[6] / 'shared/fixtures/hca/bundles/indexer'
 
 SERVICE = 'http://azul.test'
 CATALOG = 'dcp'
@@ -92,7 +92,8 @@ def melanoma() -> None:
     institutions = ' || '.join(['DKFZ German Cancer Research Center', 'EMBL-EBI',
                                 'University of Cambridge', 'University of Helsinki',
                                 'Wellcome Trust Sanger Institute'])
-    laboratories = 'Human Cell Atlas Data Coordination Platform || MRC Cancer Unit || Sarah Teichmann'
+    laboratories = ' || '.join(['Human Cell Atlas Data Coordination Platform', 'MRC Cancer Unit',
+                                'Sarah Teichmann'])
     columns = [
         ('source_id', SOURCE, SOURCE),
         ('source_spec', SOURCE, SOURCE),
