@@ -1,0 +1,104 @@
+"""
+The `verbatim.jsonl` manifest: the metadata documents behind the matching
+files exactly as they were submitted, one JSON object per line,
+`{"value": <document>, "type": <replica type>}`, each document once.
+
+How replicas are found, as the original finds them (`replicas`):
+
+* the aggregates matching the filters are read page by page: files, or the
+  root entities (projects) when the filters name nothing but root entity and
+  source fields, in which case the manifest includes orphans (documents no
+  file connects to), which list the root as a hub;
+* per page, one lookup of the replicas listing one of the page's entities as
+  a hub, or whose entity id is one of the hot inner entities (projects) the
+  page's aggregates name;
+* each page's replicas come in (entity id, replica id) order; a replica
+  reached from several pages is written the first time only.
+"""
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
+from typing import Any, BinaryIO
+
+from azul.backends.base import Replica
+from azul.manifests.formats.base import ManifestContext, ManifestFormat
+from azul.plugins.metadata.base import ReplicaJoin
+
+# Aggregates per replica lookup: the lookup's cost grows with it, the number
+# of lookups shrinks (the original pages by 5000)
+PAGE_SIZE = 1000
+
+
+def include_orphans(context: ManifestContext, join: ReplicaJoin) -> bool:
+    """
+    Whether the filters name only fields of the root entity or the source:
+    then they select whole roots (a project is bijective with its source),
+    and every document of a selected root belongs in the manifest. No
+    filters at all select every root (the empty set is a proper subset).
+    """
+    prefix = f'contents.{join.root_entity_type}.'
+    root_fields = {f.name for f in context.plugin.field_registry if f.path.startswith(prefix)}
+    return set(context.filters.fields()) < root_fields | set(join.source_fields)
+
+
+def _keys(document: Mapping[str, Any], join: ReplicaJoin) -> tuple[str, list[str]]:
+    """The aggregate's entity id (a hub) and the ids of its hot inner entities."""
+    contents = document.get('contents') or {}
+    hot_ids = []
+    for entity_type in join.hot_inner_entity_types:
+        for inner in contents.get(entity_type) or ():
+            # A list in an aggregate of another type, a string in one of the
+            # same type
+            ids = inner.get('document_id')
+            hot_ids.extend(ids if isinstance(ids, list) else [ids])
+    return document['entity_id'], [i for i in hot_ids if i is not None]
+
+
+def _pages(documents: Iterable[Mapping[str, Any]]) -> Iterator[list[Mapping[str, Any]]]:
+    documents = iter(documents)
+    while page := list(islice(documents, PAGE_SIZE)):
+        yield page
+
+
+def replicas(context: ManifestContext) -> Iterator[Replica]:
+    """Every distinct replica of the manifest, streamed."""
+    join = context.plugin.replica_join
+    if join is None:
+        raise ValueError(f'Catalog {context.catalog.name!r} has no verbatim manifests')
+    entity_type = join.root_entity_type if include_orphans(context, join) else 'files'
+    # Why a set of every id written: a replica (a donor, a protocol) is
+    # reached from the files of many pages, and the pages' lookups come in
+    # no order across pages that would let us skip it otherwise. The set
+    # grows with the manifest's distinct documents, not its files; the
+    # original holds the same set (per source).
+    emitted: set[str] = set()
+    for page in _pages(context.scan(entity_type)):
+        hub_ids: list[str] = []
+        hot_ids: list[str] = []
+        for document in page:
+            hub_id, ids = _keys(document, join)
+            hub_ids.append(hub_id)
+            hot_ids.extend(ids)
+        for replica in context.backend.scan_replicas(context.catalog.name, hub_ids, hot_ids):
+            replica_id = replica.id
+            if replica_id not in emitted:
+                emitted.add(replica_id)
+                yield replica
+
+
+def jsonl_line(replica: Replica) -> bytes:
+    # `json.dumps` with its default separators, as the original writes lines
+    return (json.dumps({'value': replica.contents, 'type': replica.replica_type})
+            + '\n').encode()
+
+
+class VerbatimJSONLFormat(ManifestFormat):
+    name = 'verbatim.jsonl'
+    extension = 'jsonl'
+    content_type = 'application/jsonl'
+
+    def write(self, context: ManifestContext, output: BinaryIO) -> str | None:
+        for replica in replicas(context):
+            output.write(jsonl_line(replica))
+        # The original names no verbatim manifest after its content
+        return None

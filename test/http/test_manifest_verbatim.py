@@ -1,0 +1,196 @@
+"""
+The `verbatim.jsonl` and `verbatim.pfb` manifests on both backends, against
+golden files transcribed from the fixture bundles themselves
+(`golden/manifests/verbatim.jsonl/README.md`): the lines are the bundle's
+metadata documents and links as they stand in the fixture JSON.
+"""
+import io
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import fastavro
+import pytest
+
+from azul.indexer.index import Indexer
+from azul.manifests.generate import manifest_context, write_manifest
+from azul.runtime import Runtime
+from conftest import CATALOG, FIXTURES, catalog_spec, make_config
+
+GOLDEN = Path(__file__).resolve().parent / 'golden' / 'manifests'
+BUNDLES = FIXTURES / 'hca' / 'bundles' / 'indexer'
+
+# A small bundle, the only one of its project: two sequence files of one
+# cell suspension (which, with everything upstream of it, both files share)
+BUNDLE = 'ffac201f-4b1c-4455-bd58-19c1a9e863b4'
+PROJECT = '88ec040b-8705-4f77-8f41-f81e57632f7d'
+FILES = ('4015da8b-18d8-4f3c-b2b0-54f0b77ae80a', 'fa17159e-52ec-4a88-80cf-a3be5e2e9988')
+# Another small bundle of another project, for the deletion test
+OTHER_BUNDLE = 'e0ae8cfa-2b51-4419-9cde-34df44c6458a'
+OTHER_PROJECT = 'c765e3f9-7cfc-4501-8832-79e5f7abd321'
+
+
+def manifest(runtime: Runtime, catalog: str, filters: Mapping[str, Any],
+             format_name: str = 'verbatim.jsonl') -> bytes:
+    context = manifest_context(runtime, catalog, filters, 'http://azul.test')
+    output = io.BytesIO()
+    assert write_manifest(context, format_name, output) is None
+    return output.getvalue()
+
+
+def lines(content: bytes) -> list[dict]:
+    return [json.loads(line) for line in content.decode().splitlines()]
+
+
+def golden_lines() -> list[dict]:
+    return lines((GOLDEN / 'verbatim.jsonl' / 'bundle_ffac201f.jsonl').read_bytes())
+
+
+def entity_id(line: Mapping[str, Any]) -> str:
+    value = line['value']
+    if line['type'] == 'links':
+        return 'links'
+    # Current documents say it in `provenance`, v5 documents in `hca_ingest`
+    return (value.get('provenance') or value['hca_ingest'])['document_id']
+
+
+# The three filters select the same documents: the bundle's files (no
+# orphans), the project (orphans included: this bundle has none), one file
+# of each of the two (the shared upstream documents once)
+SELECTIONS = {
+    'bundle': {'bundleUuid': {'is': [BUNDLE]}},
+    'project': {'projectId': {'is': [PROJECT]}},
+    'files': {'fileId': {'is': ['a8b8479d-cfa9-4f74-909f-49552439e698',
+                                '7338932d-edc9-49a9-8dbf-e459a465800f']}},
+}
+
+
+@pytest.mark.parametrize('selection', sorted(SELECTIONS))
+def test_jsonl_of_one_bundle(indexed, selection):
+    # The original orders the replicas of one page of hubs by entity id (and
+    # replica id), which is the golden file's order: compared as is
+    actual = lines(manifest(indexed.runtime, CATALOG, SELECTIONS[selection]))
+    assert actual == golden_lines()
+
+
+def test_jsonl_lines_are_the_originals_spelling(indexed):
+    content = manifest(indexed.runtime, CATALOG, SELECTIONS['bundle'])
+    first = content.decode().splitlines()[0]
+    # `json.dump` with default separators, value before type
+    assert first.startswith('{"value": {"')
+    assert first.endswith('}, "type": "cell_suspension"}')
+
+
+def test_shared_replica_is_written_once(indexed):
+    actual = lines(manifest(indexed.runtime, CATALOG, SELECTIONS['bundle']))
+    types = Counter(line['type'] for line in actual)
+    # Both files come from the one cell suspension, specimen and donor
+    assert types['cell_suspension'] == 1
+    assert types['donor_organism'] == 1
+    assert types['sequence_file'] == 2
+    ids = [entity_id(line) for line in actual]
+    assert len(ids) == len(set(ids))
+
+
+def test_one_file_reaches_its_upstream_documents_only(indexed):
+    # The file a8b8479d is the document 4015da8b: everything of the bundle
+    # but the other file's own document (fa17159e) is connected to it
+    actual = lines(manifest(indexed.runtime, CATALOG, {'fileId': {'is': [
+        'a8b8479d-cfa9-4f74-909f-49552439e698']}}))
+    assert actual == [line for line in golden_lines() if entity_id(line) != FILES[1]]
+
+
+def test_unfiltered_jsonl_has_every_project(indexed):
+    actual = lines(manifest(indexed.runtime, CATALOG, {}))
+    projects = {entity_id(line) for line in actual if line['type'] == 'project'}
+    # Every project of the fixture catalog's bundles, and every distinct
+    # links document per bundle uuid, read from the fixtures
+    expected_projects, expected_links = set(), set()
+    for path in [*BUNDLES.glob('*.dss.hca.json'), *BUNDLES.glob('4426adc5-*.tdr.hca.json')]:
+        bundle = json.loads(path.read_text())
+        expected_projects.update(key.partition('/')[2] for key in bundle['metadata']
+                                 if key.startswith('project/'))
+        expected_links.add((path.name[:36], json.dumps(bundle['links'], sort_keys=True)))
+    assert projects == expected_projects
+    # Three bundles have the same links document: a replica each (its
+    # entity is the bundle), written once per bundle uuid
+    links = [line for line in actual if line['type'] == 'links']
+    assert len(links) == len(expected_links)
+    documents = [(line['type'], entity_id(line), json.dumps(line['value'], sort_keys=True))
+                 for line in actual if line['type'] != 'links']
+    assert len(documents) == len(set(documents))
+    assert all(line in actual for line in golden_lines())
+
+
+def test_no_match_is_an_empty_manifest(indexed):
+    assert manifest(indexed.runtime, CATALOG,
+                    {'bundleUuid': {'is': ['00000000-0000-0000-0000-000000000000']}}) == b''
+
+
+# Deletion needs an index of its own: the session's catalog is shared
+
+
+@attrs.frozen
+class Small:
+    runtime: Runtime
+    indexer: Indexer
+    source: str
+
+
+@pytest.fixture(params=('duckdb', 'opensearch'))
+def small(request, tmp_path) -> Iterator[Small]:
+    if request.param == 'opensearch':
+        request.getfixturevalue('es_endpoint')
+    source = f'file://{BUNDLES}/*.dss.hca.json'
+    config = make_config(request.param, tmp_path, 't' + uuid.uuid4().hex[:10],
+                         catalogs={CATALOG: catalog_spec([source])})
+    runtime = Runtime(config)
+    try:
+        indexer = Indexer(runtime)
+        indexer.create_indices(CATALOG)
+        fqids = [f for f in runtime.repository_plugin(CATALOG).list_bundles(source).bundles
+                 if f.uuid in (BUNDLE, OTHER_BUNDLE)]
+        assert len(fqids) == 2
+        indexer.index_bundles(CATALOG, source, fqids)
+        yield Small(runtime, indexer, source)
+    finally:
+        runtime.backend.drop_deployment()
+        runtime.backend.close()
+
+
+def test_deleted_bundle_leaves_the_manifest(small):
+    runtime = small.runtime
+    assert lines(manifest(runtime, CATALOG, SELECTIONS['bundle'])) == golden_lines()
+    everything = lines(manifest(runtime, CATALOG, {}))
+    other = [line for line in everything if line not in golden_lines()]
+    # The other bundle's documents: its metadata and links, from the fixture
+    fixture = json.loads((BUNDLES / f'{OTHER_BUNDLE}.dss.hca.json').read_text())
+    assert len(other) == len(fixture['metadata']) + 1
+    fqid, = (f for f in runtime.repository_plugin(CATALOG).list_bundles(small.source).bundles
+             if f.uuid == BUNDLE)
+    small.indexer.index_bundles(CATALOG, small.source, [fqid], deleted=True)
+    for filters in SELECTIONS.values():
+        assert manifest(runtime, CATALOG, filters) == b''
+    # The other bundle is untouched
+    assert lines(manifest(runtime, CATALOG, {})) == other
+    assert lines(manifest(runtime, CATALOG, {'projectId': {'is': [OTHER_PROJECT]}})) == other
+
+
+def test_reindexing_writes_no_duplicates(small):
+    fqids = [f for f in small.runtime.repository_plugin(CATALOG).list_bundles(small.source).bundles
+             if f.uuid == BUNDLE]
+    small.indexer.index_bundles(CATALOG, small.source, fqids)
+    assert lines(manifest(small.runtime, CATALOG, SELECTIONS['bundle'])) == golden_lines()
+
+
+# verbatim.pfb
+
+
+def read_pfb(runtime: Runtime, catalog: str, filters: Mapping[str, Any]
+             ) -> tuple[dict, list[dict]]:
+    reader = fastavro.reader(io.BytesIO(manifest(runtime, catalog, filters, 'verbatim.pfb')))
+    return reader.writer_schema, list(reader)
