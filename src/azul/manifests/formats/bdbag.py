@@ -39,13 +39,15 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 from bdbag import bdbag_api
 
 from azul.manifests.formats.base import ManifestContext, ManifestFormat
 
 Cells = dict[str, str]
+# Document field → column name, in column order
+ColumnMapping = Sequence[tuple[str, str]]
 
 # The original joins the values of a cell with its manifest column joiner,
 # padded with spaces
@@ -68,7 +70,7 @@ PARTICIPANT_ID = 'entity:participant_id'
 # from the compact format so that the two formats can evolve independently;
 # `file_url` is not a document field but the service's download URL of the
 # file, added to the file's entry before its cells are extracted.
-COLUMNS: Sequence[tuple[tuple[str, ...], Sequence[tuple[str, str]]]] = (
+COLUMNS: Sequence[tuple[tuple[str, ...], ColumnMapping]] = (
     (('sources',), (
         ('id', 'source_id'),
         ('spec', 'source_spec'),
@@ -157,10 +159,8 @@ COLUMNS: Sequence[tuple[tuple[str, ...], Sequence[tuple[str, str]]]] = (
     )),
 )
 
-Mapping_ = Sequence[tuple[str, str]]
 
-
-def _terra_columns(mapping: Mapping_) -> Mapping_:
+def _terra_columns(mapping: ColumnMapping) -> ColumnMapping:
     return tuple((field, column.replace('.', SEPARATOR)) for field, column in mapping)
 
 
@@ -185,7 +185,7 @@ def tsv_value(value: Any) -> str:
     return str(value)
 
 
-def extract(entities: Iterable[Mapping[str, Any]], mapping: Mapping_) -> Cells:
+def extract(entities: Iterable[Mapping[str, Any]], mapping: ColumnMapping) -> Cells:
     """
     The cells of `mapping`'s columns for a list of entities: the distinct
     values of each field across the entities, sorted and joined. Nulls inside
@@ -303,6 +303,10 @@ class _Groups:
 
     def __init__(self, path: str):
         self.db = sqlite3.connect(path)
+        # A scratch database, deleted with its directory: no journal, no
+        # waiting for the disk
+        self.db.execute('PRAGMA journal_mode = OFF')
+        self.db.execute('PRAGMA synchronous = OFF')
         self.db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -407,7 +411,7 @@ def row(bundle_cells: Cells, files: list[tuple[str, Cells, Cells]],
     return result
 
 
-def write_participants(groups: _Groups, output) -> None:
+def write_participants(groups: _Groups, output: TextIO) -> None:
     blocks = groups.blocks_per_qualifier()
     writer = csv.DictWriter(output, header(blocks), dialect='excel-tab')
     writer.writeheader()
