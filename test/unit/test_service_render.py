@@ -13,6 +13,7 @@ from azul.errors import (
     ConfigError,
     ConflictError,
     ForbiddenError,
+    GoneError,
     InvalidFilterError,
     NotFoundError,
     RepositoryError,
@@ -161,12 +162,12 @@ def test_server_faults_are_a_generic_500(error, caplog):
 def test_every_error_class_is_in_the_table():
     classes = {cls for cls, _, _ in ERRORS}
     assert {BadRequestError, UnauthorizedError, ForbiddenError, NotFoundError, ConflictError,
-            UnsupportedMediaTypeError, RepositoryError, ServiceUnavailableError, ConfigError,
-            AzulError} <= classes
+            GoneError, UnsupportedMediaTypeError, RepositoryError, ServiceUnavailableError,
+            ConfigError, AzulError} <= classes
     # No domain error is ever a 4xx unless it is one of the client-error classes
     for cls, status, _ in ERRORS:
         client_error = issubclass(cls, (BadRequestError, UnauthorizedError, ForbiddenError,
-                                        NotFoundError, ConflictError,
+                                        NotFoundError, ConflictError, GoneError,
                                         UnsupportedMediaTypeError))
         assert (status < 500) == client_error, cls
 
