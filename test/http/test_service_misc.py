@@ -208,12 +208,14 @@ def test_file_redirect(client, reference_spec):
 
 
 def test_file_errors(client):
-    # Files the repository cannot resolve (no DRS URI) are a 409, if any
-    unresolvable = [f for f in _files(client, SOURCE) if not f.get('drs_uri')]
+    # Files whose bytes are nowhere (DSS-style, none in the fixtures) are a 404
+    unresolvable = _files(client, SOURCE)
+    assert unresolvable
     for file in unresolvable[:1]:
         url = urlsplit(file['url'])
         reply = client.get(f'{url.path}?{url.query}')
-        assert reply.status == 409 and reply.json['Code'] == 'ConflictError'
+        assert reply.status == 404 and reply.json['Code'] == 'NotFoundError'
+        assert file['uuid'] in reply.json['Message']
     file = [f for f in _files(client) if f['drs_uri']][0]
     version = '2000-01-01T00:00:00.000000Z'
     none = '00000000-0000-4000-8000-000000000000'

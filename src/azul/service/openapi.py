@@ -158,7 +158,7 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
                                     '`Location` header.',
                      'headers': {'Location': {'schema': schemas.string},
                                  'Content-Disposition': {'schema': schemas.string}}},
-             **_errors(400, 404, 409, 503)})},
+             **_errors(400, 404, 502, 503)})},
         '/repository/sources': {'get': _op(
             'List available data sources', 'Repository', [catalog],
             {'200': _json({'type': 'object', 'required': ['sources'],
@@ -174,7 +174,8 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
             'Request a URL for downloading a data file', 'Repository', file_params,
             {'200': _json(schemas.fetch_file, 'The redirect a browser would follow, as '
                                               'JSON: `Status` 302 and its `Location`.'),
-             **_errors(400, 404, 409, 503)})},
+             **_errors(400, 404, 502, 503)})},
+        **_drs_paths(catalog),
     }
     # Every GET operation answers HEAD too, without the body
     for ops in paths.values():
@@ -230,8 +231,9 @@ def _json(schema: dict, description: str) -> dict[str, Any]:
 
 _error_descriptions = {
     400: 'The request is invalid; the message names the problem.',
+    403: 'The signature of the link is invalid, or the link has expired.',
     404: 'There is no such catalog, entity or file.',
-    409: 'The file exists but the repository cannot tell where to download it from.',
+    502: 'The repository failed to read the file, or its bytes differ from its checksum.',
     503: 'The index backend is unavailable.',
 }
 
@@ -250,6 +252,76 @@ def _head(op: Operation) -> Operation:
     # A HEAD response is a GET response without its body
     return {**op, 'responses': {status: {'description': response['description']}
                                 for status, response in op['responses'].items()}}
+
+
+def _drs_paths(catalog: dict[str, Any]) -> dict[str, Any]:
+    """
+    Extras of ours (the reference API has none): GA4GH DRS 1.x objects of the
+    catalogs' data files (`azul.service.drs`), and the signed links their
+    access URLs and the download redirects point at.
+    """
+    object_id = _param('object_id', schemas.string, 'The uuid of a data file: what follows '
+                       'the host in its `drs_uri`.', where='path')
+    drs_params = [
+        object_id,
+        _param('version', schemas.string, 'The version of the file; the newest if absent.'),
+        _param('catalog', catalog['schema'], 'The catalog to search; every catalog, in '
+                                             'order, if absent.'),
+        _param('expand', schemas.string, 'Accepted for DRS clients; files are not bundles.'),
+    ]
+    drs_error = {'content': {'application/json': {'schema': schemas.obj(
+        {'msg': schemas.string, 'status_code': schemas.integer},
+        required=['msg', 'status_code'])}}}
+    drs_errors = {'400': {**drs_error, 'description': 'A malformed object id, version, '
+                                                      'parameter or access id.'},
+                  '404': {**drs_error, 'description': 'No catalog indexes the file, or '
+                                                      'its bytes are nowhere (access).'}}
+    access_url = schemas.obj({'url': schemas.string}, required=['url'])
+    drs_object = schemas.obj({
+        'id': schemas.string,
+        'self_uri': schemas.string,
+        'name': schemas.string,
+        'size': {**schemas.integer, 'nullable': True},
+        'created_time': schemas.nullable_string,
+        'version': schemas.nullable_string,
+        'mime_type': schemas.nullable_string,
+        'checksums': schemas.array(schemas.obj({'checksum': schemas.string,
+                                                'type': schemas.string},
+                                               required=['checksum', 'type'])),
+        'access_methods': schemas.array(schemas.obj({'type': schemas.string,
+                                                     'access_url': access_url},
+                                                    required=['type'])),
+    }, required=['id', 'self_uri', 'size', 'created_time', 'checksums', 'access_methods'])
+    blob_params = [
+        catalog,
+        _param('file_uuid', schemas.string, 'The uuid of the file.', where='path'),
+        *(_param(name, schemas.string, 'Part of the signed link; not to be made by hand.')
+          for name in ('version', 'fileName', 'expires', 'signature')),
+    ]
+    return {
+        '/ga4gh/drs/v1/objects/{object_id}': {'get': _op(
+            'A data file as a GA4GH DRS object', 'Repository', drs_params,
+            {'200': _json(drs_object, 'The DRS object; its `https` access method, if the '
+                                      'repository holds the bytes, has a signed URL that '
+                                      'expires in an hour.'),
+             **drs_errors})},
+        '/ga4gh/drs/v1/objects/{object_id}/access/{access_id}': {'get': _op(
+            'The access URL of a DRS object', 'Repository',
+            [*drs_params[:1],
+             _param('access_id', {'type': 'string', 'enum': ['https']}, 'The access id.',
+                    where='path'),
+             *drs_params[1:]],
+            {'200': _json(access_url, 'A signed URL of the bytes, valid for an hour.'),
+             **drs_errors})},
+        '/repository/blobs/{file_uuid}': {'get': _op(
+            'The bytes of a data file, by a signed link', 'Repository', blob_params,
+            {'200': {'description': 'The bytes, with a Content-Disposition naming the file. '
+                                    'The request must accept `application/octet-stream` '
+                                    '(e.g. `Accept: */*`).',
+                     'content': {'application/octet-stream': {'schema': {
+                         'type': 'string', 'format': 'binary'}}}},
+             **_errors(400, 403, 404, 502)})},
+    }
 
 
 def _health_op(summary: str, keys: Sequence[str], params: Sequence[dict] = (),

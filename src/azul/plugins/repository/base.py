@@ -65,6 +65,17 @@ class RepositoryPlugin(ABC):
     @abstractmethod
     def file_url(self, source: str, descriptor: Mapping[str, Any]) -> str | None:
         """
-        Where a data file can be downloaded from, given its manifest entry, or
-        None if the repository cannot tell.
+        Where another service serves a data file (e.g. the DRS object of a
+        repository that names one), given its descriptor, or None if the
+        repository cannot tell. Consulted only when `file_bytes` has none.
         """
+
+    def file_bytes(self, source: str, descriptor: Mapping[str, Any]) -> bytes | None:
+        """
+        The content of a data file, or None if the source holds no bytes of it.
+        `descriptor` has at least the file's `uuid` and `version` (the DCP/2
+        spelling); with `sha256` the bytes are checked against it, and
+        `RepositoryError` says they do not match. Files are small enough to
+        be held in memory: the service answers them in one response.
+        """
+        return None

@@ -12,6 +12,18 @@ A source is
 Listing is non-recursive and considers names ending in ``.json`` only (never
 ``index.json``). See `names` for file names and derived versions.
 
+**Data files.** The bytes of a data file may lie beside the bundles, in the
+subdirectory ``data`` of the source's directory, named
+``<file uuid>.<file version>`` with the version in the DCP/2 spelling the API
+shows (``files[].version``), e.g.
+``data/7b07f99e-4a8a-4ad0-bd4f-db0d7a00c7bb.2018-11-02T11:33:44.698028Z``
+(over http(s): ``<dir>/data/<name>``, the colons percent-encoded). Named by
+uuid and version rather than by content hash, because a related file of a
+zarr store (requested with ``requestIndex=1``) is known by uuid and version
+only, not by any checksum. Bytes whose SHA-256 differs from the one the
+manifest declares are refused (`RepositoryError`) rather than served. Sources
+sharing a directory (different globs) share its ``data``.
+
 Listing is cheap: the parsed index (file name -> FQID or problem) is cached
 per source and rebuilt only when the directory's mtime (for http: the bytes of
 ``index.json``) changes, and even then a file is only read again if its own
@@ -24,6 +36,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 import urllib.error
 import urllib.parse
@@ -42,7 +55,9 @@ from azul.plugins.repository.canned.names import BadBundleFile, check_bundle, fq
 log = logging.getLogger(__name__)
 
 INDEX_FILE = 'index.json'
+DATA_DIR = 'data'
 HTTP_TIMEOUT = 30
+_UUID_RE = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
 
 
 @attrs.frozen
@@ -96,6 +111,15 @@ class _Directory:
             raise NotFoundError(f'{location}: not found') from None
         except (OSError, urllib.error.URLError) as e:
             raise RepositoryError(f'{location}: {e}') from None
+
+    def read_data(self, name: str) -> bytes | None:
+        """The data file of that name, or None if there is none."""
+        if self.scheme == 'file' and not os.path.isfile(self.location(f'{DATA_DIR}/{name}')):
+            return None
+        try:
+            return self.read(f'{DATA_DIR}/{name}')
+        except NotFoundError:
+            return None
 
     def scan(self) -> tuple[Any, dict[str, Any]]:
         """
@@ -184,6 +208,21 @@ class CannedRepository(RepositoryPlugin):
                 return f'https://{host}/ga4gh/drs/v1/objects/{object_id}'
         return None
 
+    def file_bytes(self, source: str, descriptor: Mapping[str, Any]) -> bytes | None:
+        name = data_file_name(descriptor.get('uuid'), descriptor.get('version'))
+        if name is None:
+            return None
+        directory = _Directory.parse(source)
+        content = directory.read_data(name)
+        if content is None:
+            return None
+        sha256 = descriptor.get('sha256')
+        if isinstance(sha256, str) and hashlib.sha256(content).hexdigest() != sha256.lower():
+            # Serving them would hand out bytes other than those the metadata describes
+            raise RepositoryError(f'{directory.location(DATA_DIR + "/" + name)}: the SHA-256 '
+                                  f'of the bytes differs from the manifest\'s {sha256}')
+        return content
+
     def _index(self, source: str) -> _Index:
         directory = _Directory.parse(source)
         stamp, files = directory.scan()
@@ -235,6 +274,21 @@ class CannedRepository(RepositoryPlugin):
         with self._lock:
             self._files[key] = result
         return result
+
+
+def data_file_name(uuid: Any, version: Any) -> str | None:
+    """
+    The name of a data file in the ``data`` directory, or None for a uuid or
+    version that cannot name one (checked, since both come from requests and
+    must never reach outside the directory).
+    """
+    if not isinstance(uuid, str) or not _UUID_RE.fullmatch(uuid) or not isinstance(version, str):
+        return None
+    try:
+        version = normalize_version(version)
+    except AzulError:
+        return None
+    return f'{uuid}.{version}'
 
 
 def _load(directory: _Directory, name: str) -> Any:
