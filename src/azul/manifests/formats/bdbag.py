@@ -231,6 +231,7 @@ def qualifier(file: Mapping[str, Any]) -> str:
     """
     value = str(file['file_format'])
     if value in ('fastq.gz', 'fastq'):
+        # A FASTQ without a read index gets `fastq_None`, as in the original
         value = f'fastq_{file.get("read_index")}'
     return re.sub(r'[^A-Za-z0-9_-]', '-', value)
 
