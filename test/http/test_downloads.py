@@ -13,7 +13,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
@@ -284,22 +283,3 @@ def test_drs_object_without_bytes(client):
 def test_drs_errors(client, path, status, msg):
     reply = client.get(path)
     assert (reply.status, reply.json) == (status, {'msg': msg, 'status_code': status})
-
-
-def test_canned_data_layout(tmp_path: Path):
-    # The plugin alone: absent, present and unnameable files
-    from azul.plugins.repository.canned import CannedRepository
-    plugin = CannedRepository()
-    source = f'file://{tmp_path}/*.dss.hca.json'
-    (tmp_path / 'data').mkdir()
-    (tmp_path / 'data' / f'{FILE}.{VERSION}').write_bytes(CONTENT)
-    assert plugin.file_bytes(source, {'uuid': FILE, 'version': VERSION}) == CONTENT
-    # The DSS spelling of the version names the same file
-    assert plugin.file_bytes(source, {'uuid': FILE,
-                                      'version': '2018-11-02T113344.698028Z'}) == CONTENT
-    assert plugin.file_bytes(source, {'uuid': FILE, 'version': VERSION,
-                                      'sha256': SHA256}) == CONTENT
-    assert plugin.file_bytes(source, {'uuid': UNKNOWN, 'version': VERSION}) is None
-    for bad in ({'uuid': '../data', 'version': VERSION}, {'uuid': FILE},
-                {'uuid': FILE, 'version': '../../etc/passwd'}):
-        assert plugin.file_bytes(source, bad) is None

@@ -276,3 +276,45 @@ def test_bad_source(repo):
         repo.list_bundles('s3://bucket/prefix')
     with pytest.raises(RepositoryError):
         repo.list_bundles('file:///no/such/directory')
+
+
+DATA_UUID = '7b07f99e-4a8a-4ad0-bd4f-db0d7a00c7bb'
+DATA_VERSION = '2018-11-02T11:33:44.698028Z'
+DATA = b'@SRR3562915.1\nACGT\n+\nIIII\n'
+# printf '@SRR3562915.1\nACGT\n+\nIIII\n' | sha256sum
+DATA_SHA256 = 'f207ad938875a30ba01aebd19ddd421f2a041c3a4492e6f978529bcf1e2712e8'
+
+
+def test_file_bytes(repo, tmp_path):
+    source = f'file://{tmp_path}/*.dss.hca.json'
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'data' / f'{DATA_UUID}.{DATA_VERSION}').write_bytes(DATA)
+    assert repo.file_bytes(source, {'uuid': DATA_UUID, 'version': DATA_VERSION}) == DATA
+    # The DSS spelling of the version names the same file
+    assert repo.file_bytes(source, {'uuid': DATA_UUID,
+                                    'version': '2018-11-02T113344.698028Z'}) == DATA
+    assert repo.file_bytes(source, {'uuid': DATA_UUID, 'version': DATA_VERSION,
+                                    'sha256': DATA_SHA256.upper()}) == DATA
+    other = '00000000-0000-4000-8000-000000000000'
+    assert repo.file_bytes(source, {'uuid': other, 'version': DATA_VERSION}) is None
+    # Names that could reach outside the directory name nothing
+    for bad in ({'uuid': '../data', 'version': DATA_VERSION}, {'uuid': DATA_UUID},
+                {'uuid': DATA_UUID, 'version': '../../etc/passwd'},
+                {'uuid': DATA_UUID.upper(), 'version': DATA_VERSION}):
+        assert repo.file_bytes(source, bad) is None
+    # A directory where the file would be is no file
+    (tmp_path / 'data' / f'{other}.{DATA_VERSION}').mkdir()
+    assert repo.file_bytes(source, {'uuid': other, 'version': DATA_VERSION}) is None
+    with pytest.raises(RepositoryError, match='SHA-256'):
+        repo.file_bytes(source, {'uuid': DATA_UUID, 'version': DATA_VERSION,
+                                 'sha256': '0' * 64})
+
+
+def test_file_bytes_over_http(repo, http_dir):
+    url, root = http_dir
+    (root / 'bundles' / 'data').mkdir(parents=True)
+    (root / 'bundles' / 'data' / f'{DATA_UUID}.{DATA_VERSION}').write_bytes(DATA)
+    assert repo.file_bytes(url, {'uuid': DATA_UUID, 'version': DATA_VERSION,
+                                 'sha256': DATA_SHA256}) == DATA
+    assert repo.file_bytes(url, {'uuid': DATA_UUID,
+                                 'version': '2018-11-02T11:33:44.698029Z'}) is None

@@ -31,6 +31,7 @@ from urllib.parse import quote
 from azul.core.documents import uuid_re
 from azul.errors import AzulError, BadRequestError, NotFoundError
 from azul.runtime import Runtime
+from azul.service.catalogs import catalog_param
 from azul.service.repository import (
     BLOB_PATH,
     DataFile,
@@ -40,7 +41,7 @@ from azul.service.repository import (
     find_file,
     version_param,
 )
-from azul.service.request import Request, parameters, string_param
+from azul.service.request import Request, parameters
 from azul.service.responses import INTERNAL_MESSAGE, Response, json_response
 from azul.service.routes import GET, Route
 
@@ -70,8 +71,8 @@ def _resolve(runtime: Runtime, request: Request, object_id: str) -> DataFile:
         raise BadRequestError(f'Invalid DRS object id {object_id!r}: expected the uuid of '
                               f'a data file')
     version = version_param(params)
-    name = string_param(params, 'catalog')
-    catalogs = runtime.config.catalogs if name is None else (runtime.catalog(name),)
+    catalogs = (runtime.config.catalogs if params.get('catalog') is None
+                else (catalog_param(runtime, params),))
     for catalog in catalogs:
         file = find_file(runtime, catalog, object_id, version)
         if file is not None:
