@@ -194,3 +194,70 @@ def read_pfb(runtime: Runtime, catalog: str, filters: Mapping[str, Any]
              ) -> tuple[dict, list[dict]]:
     reader = fastavro.reader(io.BytesIO(manifest(runtime, catalog, filters, 'verbatim.pfb')))
     return reader.writer_schema, list(reader)
+
+
+def golden_pfb(name: str) -> Any:
+    return json.loads((GOLDEN / 'verbatim.pfb' / name).read_text())
+
+
+def restrict(obj: Any, document: Any) -> Any:
+    """`obj` without the nulls the schema added for keys `document` lacks."""
+    if isinstance(document, dict):
+        assert isinstance(obj, dict), obj
+        added = {k: v for k, v in obj.items() if k not in document}
+        assert all(v is None for v in added.values()), added
+        return {k: restrict(obj[k], v) for k, v in document.items()}
+    elif isinstance(document, list):
+        return [restrict(o, d) for o, d in zip(obj, document, strict=True)]
+    return obj
+
+
+def test_pfb_of_one_bundle(indexed):
+    schema, records = read_pfb(indexed.runtime, CATALOG, SELECTIONS['bundle'])
+    expected = golden_lines()
+    types = sorted({line['type'] for line in expected})
+    # The Metadata entity first: one node per replica type, no links (HCA)
+    assert records[0] == {'id': None, 'name': 'Metadata', 'relations': [],
+                          'object': {'misc': {}, 'nodes': [
+                              {'name': t, 'ontology_reference': '', 'values': {},
+                               'links': [], 'properties': []} for t in types]}}
+    # Then one entity per replica, in the manifest's order, named by type,
+    # identified by entity id, holding the document as submitted
+    assert [[r['name'], r['id']] for r in records] == golden_pfb('entities_ffac201f.json')
+    for record, line in zip(records[1:], expected, strict=True):
+        assert record['relations'] == []
+        assert restrict(record['object'], line['value']) == line['value']
+    # The schema: the boilerplate's union, then a record per replica type
+    object_field, = (f for f in schema['fields'] if f['name'] == 'object')
+    records_by_name = {r['name']: r for r in object_field['type']}
+    assert [r['name'] for r in object_field['type']] == ['Metadata', *types]
+    assert records_by_name['links'] == golden_pfb('links_schema_ffac201f.json')
+    # Each record's fields are the keys its documents have, nullable where a
+    # document lacks one, read from the golden documents
+    for t in types:
+        documents = [line['value'] for line in expected if line['type'] == t]
+        keys = sorted({k for d in documents for k in d})
+        fields = records_by_name[t]['fields']
+        assert [f['name'] for f in fields] == keys
+        for field in fields:
+            optional = any(d.get(field['name']) is None for d in documents)
+            assert ('default' in field) == optional, (t, field)
+
+
+def test_pfb_after_deletion_has_only_metadata(small):
+    fqid, = (f for f in small.runtime.repository_plugin(CATALOG).list_bundles(small.source).bundles
+             if f.uuid == BUNDLE)
+    small.indexer.index_bundles(CATALOG, small.source, [fqid], deleted=True)
+    _, records = read_pfb(small.runtime, CATALOG, SELECTIONS['bundle'])
+    assert records == [{'id': None, 'name': 'Metadata', 'relations': [],
+                        'object': {'misc': {}, 'nodes': []}}]
+    _, records = read_pfb(small.runtime, CATALOG, {})
+    fixture = json.loads((BUNDLES / f'{OTHER_BUNDLE}.dss.hca.json').read_text())
+    assert len(records) == 1 + len(fixture['metadata']) + 1
+    assert {r['id'] for r in records[1:]} >= {key.partition('/')[2] for key in fixture['metadata']}
+
+
+def test_pfb_of_the_whole_catalog_is_readable(indexed):
+    jsonl = lines(manifest(indexed.runtime, CATALOG, {}))
+    _, records = read_pfb(indexed.runtime, CATALOG, {})
+    assert [r['name'] for r in records[1:]] == [line['type'] for line in jsonl]
