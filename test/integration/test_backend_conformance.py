@@ -21,7 +21,7 @@ from backend_data import (
     unseen_values,
 )
 
-from azul.backends.base import AggregateWrite, SearchBackend
+from azul.backends.base import AggregateWrite, Replica, SearchBackend
 from azul.core.documents import IndexedAggregate
 from azul.core.fields import Field, FieldType
 from azul.core.filters import Contains, Filters, Intersects, Is, Term, Within, matches
@@ -429,3 +429,76 @@ def test_drop_deployment(backend):
     backend.write_aggregates(CATALOG, ENTITY_TYPE, writes)
     backend.drop_deployment()
     assert backend.count(CATALOG, ENTITY_TYPE) == 0
+
+
+# Replicas
+
+def _replica(entity_id: str, hub_ids: tuple[str, ...], contents: dict | None = None,
+             replica_type: str = 'donor_organism') -> Replica:
+    return Replica(replica_type=replica_type, entity_id=entity_id,
+                   contents=contents or {'id': entity_id, 'nested': {'n': [1, 2.5, None]}},
+                   source='src', hub_ids=hub_ids)
+
+
+def _scan(backend: SearchBackend, hub_ids=(), entity_ids=()) -> list[tuple[str, tuple]]:
+    return [(r.entity_id, r.hub_ids)
+            for r in backend.scan_replicas(CATALOG, list(hub_ids), list(entity_ids))]
+
+
+def test_replicas(backend):
+    _create(backend)
+    a = _replica('e1', ('f1', 'p'))
+    b = _replica('e2', ('f2', 'p'))
+    c = _replica('e0', ('p',), replica_type='project')
+    assert backend.write_replicas(CATALOG, [a, b, c]) == 3
+    # By hub, in entity id order, each replica once however many hubs match
+    assert _scan(backend, ['f1']) == [('e1', ('f1', 'p'))]
+    assert _scan(backend, ['p', 'f1', 'f2']) == [('e0', ('p',)), ('e1', ('f1', 'p')),
+                                                 ('e2', ('f2', 'p'))]
+    # By entity id, alone or together with hubs
+    assert _scan(backend, [], ['e0']) == [('e0', ('p',))]
+    assert _scan(backend, ['f2'], ['e0', 'e2']) == [('e0', ('p',)), ('e2', ('f2', 'p'))]
+    assert _scan(backend, ['nohub'], ['noentity']) == []
+    assert _scan(backend) == []
+    # The document comes back as written
+    replica, = backend.scan_replicas(CATALOG, ['f1'])
+    assert replica == a
+    assert replica.id == a.id
+
+
+def test_replica_hubs_accumulate(backend):
+    _create(backend)
+    # The same document reached from two files, in one write and in two
+    backend.write_replicas(CATALOG, [_replica('e1', ('f1', 'p')), _replica('e1', ('f3', 'p'))])
+    assert backend.write_replicas(CATALOG, [_replica('e1', ('f2', 'p'))]) == 1
+    assert _scan(backend, ['f2']) == [('e1', ('f1', 'f2', 'f3', 'p'))]
+    # Idempotent: writing it again changes nothing
+    backend.write_replicas(CATALOG, [_replica('e1', ('f2', 'p'))])
+    assert _scan(backend, ['f1', 'f2', 'f3']) == [('e1', ('f1', 'f2', 'f3', 'p'))]
+    # A changed document is a replica of its own, sorted after by replica id
+    changed = _replica('e1', ('f4',), contents={'id': 'e1', 'version': 2})
+    backend.write_replicas(CATALOG, [changed])
+    found = list(backend.scan_replicas(CATALOG, ['f1', 'f4']))
+    assert sorted(r.id for r in found) == [r.id for r in found]
+    assert {r.contents.get('version') for r in found} == {None, 2}
+
+
+def test_replicas_paged_in_order(backend):
+    _create(backend)
+    # More than one page of the OpenSearch scan
+    replicas = [_replica(f'e{i:05}', ('hub',)) for i in range(2345)]
+    backend.write_replicas(CATALOG, reversed(replicas))
+    assert [r.entity_id for r in backend.scan_replicas(CATALOG, ['hub'])] == \
+        [r.entity_id for r in replicas]
+
+
+def test_replicas_deleted_with_indices(backend):
+    _create(backend)
+    backend.write_replicas(CATALOG, [_replica('e1', ('f1',))])
+    backend.delete_indices(CATALOG)
+    assert _scan(backend, ['f1']) == []
+    _create(backend)
+    assert _scan(backend, ['f1']) == []
+    backend.write_replicas(CATALOG, [_replica('e1', ('f1',))])
+    backend.drop_deployment()
+    assert _scan(backend, ['f1']) == []
