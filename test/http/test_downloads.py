@@ -9,6 +9,7 @@ has bytes in `data/`, its manifest entry declaring their size and SHA-256
 (`printf '@SRR3562915.1\\nACGT\\n+\\nIIII\\n' | sha256sum`), and whose file
 `SRR3562915_2.fastq.gz` has bytes that differ from its declared SHA-256.
 """
+import hashlib
 import json
 import time
 import uuid
@@ -21,6 +22,7 @@ from azul.indexer.index import Indexer
 from azul.runtime import Runtime
 from azul.service import repository
 from azul.service.request import Request
+from azul.synth import generate
 from conftest import CATALOG, FIXTURES, ServiceClient, catalog_spec, make_config
 
 BUNDLE = 'aaa96233-bf27-44c7-82df-b4dc15ad4d9d.2018-11-02T11:33:44.698028Z.dss.hca.json'
@@ -60,6 +62,27 @@ def canned(indexed, app_module, tmp_path_factory) -> Iterator[ServiceClient]:
         indexer.create_indices(CATALOG)
         listing = runtime.repository_plugin(CATALOG).list_bundles(source)
         assert len(listing.bundles) == 1 and not listing.problems
+        indexer.index_bundles(CATALOG, source, listing.bundles)
+        yield ServiceClient(app_module.create_app(lambda: runtime), runtime)
+    finally:
+        runtime.backend.drop_deployment()
+        runtime.close()
+
+
+@pytest.fixture(scope='module')
+def synthetic(indexed, app_module, tmp_path_factory) -> Iterator[ServiceClient]:
+    """A catalog of a few synthetic bundles, as `make run` generates them."""
+    directory = tmp_path_factory.mktemp('synth')
+    generate(6, directory / 'bundles', seed=3)
+    source = f'file://{directory}/bundles/*-*.json'
+    config = make_config(indexed.kind, directory / 'state', 't' + uuid.uuid4().hex[:10],
+                         catalogs={CATALOG: catalog_spec([source])})
+    runtime = Runtime(config)
+    try:
+        indexer = Indexer(runtime)
+        indexer.create_indices(CATALOG)
+        listing = runtime.repository_plugin(CATALOG).list_bundles(source)
+        assert listing.bundles and not listing.problems
         indexer.index_bundles(CATALOG, source, listing.bundles)
         yield ServiceClient(app_module.create_app(lambda: runtime), runtime)
     finally:
@@ -203,6 +226,25 @@ def test_expired_link(canned):
     reply = canned.get(_relative(location), headers=ACCEPT)
     assert reply.status == 403
     assert reply.json == {'Code': 'ForbiddenError', 'Message': 'The link has expired'}
+
+
+def test_every_synthetic_file_downloads(synthetic):
+    hits = synthetic.get_json('/index/files?size=1000')['hits']
+    files = [f for hit in hits for f in hit['files']]
+    assert len(files) > 20
+    for file in files:
+        url = urlsplit(file['url'])
+        reply = synthetic.get(f'{url.path}?{url.query}')
+        assert reply.status == 302, (file, reply.body)
+        blob = synthetic.get(_relative(reply.header('Location')), headers=ACCEPT)
+        assert blob.status == 200
+        assert len(blob.body) == file['size']
+        assert hashlib.sha256(blob.body).hexdigest() == file['sha256']
+        # and the DRS object of the file gives the same bytes
+        drs = synthetic.get_json(f'/ga4gh/drs/v1/objects/{file["uuid"]}')
+        (method,) = drs['access_methods']
+        access = synthetic.get(_relative(method['access_url']['url']), headers=ACCEPT)
+        assert access.body == blob.body
 
 
 def test_binary_response_needs_accept(canned):
