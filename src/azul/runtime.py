@@ -71,9 +71,9 @@ class Runtime:
         """The secret signing manifest keys and local download links."""
         with self._lock:
             if self._manifest_secret is None:
-                from azul.manifests.secret import signing_secret
-                self._manifest_secret = signing_secret(self.config.manifest_signing_key,
-                                                       self.config.manifest_dir)
+                from azul.signing import signing_key
+                self._manifest_secret = signing_key(self.config.manifest_signing_key,
+                                                    self.config.manifest_dir)
             return self._manifest_secret
 
     @property
@@ -100,7 +100,8 @@ class Runtime:
             return S3BlobStore(client, config.manifest_bucket)
         from azul.manifests.blobstore import LocalBlobStore
         from azul.manifests.links import BlobLinks
-        return LocalBlobStore(config.manifest_dir, BlobLinks(secret))
+        from azul.signing import Signer
+        return LocalBlobStore(config.manifest_dir, BlobLinks(Signer(secret)))
 
     @property
     def queue_stats(self):

@@ -13,12 +13,13 @@ from moto import mock_aws
 from azul.manifests.blobstore import LocalBlobStore
 from azul.manifests.links import BlobLinks
 from azul.manifests.s3 import S3BlobStore
+from azul.signing import Signer
 
 
 @pytest.fixture(params=['local', 's3'])
 def store(request, tmp_path):
     if request.param == 'local':
-        yield LocalBlobStore(tmp_path / 'store', BlobLinks(b'secret'))
+        yield LocalBlobStore(tmp_path / 'store', BlobLinks(Signer(b'secret')))
     else:
         with mock_aws():
             client = boto3.client('s3', region_name='us-east-1')
@@ -73,7 +74,7 @@ def test_download_url_names_the_file(store):
 
 
 def test_local_store_refuses_escaping_keys(tmp_path):
-    store = LocalBlobStore(tmp_path, BlobLinks(b'secret'))
+    store = LocalBlobStore(tmp_path, BlobLinks(Signer(b'secret')))
     for key in ('../x', 'a/../../x', '/x', '', 'a//b', '.hidden'):
         with pytest.raises(ValueError):
             store.head(key)

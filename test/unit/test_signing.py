@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from azul.errors import BadRequestError, ForbiddenError
-from azul.service.signing import Signer, canonical, signing_key
+from azul.signing import Signer, canonical, signing_key
 
 PATH = '/repository/blobs/7b07f99e-4a8a-4ad0-bd4f-db0d7a00c7bb'
 PARAMS = {'catalog': 'dcp', 'version': '2018-11-02T11:33:44.698028Z', 'fileName': 'a b/c'}

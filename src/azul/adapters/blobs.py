@@ -11,9 +11,12 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import attrs
 
+from azul.errors import AzulError
 from azul.manifests.blobstore import LocalBlobStore
-from azul.manifests.links import PREFIX, BlobLinks, InvalidLink
+from azul.manifests.links import PREFIX, BlobLinks
 from azul.runtime import Runtime
+from azul.service.responses import error_status
+from azul.signing import Signer
 
 CHUNK = 1024 * 1024
 
@@ -38,11 +41,11 @@ def serve_blob(runtime: Runtime, path: str) -> BlobResponse:
     key = unquote(parts.path[len(PREFIX):])
     query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
     try:
-        link = BlobLinks(runtime.manifest_secret).verify(key, query)
+        link = BlobLinks(Signer(runtime.manifest_secret)).verify(key, query)
         info = store.head(key)
         stream = None if info is None else store.open(key)
-    except InvalidLink as e:
-        return BlobResponse(403, {}, str(e))
+    except AzulError as e:
+        return BlobResponse(error_status(e)[0], {}, e.message)
     except (FileNotFoundError, ValueError):
         info = stream = None
     if info is None or stream is None:

@@ -31,6 +31,8 @@ queried using the Index endpoints; a set of indices forms a catalog, and the
 '''
 TAGS = [
     {'name': 'Index', 'description': 'Query the indices for entities of interest'},
+    {'name': 'Manifests', 'description': 'Complete listing of files matching a given filter '
+                                         'in TSV and other formats'},
     {'name': 'Repository', 'description': 'Access to data files in the underlying repository'},
     {'name': 'Auxiliary', 'description': 'Describes various aspects of the Azul service'},
 ]
@@ -176,6 +178,8 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
                                               'JSON: `Status` 302 and its `Location`.'),
              **_errors(400, 404, 502, 503)})},
         **_drs_paths(catalog),
+        **_manifest_paths(catalog, filters, list(dict.fromkeys(
+            f for p in plugins for f in p.manifest_formats))),
     }
     # Every GET operation answers HEAD too, without the body
     for ops in paths.values():
@@ -233,6 +237,7 @@ _error_descriptions = {
     400: 'The request is invalid; the message names the problem.',
     403: 'The signature of the link is invalid, or the link has expired.',
     404: 'There is no such catalog, entity or file.',
+    410: 'The manifest preparation job has expired; request a new one.',
     502: 'The repository failed to read the file, or its bytes differ from its checksum.',
     503: 'The index backend is unavailable.',
 }
@@ -321,6 +326,55 @@ def _drs_paths(catalog: dict[str, Any]) -> dict[str, Any]:
                      'content': {'application/octet-stream': {'schema': {
                          'type': 'string', 'format': 'binary'}}}},
              **_errors(400, 403, 404, 502)})},
+    }
+
+
+def _manifest_paths(catalog: dict[str, Any], filters: dict[str, Any],
+                    formats: Sequence[str]) -> dict[str, Any]:
+    """The original's four manifest operations (`azul.service.manifest`)."""
+    format_param = _param('format', {'type': 'string', 'enum': list(formats)},
+                          'The format of the manifest; the first is the default.')
+    token = _param('token', schemas.string, 'An opaque string representing the manifest '
+                                            'preparation job.', where='path')
+    redirect = {'Location': {'schema': schemas.string},
+                'Retry-After': {'schema': schemas.string}}
+    redirects = {
+        '301': {'description': 'The manifest is being prepared: wait `Retry-After` seconds, '
+                               'then request `Location`.', 'headers': redirect},
+        '302': {'description': 'The manifest is ready at `Location`; the body lists, per '
+                               'shell, a curl command line that downloads it.',
+                'headers': {'Location': redirect['Location']},
+                'content': {'text/plain': {'schema': schemas.string}}},
+    }
+    fetched = _json(schemas.obj({
+        'Status': schemas.integer,
+        'Location': schemas.string,
+        'Retry-After': schemas.integer,
+        'CommandLine': schemas.obj({'cmd.exe': schemas.string, 'bash': schemas.string},
+                                   required=['cmd.exe', 'bash']),
+    }, required=['Status', 'Location']), 'The redirect a browser would follow, as JSON.')
+    body = {'required': False, 'content': {'application/json': {'schema': schemas.obj({
+        'catalog': catalog['schema'],
+        'filters': {'oneOf': [_ref('Filters'), schemas.string]},
+        'format': format_param['schema']})}}}
+    initiate = [catalog, filters, format_param]
+
+    def put(summary: str, responses: dict) -> Operation:
+        return {**_op(summary, 'Manifests', initiate, {**responses, **_errors(400, 503)}),
+                'description': 'Any parameter may instead be a property of a JSON object in '
+                               'the body (for filters longer than a URL may be).',
+                'requestBody': body}
+
+    return {
+        '/manifest/files': {'put': put('Initiate the preparation of a manifest', redirects)},
+        '/fetch/manifest/files': {'put': put('Initiate the preparation of a manifest via '
+                                             'XHR', {'200': fetched})},
+        '/manifest/files/{token}': {'get': _op(
+            'Determine status of a manifest preparation job', 'Manifests', [token],
+            {**redirects, **_errors(400, 410, 503)})},
+        '/fetch/manifest/files/{token}': {'get': _op(
+            'Determine status of a manifest preparation job via XHR', 'Manifests', [token],
+            {'200': fetched, **_errors(400, 410, 503)})},
     }
 
 

@@ -52,7 +52,7 @@ from azul.service.request import (
     string_param,
 )
 from azul.service.responses import Response, json_response, redirect
-from azul.service.signing import signer
+from azul.signing import signer
 
 # Validated in this order, as the original validates them
 FILE_PARAMS = ('catalog', 'version', 'fileName', 'wait', 'requestIndex', 'replica',

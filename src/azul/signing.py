@@ -7,7 +7,7 @@ The secret is the setting AZUL_MANIFEST_SIGNING_KEY or, when that is unset, a
 random key created once and kept with mode 0600 as `.signing-key` in the local
 manifest directory (`config.manifest_dir`), so that links survive a restart and
 every process of one deployment agrees on it. The file holds the key as 64 hex
-digits, the same file and format `azul.manifests.secret` uses.
+digits.
 
 A signature is the hex HMAC-SHA256 of `{expires}\\n{path_and_query}`, where
 `path_and_query` is canonical (see `canonical`): the link's path and its query
