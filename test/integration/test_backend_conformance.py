@@ -442,7 +442,8 @@ def _replica(entity_id: str, hub_ids: tuple[str, ...], contents: dict | None = N
 
 def _scan(backend: SearchBackend, hub_ids=(), entity_ids=()) -> list[tuple[str, tuple]]:
     return [(r.entity_id, r.hub_ids)
-            for r in backend.scan_replicas(CATALOG, list(hub_ids), list(entity_ids))]
+            for r in backend.scan_replicas(CATALOG, list(hub_ids), list(entity_ids),
+                                           include_hub_ids=True)]
 
 
 def test_replicas(backend):
@@ -461,9 +462,12 @@ def test_replicas(backend):
     assert _scan(backend, ['nohub'], ['noentity']) == []
     assert _scan(backend) == []
     # The document comes back as written
-    replica, = backend.scan_replicas(CATALOG, ['f1'])
+    replica, = backend.scan_replicas(CATALOG, ['f1'], include_hub_ids=True)
     assert replica == a
     assert replica.id == a.id
+    # Without its hub ids unless asked for
+    replica, = backend.scan_replicas(CATALOG, ['f1'])
+    assert replica == attrs.evolve(a, hub_ids=())
 
 
 def test_replica_hubs_accumulate(backend):

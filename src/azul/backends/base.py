@@ -147,12 +147,15 @@ class SearchBackend(ABC):
 
     @abstractmethod
     def scan_replicas(self, catalog: str, hub_ids: Sequence[str],
-                      entity_ids: Sequence[str] = ()) -> Iterator[Replica]:
+                      entity_ids: Sequence[str] = (), *,
+                      include_hub_ids: bool = False) -> Iterator[Replica]:
         """
         Every stored replica with one of `hub_ids` among its hub ids, or whose
         entity id is one of `entity_ids`, each once, in (entity id, replica id)
         order, streamed. Cost grows with the ids asked for and the replicas
-        found, not with the catalog.
+        found, not with the catalog: which is why the replicas' own hub ids
+        (a donor's grow with the files of its project) are only read if asked
+        for; otherwise they come back empty.
         """
 
     @abstractmethod

@@ -288,14 +288,15 @@ class DuckDBBackend(SearchBackend):
             return replica_sql.write(cursor, name, replicas)
 
     def scan_replicas(self, catalog: str, hub_ids: Sequence[str],
-                      entity_ids: Sequence[str] = ()) -> Iterator[Replica]:
+                      entity_ids: Sequence[str] = (), *,
+                      include_hub_ids: bool = False) -> Iterator[Replica]:
         name = self._replica_name(catalog)
         if not (hub_ids or entity_ids) or not self._exists(name):
             return
         # A cursor of its own, as in `scan`: the caller interleaves other reads
         cursor = self._con.cursor()
         try:
-            yield from replica_sql.scan(cursor, name, hub_ids, entity_ids)
+            yield from replica_sql.scan(cursor, name, hub_ids, entity_ids, include_hub_ids)
         finally:
             cursor.close()
 

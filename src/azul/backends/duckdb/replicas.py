@@ -66,23 +66,33 @@ def write(cursor: duckdb.DuckDBPyConnection, name: str, replicas: Iterable[Repli
 
 
 def scan(cursor: duckdb.DuckDBPyConnection, name: str, hub_ids: Sequence[str],
-         entity_ids: Sequence[str]) -> Iterator[Replica]:
+         entity_ids: Sequence[str], include_hub_ids: bool) -> Iterator[Replica]:
     """See `SearchBackend.scan_replicas`: one query for all the ids given."""
     hub_ids, entity_ids = sorted(set(hub_ids)), sorted(set(entity_ids))
     table, hubs = ident(name), ident(hub_table(name))
-    query = (
+    matches = (
         f'WITH matches AS ('
         f'  SELECT replica_id AS id FROM {hubs} WHERE hub_id IN (SELECT unnest(?::VARCHAR[]))'
         f'  UNION'
         f'  SELECT id FROM {table} WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))'
-        f'), hub_lists AS ('
-        f'  SELECT replica_id AS id, list(hub_id ORDER BY hub_id) AS hub_ids FROM {hubs}'
-        f'  WHERE replica_id IN (SELECT id FROM matches) GROUP BY replica_id'
-        f') '
-        f'SELECT r.replica_type, r.entity_id, r.contents, r.source, h.hub_ids '
-        f'FROM {table} AS r JOIN matches USING (id) LEFT JOIN hub_lists AS h USING (id) '
-        f'ORDER BY r.entity_id, r.id'
+        f')'
     )
+    if include_hub_ids:
+        query = (
+            f'{matches}, hub_lists AS ('
+            f'  SELECT replica_id AS id, list(hub_id ORDER BY hub_id) AS hub_ids FROM {hubs}'
+            f'  WHERE replica_id IN (SELECT id FROM matches) GROUP BY replica_id'
+            f') '
+            f'SELECT r.replica_type, r.entity_id, r.contents, r.source, h.hub_ids '
+            f'FROM {table} AS r JOIN matches USING (id) LEFT JOIN hub_lists AS h USING (id) '
+            f'ORDER BY r.entity_id, r.id'
+        )
+    else:
+        query = (
+            f'{matches} '
+            f'SELECT r.replica_type, r.entity_id, r.contents, r.source, NULL '
+            f'FROM {table} AS r JOIN matches USING (id) ORDER BY r.entity_id, r.id'
+        )
     cursor.execute(query, [hub_ids, entity_ids])
     while batch := cursor.fetchmany(500):
         for replica_type, entity_id, contents, source, hub_list in batch:

@@ -315,7 +315,8 @@ class OpenSearchBackend(SearchBackend):
         return len(actions)
 
     def scan_replicas(self, catalog: str, hub_ids: Sequence[str],
-                      entity_ids: Sequence[str] = ()) -> Iterator[Replica]:
+                      entity_ids: Sequence[str] = (), *,
+                      include_hub_ids: bool = False) -> Iterator[Replica]:
         if not (hub_ids or entity_ids):
             return
         index = self._replica_index(catalog)
@@ -327,7 +328,7 @@ class OpenSearchBackend(SearchBackend):
                 except os_errors.NotFoundError:
                     return []
 
-        yield from replica_docs.scan(search, hub_ids, entity_ids, PAGE_SIZE)
+        yield from replica_docs.scan(search, hub_ids, entity_ids, PAGE_SIZE, include_hub_ids)
 
     # Reads
 

@@ -22,9 +22,10 @@ from azul.backends.base import Replica, merge_replicas
 # has them all. Order is kept sorted so that documents do not depend on the
 # order in which bundles were indexed.
 _ADD_HUBS = '''
+    Set existing = new HashSet(ctx._source.hub_ids);
     boolean changed = false;
     for (String hub : params.hub_ids) {
-        if (!ctx._source.hub_ids.contains(hub)) {
+        if (existing.add(hub)) {
             ctx._source.hub_ids.add(hub);
             changed = true;
         }
@@ -69,7 +70,7 @@ def source(replica_id: str, replica: Replica) -> dict[str, Any]:
 def from_source(doc: Mapping[str, Any]) -> Replica:
     return Replica(replica_type=doc['replica_type'], entity_id=doc['entity_id'],
                    contents=doc['contents'], source=doc['source'],
-                   hub_ids=tuple(doc['hub_ids']))
+                   hub_ids=tuple(doc.get('hub_ids', ())))
 
 
 def actions(index: str, replicas: Iterable[Replica]) -> list[dict[str, Any]]:
@@ -106,7 +107,7 @@ Search = Callable[[dict[str, Any]], list[dict[str, Any]]]
 
 
 def scan(search: Search, hub_ids: Sequence[str], entity_ids: Sequence[str],
-         page_size: int) -> Iterator[Replica]:
+         page_size: int, include_hub_ids: bool) -> Iterator[Replica]:
     """
     Every match in (entity id, replica id) order, page by page with
     `search_after`; `search` runs one request body and returns its hits.
@@ -118,6 +119,7 @@ def scan(search: Search, hub_ids: Sequence[str], entity_ids: Sequence[str],
             'query': query(hub_ids, entity_ids),
             'sort': [{'entity_id': 'asc'}, {'replica_id': 'asc'}],
             'track_total_hits': False,
+            '_source': True if include_hub_ids else {'excludes': ['hub_ids']},
         }
         if after is not None:
             body['search_after'] = after
