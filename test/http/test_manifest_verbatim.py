@@ -16,6 +16,9 @@ import attrs
 import fastavro
 import pytest
 
+# The protocol tests' local server over the session's catalog, and their client
+from test_manifest_protocol import manifest_path, server, until_done  # noqa: F401
+
 from azul.indexer.index import Indexer
 from azul.manifests.generate import manifest_context, write_manifest
 from azul.runtime import Runtime
@@ -261,3 +264,26 @@ def test_pfb_of_the_whole_catalog_is_readable(indexed):
     jsonl = lines(manifest(indexed.runtime, CATALOG, {}))
     _, records = read_pfb(indexed.runtime, CATALOG, {})
     assert [r['name'] for r in records[1:]] == [line['type'] for line in jsonl]
+
+
+# Over HTTP, through the manifest protocol and the store, as a client gets them
+
+
+@pytest.mark.parametrize('format_name, content_type, extension', [
+    ('verbatim.jsonl', 'application/jsonl', '.jsonl'),
+    ('verbatim.pfb', 'application/octet-stream', '.avro'),
+])
+def test_over_http(server, format_name, content_type, extension):  # noqa: F811 (the fixture)
+    put = server.request('PUT', manifest_path(catalog=CATALOG, format=format_name,
+                                              filters=SELECTIONS['bundle']))
+    done, _ = until_done(server, put, fetch=False)
+    assert done.status == 302, done.body
+    reply = server.request('GET', done.headers['location'])
+    assert reply.status == 200
+    assert reply.headers['content-type'] == content_type
+    assert reply.headers['content-disposition'].endswith(extension)
+    if format_name == 'verbatim.jsonl':
+        assert lines(reply.body) == golden_lines()
+    else:
+        records = list(fastavro.reader(io.BytesIO(reply.body)))
+        assert [[r['name'], r['id']] for r in records] == golden_pfb('entities_ffac201f.json')
