@@ -129,6 +129,24 @@ def test_unfiltered_jsonl_has_every_project(indexed):
     assert all(line in actual for line in golden_lines())
 
 
+def test_orphans_only_when_filtering_by_project(indexed):
+    # Bundle 00f48893 carries the stitched analysis file 43598186 (its data
+    # file is in the bundle's `stitched` list), which none of the bundle's
+    # own files derives from: an orphan, reached through its project only
+    fixture = json.loads((BUNDLES / '00f48893-5e9d-52cd-b32d-af88edccabfa.dss.hca.json')
+                         .read_text())
+    orphan = {'value': fixture['metadata']['analysis_file/43598186-06cd-5f4b-95d9-fecb0a35d3ab'],
+              'type': 'analysis_file'}
+    by_project = lines(manifest(indexed.runtime, CATALOG, {'projectId': {'is': [
+        '8185730f-4113-40d3-9cc3-929271784c2b']}}))
+    by_bundle = lines(manifest(indexed.runtime, CATALOG, {'bundleUuid': {'is': [
+        '00f48893-5e9d-52cd-b32d-af88edccabfa']}}))
+    assert orphan in by_project
+    assert orphan not in by_bundle
+    # Every document of the bundle's is in the project's manifest
+    assert all(line in by_project for line in by_bundle)
+
+
 def test_no_match_is_an_empty_manifest(indexed):
     assert manifest(indexed.runtime, CATALOG,
                     {'bundleUuid': {'is': ['00000000-0000-0000-0000-000000000000']}}) == b''
