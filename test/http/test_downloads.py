@@ -54,19 +54,7 @@ def canned(indexed, app_module, tmp_path_factory) -> Iterator[ServiceClient]:
     (data / f'{FILE}.{VERSION}').write_bytes(CONTENT)
     (data / f'{CORRUPT}.{CORRUPT_VERSION}').write_bytes(b'not the declared bytes')
     source = f'file://{directory}'
-    config = make_config(indexed.kind, directory / 'state', 't' + uuid.uuid4().hex[:10],
-                         catalogs={CATALOG: catalog_spec([source])})
-    runtime = Runtime(config)
-    try:
-        indexer = Indexer(runtime)
-        indexer.create_indices(CATALOG)
-        listing = runtime.repository_plugin(CATALOG).list_bundles(source)
-        assert len(listing.bundles) == 1 and not listing.problems
-        indexer.index_bundles(CATALOG, source, listing.bundles)
-        yield ServiceClient(app_module.create_app(lambda: runtime), runtime)
-    finally:
-        runtime.backend.drop_deployment()
-        runtime.close()
+    yield from _served(indexed.kind, directory, source, app_module, bundles=1)
 
 
 @pytest.fixture(scope='module')
@@ -75,7 +63,13 @@ def synthetic(indexed, app_module, tmp_path_factory) -> Iterator[ServiceClient]:
     directory = tmp_path_factory.mktemp('synth')
     generate(6, directory / 'bundles', seed=3)
     source = f'file://{directory}/bundles/*-*.json'
-    config = make_config(indexed.kind, directory / 'state', 't' + uuid.uuid4().hex[:10],
+    yield from _served(indexed.kind, directory, source, app_module)
+
+
+def _served(kind: str, directory, source: str, app_module,
+            bundles: int | None = None) -> Iterator[ServiceClient]:
+    """A client of a catalog of one canned source, indexed on the given backend."""
+    config = make_config(kind, directory / 'state', 't' + uuid.uuid4().hex[:10],
                          catalogs={CATALOG: catalog_spec([source])})
     runtime = Runtime(config)
     try:
@@ -83,6 +77,7 @@ def synthetic(indexed, app_module, tmp_path_factory) -> Iterator[ServiceClient]:
         indexer.create_indices(CATALOG)
         listing = runtime.repository_plugin(CATALOG).list_bundles(source)
         assert listing.bundles and not listing.problems
+        assert bundles is None or len(listing.bundles) == bundles
         indexer.index_bundles(CATALOG, source, listing.bundles)
         yield ServiceClient(app_module.create_app(lambda: runtime), runtime)
     finally:
