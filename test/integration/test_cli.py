@@ -84,3 +84,38 @@ def test_make_run_prints_a_notification_the_indexer_accepts(env, monkeypatch):
     message = parse_notification(runtime, catalog, 'add', body)
     assert message['source'] == SOURCE
     assert f"-d '{json.dumps(body)}'" in examples('http://x', 'demo', (catalog, body))
+
+
+def test_manifest_command(env, capsys):
+    assert main(['reindex', '--catalog', 'staging', '-q']) == 0
+    capsys.readouterr()
+    out = env / 'files.tsv'
+    assert main(['manifest', '--catalog', 'staging', '--out', str(out), '-q']) == 0
+    assert capsys.readouterr().out.strip() == f'Wrote {out}'
+    rows = out.read_text().splitlines()
+    assert rows[0].split('\t')[:4] == ['source_id', 'source_spec', 'bundle_uuid',
+                                       'bundle_version']
+    # One row per data file of the staging bundles (none has a zarr store):
+    # the `manifest` entries of the fixture files, read here as plain JSON
+    bundles = sorted((FIXTURES / 'hca/bundles/cans/staging').glob('*.json'))
+    files = {name for path in bundles for name in json.loads(path.read_text())['manifest']}
+    assert len(rows) - 1 == len(files)
+    assert {row.split('\t')[2] for row in rows[1:]} <= {p.name[:36] for p in bundles}
+    # Into a directory: the manifest's own file name; filters narrow it down
+    filters = json.dumps({'fileFormat': {'is': ['fastq.gz']}})
+    assert main(['manifest', '--catalog', 'staging', '--filters', filters, '--format', 'curl',
+                 '--out', str(env), '-q']) == 0
+    written = capsys.readouterr().out.strip().removeprefix('Wrote ')
+    assert written.startswith(str(env / 'hca-manifest-')) and written.endswith('.curlrc')
+    text = open(written).read()
+    assert text.startswith('--http1.1\n\n--create-dirs')
+    assert all(line.endswith('.fastq.gz"') for line in text.splitlines()
+               if line.startswith('output='))
+    # Bad input: one line naming the problem, nothing written
+    assert main(['manifest', '--catalog', 'staging', '--format', 'tsv',
+                 '--out', str(env / 'bad.tsv'), '-q']) == 1
+    assert 'Unknown manifest format' in capsys.readouterr().err
+    assert main(['manifest', '--catalog', 'staging', '--filters', '{"organ":',
+                 '--out', str(env / 'bad.tsv'), '-q']) == 1
+    assert '--filters is not valid JSON' in capsys.readouterr().err
+    assert not (env / 'bad.tsv').exists()

@@ -45,7 +45,7 @@ def manifest_with_progress(runtime: Runtime, catalog: str, filters: Mapping[str,
     """
     import attrs
 
-    from azul.core.search import SearchRequest
+    from azul.core.search import SearchRequest, Sort
     from azul.errors import BadRequestError
     from azul.manifests.formats import format_class
     from azul.manifests.generate import manifest_context, write_manifest
@@ -60,9 +60,12 @@ def manifest_with_progress(runtime: Runtime, catalog: str, filters: Mapping[str,
         raise BadRequestError(f'Unknown manifest format {format_name!r}; the catalog offers '
                               f'{", ".join(formats)}')
     cls = format_class(format_name)
-    total = runtime.backend.search(catalog, SearchRequest(entity_type=cls.entity_type,
-                                                          filters=context.filters,
-                                                          size=1)).total
+    plugin = context.plugin
+    sort_field, order = plugin.default_sort(cls.entity_type)
+    sort = Sort(plugin.field_registry[sort_field], order)
+    request = SearchRequest(entity_type=cls.entity_type, filters=context.filters, sort=sort,
+                            size=1)
+    total = runtime.backend.search(catalog, request).total
     directory = out if out.is_dir() else out.parent
     with tqdm(total=total, desc=f'{catalog}: {format_name}', unit='doc', disable=quiet,
               file=sys.stderr) as bar:
