@@ -114,33 +114,22 @@ class OpenSearchBackend(SearchBackend):
         for entity_type in entity_types:
             for aggregate, mappings in ((True, mapping.aggregate_mappings(registry)),
                                         (False, mapping.contribution_mappings())):
-                index = self._index(catalog, entity_type, aggregate)
-                with translated(self.endpoint):
-                    if self._reader.indices.exists(index=index):
-                        continue
-                    try:
-                        self._writer.indices.create(index=index, body={
-                            'settings': settings,
-                            'mappings': mappings,
-                        })
-                    except os_errors.RequestError as e:
-                        # Another process created it between our check and ours
-                        if error_type(e) != 'resource_already_exists_exception':
-                            raise
-        self._create_replica_index(catalog, settings)
+                self._create_index(self._index(catalog, entity_type, aggregate),
+                                   settings, mappings)
+        self._create_index(self._replica_index(catalog), settings, replica_docs.mappings())
         self._touch(catalog)
 
-    def _create_replica_index(self, catalog: str, settings: Mapping[str, Any]) -> None:
-        index = self._replica_index(catalog)
+    def _create_index(self, index: str, settings: Mapping[str, Any],
+                      mappings: Mapping[str, Any]) -> None:
+        """Create the index unless it exists."""
         with translated(self.endpoint):
             if self._reader.indices.exists(index=index):
                 return
             try:
-                self._writer.indices.create(index=index, body={
-                    'settings': settings,
-                    'mappings': replica_docs.mappings(),
-                })
+                self._writer.indices.create(index=index, body={'settings': settings,
+                                                               'mappings': mappings})
             except os_errors.RequestError as e:
+                # Another process created it between our check and ours
                 if error_type(e) != 'resource_already_exists_exception':
                     raise
 
@@ -188,17 +177,11 @@ class OpenSearchBackend(SearchBackend):
 
     def _touch(self, catalog: str) -> None:
         index = self._content_index
+        if index not in self._existing:
+            self._create_index(index, mapping.index_settings(1, self.replicas),
+                               {'dynamic': False, 'properties': {}})
+            self._existing.add(index)
         with translated(self.endpoint):
-            if index not in self._existing:
-                try:
-                    self._writer.indices.create(index=index, body={
-                        'settings': mapping.index_settings(1, self.replicas),
-                        'mappings': {'dynamic': False, 'properties': {}},
-                    })
-                except os_errors.RequestError as e:
-                    if error_type(e) != 'resource_already_exists_exception':
-                        raise
-                self._existing.add(index)
             self._writer.index(index=index, id=catalog, body={'stamp': uuid.uuid4().hex},
                                refresh=False)
 
