@@ -96,8 +96,11 @@ class DuckDBBackend(SearchBackend):
                        [catalog, uuid4().hex])
 
     def content_version(self, catalog: str) -> str:
-        row = self._cursor().execute(f'SELECT stamp FROM {self._content} WHERE catalog = ?',
-                                     [catalog]).fetchone()
+        try:
+            row = self._cursor().execute(f'SELECT stamp FROM {self._content} '
+                                         f'WHERE catalog = ?', [catalog]).fetchone()
+        except duckdb.Error as e:
+            raise ServiceUnavailableError(f'DuckDB at {self._path} is unavailable: {e}') from e
         return 'none' if row is None else row[0]
 
     # Connections
