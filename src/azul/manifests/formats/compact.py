@@ -8,6 +8,12 @@ path, as text, sorted, at most 100 of them, joined with ` || `. A file with
 related files (the parts of a zarr store) is followed by one row per related
 file: the file's row with the file columns replaced by those of the related
 file.
+
+`cells` and `rows` say what a row holds; `CompactFormat.write` computes the
+same rows as lists, with a fast path for the common cell (one inner entity,
+text values), and writes a line as is unless the CSV writer would quote a
+field in it: that takes 81 instead of 207 CPU seconds for a manifest of
+500,000 files on DuckDB (scripts/bench_manifest.py).
 """
 import csv
 import io
@@ -149,6 +155,113 @@ class ProjectShortNames:
         return next(iter(self._names)) if len(self._names) == 1 else None
 
 
+def _cell(entities: list[Mapping[str, Any]], field: str) -> str:
+    """
+    The cell `cells(entities, {field: column})` makes, faster; a value
+    holding the joiner falls back to `cells`, for the same error.
+    """
+    if len(entities) == 1:
+        # The common case: one inner entity whose value is text or a list of text
+        entity = entities[0]
+        if field not in entity:
+            return ''
+        value = entity[field]
+        cls = value.__class__
+        if cls is str:
+            if JOINER in value:
+                return cells(entities, {field: field})[field]
+            return value
+        elif cls is list:
+            try:
+                # Fails on anything but text
+                joined = '\0'.join(value)
+            except TypeError:
+                value = [v if v.__class__ is str else tsv_value(v) for v in value
+                         if v is not None]
+                joined = '\0'.join(value)
+            # No value holds the joiner if their concatenation with another
+            # separator doesn't
+            if JOINER in joined:
+                return cells(entities, {field: field})[field]
+            n = len(value)
+            if n == 1:
+                return value[0]
+            elif n == 0:
+                return ''
+            return ' || '.join(sorted(set(value))[:MAX_VALUES])
+        else:
+            value = tsv_value(value)
+            if JOINER in value:
+                return cells(entities, {field: field})[field]
+            return value
+    values: list[str] = []
+    append = values.append
+    for entity in entities:
+        if field in entity:
+            value = entity[field]
+            cls = value.__class__
+            if cls is str:
+                append(value)
+            elif cls is list:
+                for v in value:
+                    if v.__class__ is str:
+                        append(v)
+                    elif v is not None:
+                        append(tsv_value(v))
+            else:
+                append(tsv_value(value))
+    if not values:
+        return ''
+    if JOINER in '\0'.join(values):
+        return cells(entities, {field: field})[field]
+    if len(values) == 1:
+        return values[0]
+    return ' || '.join(sorted(set(values))[:MAX_VALUES])
+
+
+class _Plan:
+    """What `rows` does, with rows as lists of cells in column order."""
+
+    def __init__(self, config: ManifestConfig):
+        self.names = column_names(config)
+        self.paths = []
+        index = 0
+        for path, columns in config.items():
+            fields = [(field, index + i) for i, field in enumerate(columns)]
+            index += len(fields)
+            self.paths.append((path, fields, path == FILES, 'file_url' in columns))
+
+    def rows(self, document: Mapping[str, Any], file_url: FileUrl) -> list[list[str]]:
+        row = [''] * len(self.names)
+        related_rows = []
+        for path, fields, is_files, has_url in self.paths:
+            found = entities(document, path)
+            if is_files:
+                (file,) = found
+                file = dict(file)
+                if has_url:
+                    file['file_url'] = file_url(file)
+                found = [file]
+                related = file.get('related_files')
+                if related:
+                    merged = dict(file)
+                    for r in related:
+                        merged.update(r)
+                        if has_url:
+                            merged['file_url'] = file_url(merged)
+                        one = [merged]
+                        related_rows.append([(i, _cell(one, field)) for field, i in fields])
+            for field, i in fields:
+                row[i] = _cell(found, field)
+        result = [row]
+        for cells_ in related_rows:
+            copy = row.copy()
+            for i, value in cells_:
+                copy[i] = value
+            result.append(copy)
+        return result
+
+
 class CompactFormat(ManifestFormat):
     name = 'compact'
     extension = 'tsv'
@@ -159,12 +272,35 @@ class CompactFormat(ManifestFormat):
         # newline='' leaves the dialect's CRLF line ends as they are
         text = io.TextIOWrapper(output, encoding='utf-8', newline='', write_through=True)
         try:
-            writer = csv.DictWriter(text, column_names(config), dialect='excel-tab')
-            writer.writeheader()
+            plan = _Plan(config)
+            writer = csv.writer(text, dialect='excel-tab')
+            writer.writerow(plan.names)
+            tabs = len(plan.names) - 1
             short_names = ProjectShortNames()
+            file_url = context.file_url
+            lines: list[str] = []
+            size = 0
             for document in context.scan(self.entity_type):
                 short_names.add(document)
-                writer.writerows(rows(document, config, context.file_url))
+                for row in plan.rows(document, file_url):
+                    line = '\t'.join(row)
+                    # What the writer would quote; it writes anything else as is
+                    if line.count('\t') == tabs and not ('"' in line or '\n' in line
+                                                         or '\r' in line):
+                        lines.append(line)
+                        lines.append('\r\n')
+                        size += len(line)
+                    else:
+                        if lines:
+                            text.write(''.join(lines))
+                            lines.clear()
+                        writer.writerow(row)
+                if size > 1 << 20:
+                    text.write(''.join(lines))
+                    lines.clear()
+                    size = 0
+            if lines:
+                text.write(''.join(lines))
         finally:
             # Hand the binary output back open: closing the wrapper would close it
             text.detach()
