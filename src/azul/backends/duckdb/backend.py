@@ -31,6 +31,7 @@ from azul.backends.base import (
 )
 from azul.backends.duckdb import replicas as replica_sql
 from azul.backends.duckdb import sql
+from azul.backends.duckdb.external_sort import sort_by_key
 from azul.backends.duckdb.schema import (
     TableSpec,
     contribution_create_statement,
@@ -470,11 +471,16 @@ class DuckDBBackend(SearchBackend):
         cursor = self._con.cursor()
         try:
             cursor.execute(query.text, query.params)
-            while batch := cursor.fetchmany(_SCAN_BATCH):
-                for (document,) in batch:
-                    yield orjson.loads(document)
+            # Sorted here, not by DuckDB, which would hold every document (see external_sort)
+            for document in sort_by_key(self._fetched(cursor)):
+                yield orjson.loads(document)
         finally:
             cursor.close()
+
+    @staticmethod
+    def _fetched(cursor: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str]]:
+        while batch := cursor.fetchmany(_SCAN_BATCH):
+            yield from batch
 
     def health(self) -> Mapping[str, Any]:
         try:

@@ -291,6 +291,7 @@ def terms(table: TableSpec, filters: Filters, spec: FieldSpec, sums: Sequence[Fi
 
 
 def scan(table: TableSpec, filters: Filters) -> Query:
+    """Entity id and document of every match, in storage order (the caller sorts)."""
     condition = where(table, filters)
-    return Query(f'SELECT document FROM {table.table} WHERE {condition.text} '
-                 f'ORDER BY entity_id', condition.params)
+    return Query(f'SELECT entity_id, document FROM {table.table} WHERE {condition.text}',
+                 condition.params)
