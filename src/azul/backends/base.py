@@ -185,9 +185,13 @@ class SearchBackend(ABC):
         ...
 
     @abstractmethod
-    def scan(self, catalog: str, entity_type: str, filters: Filters
-             ) -> Iterator[Mapping[str, Any]]:
-        """Every matching aggregate document, in entity id order, streamed."""
+    def scan(self, catalog: str, entity_type: str, filters: Filters,
+             include: Sequence[str] | None = None) -> Iterator[Mapping[str, Any]]:
+        """
+        Every matching aggregate document, in entity id order, streamed. With
+        `include` (dotted paths into the document), a backend may leave out
+        everything else, to move less data; it may also return more.
+        """
 
     @abstractmethod
     def content_version(self, catalog: str) -> str:

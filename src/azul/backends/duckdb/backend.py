@@ -461,8 +461,9 @@ class DuckDBBackend(SearchBackend):
             buckets.append(TermBucket(from_column(agg.field, term), count, sums, distinct))
         return order_buckets(buckets)
 
-    def scan(self, catalog: str, entity_type: str, filters: Filters
-             ) -> Iterator[Mapping[str, Any]]:
+    def scan(self, catalog: str, entity_type: str, filters: Filters,
+             include: Sequence[str] | None = None) -> Iterator[Mapping[str, Any]]:
+        # Whole documents: one JSON column, which DuckDB cannot read in part
         table = self._table(catalog, entity_type)
         if table is None:
             return

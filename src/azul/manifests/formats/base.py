@@ -10,7 +10,7 @@ and returns the *base name* of the file name, if the content suggests one
 """
 import shlex
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import quote, urlencode
 
@@ -36,9 +36,13 @@ class ManifestContext:
     # Called once per document scanned (progress bars)
     on_document: Callable[[], None] | None = None
 
-    def scan(self, entity_type: str = 'files') -> Iterator[Mapping[str, Any]]:
-        """Every matching aggregate document, in entity id order, streamed."""
-        documents = self.backend.scan(self.catalog.name, entity_type, self.filters)
+    def scan(self, entity_type: str = 'files', include: Sequence[str] | None = None
+             ) -> Iterator[Mapping[str, Any]]:
+        """
+        Every matching aggregate document, in entity id order, streamed; with
+        `include`, possibly only those paths of each (see `SearchBackend.scan`).
+        """
+        documents = self.backend.scan(self.catalog.name, entity_type, self.filters, include)
         if self.on_document is None:
             return documents
         return self._counted(documents)

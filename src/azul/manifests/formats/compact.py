@@ -262,6 +262,20 @@ class _Plan:
         return result
 
 
+def _include(config: ManifestConfig) -> list[str]:
+    """
+    The document paths a compact manifest reads: the configured fields, files
+    whole (their URLs and related files), and the projects' short names (the
+    manifest's file name).
+    """
+    whole = [('sources',), ('bundles',), FILES]
+    paths = ['.'.join(path) for path in whole]
+    for path, columns in config.items():
+        if path not in whole:
+            paths.extend('.'.join((*path, field)) for field in columns)
+    return [*paths, 'contents.projects.project_short_name']
+
+
 class CompactFormat(ManifestFormat):
     name = 'compact'
     extension = 'tsv'
@@ -280,7 +294,7 @@ class CompactFormat(ManifestFormat):
             file_url = context.file_url
             lines: list[str] = []
             size = 0
-            for document in context.scan(self.entity_type):
+            for document in context.scan(self.entity_type, _include(config)):
                 short_names.add(document)
                 for row in plan.rows(document, file_url):
                     line = '\t'.join(row)
