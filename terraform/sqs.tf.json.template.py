@@ -2,8 +2,7 @@
 import json
 
 from azul.config import Config
-from azul.indexer.queue import MAX_ATTEMPTS, VISIBILITY_TIMEOUT
-from azul.indexer.worker import NOTIFICATIONS, TALLIES
+from azul.indexer.queue import MAX_ATTEMPTS, NOTIFICATIONS, TALLIES, VISIBILITY_TIMEOUT
 
 
 def template(config: Config) -> dict:

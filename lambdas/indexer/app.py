@@ -14,9 +14,9 @@ from chalice import Chalice, Response
 from azul.adapters.runtime_holder import RuntimeHolder
 from azul.errors import ForbiddenError
 from azul.indexer.access import check_unsigned
-from azul.indexer.queue import Message
+from azul.indexer.queue import NOTIFICATIONS, TALLIES, Message
 from azul.indexer.signature import SIGNATURE, TIMESTAMP, verify
-from azul.indexer.worker import NOTIFICATIONS, TALLIES, Worker, parse_notification
+from azul.indexer.worker import Worker, parse_notification
 from azul.service.catalogs import validate_catalog
 from azul.service.health import INDEXER_FAST_KEYS, HealthService
 from azul.service.request import Request, json_body

@@ -119,3 +119,32 @@ def test_manifest_command(env, capsys):
                  '--out', str(env / 'bad.tsv'), '-q']) == 1
     assert '--filters is not valid JSON' in capsys.readouterr().err
     assert not (env / 'bad.tsv').exists()
+
+
+def test_queues_command(env, capsys):
+    from azul.config import Config
+    from azul.indexer.queue import LocalQueue
+    environ = dict(os.environ)
+    envfiles.load(environ)
+    queue = LocalQueue(Config.from_env(environ).queue_path, max_attempts=1)
+    queue.send('notifications', [{'n': 1}, {'n': 2}])
+    queue.send('tallies', [{'t': 1}])
+    for message in queue.receive('notifications', 10):
+        queue.release(message)
+    queue.close()
+    assert main(['queues', 'list']) == 0
+    assert capsys.readouterr().out.splitlines() == ['notifications: 0 queued, 2 failed',
+                                                   'tallies: 1 queued, 0 failed']
+    assert main(['queues', 'dump', '--queue', 'notifications', '--limit', '1']) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        '{"queue": "notifications", "body": {"n": 1}}']
+    assert main(['queues', 'redrive', '--queue', 'notifications']) == 0
+    assert capsys.readouterr().out.strip() == \
+        'notifications: 2 failed message(s) moved back to the queue'
+    assert main(['queues', 'purge']) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        'notifications: 0 failed message(s) dropped from the queue',
+        'tallies: 0 failed message(s) dropped from the queue']
+    assert main(['queues', 'list']) == 0
+    assert capsys.readouterr().out.splitlines() == ['notifications: 2 queued, 0 failed',
+                                                   'tallies: 1 queued, 0 failed']

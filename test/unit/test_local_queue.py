@@ -56,7 +56,7 @@ def test_failing_messages_move_to_the_fail_queue(tmp_path):
         queue.release(message)
     assert queue.receive('q') == []
     assert queue.counts() == {'q': {'queued': 0, 'failed': 1}}
-    assert queue.requeue_failed('q') == 1
+    assert queue.redrive('q') == 1
     assert [m.body for m in queue.receive('q')] == [{'a': 1}]
 
 
@@ -85,3 +85,20 @@ def test_recovery_keeps_the_back_off_of_released_messages(tmp_path):
     queue.release(first, delay=3600)
     assert queue.recover() == 1  # only the one in flight
     assert [m.body for m in queue.receive('q')] == [{'b': 2}]
+
+
+def test_fail_queue_operations(tmp_path):
+    queue = LocalQueue(tmp_path / 'q.sqlite', max_attempts=1)
+    queue.send('q', [{'n': 1}, {'n': 2}, {'n': 3}])
+    queue.send('other', [{'n': 9}])
+    for message in queue.receive('q', 10):
+        queue.release(message)
+    assert queue.failed('q', 2) == [{'n': 1}, {'n': 2}]
+    assert queue.failed('q', 10) == [{'n': 1}, {'n': 2}, {'n': 3}]
+    # Listing changes nothing
+    assert queue.counts()['q'] == {'queued': 0, 'failed': 3}
+    assert queue.purge_failed('q') == 3
+    assert 'q' not in queue.counts()
+    assert queue.failed('q', 10) == []
+    # Other queues are left alone
+    assert queue.counts()['other'] == {'queued': 1, 'failed': 0}

@@ -40,3 +40,30 @@ def test_failed_messages_reach_the_fail_queue(queue):
         queue.release(message)
     assert queue.receive('tallies') == []
     assert queue.counts()['tallies'] == {'queued': 0, 'failed': 1}
+
+
+def test_fail_queue_operations(queue):
+    queue.send('tallies', [{'x': 1}, {'x': 2}])
+    for _ in range(MAX_ATTEMPTS):
+        for message in queue.receive('tallies'):
+            queue.release(message)
+    assert queue.receive('tallies') == []
+    assert queue.counts()['tallies'] == {'queued': 0, 'failed': 2}
+    assert sorted(b['x'] for b in queue.failed('tallies', 10)) == [1, 2]
+    assert len(queue.failed('tallies', 1)) == 1
+    # Back to the queue, for more deliveries
+    assert queue.redrive('tallies') == 2
+    received = queue.receive('tallies')
+    assert sorted(m.body['x'] for m in received) == [1, 2]
+    assert all(m.attempts == 1 for m in received)
+    for message in received:
+        queue.delete(message)
+    # Purging drops them
+    queue.send('tallies', [{'x': 3}])
+    for _ in range(MAX_ATTEMPTS):
+        for message in queue.receive('tallies'):
+            queue.release(message)
+    # SQS moves a message to the fail queue at the receive after its last
+    assert queue.receive('tallies') == []
+    assert queue.purge_failed('tallies') == 1
+    assert queue.counts()['tallies'] == {'queued': 0, 'failed': 0}

@@ -168,6 +168,35 @@ def cmd_manifest(args) -> int:
     return 0
 
 
+def cmd_queues(args) -> int:
+    """
+    The queues between indexer stages and their fail queues: counts, the
+    failed messages as JSON lines, or move them back (after a fix) or drop them.
+    """
+    import json
+
+    from azul.indexer.queue import QUEUES
+    runtime = _runtime(args)
+    queue = runtime.queue
+    names = [args.queue] if args.queue else list(QUEUES)
+    if args.action == 'list':
+        counts = queue.counts()
+        for name in names:
+            c = counts.get(name, {'queued': 0, 'failed': 0})
+            print(f'{name}: {c["queued"]} queued, {c["failed"]} failed')
+    elif args.action == 'dump':
+        for name in names:
+            for body in queue.failed(name, args.limit):
+                print(json.dumps({'queue': name, 'body': body}))
+    else:
+        operation = queue.redrive if args.action == 'redrive' else queue.purge_failed
+        for name in names:
+            n = operation(name)
+            verb = 'moved back to' if args.action == 'redrive' else 'dropped from'
+            print(f'{name}: {n} failed message(s) {verb} the queue')
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='azul', description='Index and search genomic '
                                                               'metadata (HCA, AnVIL).')
@@ -201,6 +230,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--port', type=int, help='port (default: AZUL_PORT)')
     p = add('run', cmd_run, 'generate and index a demo catalog, then serve it')
     p.add_argument('--port', type=int, help='port (default: AZUL_PORT)')
+    p = add('queues', cmd_queues, 'show, dump, redrive or purge the fail queues')
+    p.add_argument('action', choices=('list', 'dump', 'redrive', 'purge'),
+                   help='list: counts; dump: failed messages as JSON lines; redrive: move '
+                        'failed messages back for more deliveries; purge: drop them')
+    p.add_argument('--queue', choices=('notifications', 'tallies'),
+                   help='one queue (default: both)')
+    p.add_argument('--limit', type=int, default=1000, help='messages to dump per queue')
     p = add('manifest', cmd_manifest, 'write a manifest of a catalog\'s files to a file')
     p.add_argument('--catalog', help='catalog name (default: the first catalog)')
     p.add_argument('--filters', default='{}', help='filters as JSON, as the API takes them '

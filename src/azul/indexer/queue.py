@@ -18,6 +18,11 @@ from typing import Any
 
 import attrs
 
+# The two queues between indexer stages, each with its fail queue
+NOTIFICATIONS = 'notifications'
+TALLIES = 'tallies'
+QUEUES = (NOTIFICATIONS, TALLIES)
+
 # Deliveries of one message before it moves to the fail queue
 MAX_ATTEMPTS = 5
 
@@ -57,6 +62,21 @@ class Queue(ABC):
     @abstractmethod
     def counts(self) -> dict[str, dict[str, int]]:
         """Per queue: messages `queued` (incl. in flight) and `failed`."""
+
+    # The fail queues, for operators (`azul queues`): what failed, and what to
+    # do with it once the cause is fixed
+
+    @abstractmethod
+    def failed(self, queue: str, limit: int) -> list[Mapping[str, Any]]:
+        """Bodies of up to `limit` failed messages, left where they are."""
+
+    @abstractmethod
+    def redrive(self, queue: str) -> int:
+        """Move every failed message back, for `MAX_ATTEMPTS` more deliveries."""
+
+    @abstractmethod
+    def purge_failed(self, queue: str) -> int:
+        """Drop every failed message."""
 
 
 class LocalQueue(Queue):
@@ -138,8 +158,18 @@ class LocalQueue(Queue):
                                     'AND released = 0 AND visible_at > ?',
                                     (time.time(), time.time())).rowcount
 
-    def requeue_failed(self, queue: str) -> int:
-        """Give failed messages another `max_attempts` deliveries (after a fix)."""
+    def failed(self, queue: str, limit: int) -> list[Mapping[str, Any]]:
+        with self._lock:
+            rows = self._db.execute('SELECT body FROM messages WHERE queue = ? AND failed = 1 '
+                                    'ORDER BY id LIMIT ?', (queue, limit)).fetchall()
+        return [json.loads(body) for (body,) in rows]
+
+    def purge_failed(self, queue: str) -> int:
+        with self._lock:
+            return self._db.execute('DELETE FROM messages WHERE queue = ? AND failed = 1',
+                                    (queue,)).rowcount
+
+    def redrive(self, queue: str) -> int:
         with self._lock:
             cursor = self._db.execute('UPDATE messages SET failed = 0, attempts = 0, '
                                       'visible_at = ? WHERE queue = ? AND failed = 1',

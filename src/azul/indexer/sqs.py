@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 
 from azul.config import Config
-from azul.indexer.queue import MAX_ATTEMPTS, VISIBILITY_TIMEOUT, Message, Queue
+from azul.indexer.queue import MAX_ATTEMPTS, QUEUES, VISIBILITY_TIMEOUT, Message, Queue
 
 # SQS accepts at most ten messages per batch call
 SQS_BATCH = 10
@@ -79,7 +79,7 @@ class SQSQueue(Queue):
 
     def counts(self) -> dict[str, dict[str, int]]:
         result = {}
-        for queue in ('notifications', 'tallies'):
+        for queue in QUEUES:
             counts = {}
             for key, fail in (('queued', False), ('failed', True)):
                 attributes = self.client.get_queue_attributes(
@@ -89,3 +89,51 @@ class SQSQueue(Queue):
                 counts[key] = sum(int(v) for v in attributes.values())
             result[queue] = counts
         return result
+
+    def _fail_messages(self, queue: str, visibility: int) -> list[dict[str, Any]]:
+        response = self.client.receive_message(QueueUrl=self._url(self.name(queue, fail=True)),
+                                               MaxNumberOfMessages=SQS_BATCH,
+                                               VisibilityTimeout=visibility)
+        return response.get('Messages', [])
+
+    def failed(self, queue: str, limit: int) -> list[Mapping[str, Any]]:
+        # SQS cannot peek: received messages are hidden while we list, each
+        # is listed once, and all are made visible again at the end
+        fail_url = self._url(self.name(queue, fail=True))
+        seen: dict[str, Mapping[str, Any]] = {}
+        handles = []
+        try:
+            while len(seen) < limit:
+                messages = self._fail_messages(queue, visibility=60)
+                if not messages:
+                    break
+                for m in messages:
+                    handles.append(m['ReceiptHandle'])
+                    seen.setdefault(m['MessageId'], json.loads(m['Body']))
+        finally:
+            for i in range(0, len(handles), SQS_BATCH):
+                self.client.change_message_visibility_batch(QueueUrl=fail_url, Entries=[
+                    {'Id': str(j), 'ReceiptHandle': h, 'VisibilityTimeout': 0}
+                    for j, h in enumerate(handles[i:i + SQS_BATCH])])
+        return list(seen.values())[:limit]
+
+    def redrive(self, queue: str) -> int:
+        return self._drain(queue, resend=True)
+
+    def purge_failed(self, queue: str) -> int:
+        return self._drain(queue, resend=False)
+
+    def _drain(self, queue: str, resend: bool) -> int:
+        # A message is deleted from the fail queue only after it was sent
+        # again, so that an interruption duplicates (harmless: indexing is
+        # idempotent) rather than loses it
+        fail_url = self._url(self.name(queue, fail=True))
+        moved = 0
+        while messages := self._fail_messages(queue, visibility=VISIBILITY_TIMEOUT):
+            if resend:
+                self.send(queue, [json.loads(m['Body']) for m in messages])
+            self.client.delete_message_batch(QueueUrl=fail_url, Entries=[
+                {'Id': str(i), 'ReceiptHandle': m['ReceiptHandle']}
+                for i, m in enumerate(messages)])
+            moved += len(messages)
+        return moved

@@ -12,13 +12,11 @@ from typing import Any
 from azul.core.documents import BundleFQID, normalize_version, validate_uuid
 from azul.errors import AzulError, BadRequestError
 from azul.indexer.index import Indexer, Tally
-from azul.indexer.queue import Message, Queue
+from azul.indexer.queue import NOTIFICATIONS, TALLIES, Message, Queue
 from azul.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-NOTIFICATIONS = 'notifications'
-TALLIES = 'tallies'
 
 # Entity ids per tally message; one message is aggregated in one batch
 TALLY_CHUNK = 100

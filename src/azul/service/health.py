@@ -23,16 +23,13 @@ import attrs
 
 from azul.config import Catalog
 from azul.errors import NotFoundError
+from azul.indexer.queue import NOTIFICATIONS, TALLIES
 from azul.masking import mask_credentials
 from azul.runtime import Runtime
 from azul.service.request import Request, parameters
 from azul.service.responses import Response, json_response
 
 Check = dict[str, Any]
-
-
-NOTIFICATIONS = 'notifications'
-TALLIES = 'tallies'
 
 
 class QueueStats(Protocol):
