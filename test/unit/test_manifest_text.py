@@ -239,7 +239,8 @@ class StubContext:
     def plugin(self):
         return SimpleNamespace(manifest_config=self.config)
 
-    def scan(self, entity_type: str = 'files') -> Iterator[Mapping[str, Any]]:
+    def scan(self, entity_type: str = 'files', include=None) -> Iterator[Mapping[str, Any]]:
+        # Whole documents, as a backend may return more than `include` asks for
         assert entity_type == 'files'
         return iter(self.documents)
 
