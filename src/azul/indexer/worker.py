@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from azul.core.documents import BundleFQID, normalize_version, validate_uuid
-from azul.errors import AzulError, BadRequestError
+from azul.errors import AzulError, BadRequestError, ServiceUnavailableError
 from azul.indexer.index import Indexer, Tally
 from azul.indexer.queue import NOTIFICATIONS, TALLIES, Message, Queue
 from azul.runtime import Runtime
@@ -58,6 +58,21 @@ def parse_notification(runtime: Runtime, catalog: str, action: str,
                               f'its sources are: {", ".join(catalog_obj.sources)}')
     return {'catalog': catalog_obj.name, 'action': action, 'source': spec,
             'uuid': uuid, 'version': version}
+
+
+def retry_delay(attempts: int, transient: bool) -> float:
+    """
+    Seconds before a failed message is delivered again. A backend that is down
+    (or an unexpected fault) gets 10, 30, 90 and 270 seconds, so that the
+    `MAX_ATTEMPTS` deliveries of a message span about seven minutes, long
+    enough for a cluster to restart, before it goes to the fail queue (`azul
+    queues redrive` brings it back after longer outages). A message the
+    backend refused for cause (a bundle that does not exist, bad input) fails
+    faster: 2, 4, 8 and 16 seconds.
+    """
+    if transient:
+        return min(10 * 3 ** (attempts - 1), 600)
+    return min(2 ** attempts, 60)
 
 
 class Worker:
@@ -108,7 +123,7 @@ class Worker:
             if ok:
                 self.queue.delete(message)
             else:
-                self.queue.release(message, delay=min(2 ** message.attempts, 60))
+                self.queue.release(message, delay=retry_delay(message.attempts, transient=True))
         return handled + len(tallies)
 
     def aggregate_each(self, bodies: Sequence[Mapping[str, Any]]) -> list[bool]:
@@ -140,11 +155,12 @@ class Worker:
             action()
         except AzulError as e:
             log.warning('Message %s failed (attempt %d): %s', message.id, message.attempts, e)
-            self.queue.release(message, delay=min(2 ** message.attempts, 60))
+            transient = isinstance(e, ServiceUnavailableError)
+            self.queue.release(message, delay=retry_delay(message.attempts, transient))
             return False
         except Exception:
             log.exception('Message %s failed (attempt %d)', message.id, message.attempts)
-            self.queue.release(message, delay=min(2 ** message.attempts, 60))
+            self.queue.release(message, delay=retry_delay(message.attempts, transient=True))
             return False
         else:
             self.queue.delete(message)

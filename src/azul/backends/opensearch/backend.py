@@ -87,8 +87,10 @@ class OpenSearchBackend(SearchBackend):
             user, _, password = auth.partition(':')
             options['http_auth'] = (user, password)
         # Reads are idempotent, so the client may retry them on another
-        # connection after a timeout or a 502/503/504.
-        self._reader = OpenSearch(**options, max_retries=2, retry_on_timeout=True)
+        # connection after a failed connection or a 502/503/504; not after a
+        # timeout: a hung node would then hold a request (and its client) for
+        # three timeouts before the 503, when one says as much.
+        self._reader = OpenSearch(**options, max_retries=2, retry_on_timeout=False)
         # Why no retries for writes: a request that timed out may still have
         # been applied. A transparent retry of a conditional write would then
         # fail its own version check, or, worse, a retry of an unconditional

@@ -1,0 +1,55 @@
+"""
+How long a failed notification waits before its next delivery: a backend
+that is down gets a back-off that spans a cluster restart, a bundle that
+does not exist fails fast. Delays are the literal schedule of
+`retry_delay`'s docstring.
+"""
+import sqlite3
+import time
+import uuid
+
+import pytest
+
+from azul.backends.opensearch.backend import OpenSearchBackend
+from azul.indexer.queue import NOTIFICATIONS, LocalQueue
+from azul.indexer.worker import Worker, retry_delay
+from azul.runtime import Runtime
+from conftest import CATALOG, SOURCES, make_config
+
+# A DSS fixture bundle of the source (its file name carries uuid and version)
+BUNDLE = {'uuid': 'aaa96233-bf27-44c7-82df-b4dc15ad4d9d',
+          'version': '2018-11-02T11:33:44.698028Z'}
+
+
+def test_schedule():
+    assert [retry_delay(n, transient=True) for n in range(1, 8)] == \
+        [10, 30, 90, 270, 600, 600, 600]
+    assert [retry_delay(n, transient=False) for n in range(1, 8)] == \
+        [2, 4, 8, 16, 32, 60, 60]
+
+
+def _delay_of_next_delivery(queue_path) -> float:
+    with sqlite3.connect(queue_path) as db:
+        (visible_at,) = db.execute('SELECT visible_at FROM messages').fetchone()
+    return visible_at - time.time()
+
+
+@pytest.mark.parametrize('down', [True, False])
+def test_worker_backs_off(tmp_path, down):
+    config = make_config('duckdb', tmp_path, 't' + uuid.uuid4().hex[:10])
+    backend = OpenSearchBackend('http://127.0.0.1:9', 'azul', 'x', timeout=2) if down else None
+    runtime = Runtime(config, backend=backend)
+    queue = LocalQueue(tmp_path / 'queue.sqlite')
+    try:
+        body = {'catalog': CATALOG, 'action': 'add', 'source': SOURCES[0], **BUNDLE}
+        if not down:
+            # A bundle the source does not hold: the repository refuses it
+            body['uuid'] = str(uuid.uuid4())
+        queue.send(NOTIFICATIONS, [body])
+        Worker(runtime, queue).process_once()
+        assert queue.counts()[NOTIFICATIONS] == {'queued': 1, 'failed': 0}
+        delay = _delay_of_next_delivery(tmp_path / 'queue.sqlite')
+        assert (8 < delay <= 10) if down else (0 < delay <= 2)
+    finally:
+        queue.close()
+        runtime.close()
