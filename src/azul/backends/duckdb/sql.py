@@ -15,8 +15,6 @@ from azul.core.filters import Contains, Filters, Intersects, Is, Term, Within
 from azul.core.search import Cursor, Sort
 from azul.errors import InvalidFilterError
 
-Params = list[Any]
-
 
 @attrs.frozen
 class Query:
