@@ -22,7 +22,7 @@ from typing import IO
 _SEP = '\t'
 
 
-def sort_by_key(rows: Iterable[tuple[str, str]], run_bytes: int = 64 * 1024 * 1024,
+def sort_by_key(rows: Iterable[tuple[str, str]], run_bytes: int = 32 * 1024 * 1024,
                 directory: str | None = None) -> Iterator[str]:
     """The values of `(key, value)` rows in key order, in bounded memory."""
     runs: list[IO[str]] = []
@@ -55,7 +55,7 @@ def _spill(run: list[tuple[str, str]], directory: str | None) -> IO[str]:
     # Unlinked at once: the file lives as long as it is open, whatever happens
     fd, path = tempfile.mkstemp(prefix='azul-sort-', dir=directory)
     os.unlink(path)
-    f = os.fdopen(fd, 'w+', encoding='utf-8', buffering=1024 * 1024)
+    f = os.fdopen(fd, 'w+', encoding='utf-8', buffering=256 * 1024)
     for key, value in run:
         f.write(f'{key}{_SEP}{value}\n')
     f.seek(0)
