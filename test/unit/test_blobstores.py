@@ -78,3 +78,4 @@ def test_local_store_refuses_escaping_keys(tmp_path):
     for key in ('../x', 'a/../../x', '/x', '', 'a//b', '.hidden'):
         with pytest.raises(ValueError):
             store.head(key)
+

@@ -38,6 +38,8 @@ FILE_NAME = 'file-name'
 # Treat a manifest as gone this long before it expires, so that a client
 # given its URL has time to download it (the original's margin)
 EXPIRATION_MARGIN = 15 * 60
+# Jobs a process accepts at once (running or waiting for a worker)
+MAX_PENDING = 64
 
 
 @attrs.frozen
@@ -142,6 +144,10 @@ class ManifestJobs:
         with self._lock:
             if key.digest in self._running:
                 return
+            if len(self._running) >= MAX_PENDING:
+                # Bounded work: distinct requests cannot pile up jobs without end
+                raise ServiceUnavailableError(f'{len(self._running)} manifests are being '
+                                              f'prepared; request this one again later')
             self._running.add(key.digest)
         started = time.time()
         try:
