@@ -113,7 +113,8 @@ class _Backend:
     def __init__(self, documents):
         self.documents = documents
 
-    def scan(self, catalog, entity_type, filters) -> Iterator[Mapping[str, Any]]:
+    def scan(self, catalog, entity_type, filters, include=None
+             ) -> Iterator[Mapping[str, Any]]:
         return iter(self.documents)
 
 
