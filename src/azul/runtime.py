@@ -40,7 +40,6 @@ class Runtime:
         self._repository: dict[str, RepositoryPlugin] = {}
         self._queue = None
         self._manifests = None
-        self._manifest_secret: bytes | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> 'Runtime':
@@ -68,13 +67,12 @@ class Runtime:
 
     @property
     def manifest_secret(self) -> bytes:
-        """The secret signing manifest keys and local download links."""
-        with self._lock:
-            if self._manifest_secret is None:
-                from azul.signing import signing_key
-                self._manifest_secret = signing_key(self.config.manifest_signing_key,
-                                                    self.config.manifest_dir)
-            return self._manifest_secret
+        """
+        The secret signing manifest keys and every expiring link (the one
+        `azul.signing.signer` uses, which loads it once per process).
+        """
+        from azul.signing import signing_key
+        return signing_key(self.config.manifest_signing_key, self.config.manifest_dir)
 
     @property
     def manifests(self):

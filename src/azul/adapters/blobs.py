@@ -13,10 +13,9 @@ import attrs
 
 from azul.errors import AzulError
 from azul.manifests.blobstore import LocalBlobStore
-from azul.manifests.links import PREFIX, BlobLinks
+from azul.manifests.links import PREFIX
 from azul.runtime import Runtime
 from azul.service.responses import error_status
-from azul.signing import Signer
 
 CHUNK = 1024 * 1024
 
@@ -41,7 +40,7 @@ def serve_blob(runtime: Runtime, path: str) -> BlobResponse:
     key = unquote(parts.path[len(PREFIX):])
     query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
     try:
-        link = BlobLinks(Signer(runtime.manifest_secret)).verify(key, query)
+        link = store.links.verify(key, query)
         info = store.head(key)
         stream = None if info is None else store.open(key)
     except AzulError as e:

@@ -85,9 +85,10 @@ class LocalBlobStore(BlobStore):
     `azul.manifests.links`), signed and expiring like S3's presigned URLs.
     """
 
-    def __init__(self, root: Path, signer):
+    def __init__(self, root: Path, links):
         self.root = Path(root)
-        self._signer = signer
+        #: The store's `azul.manifests.links.BlobLinks`: they sign and verify its links
+        self.links = links
 
     def _path(self, key: str) -> Path:
         parts = key.split('/')
@@ -141,7 +142,7 @@ class LocalBlobStore(BlobStore):
                 p.unlink()
 
     def url(self, key: str, file_name: str | None, expires_in: int, base_url: str) -> str:
-        return self._signer.url(base_url, key, file_name, int(time.time()) + expires_in)
+        return self.links.url(base_url, key, file_name, int(time.time()) + expires_in)
 
 
 @contextmanager
