@@ -19,7 +19,7 @@ import attrs
 from azul.backends.base import SearchBackend
 from azul.config import Catalog
 from azul.core.filters import Filters
-from azul.plugins.metadata.base import MetadataPlugin
+from azul.plugins.metadata.base import HitContext, MetadataPlugin
 
 JSON = dict[str, Any]
 
@@ -60,13 +60,12 @@ class ManifestContext:
         """
         if file.get('drs_uri') is None:
             return None
-        query = {'catalog': self.catalog.name}
-        version = file.get('version')
-        if version is not None:
-            query['version'] = version
-        query.update({k: str(v) for k, v in args.items()})
-        return (f'{self.service_url}/repository/files/{quote(str(file["uuid"]), safe="")}?'
-                + urlencode(query, quote_via=quote))
+        # The link the file's hits carry, plus the arguments a related file needs
+        url = HitContext(self.catalog.name, self.service_url).file_url(str(file['uuid']),
+                                                                       file.get('version'))
+        if args:
+            url += '&' + urlencode({k: str(v) for k, v in args.items()}, quote_via=quote)
+        return url
 
 
 class ManifestFormat(ABC):
