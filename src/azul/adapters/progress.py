@@ -46,19 +46,14 @@ def manifest_with_progress(runtime: Runtime, catalog: str, filters: Mapping[str,
     import attrs
 
     from azul.core.search import SearchRequest, Sort
-    from azul.errors import BadRequestError
-    from azul.manifests.formats import format_class
+    from azul.manifests.formats import choose_format, format_class
     from azul.manifests.generate import manifest_context, write_manifest
     from azul.manifests.keys import file_name
 
     config = runtime.config
     service_url = config.service_url or f'http://{config.host}:{config.port}'
     context = manifest_context(runtime, catalog, filters, service_url)
-    formats = context.plugin.manifest_formats
-    format_name = format_name or formats[0]
-    if format_name not in formats:
-        raise BadRequestError(f'Unknown manifest format {format_name!r}; the catalog offers '
-                              f'{", ".join(formats)}')
+    format_name = choose_format(context.plugin.manifest_formats, format_name)
     cls = format_class(format_name)
     plugin = context.plugin
     sort_field, order = plugin.default_sort(cls.entity_type)

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from azul.errors import BadRequestError, GoneError
-from azul.manifests.formats import format_class
+from azul.manifests.formats import choose_format, format_class
 from azul.manifests.jobs import Prepared
 from azul.manifests.keys import InvalidToken, SignedKey, Token
 from azul.runtime import Runtime
@@ -43,12 +43,7 @@ def initiate(runtime: Runtime, request: Request, *, fetch: bool) -> Response:
     # The catalog first: the formats and fields depend on it
     catalog = catalog_param(runtime, params)
     plugin = runtime.metadata_plugin(catalog)
-    formats = plugin.manifest_formats
-    format_name = string_param(params, 'format', formats[0] if formats else None)
-    if format_name not in formats:
-        shown = '{' + ', '.join(repr(f) for f in formats) + '}'
-        raise BadRequestError(f'Unknown manifest format `{format_name}`. '
-                              f'Must be one of {shown}')
+    format_name = choose_format(plugin.manifest_formats, string_param(params, 'format'))
     filters = filters_param(params, plugin, limits).to_json()
     base_url = request.base_url(runtime.config.service_url)
     jobs = runtime.manifests
