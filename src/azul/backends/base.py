@@ -22,6 +22,7 @@ Conventions shared by both implementations:
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import attrs
@@ -215,6 +216,16 @@ class SearchBackend(ABC):
     @abstractmethod
     def drop_deployment(self) -> None:
         """Delete every index of this backend's deployment (used by tests)."""
+
+    @contextmanager
+    def bulk_load(self, catalog: str) -> Iterator[None]:
+        """
+        Around a reindex: the backend may trade freshness of reads for write
+        throughput (OpenSearch: refresh interval off, restored afterwards,
+        also on error). Writes inside are durable as always; reads may lag
+        until the block ends.
+        """
+        yield
 
     def close(self) -> None:  # noqa: B027 (optional hook: most backends hold nothing to close)
         """Release connections; the backend must not be used afterwards."""
