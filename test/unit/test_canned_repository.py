@@ -203,6 +203,53 @@ def test_fetch_unknown_bundle(repo, indexer_dir):
         repo.fetch_bundle(source, BundleFQID('aaa96233-bf27-44c7-82df-b4dc15ad4d9d', 'bad'))
 
 
+def test_fetch_does_not_list_the_directory(repo, tmp_path, indexer_dir, monkeypatch):
+    # Issue 16: a fetch listed the whole directory (2 s per bundle at 100k
+    # files). A bundle written after the last listing is found all the same.
+    versioned = indexer_dir / ('aaa96233-bf27-44c7-82df-b4dc15ad4d9d.'
+                               '2018-11-02T11:33:44.698028Z.dss.hca.json')
+    shutil.copy(versioned, tmp_path / versioned.name)
+    source = f'file://{tmp_path}'
+    repo.list_bundles(source)
+    unversioned = indexer_dir / 'fce68057-b0f0-5d11-b9a7-30e8fa3259a8.dss.hca.json'
+    # Stored with the compact spelling of the date, as DSS names them
+    compact = tmp_path / 'ffac201f-4b1c-4455-bd58-19c1a9e863b4.2019-01-01T000000Z.json'
+    shutil.copy(indexer_dir / 'ffac201f-4b1c-4455-bd58-19c1a9e863b4.dss.hca.json', compact)
+    shutil.copy(unversioned, tmp_path / unversioned.name)
+
+    def no_listing(*args, **kwargs):
+        raise AssertionError('the directory was listed')
+
+    monkeypatch.setattr(os, 'scandir', no_listing)
+    monkeypatch.setattr(os, 'listdir', no_listing)
+    bundle = repo.fetch_bundle(source, BundleFQID(versioned.name[:36],
+                                                  '2018-11-02T11:33:44.698028Z'))
+    assert bundle.fqid.version == '2018-11-02T11:33:44.698028Z'
+    bundle = repo.fetch_bundle(source, BundleFQID(compact.name[:36],
+                                                  '2019-01-01T00:00:00.000000Z'))
+    assert bundle.kind == 'dss'
+    # A name without a version holds the bundle whose version its content gives
+    bundle = repo.fetch_bundle(source, BundleFQID(unversioned.name[:36],
+                                                  newest_date(unversioned)))
+    assert len(bundle.stitched) == 610
+    with pytest.raises(NotFoundError):
+        repo.fetch_bundle(source, BundleFQID(unversioned.name[:36],
+                                             '2001-01-01T00:00:00.000000Z'))
+    with pytest.raises(NotFoundError):
+        repo.fetch_bundle(source, BundleFQID('../' + unversioned.name[3:36],
+                                             newest_date(unversioned)))
+
+
+def test_fetch_refuses_a_bundle_in_two_files(repo, tmp_path, indexer_dir):
+    # As the listing does (it skips both), a fetch names both files
+    original = indexer_dir / 'ffac201f-4b1c-4455-bd58-19c1a9e863b4.dss.hca.json'
+    uuid = original.name[:36]
+    shutil.copy(original, tmp_path / f'{uuid}.2019-01-01T000000Z.json')
+    shutil.copy(original, tmp_path / f'{uuid}.2019-01-01T00:00:00.0Z.dss.hca.json')
+    with pytest.raises(RepositoryError, match='more than one file'):
+        repo.fetch_bundle(f'file://{tmp_path}', BundleFQID(uuid, '2019-01-01T00:00:00.000000Z'))
+
+
 def test_file_url(repo, indexer_dir):
     raw = json.loads((indexer_dir / '1b6d8348-d6e9-406a-aa6a-7ee886e52bf9.tdr.hca.json')
                      .read_text())

@@ -56,6 +56,38 @@ def parse_name(name: str) -> tuple[str, str | None]:
                         'or <uuid>.<version>.json')
 
 
+_VERSIONED_SUFFIXES = ('.dss.hca.json', '.tdr.hca.json', '.json')
+_UNVERSIONED_SUFFIXES = ('.dss.hca.json', '.tdr.hca.json', '.hca.json')
+
+
+def spellings(version: str) -> list[str]:
+    """
+    Every spelling of a normalized version that `parse_name` accepts: with or
+    without each colon, the fraction cut after any digit that leaves only
+    zeros behind, or left out when it is zero. So that a bundle can be fetched
+    by probing for its file instead of listing the directory.
+    """
+    date, _, time = version.rstrip('Z').partition('T')
+    hms, _, fraction = time.partition('.')
+    hh, mm, ss = hms.split(':')
+    fractions = [fraction[:n] for n in range(1, 7) if not fraction[n:].strip('0')]
+    if not fraction.strip('0'):
+        fractions.append('')
+    return [f'{date}T{hh}{c1}{mm}{c2}{ss}{"." + f if f else ""}Z'
+            for c1 in (':', '') for c2 in (':', '') for f in fractions]
+
+
+def candidate_names(fqid: BundleFQID) -> tuple[list[str], list[str]]:
+    """
+    The names a file of that bundle may have: those carrying its version, and
+    those carrying none (whose derived version must then be checked).
+    """
+    versioned = [f'{fqid.uuid}.{spelling}{suffix}'
+                 for spelling in spellings(fqid.version) for suffix in _VERSIONED_SUFFIXES]
+    unversioned = [f'{fqid.uuid}{suffix}' for suffix in _UNVERSIONED_SUFFIXES]
+    return versioned, unversioned
+
+
 def check_bundle(document: Any) -> None:
     """Raise `BadBundleFile` unless `document` has the shape of a bundle."""
     if not isinstance(document, dict):

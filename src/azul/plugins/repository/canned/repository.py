@@ -30,6 +30,11 @@ per source and rebuilt only when the directory's mtime (for http: the bytes of
 mtime or size changed and its name has no version. A file whose name carries
 its version is never read when listing, so its content problems surface when
 the bundle is fetched (as a `RepositoryError` naming the file).
+
+Fetching never lists: in a local directory it looks for the few names the
+bundle's file can have (`names.candidate_names`); over http the cached
+listing names the file, and only a bundle missing from it reads
+``index.json`` again.
 """
 import fnmatch
 import hashlib
@@ -50,7 +55,13 @@ import attrs
 from azul.core.documents import BundleFQID, normalize_version
 from azul.errors import AzulError, NotFoundError, RepositoryError
 from azul.plugins.repository.base import Bundle, BundleProblem, Listing, RepositoryPlugin
-from azul.plugins.repository.canned.names import BadBundleFile, check_bundle, fqid_of
+from azul.plugins.repository.canned.names import (
+    BadBundleFile,
+    candidate_names,
+    check_bundle,
+    derive_version,
+    fqid_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -177,19 +188,14 @@ class CannedRepository(RepositoryPlugin):
     def fetch_bundle(self, source: str, fqid: BundleFQID) -> Bundle:
         directory = _Directory.parse(source)
         try:
+            # The uuid becomes part of a path: it must be one, nothing else
+            if not _UUID_RE.fullmatch(fqid.uuid):
+                raise NotFoundError(fqid.uuid)
             key = BundleFQID(fqid.uuid, normalize_version(fqid.version))
         except AzulError:
             raise NotFoundError(f'No bundle {fqid.uuid} version {fqid.version!r} '
                                 f'in {source}') from None
-        name = self._index(source).names.get(key)
-        if name is None:
-            raise NotFoundError(f'No bundle {fqid.uuid} version {fqid.version} in {source}')
-        location = directory.location(name)
-        try:
-            document = _load(directory, name)
-            check_bundle(document)
-        except BadBundleFile as e:
-            raise RepositoryError(f'{location}: {e}') from None
+        name, document = self._locate(source, directory, key)
         stitched = document.get('stitched') or ()
         return Bundle(fqid=key,
                       source=source,
@@ -222,6 +228,46 @@ class CannedRepository(RepositoryPlugin):
             raise RepositoryError(f'{directory.location(DATA_DIR + "/" + name)}: the SHA-256 '
                                   f'of the bytes differs from the manifest\'s {sha256}')
         return content
+
+    def _locate(self, source: str, directory: _Directory, fqid: BundleFQID
+                ) -> tuple[str, Any]:
+        """
+        The name and checked document of the bundle's file. A local directory
+        is probed for the few names the file may have, so that the cost of a
+        fetch does not grow with the directory (listing 100k files took 2 s);
+        over http, where a probe is a request, the cached listing names it.
+        """
+        if directory.scheme == 'file':
+            found = self._probe(directory, fqid)
+        else:
+            name = self._cached_name(source, fqid) or self._index(source).names.get(fqid)
+            found = {} if name is None else {name: _checked(directory, name)}
+        if not found:
+            raise NotFoundError(f'No bundle {fqid.uuid} version {fqid.version} in {source}')
+        if len(found) > 1:
+            locations = ', '.join(directory.location(n) for n in sorted(found))
+            raise RepositoryError(f'Bundle {fqid.uuid} version {fqid.version} is in more than '
+                                  f'one file: {locations}')
+        [(name, document)] = found.items()
+        return name, document
+
+    def _probe(self, directory: _Directory, fqid: BundleFQID) -> dict[str, Any]:
+        versioned, unversioned = candidate_names(fqid)
+        found = {}
+        for name in versioned + unversioned:
+            if not directory.wanted(name) or not os.path.isfile(directory.location(name)):
+                continue
+            document = _checked(directory, name)
+            # A file without a version in its name holds this bundle only if
+            # the version derived from its content is the one asked for
+            if name in versioned or _derived(directory, name, document) == fqid.version:
+                found[name] = document
+        return found
+
+    def _cached_name(self, source: str, fqid: BundleFQID) -> str | None:
+        with self._lock:
+            index = self._indices.get(source)
+        return None if index is None else index.names.get(fqid)
 
     def _index(self, source: str) -> _Index:
         directory = _Directory.parse(source)
@@ -289,6 +335,22 @@ def data_file_name(uuid: Any, version: Any) -> str | None:
     except AzulError:
         return None
     return f'{uuid}.{version}'
+
+
+def _checked(directory: _Directory, name: str) -> Any:
+    try:
+        document = _load(directory, name)
+        check_bundle(document)
+    except BadBundleFile as e:
+        raise RepositoryError(f'{directory.location(name)}: {e}') from None
+    return document
+
+
+def _derived(directory: _Directory, name: str, document: Any) -> str:
+    try:
+        return derive_version(document)
+    except BadBundleFile as e:
+        raise RepositoryError(f'{directory.location(name)}: {e}') from None
 
 
 def _load(directory: _Directory, name: str) -> Any:
