@@ -124,10 +124,11 @@ def synth(args, bundles_dir: Path) -> None:
 def reindex(args, env: dict[str, str], data_dir: Path) -> None:
     log(f'reindexing into {args.backend}')
     out_path = data_dir / 'reindex.out'
-    with open(out_path, 'w') as out:
+    with open(out_path, 'w') as out, open(data_dir / 'reindex.log', 'w') as err:
         start = time.perf_counter()
+        # The child's log (every OpenSearch request) goes to a file beside its report
         proc = subprocess.Popen(azul('reindex', '-q', '--catalog', CATALOG), env=env,
-                                stdout=out, stderr=sys.stderr)
+                                stdout=out, stderr=err)
         # wait4 gives this child's own rusage (and its reaped descendants'),
         # not that of every child of this process such as the synth run
         _, status, usage = os.wait4(proc.pid, 0)
@@ -135,7 +136,7 @@ def reindex(args, env: dict[str, str], data_dir: Path) -> None:
         proc.returncode = os.waitstatus_to_exitcode(status)
     report = parse_report(out_path.read_text())
     if proc.returncode != 0:
-        sys.exit(f'azul reindex failed with {proc.returncode}; see {out_path}')
+        sys.exit(f'azul reindex failed with {proc.returncode}; see {data_dir / "reindex.log"}')
     cpu = usage.ru_utime + usage.ru_stime
     emit({'measure': 'reindex', 'backend': args.backend, 'bundles': args.bundles, **report,
           'wall_s': round(wall, 1), 'cpu_s': round(cpu, 1),
@@ -196,6 +197,7 @@ def request_mix(base: str, depth: int) -> tuple[dict[str, str], dict[str, str]]:
     for facet in FILTER_FACETS:
         values = [t['term'] for t in page['termFacets'][facet]['terms']
                   if isinstance(t['term'], str)]
+        assert values, (facet, page['termFacets'][facet])
         terms[facet] = values[0]
     filters = [quote(json.dumps({f: {'is': [terms[f]]} for f in FILTER_FACETS[:k]}))
                for k in range(4)]
