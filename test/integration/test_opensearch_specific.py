@@ -7,6 +7,7 @@ the conformance tests.
 """
 import base64
 import contextlib
+import json
 import socket
 import socketserver
 import threading
@@ -108,6 +109,79 @@ def test_read_after_write(os_backend):
         assert os_backend.search(CATALOG, request).total == i + 1
 
 
+def _refresh_intervals(raw: OpenSearch, backend: OpenSearchBackend) -> dict[str, str | None]:
+    """The explicit `refresh_interval` of each index of the catalog (None: the default)."""
+    settings = raw.indices.get_settings(index=f'azul_{backend.deployment}_{CATALOG}_*')
+    return {index: s['settings'].get('index', {}).get('refresh_interval')
+            for index, s in settings.items()}
+
+
+def _bulk_load_setup(backend: OpenSearchBackend, raw: OpenSearch) -> tuple[str, str]:
+    backend.create_indices(CATALOG, [ENTITY_TYPE], REGISTRY)
+    aggregates, contributions = _index(backend), _index(backend, aggregate=False)
+    # An explicit value is restored as it was, the default stays the default
+    raw.indices.put_settings(index=contributions, body={'index': {'refresh_interval': '5s'}})
+    return aggregates, contributions
+
+
+def _contribution(entity_id: str) -> Contribution:
+    bundle = BundleFQID(str(uuid.UUID(int=1)), '2021-01-01T00:00:00.000000Z')
+    return Contribution(ENTITY_TYPE, entity_id, bundle, 'source-a', False, {'n': 1})
+
+
+def test_bulk_load_turns_refresh_off(os_backend, raw):
+    aggregates, contributions = _bulk_load_setup(os_backend, raw)
+    replicas = f'azul_{os_backend.deployment}_{CATALOG}_replica'
+    docs = documents(3, seed=7)
+    with os_backend.bulk_load(CATALOG):
+        assert _refresh_intervals(raw, os_backend) == {
+            aggregates: '-1', contributions: '-1', replicas: '-1'}
+        # The indexer searches for contributions right after writing them
+        contribution = _contribution(docs[0].entity_id)
+        os_backend.write_contributions(CATALOG, [contribution])
+        read = os_backend.read_contributions(CATALOG, ENTITY_TYPE, [docs[0].entity_id])
+        assert read == {docs[0].entity_id: [contribution]}
+        writes = [AggregateWrite(d.entity_id, d, None) for d in docs]
+        assert os_backend.write_aggregates(CATALOG, ENTITY_TYPE, writes) == []
+        # Written without a refresh: invisible to searches, but read by id
+        assert os_backend.count(CATALOG, ENTITY_TYPE) == 0
+        assert set(os_backend.read_aggregates(CATALOG, ENTITY_TYPE, [docs[0].entity_id])) == {
+            docs[0].entity_id}
+    assert _refresh_intervals(raw, os_backend) == {
+        aggregates: None, contributions: '5s', replicas: None}
+    assert os_backend.count(CATALOG, ENTITY_TYPE) == 3
+
+
+def test_bulk_load_restores_after_an_error(os_backend, raw):
+    aggregates, contributions = _bulk_load_setup(os_backend, raw)
+    doc = documents(1, seed=8)[0]
+    with pytest.raises(RuntimeError, match='reindex failed'):
+        with os_backend.bulk_load(CATALOG):
+            os_backend.write_aggregates(CATALOG, ENTITY_TYPE,
+                                        [AggregateWrite(doc.entity_id, doc, None)])
+            raise RuntimeError('reindex failed')
+    intervals = _refresh_intervals(raw, os_backend)
+    assert (intervals[aggregates], intervals[contributions]) == (None, '5s')
+    # What was written before the error is visible
+    assert os_backend.count(CATALOG, ENTITY_TYPE) == 1
+    # Writes refresh again
+    other = documents(2, seed=9)[1]
+    os_backend.write_aggregates(CATALOG, ENTITY_TYPE,
+                                [AggregateWrite(other.entity_id, other, None)])
+    assert os_backend.count(CATALOG, ENTITY_TYPE) == 2
+
+
+def test_bulk_load_around_recreated_indices(os_backend, raw):
+    """A reindex drops and recreates the catalog's indices inside the block."""
+    aggregates, contributions = _bulk_load_setup(os_backend, raw)
+    with os_backend.bulk_load(CATALOG):
+        os_backend.delete_indices(CATALOG)
+        os_backend.create_indices(CATALOG, [ENTITY_TYPE], REGISTRY)
+        assert set(_refresh_intervals(raw, os_backend).values()) == {'-1'}
+    # The new indices get the default, not the old indices' values
+    assert set(_refresh_intervals(raw, os_backend).values()) == {None}
+
+
 def _copies(doc: IndexedAggregate, count: int) -> list[IndexedAggregate]:
     result = []
     for i in range(count):
@@ -159,8 +233,9 @@ def test_field_names_with_dots(os_backend):
 
 class _Silent(socketserver.BaseRequestHandler):
     """
-    Answers HEAD requests with 200; every other request with the server's
-    `answer`, or, if that is None, not at all.
+    Answers HEAD requests with 200, mapping requests with a mapping without
+    facets; every other request with the server's `answer`, or, if that is
+    None, not at all.
     """
 
     def handle(self):
@@ -175,6 +250,12 @@ class _Silent(socketserver.BaseRequestHandler):
         method, path, _ = head.split('\r\n', 1)[0].split(' ', 2)
         if method == 'HEAD':
             self.request.sendall(b'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n')
+            return
+        if method == 'GET' and path.endswith('/_mapping'):
+            index = path.split('/')[1]
+            body = json.dumps({index: {'mappings': {'_meta': {'facets': {}}}}}).encode()
+            self.request.sendall(b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n'
+                                 b'content-length: %d\r\n\r\n%s' % (len(body), body))
             return
         with server.lock:
             server.requests.append((method, path))

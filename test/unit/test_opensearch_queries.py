@@ -23,9 +23,7 @@ from azul.backends.opensearch.mapping import (
     source_values,
 )
 from azul.backends.opensearch.queries import (
-    MATCH_ALL,
     cursor_clauses,
-    facet_filters,
     filter_query,
     search_body,
     search_result,
@@ -38,6 +36,7 @@ from azul.core.filters import Contains, Filters, Intersects, Is, Term, Within, m
 from azul.core.search import (
     Cardinality,
     Count,
+    FacetResult,
     SearchRequest,
     Sort,
     Sum,
@@ -239,40 +238,61 @@ def test_nulls_are_a_marker_not_a_value():
 
 # The facet rule
 
-def test_facet_ignores_only_its_own_filter():
-    organ = Is(FIELDS['organ'], ('brain',))
-    size = Within(FIELDS['fileSize'], ((0.0, 10.0),))  # not a facet
-    cells = Is(FIELDS['cells'], (None,))
-    facets = [FIELDS['organ'], FIELDS['cells'], FIELDS['ageRange']]
-    scopes = facet_filters(Filters((organ, size, cells)), facets)
-    assert scopes == {
-        'organ': Filters((size, cells)),
-        'cells': Filters((organ, size)),
-        'ageRange': Filters((organ, size, cells)),
-    }
-
-
 def _request(**kwargs) -> SearchRequest:
     defaults = dict(entity_type='files', filters=Filters(), sort=Sort(FIELDS['organ']),
                     size=10, facets=(FIELDS['organ'], FIELDS['isIntermediate']))
     return SearchRequest(**{**defaults, **kwargs})
 
 
-def test_search_body_scopes():
-    organ = Is(FIELDS['organ'], ('brain', None))
-    flag = Is(FIELDS['isIntermediate'], (True,))
-    request = _request(filters=Filters((organ, flag)))
-    body = search_body(request)
-    # Hits and total see every filter, facets all but their own
-    assert body['query'] == MATCH_ALL
-    assert body['post_filter'] == filter_query(request.filters)
-    assert body['aggs']['total']['filter'] == filter_query(request.filters)
-    assert body['aggs']['facet0']['filter'] == filter_query(Filters((flag,)))
-    assert body['aggs']['facet1']['filter'] == filter_query(Filters((organ,)))
-    assert body['aggs']['facet0']['aggs']['null'] == {'filter': {'term': {'nulls': 'organ'}}}
-    # The total comes from the aggregation, so counting every hit is wasted work
-    assert body['track_total_hits'] is False
+def test_search_body_without_filters():
+    body = search_body(_request())
+    # Every facet counts the hits, all of them in one aggregation
+    assert body['query'] == {'match_all': {}}
+    assert body['aggs'] == {'facet_terms': {'terms': {'field': 'facet_terms', 'size': 50_000}}}
+    assert body['track_total_hits'] is True
+    assert 'post_filter' not in body
     assert 'search_after' not in body
+
+
+def test_search_body_with_one_filter():
+    organ = Is(FIELDS['organ'], ('brain', None))
+    request = _request(filters=Filters((organ,)))
+    body = search_body(request)
+    organ_query = {'bool': {'should': [{'terms': {'fields.organ': ['brain']}},
+                                       {'term': {'nulls': 'organ'}}],
+                            'minimum_should_match': 1}}
+    # Hits and total see the filter, the filtered facet all documents: its
+    # own filter is the only one
+    assert body['query'] == organ_query
+    assert body['aggs'] == {
+        'facet0': {'global': {}, 'aggs': {'scope': {
+            'filter': {'match_all': {}},
+            'aggs': {'terms': {'terms': {'field': 'fields.organ', 'size': 10_000}},
+                     'null': {'filter': {'term': {'nulls': 'organ'}}}},
+        }}},
+        'facet_terms': {'terms': {'field': 'facet_terms', 'size': 50_000}},
+    }
+    assert 'post_filter' not in body
+
+
+def test_search_body_facets_ignore_only_their_own_filter():
+    organ = Is(FIELDS['organ'], ('brain',))
+    size = Within(FIELDS['fileSize'], ((0.0, 10.0),))  # not a facet
+    flag = Is(FIELDS['isIntermediate'], (True,))
+    request = _request(filters=Filters((organ, size, flag)),
+                       facets=(FIELDS['organ'], FIELDS['isIntermediate']))
+    body = search_body(request)
+    organ_query = {'terms': {'fields.organ': ['brain']}}
+    size_query = {'range': {'fields.fileSize': {'gte': 0, 'lte': 10}}}
+    flag_query = {'terms': {'fields.isIntermediate': [True]}}
+    assert body['query'] == {'bool': {'filter': [organ_query, size_query, flag_query]}}
+    aggs = body['aggs']
+    assert aggs['facet0']['aggs']['scope']['filter'] == {
+        'bool': {'filter': [size_query, flag_query]}}
+    assert aggs['facet1']['aggs']['scope']['filter'] == {
+        'bool': {'filter': [organ_query, size_query]}}
+    # Every facet has a filter of its own
+    assert set(aggs) == {'facet0', 'facet1'}
 
 
 @pytest.mark.parametrize('order', ['asc', 'desc'])
@@ -348,8 +368,13 @@ def test_null_cursor_keeps_total_independent():
     request = _request(sort=Sort(FIELDS['fileSize']), search_after=(None, 'e5'),
                        filters=Filters((Is(FIELDS['organ'], ('brain',)),)))
     body = search_body(request)
-    assert body['aggs']['total'] == {'filter': filter_query(request.filters)}
-    assert body['post_filter'] != body['aggs']['total']['filter']
+    assert body['query'] == {'terms': {'fields.organ': ['brain']}}
+    # The cursor is a post filter, which the hit count sees but aggregations
+    # do not: the total is counted by one
+    assert body['post_filter'] == {'bool': {'filter': [
+        {'bool': {'must_not': [{'exists': {'field': 'fields.fileSize'}}]}},
+        {'range': {'entity_id': {'gt': 'e5'}}}]}}
+    assert body['aggs']['total'] == {'filter': {'match_all': {}}}
 
 
 def _hit(entity_id: str, organs: list[str]) -> dict[str, Any]:
@@ -358,21 +383,28 @@ def _hit(entity_id: str, organs: list[str]) -> dict[str, Any]:
                         'nulls': [] if organs else ['organ'], 'fields': fields}}
 
 
-def _facet(buckets: list[tuple[Any, int]], nulls: int, total: int) -> dict[str, Any]:
-    return {'doc_count': total,
-            'terms': {'sum_other_doc_count': 0,
-                      'buckets': [{'key': k, 'doc_count': n} for k, n in buckets]},
-            'null': {'doc_count': nulls}}
+def _terms(buckets: list[tuple[Any, int]], other: int = 0) -> dict[str, Any]:
+    return {'sum_other_doc_count': other,
+            'buckets': [{'key': k, 'doc_count': n} for k, n in buckets]}
+
+
+def _scoped(buckets: list[tuple[Any, int]], nulls: int, total: int) -> dict[str, Any]:
+    return {'doc_count': 40, 'scope': {'doc_count': total, 'terms': _terms(buckets),
+                                       'null': {'doc_count': nulls}}}
 
 
 def test_search_result():
-    request = _request(sort=Sort(FIELDS['organ'], 'desc'), search_before=('b', 'e0'))
+    request = _request(sort=Sort(FIELDS['organ'], 'desc'), search_before=('b', 'e0'),
+                       filters=Filters((Is(FIELDS['organ'], ('a',)),)))
     response = {
-        'hits': {'hits': [_hit('e2', ['a', 'c']), _hit('e1', [])]},
+        'hits': {'total': {'value': 12, 'relation': 'eq'},
+                 'hits': [_hit('e2', ['a', 'c']), _hit('e1', [])]},
         'aggregations': {
-            'total': {'doc_count': 12},
-            'facet0': _facet([('a', 3)], nulls=0, total=11),
-            'facet1': _facet([(1, 4), (0, 2)], nulls=5, total=12),
+            'facet0': _scoped([('a', 3)], nulls=0, total=11),
+            'facet_terms': _terms([('isIntermediate\ttrue', 4), ('isIntermediate\tnull', 5),
+                                   ('isIntermediate\tfalse', 2),
+                                   # The filtered facet's terms are those of its scope
+                                   ('organ\t"a"', 12), ('organ\tnull', 1)]),
         },
     }
     result = search_result(request, response)
@@ -384,18 +416,80 @@ def test_search_result():
     assert result.facets['organ'].counts == {'a': 3}
     assert result.facets['organ'].total == 11
     assert result.facets['isIntermediate'].counts == {True: 4, False: 2, None: 5}
+    assert result.facets['isIntermediate'].total == 12
+
+
+def test_facet_terms_of_every_type():
+    facets = tuple(FIELDS.values())
+    response = {
+        'hits': {'total': {'value': 9, 'relation': 'eq'}, 'hits': []},
+        'aggregations': {'facet_terms': _terms([
+            ('organ\t"brain\\t\\"x\\""', 1), ('fileSize\t3', 2), ('cells\t2.5', 3),
+            ('isIntermediate\tfalse', 4), ('modified\t"2019-01-01T00:00:00.000000Z"', 5),
+            ('accessions\t"{\\"a\\":1}"', 6), ('ageRange\t[0.0, 1.5]', 7),
+            ('project.title\tnull', 8), ('unrequested\t"x"', 9),
+        ])},
+    }
+    result = search_result(_request(facets=facets), response)
+    assert {name: facet.counts for name, facet in result.facets.items()} == {
+        'organ': {'brain\t"x"': 1},
+        'fileSize': {3: 2},
+        'cells': {2.5: 3},
+        'isIntermediate': {False: 4},
+        'modified': {'2019-01-01T00:00:00.000000Z': 5},
+        'accessions': {'{"a":1}': 6},
+        'ageRange': {(0.0, 1.5): 7},
+        'project.title': {None: 8},
+    }
+    assert {facet.total for facet in result.facets.values()} == {9}
+
+
+def test_search_result_total_of_a_null_cursor():
+    response = {
+        'hits': {'total': {'value': 2, 'relation': 'eq'}, 'hits': []},
+        'aggregations': {
+            'total': {'doc_count': 7},
+            'facet_terms': _terms([('organ\t"a"', 7)]),
+        },
+    }
+    result = search_result(_request(search_after=(None, 'e5')), response)
+    assert result.total == 7
+    assert result.facets['organ'] == FacetResult(total=7, counts={'a': 7})
+    assert result.facets['isIntermediate'] == FacetResult(total=7, counts={})
 
 
 def test_truncated_terms_fail_loudly():
+    request = _request(filters=Filters((Is(FIELDS['organ'], ('a',)),)))
+    truncated = _terms([], other=3)
     response = {
-        'hits': {'hits': []},
-        'aggregations': {'total': {'doc_count': 0},
-                         'facet0': {**_facet([], 0, 0),
-                                    'terms': {'sum_other_doc_count': 3, 'buckets': []}},
-                         'facet1': _facet([], 0, 0)},
+        'hits': {'total': {'value': 0, 'relation': 'eq'}, 'hits': []},
+        'aggregations': {
+            'facet0': {'doc_count': 0, 'scope': {'doc_count': 0, 'terms': truncated,
+                                                 'null': {'doc_count': 0}}},
+            'facet_terms': _terms([]),
+        },
     }
     with pytest.raises(AzulError, match='organ'):
+        search_result(request, response)
+    response['aggregations'] = {'facet_terms': truncated}
+    with pytest.raises(AzulError, match='50000'):
         search_result(_request(), response)
+
+
+def test_facet_terms_of_a_document():
+    projection = {name: (None,) for name in FIELDS}
+    projection.update(organ=('brain', None), cells=(2, -0.0), isIntermediate=(True,),
+                      ageRange=((1, 2.5),))
+    facets = {name: FIELDS[name].type for name in ('organ', 'cells', 'isIntermediate',
+                                                   'ageRange', 'project.title')}
+    source = aggregate_source(indexed('e1', projection), facets)
+    # Values as a typed field holds them (`2` of a double field is 2.0), only of facets
+    assert source['facet_terms'] == [
+        'organ\t"brain"', 'organ\tnull', 'cells\t2.0', 'cells\t0.0',
+        'isIntermediate\ttrue', 'ageRange\t[1.0, 2.5]', 'project.title\tnull']
+    assert aggregate_mappings(REGISTRY)['_meta'] == {'facets': {
+        'organ': 'keyword', 'cells': 'double', 'isIntermediate': 'boolean',
+        'accessions': 'object', 'ageRange': 'range', 'project.title': 'keyword'}}
 
 
 def _summary_request() -> SummaryRequest:

@@ -17,11 +17,18 @@ single test node (OpenSearch 2.19), per bulk request:
 `wait_for` is kinder to a busy cluster (no tiny segments), but waits for the
 next scheduled refresh (`refresh_interval`, 1 s), which would make indexing a
 bundle at least a second slower. The policy is a constructor argument.
+
+Inside `bulk_load` (a reindex) the catalog's indices have no scheduled
+refresh (`refresh_interval: -1`) and aggregates and replicas are written
+without one: nothing reads them by search until the end, when one refresh
+makes them visible. Contributions still refresh, because the indexer searches
+for them right after writing them.
 """
 import logging
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from opensearchpy import OpenSearch, helpers
@@ -41,7 +48,7 @@ from azul.backends.opensearch.errors import error_type, translated
 from azul.backends.opensearch.queries import filter_query, search_body, search_result
 from azul.backends.opensearch.summary import summary_body, summary_result
 from azul.core.documents import Aggregate, Contribution
-from azul.core.fields import FieldRegistry
+from azul.core.fields import FieldRegistry, FieldType
 from azul.core.filters import Filters
 from azul.core.search import (
     SearchRequest,
@@ -104,6 +111,10 @@ class OpenSearchBackend(SearchBackend):
                                   retry_on_status=())
         # Indices known to exist, see `_require`
         self._existing: set[str] = set()
+        # Aggregate index -> its facets, see `_facets`
+        self._facets_of: dict[str, dict[str, FieldType]] = {}
+        # Catalog -> how many `bulk_load` blocks are open for it
+        self._bulk_loading: Counter[str] = Counter()
 
     # Indices
 
@@ -113,6 +124,9 @@ class OpenSearchBackend(SearchBackend):
     def create_indices(self, catalog: str, entity_types: Sequence[str],
                        registry: FieldRegistry) -> None:
         settings = mapping.index_settings(self.shards, self.replicas)
+        if self._bulk_loading[catalog]:
+            # Recreated inside `bulk_load`: refreshed, and reset, at its end
+            settings['index']['refresh_interval'] = '-1'
         for entity_type in entity_types:
             for aggregate, mappings in ((True, mapping.aggregate_mappings(registry)),
                                         (False, mapping.contribution_mappings())):
@@ -149,8 +163,22 @@ class OpenSearchBackend(SearchBackend):
             self._existing.add(index)
         return index
 
+    def _facets(self, index: str) -> dict[str, FieldType]:
+        """The facets of an aggregate index (the fields of `facet_terms`), from its mapping."""
+        if index not in self._facets_of:
+            self._require(index)
+            with translated(self.endpoint):
+                mappings = self._reader.indices.get_mapping(index=index)[index]['mappings']
+            facets = mappings.get('_meta', {}).get('facets')
+            if facets is None:
+                raise AzulError(f'Index {index!r} at {self.endpoint} predates facet terms; '
+                                f'reindex its catalog')
+            self._facets_of[index] = {name: FieldType(t) for name, t in facets.items()}
+        return self._facets_of[index]
+
     def _delete_matching(self, pattern: str) -> None:
         self._existing.clear()
+        self._facets_of.clear()
         with translated(self.endpoint):
             # Resolve the pattern first: clusters with
             # `action.destructive_requires_name` refuse wildcard deletes.
@@ -161,8 +189,11 @@ class OpenSearchBackend(SearchBackend):
                 self._writer.indices.delete(index=','.join(indices[i:i + 50]),
                                             ignore_unavailable=True)
 
+    def _pattern(self, catalog: str) -> str:
+        return f'{self.prefix}_{self.deployment}_{catalog}_*'
+
     def delete_indices(self, catalog: str) -> None:
-        self._delete_matching(f'{self.prefix}_{self.deployment}_{catalog}_*')
+        self._delete_matching(self._pattern(catalog))
         with translated(self.endpoint):
             try:
                 self._writer.delete(index=self._content_index, id=catalog, refresh=False)
@@ -208,11 +239,52 @@ class OpenSearchBackend(SearchBackend):
 
     # Writes
 
-    def _bulk(self, actions: Iterable[dict[str, Any]]) -> Iterator[tuple[str, int, Any]]:
+    @contextmanager
+    def bulk_load(self, catalog: str) -> Iterator[None]:
+        pattern = self._pattern(catalog)
+        previous = self._refresh_intervals(pattern)
+        self._set_refresh_interval(list(previous), '-1')
+        self._bulk_loading[catalog] += 1
+        try:
+            yield
+        finally:
+            self._bulk_loading[catalog] -= 1
+            # Indices recreated inside the block (by a reindex) get the default
+            by_value = defaultdict(list)
+            for index, (uuid_, _) in self._refresh_intervals(pattern).items():
+                old_uuid, value = previous.get(index, (None, None))
+                by_value[value if old_uuid == uuid_ else None].append(index)
+            for value, indices in by_value.items():
+                self._set_refresh_interval(indices, value)
+            with translated(self.endpoint):
+                self._writer.indices.refresh(index=pattern, allow_no_indices=True,
+                                             ignore_unavailable=True)
+
+    def _refresh_intervals(self, pattern: str) -> dict[str, tuple[str, str | None]]:
+        """The uuid and explicit `refresh_interval` (None: the default) of each index."""
+        with translated(self.endpoint):
+            # Not filtered by name, which would leave out indices without the setting
+            settings = self._reader.indices.get_settings(index=pattern, allow_no_indices=True,
+                                                         ignore_unavailable=True)
+        return {index: (s['settings']['index']['uuid'],
+                        s['settings']['index'].get('refresh_interval'))
+                for index, s in settings.items()}
+
+    def _set_refresh_interval(self, indices: Sequence[str], value: str | None) -> None:
+        # None (JSON null) resets the setting to its default
+        for i in range(0, len(indices), 50):
+            with translated(self.endpoint):
+                self._writer.indices.put_settings(index=','.join(indices[i:i + 50]),
+                                                  body={'index': {'refresh_interval': value}})
+
+    def _bulk(self, actions: Iterable[dict[str, Any]],
+              catalog: str | None = None) -> Iterator[tuple[str, int, Any]]:
         """
         (document id, status, item) of every action, errors included, so that
         callers decide which statuses are conflicts and which are failures.
+        Writes to a catalog (if given) that is being bulk loaded skip the refresh.
         """
+        refresh = False if catalog is not None and self._bulk_loading[catalog] else self.refresh
         with translated(self.endpoint):
             results = helpers.streaming_bulk(self._writer, actions,
                                              chunk_size=CHUNK_SIZE,
@@ -220,7 +292,7 @@ class OpenSearchBackend(SearchBackend):
                                              raise_on_error=False,
                                              raise_on_exception=True,
                                              max_retries=0,
-                                             refresh=self.refresh)
+                                             refresh=refresh)
             for _ok, item in results:
                 [(_, result)] = item.items()
                 yield result['_id'], result['status'], result
@@ -254,7 +326,8 @@ class OpenSearchBackend(SearchBackend):
                          writes: Sequence[AggregateWrite]) -> list[str]:
         if not writes:
             return []
-        index = self._require(self._index(catalog, entity_type, aggregate=True))
+        index = self._index(catalog, entity_type, aggregate=True)
+        facets = self._facets(index)
         # Deleting an aggregate that must not exist is a no-op if it indeed
         # does not, and a conflict if it does; no bulk action can say that.
         blind_deletes = [w.entity_id for w in writes if w.document is None and w.expected is None]
@@ -273,9 +346,9 @@ class OpenSearchBackend(SearchBackend):
             else:
                 assert w.document.entity_id == w.entity_id, w
                 action['_op_type'] = 'index' if w.expected is not None else 'create'
-                action['_source'] = mapping.aggregate_source(w.document)
+                action['_source'] = mapping.aggregate_source(w.document, facets)
             actions.append(action)
-        for entity_id, status, result in self._bulk(actions):
+        for entity_id, status, result in self._bulk(actions, catalog):
             if status == 409:
                 conflicts.add(entity_id)
             elif status == 404 and 'error' not in result:
@@ -294,7 +367,7 @@ class OpenSearchBackend(SearchBackend):
     def write_replicas(self, catalog: str, replicas: Iterable[Replica]) -> int:
         index = self._require(self._replica_index(catalog))
         actions = replica_docs.actions(index, replicas)
-        for _, status, result in self._bulk(actions):
+        for _, status, result in self._bulk(actions, catalog):
             if status >= 300:
                 raise self._bulk_failure(result)
         return len(actions)

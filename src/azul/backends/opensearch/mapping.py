@@ -28,6 +28,14 @@ facets, cardinality and summary terms).
 
 Field names may contain dots, which OpenSearch would read as object paths, so
 property names escape `%` and `.` (see `prop`).
+
+`facet_terms` (keyword) holds every term of every facet of the document as
+`<field name><TAB><JSON value>`, null included (`organ\t"brain"`,
+`organ\tnull`, `cells\t3.0`), so that one `terms` aggregation counts the
+terms of all facets at once: a page with every facet took 25 aggregations of
+about 10 ms each at 100,000 documents, the one aggregation about as long as
+two of them. The facets and their types are in the mapping's `_meta`, from
+which a writer, which has no field registry, learns them.
 """
 import json
 from collections.abc import Mapping
@@ -73,6 +81,7 @@ def sort_path(field: Field) -> str:
 
 NULLS = 'nulls'
 ENTITY_ID = 'entity_id'
+FACET_TERMS = 'facet_terms'
 
 
 def index_settings(shards: int, replicas: int) -> dict[str, Any]:
@@ -84,10 +93,14 @@ def aggregate_mappings(registry: FieldRegistry) -> dict[str, Any]:
     ranges = [f for f in registry if f.type is FieldType.range]
     return {
         'dynamic': 'strict',
+        '_meta': {'facets': {f.name: f.type.value for f in registry.facets}},
         'properties': {
             ENTITY_ID: {'type': 'keyword'},
             'document': {'type': 'object', 'enabled': False},
             NULLS: {'type': 'keyword'},
+            # Every page counts it: its global ordinals are built at refresh,
+            # not by the first search after one
+            FACET_TERMS: {'type': 'keyword', 'eager_global_ordinals': True},
             'fields': {'type': 'object', 'dynamic': 'strict', 'properties': fields},
             'range_lower': {'type': 'object', 'dynamic': 'strict', 'properties': {
                 prop(f): {'type': 'double'} for f in ranges
@@ -126,7 +139,34 @@ def range_key(value: Range) -> str:
     return json.dumps([value[0] + 0.0, value[1] + 0.0])
 
 
-def aggregate_source(doc: IndexedAggregate) -> dict[str, Any]:
+# How a facet term is canonicalized, so that equal values (`1` and `1.0` of a
+# double field, `-0.0` and `0.0`) are one term, as they are in a typed field
+_canonical = {
+    FieldType.long: int,
+    FieldType.double: lambda v: float(v) + 0.0,
+    FieldType.boolean: bool,
+    FieldType.range: lambda v: [v[0] + 0.0, v[1] + 0.0],
+}
+
+
+def facet_term(name: str, kind: FieldType, value: Value) -> str:
+    if value is not None:
+        value = _canonical.get(kind, str)(value)
+    return f'{name}\t{json.dumps(value, ensure_ascii=False)}'
+
+
+def parse_facet_term(term: str) -> tuple[str, Any]:
+    """The field name and the JSON value of a facet term, see `from_key`."""
+    name, _, value = term.partition('\t')
+    return name, json.loads(value)
+
+
+def aggregate_source(doc: IndexedAggregate,
+                     facets: Mapping[str, FieldType] | None = None) -> dict[str, Any]:
+    """
+    `facets`, the facets of the index (name and type), are the fields listed
+    in `facet_terms`.
+    """
     # Only ranges need a type-specific layout, and only they are tuples, so the
     # projection alone suffices: a writer need not hold the field registry.
     fields: dict[str, Any] = {}
@@ -146,10 +186,14 @@ def aggregate_source(doc: IndexedAggregate) -> dict[str, Any]:
             keys[p] = [range_key(v) for v in present]
         else:
             fields[p] = present
+    terms = [facet_term(name, kind, v)
+             for name, kind in (facets or {}).items()
+             for v in doc.fields.get(name, ())]
     return {
         ENTITY_ID: doc.entity_id,
         'document': doc.aggregate.to_json(),
         NULLS: nulls,
+        FACET_TERMS: list(dict.fromkeys(terms)),
         'fields': fields,
         'range_lower': lower,
         'range_key': keys,
@@ -171,7 +215,7 @@ def source_values(field: Field, source: Mapping[str, Any]) -> tuple[Value, ...]:
 def from_key(field: Field, key: Any) -> Value:
     """
     A value as OpenSearch returns it (a source value or an aggregation bucket
-    key) in the canonical form of the projection.
+    key) or as a facet term holds it, in the canonical form of the projection.
     """
     kind = field.type
     if kind is FieldType.boolean:
@@ -182,7 +226,7 @@ def from_key(field: Field, key: Any) -> Value:
     elif kind is FieldType.double:
         return float(key)
     elif kind is FieldType.range:
-        lo, hi = json.loads(key)
+        lo, hi = json.loads(key) if isinstance(key, str) else key
         return (float(lo), float(hi))
     else:
         return str(key)

@@ -3,11 +3,19 @@ Pure translation of search requests into OpenSearch request bodies and of
 responses back into results: dicts in, dicts out, no client. The unit tests
 assert on these dicts without a cluster.
 
-Facets follow elasticsearch-dsl's FacetedSearch: the main query matches
-everything, `post_filter` selects the hits, and each facet is a `filter`
-aggregation under every filter but its own (`facet_filters`), wrapping a
-`terms` aggregation and the count of the null term. The total is a `filter`
-aggregation under all filters, so that it does not depend on the cursor.
+Facets: a facet's counts ignore the facet's own filter (as in the original
+Azul), so that selecting a term does not hide its siblings. The query holds
+every filter, and the facets without a filter of their own are counted over
+the hits by one `terms` aggregation of `facet_terms` (see `mapping`). Only a
+facet with a filter of its own steps out of the query (`global`) into a
+`filter` aggregation under the other filters, with a `terms` aggregation of
+its field and the count of its null term.
+
+The original's shape (elasticsearch-dsl's FacetedSearch: match everything,
+`post_filter` for the hits, a `filter` wrapper, a `terms` aggregation and a
+null count per facet) was 25-35 times slower than DuckDB for a page with 25
+facets at 100,000 documents: every wrapper re-evaluated its filter for every
+document, and every `terms` aggregation (about 10 ms each) read its own field.
 """
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -15,8 +23,10 @@ from typing import Any
 
 from azul.backends.opensearch.mapping import (
     ENTITY_ID,
+    FACET_TERMS,
     NULLS,
     from_key,
+    parse_facet_term,
     prop,
     range_key,
     sort_path,
@@ -46,6 +56,8 @@ MATCH_NONE: Query = {'match_none': {}}
 # the counts of a `terms` aggregation are exact; `check_complete` fails loudly
 # if a field ever has more distinct values than this.
 TERMS_SIZE = 10_000
+# The terms of all facets together, below `search.max_buckets` (65,535 by default)
+FACET_TERMS_SIZE = 50_000
 
 
 def any_of(clauses: Sequence[Query]) -> Query:
@@ -160,27 +172,33 @@ def filter_query(filters: Filters) -> Query:
     return all_of([term_query(t) for t in filters.terms])
 
 
-def facet_filters(filters: Filters, facets: Sequence[Field]) -> dict[str, Filters]:
-    """
-    The filters each facet's counts are computed under: all but the facet's
-    own, so that selecting a term does not hide its siblings. Filters on
-    fields that are not facets apply to every facet.
-    """
-    return {facet.name: filters.without(facet.name) for facet in facets}
+def _terms(field: Field) -> dict[str, Any]:
+    return {'terms': {'field': term_path(field), 'size': TERMS_SIZE}}
 
 
 def facet_aggregations(filters: Filters, facets: Sequence[Field]) -> dict[str, Any]:
-    scopes = facet_filters(filters, facets)
-    return {
-        f'facet{i}': {
-            'filter': filter_query(scopes[facet.name]),
-            'aggs': {
-                'terms': {'terms': {'field': term_path(facet), 'size': TERMS_SIZE}},
-                'null': {'filter': {'term': {NULLS: facet.name}}},
+    """
+    `facet_terms` for the facets without a filter of their own, and for each
+    facet with one, `facet<i>`: a `global` aggregation holding `scope`, the
+    documents under the other filters, and in it `terms` and `null`.
+    """
+    aggs: dict[str, Any] = {}
+    filtered = set(filters.fields())
+    for i, facet in enumerate(facets):
+        if facet.name in filtered:
+            aggs[f'facet{i}'] = {
+                'global': {},
+                'aggs': {'scope': {
+                    'filter': filter_query(filters.without(facet.name)),
+                    'aggs': {
+                        'terms': _terms(facet),
+                        'null': {'filter': {'term': {NULLS: facet.name}}},
+                    },
+                }},
             }
-        }
-        for i, facet in enumerate(facets)
-    }
+    if any(facet.name not in filtered for facet in facets):
+        aggs[FACET_TERMS] = {'terms': {'field': FACET_TERMS, 'size': FACET_TERMS_SIZE}}
+    return aggs
 
 
 def forward(sort: Sort, reverse: bool) -> bool:
@@ -232,35 +250,33 @@ def cursor_clauses(sort: Sort, cursor: Cursor, before: bool) -> dict[str, Any]:
 
 
 def search_body(request: SearchRequest) -> dict[str, Any]:
-    filters = filter_query(request.filters)
     reverse = request.search_before is not None
     cursor = request.search_before if reverse else request.search_after
     body: dict[str, Any] = {
         'size': request.size,
-        'track_total_hits': False,
-        'query': MATCH_ALL,
+        # The total, and that of the facets without a filter of their own
+        'track_total_hits': True,
+        'query': filter_query(request.filters),
         'sort': sort_clause(request.sort, reverse=reverse),
         '_source': ['document', ENTITY_ID, NULLS,
                     f'fields.{prop(request.sort.field)}'],
-        'aggs': {
-            'total': {'filter': filters},
-            **facet_aggregations(request.filters, request.facets),
-        },
+        'aggs': facet_aggregations(request.filters, request.facets),
     }
-    post_filters = [filters]
     if cursor is not None:
         clauses = cursor_clauses(request.sort, cursor, before=reverse)
         if 'cursor_filter' in clauses:
-            post_filters.append(clauses['cursor_filter'])
+            # A post filter selects the page but not the documents the
+            # aggregations count, nor, here, the total: it reduces the hit count
+            body['post_filter'] = clauses['cursor_filter']
+            body['aggs']['total'] = {'filter': MATCH_ALL}
         else:
             body['search_after'] = clauses['search_after']
-    body['post_filter'] = all_of([q for q in post_filters if q != MATCH_ALL])
     return body
 
 
-def check_complete(name: str, terms_agg: Mapping[str, Any]) -> None:
+def check_complete(name: str, terms_agg: Mapping[str, Any], size: int = TERMS_SIZE) -> None:
     if terms_agg.get('sum_other_doc_count', 0):
-        raise AzulError(f'Field {name!r} has more than {TERMS_SIZE} distinct values; '
+        raise AzulError(f'Field {name!r} has more than {size} distinct values; '
                         f'its counts would be incomplete')
 
 
@@ -274,16 +290,33 @@ def search_result(request: SearchRequest, response: Mapping[str, Any]) -> Search
         hits.append(Hit(source[ENTITY_ID], source['document'], (key, source[ENTITY_ID])))
     if request.search_before is not None:
         hits.reverse()
-    aggs = response['aggregations']
+    aggs = response.get('aggregations', {})
+    if 'total' in aggs:
+        total = aggs['total']['doc_count']
+    else:
+        total = response['hits']['total']['value']
+    # Facet name -> term -> count, for the facets without a filter of their own
+    unfiltered: dict[str, dict[Value, int]] = {facet.name: {} for facet in request.facets}
+    if FACET_TERMS in aggs:
+        check_complete('facets', aggs[FACET_TERMS], FACET_TERMS_SIZE)
+        fields = {facet.name: facet for facet in request.facets}
+        for bucket in aggs[FACET_TERMS]['buckets']:
+            name, value = parse_facet_term(bucket['key'])
+            if name in fields:
+                term = None if value is None else from_key(fields[name], value)
+                unfiltered[name][term] = bucket['doc_count']
     facets = {}
     for i, facet in enumerate(request.facets):
-        agg = aggs[f'facet{i}']
-        check_complete(facet.name, agg['terms'])
-        counts: dict[Value, int] = {
-            from_key(facet, bucket['key']): bucket['doc_count']
-            for bucket in agg['terms']['buckets']
-        }
-        if agg['null']['doc_count']:
-            counts[None] = agg['null']['doc_count']
-        facets[facet.name] = FacetResult(total=agg['doc_count'], counts=counts)
-    return SearchResult(hits=tuple(hits), total=aggs['total']['doc_count'], facets=facets)
+        scope = aggs.get(f'facet{i}', {}).get('scope')
+        if scope is None:
+            facets[facet.name] = FacetResult(total=total, counts=unfiltered[facet.name])
+        else:
+            check_complete(facet.name, scope['terms'])
+            counts: dict[Value, int] = {
+                from_key(facet, bucket['key']): bucket['doc_count']
+                for bucket in scope['terms']['buckets']
+            }
+            if scope['null']['doc_count']:
+                counts[None] = scope['null']['doc_count']
+            facets[facet.name] = FacetResult(total=scope['doc_count'], counts=counts)
+    return SearchResult(hits=tuple(hits), total=total, facets=facets)
