@@ -49,20 +49,25 @@ def main(argv: list[str] | None = None) -> None:
                         help='keep the DuckDB file and the OpenSearch indices and, if they '
                              'already hold --docs documents, measure the queries without '
                              'loading again')
+    parser.add_argument('--request-cache', action='store_true',
+                        help="let OpenSearch answer a repeated page's counts and summary from "
+                             'its shard request cache (by default the benchmark turns it off)')
     args = parser.parse_args(argv)
     kinds = args.backends.split(',')
     if args.reuse and 'duckdb' in kinds and args.duckdb_path is None:
         parser.error('--reuse needs --duckdb-path')
     for kind in kinds:
-        with backend_of(kind, args.duckdb_path, args.reuse) as backend:
+        with backend_of(kind, args.duckdb_path, args.reuse, args.request_cache) as backend:
             run(kind, backend, args.docs, args.repeat, args.batch)
 
 
 class backend_of:
     """A fresh deployment of the backend, dropped afterwards unless reused."""
 
-    def __init__(self, kind: str, duckdb_path: Path | None, reuse: bool = False):
+    def __init__(self, kind: str, duckdb_path: Path | None, reuse: bool = False,
+                 request_cache: bool = False):
         self.kind = kind
+        self.request_cache = request_cache
         self.duckdb_path = duckdb_path
         self.reuse = reuse
         self.node = None
@@ -86,8 +91,10 @@ class backend_of:
                 self.node = _node_module().OpenSearchNode()
                 self.node.start()
                 endpoint = self.node.url
+            # Uncached by default: every repetition counts again, as DuckDB does
             self.backend = OpenSearchBackend(endpoint=endpoint, prefix='azul',
-                                             deployment=deployment)
+                                             deployment=deployment,
+                                             request_cache=None if self.request_cache else False)
         else:
             raise SystemExit(f'Unknown backend {self.kind!r}')
         return self.backend

@@ -23,9 +23,10 @@ from azul.backends.opensearch.mapping import (
     source_values,
 )
 from azul.backends.opensearch.queries import (
+    counts_body,
     cursor_clauses,
     filter_query,
-    search_body,
+    page_body,
     search_result,
     sort_clause,
 )
@@ -36,7 +37,6 @@ from azul.core.filters import Contains, Filters, Intersects, Is, Term, Within, m
 from azul.core.search import (
     Cardinality,
     Count,
-    FacetResult,
     SearchRequest,
     Sort,
     Sum,
@@ -244,20 +244,30 @@ def _request(**kwargs) -> SearchRequest:
     return SearchRequest(**{**defaults, **kwargs})
 
 
-def test_search_body_without_filters():
-    body = search_body(_request())
+def test_search_bodies_without_filters():
+    request = _request()
+    assert page_body(request) == {
+        'size': 10,
+        # The total is counted by the other search
+        'track_total_hits': False,
+        'query': {'match_all': {}},
+        'sort': [{'fields.organ': {'order': 'asc', 'mode': 'min', 'missing': '_last'}},
+                 {'entity_id': {'order': 'asc'}}],
+        '_source': ['document', 'entity_id', 'nulls', 'fields.organ'],
+    }
     # Every facet counts the hits, all of them in one aggregation
-    assert body['query'] == {'match_all': {}}
-    assert body['aggs'] == {'facet_terms': {'terms': {'field': 'facet_terms', 'size': 50_000}}}
-    assert body['track_total_hits'] is True
-    assert 'post_filter' not in body
-    assert 'search_after' not in body
+    assert counts_body(request) == {
+        'size': 0,
+        'track_total_hits': True,
+        'query': {'match_all': {}},
+        'aggs': {'facet_terms': {'terms': {'field': 'facet_terms', 'size': 50_000}}},
+    }
 
 
 def test_search_body_with_one_filter():
     organ = Is(FIELDS['organ'], ('brain', None))
     request = _request(filters=Filters((organ,)))
-    body = search_body(request)
+    body = counts_body(request)
     organ_query = {'bool': {'should': [{'terms': {'fields.organ': ['brain']}},
                                        {'term': {'nulls': 'organ'}}],
                             'minimum_should_match': 1}}
@@ -272,7 +282,7 @@ def test_search_body_with_one_filter():
         }}},
         'facet_terms': {'terms': {'field': 'facet_terms', 'size': 50_000}},
     }
-    assert 'post_filter' not in body
+    assert page_body(request)['query'] == organ_query
 
 
 def test_search_body_facets_ignore_only_their_own_filter():
@@ -281,7 +291,7 @@ def test_search_body_facets_ignore_only_their_own_filter():
     flag = Is(FIELDS['isIntermediate'], (True,))
     request = _request(filters=Filters((organ, size, flag)),
                        facets=(FIELDS['organ'], FIELDS['isIntermediate']))
-    body = search_body(request)
+    body = counts_body(request)
     organ_query = {'terms': {'fields.organ': ['brain']}}
     size_query = {'range': {'fields.fileSize': {'gte': 0, 'lte': 10}}}
     flag_query = {'terms': {'fields.isIntermediate': [True]}}
@@ -364,17 +374,20 @@ def test_null_cursor_is_a_filter(before):
     assert selected == ({'e0', 'e7', 'e1'} if before else {'e9'})
 
 
-def test_null_cursor_keeps_total_independent():
-    request = _request(sort=Sort(FIELDS['fileSize']), search_after=(None, 'e5'),
-                       filters=Filters((Is(FIELDS['organ'], ('brain',)),)))
-    body = search_body(request)
-    assert body['query'] == {'terms': {'fields.organ': ['brain']}}
-    # The cursor is a post filter, which the hit count sees but aggregations
-    # do not: the total is counted by one
-    assert body['post_filter'] == {'bool': {'filter': [
+def test_cursors_select_only_the_page():
+    organ = {'terms': {'fields.organ': ['brain']}}
+    filters = Filters((Is(FIELDS['organ'], ('brain',)),))
+    null_cursor = _request(sort=Sort(FIELDS['fileSize']), search_after=(None, 'e5'),
+                           filters=filters)
+    assert page_body(null_cursor)['query'] == {'bool': {'filter': [organ, {'bool': {'filter': [
         {'bool': {'must_not': [{'exists': {'field': 'fields.fileSize'}}]}},
-        {'range': {'entity_id': {'gt': 'e5'}}}]}}
-    assert body['aggs']['total'] == {'filter': {'match_all': {}}}
+        {'range': {'entity_id': {'gt': 'e5'}}}]}}]}}
+    cursor = _request(sort=Sort(FIELDS['fileSize']), search_after=(3, 'e5'), filters=filters)
+    assert page_body(cursor)['query'] == organ
+    assert page_body(cursor)['search_after'] == [3, 'e5']
+    # The total and facets do not depend on the page
+    assert counts_body(null_cursor) == counts_body(cursor) == counts_body(
+        _request(sort=Sort(FIELDS['fileSize']), filters=filters))
 
 
 def _hit(entity_id: str, organs: list[str]) -> dict[str, Any]:
@@ -393,12 +406,15 @@ def _scoped(buckets: list[tuple[Any, int]], nulls: int, total: int) -> dict[str,
                                        'null': {'doc_count': nulls}}}
 
 
+_NO_HITS = {'hits': {'hits': []}}
+
+
 def test_search_result():
     request = _request(sort=Sort(FIELDS['organ'], 'desc'), search_before=('b', 'e0'),
                        filters=Filters((Is(FIELDS['organ'], ('a',)),)))
-    response = {
-        'hits': {'total': {'value': 12, 'relation': 'eq'},
-                 'hits': [_hit('e2', ['a', 'c']), _hit('e1', [])]},
+    page = {'hits': {'hits': [_hit('e2', ['a', 'c']), _hit('e1', [])]}}
+    counts = {
+        'hits': {'total': {'value': 12, 'relation': 'eq'}, 'hits': []},
         'aggregations': {
             'facet0': _scoped([('a', 3)], nulls=0, total=11),
             'facet_terms': _terms([('isIntermediate\ttrue', 4), ('isIntermediate\tnull', 5),
@@ -407,7 +423,7 @@ def test_search_result():
                                    ('organ\t"a"', 12), ('organ\tnull', 1)]),
         },
     }
-    result = search_result(request, response)
+    result = search_result(request, page, counts)
     # search_before fetched in reverse: the page comes back in request order
     assert [h.entity_id for h in result.hits] == ['e1', 'e2']
     # A multi-valued field sorts by its smallest value, also descending
@@ -430,7 +446,7 @@ def test_facet_terms_of_every_type():
             ('project.title\tnull', 8), ('unrequested\t"x"', 9),
         ])},
     }
-    result = search_result(_request(facets=facets), response)
+    result = search_result(_request(facets=facets), _NO_HITS, response)
     assert {name: facet.counts for name, facet in result.facets.items()} == {
         'organ': {'brain\t"x"': 1},
         'fileSize': {3: 2},
@@ -442,20 +458,6 @@ def test_facet_terms_of_every_type():
         'project.title': {None: 8},
     }
     assert {facet.total for facet in result.facets.values()} == {9}
-
-
-def test_search_result_total_of_a_null_cursor():
-    response = {
-        'hits': {'total': {'value': 2, 'relation': 'eq'}, 'hits': []},
-        'aggregations': {
-            'total': {'doc_count': 7},
-            'facet_terms': _terms([('organ\t"a"', 7)]),
-        },
-    }
-    result = search_result(_request(search_after=(None, 'e5')), response)
-    assert result.total == 7
-    assert result.facets['organ'] == FacetResult(total=7, counts={'a': 7})
-    assert result.facets['isIntermediate'] == FacetResult(total=7, counts={})
 
 
 def test_truncated_terms_fail_loudly():
@@ -470,10 +472,10 @@ def test_truncated_terms_fail_loudly():
         },
     }
     with pytest.raises(AzulError, match='organ'):
-        search_result(request, response)
+        search_result(request, _NO_HITS, response)
     response['aggregations'] = {'facet_terms': truncated}
     with pytest.raises(AzulError, match='50000'):
-        search_result(_request(), response)
+        search_result(_request(), _NO_HITS, response)
 
 
 def test_facet_terms_of_a_document():

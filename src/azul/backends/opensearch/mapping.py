@@ -38,8 +38,10 @@ two of them. The facets and their types are in the mapping's `_meta`, from
 which a writer, which has no field registry, learns them.
 """
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import orjson
 
 from azul.core.documents import Contribution, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType, Range, Value
@@ -155,10 +157,12 @@ def facet_term(name: str, kind: FieldType, value: Value) -> str:
     return f'{name}\t{json.dumps(value, ensure_ascii=False)}'
 
 
-def parse_facet_term(term: str) -> tuple[str, Any]:
-    """The field name and the JSON value of a facet term, see `from_key`."""
-    name, _, value = term.partition('\t')
-    return name, json.loads(value)
+def parse_facet_terms(terms: Sequence[str]) -> list[tuple[str, Any]]:
+    """The field name and the JSON value of each facet term, see `from_key`."""
+    parts = [term.partition('\t') for term in terms]
+    # One parse of all values: a page has thousands of terms
+    values = orjson.loads('[' + ','.join(value for _, _, value in parts) + ']')
+    return [(name, value) for (name, _, _), value in zip(parts, values, strict=True)]
 
 
 def aggregate_source(doc: IndexedAggregate,

@@ -3,13 +3,14 @@ Pure translation of search requests into OpenSearch request bodies and of
 responses back into results: dicts in, dicts out, no client. The unit tests
 assert on these dicts without a cluster.
 
-Facets: a facet's counts ignore the facet's own filter (as in the original
-Azul), so that selecting a term does not hide its siblings. The query holds
-every filter, and the facets without a filter of their own are counted over
-the hits by one `terms` aggregation of `facet_terms` (see `mapping`). Only a
-facet with a filter of its own steps out of the query (`global`) into a
-`filter` aggregation under the other filters, with a `terms` aggregation of
-its field and the count of its null term.
+A page is two searches of one multi-search (see `search_bodies`): the hits,
+and the total and facets. A facet's counts ignore the facet's own filter (as
+in the original Azul), so that selecting a term does not hide its siblings.
+The query holds every filter, and the facets without a filter of their own
+are counted over the hits by one `terms` aggregation of `facet_terms` (see
+`mapping`). Only a facet with a filter of its own steps out of the query
+(`global`) into a `filter` aggregation under the other filters, with a
+`terms` aggregation of its field and the count of its null term.
 
 The original's shape (elasticsearch-dsl's FacetedSearch: match everything,
 `post_filter` for the hits, a `filter` wrapper, a `terms` aggregation and a
@@ -26,7 +27,7 @@ from azul.backends.opensearch.mapping import (
     FACET_TERMS,
     NULLS,
     from_key,
-    parse_facet_term,
+    parse_facet_terms,
     prop,
     range_key,
     sort_path,
@@ -249,29 +250,46 @@ def cursor_clauses(sort: Sort, cursor: Cursor, before: bool) -> dict[str, Any]:
     return {'cursor_filter': query}
 
 
-def search_body(request: SearchRequest) -> dict[str, Any]:
+def search_bodies(request: SearchRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    """
+    The page and the counts: two searches of one multi-search, which
+    OpenSearch runs in parallel. The counts, asking for no hits, are kept in
+    the shard request cache until the next refresh, so that paging with the
+    same filters does not count again.
+    """
+    return page_body(request), counts_body(request)
+
+
+def page_body(request: SearchRequest) -> dict[str, Any]:
     reverse = request.search_before is not None
     cursor = request.search_before if reverse else request.search_after
     body: dict[str, Any] = {
         'size': request.size,
-        # The total, and that of the facets without a filter of their own
-        'track_total_hits': True,
-        'query': filter_query(request.filters),
+        # The total is the other search's
+        'track_total_hits': False,
         'sort': sort_clause(request.sort, reverse=reverse),
         '_source': ['document', ENTITY_ID, NULLS,
                     f'fields.{prop(request.sort.field)}'],
-        'aggs': facet_aggregations(request.filters, request.facets),
     }
+    query = filter_query(request.filters)
     if cursor is not None:
         clauses = cursor_clauses(request.sort, cursor, before=reverse)
         if 'cursor_filter' in clauses:
-            # A post filter selects the page but not the documents the
-            # aggregations count, nor, here, the total: it reduces the hit count
-            body['post_filter'] = clauses['cursor_filter']
-            body['aggs']['total'] = {'filter': MATCH_ALL}
+            query = all_of([q for q in (query, clauses['cursor_filter']) if q != MATCH_ALL])
         else:
             body['search_after'] = clauses['search_after']
+    body['query'] = query
     return body
+
+
+def counts_body(request: SearchRequest) -> dict[str, Any]:
+    return {
+        'size': 0,
+        # The total, and that of the facets without a filter of their own
+        'track_total_hits': True,
+        'query': filter_query(request.filters),
+        'aggs': facet_aggregations(request.filters, request.facets),
+    }
 
 
 def check_complete(name: str, terms_agg: Mapping[str, Any], size: int = TERMS_SIZE) -> None:
@@ -280,28 +298,28 @@ def check_complete(name: str, terms_agg: Mapping[str, Any], size: int = TERMS_SI
                         f'its counts would be incomplete')
 
 
-def search_result(request: SearchRequest, response: Mapping[str, Any]) -> SearchResult:
+def search_result(request: SearchRequest, page: Mapping[str, Any],
+                  counts: Mapping[str, Any]) -> SearchResult:
+    """The result from the responses to `page_body` and `counts_body`."""
     sort = request.sort
     hits = []
-    for hit in response['hits']['hits']:
+    for hit in page['hits']['hits']:
         source = hit['_source']
         values = source_values(sort.field, source)
         key = sort_key(sort.field, values)
         hits.append(Hit(source[ENTITY_ID], source['document'], (key, source[ENTITY_ID])))
     if request.search_before is not None:
         hits.reverse()
-    aggs = response.get('aggregations', {})
-    if 'total' in aggs:
-        total = aggs['total']['doc_count']
-    else:
-        total = response['hits']['total']['value']
+    total = counts['hits']['total']['value']
+    aggs = counts.get('aggregations', {})
     # Facet name -> term -> count, for the facets without a filter of their own
     unfiltered: dict[str, dict[Value, int]] = {facet.name: {} for facet in request.facets}
     if FACET_TERMS in aggs:
         check_complete('facets', aggs[FACET_TERMS], FACET_TERMS_SIZE)
         fields = {facet.name: facet for facet in request.facets}
-        for bucket in aggs[FACET_TERMS]['buckets']:
-            name, value = parse_facet_term(bucket['key'])
+        buckets = aggs[FACET_TERMS]['buckets']
+        terms = parse_facet_terms([bucket['key'] for bucket in buckets])
+        for (name, value), bucket in zip(terms, buckets, strict=True):
             if name in fields:
                 term = None if value is None else from_key(fields[name], value)
                 unfiltered[name][term] = bucket['doc_count']
@@ -312,11 +330,11 @@ def search_result(request: SearchRequest, response: Mapping[str, Any]) -> Search
             facets[facet.name] = FacetResult(total=total, counts=unfiltered[facet.name])
         else:
             check_complete(facet.name, scope['terms'])
-            counts: dict[Value, int] = {
+            scoped: dict[Value, int] = {
                 from_key(facet, bucket['key']): bucket['doc_count']
                 for bucket in scope['terms']['buckets']
             }
             if scope['null']['doc_count']:
-                counts[None] = scope['null']['doc_count']
-            facets[facet.name] = FacetResult(total=scope['doc_count'], counts=counts)
+                scoped[None] = scope['null']['doc_count']
+            facets[facet.name] = FacetResult(total=scope['doc_count'], counts=scoped)
     return SearchResult(hits=tuple(hits), total=total, facets=facets)
