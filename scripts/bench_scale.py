@@ -121,28 +121,45 @@ def synth(args, bundles_dir: Path) -> None:
           'seconds': round(time.perf_counter() - start, 1), **stats})
 
 
-def reindex(args, env: dict[str, str], data_dir: Path) -> None:
+def last_progress(log_text: str) -> str | None:
+    """The last state of the CLI's progress bars (tqdm rewrites its line with CR)."""
+    lines = [line.strip() for line in re.split(r'[\r\n]', log_text)]
+    return next((line for line in reversed(lines) if line.startswith(f'{CATALOG}: ')), None)
+
+
+def reindex(args, env: dict[str, str], data_dir: Path) -> bool:
+    """Whether the reindex completed (False: stopped after --reindex-timeout)."""
     log(f'reindexing into {args.backend}')
-    out_path = data_dir / 'reindex.out'
-    with open(out_path, 'w') as out, open(data_dir / 'reindex.log', 'w') as err:
+    out_path, log_path = data_dir / 'reindex.out', data_dir / 'reindex.log'
+    with open(out_path, 'w') as out, open(log_path, 'w') as err:
         start = time.perf_counter()
-        # The child's log (every OpenSearch request) goes to a file beside its report
-        proc = subprocess.Popen(azul('reindex', '-q', '--catalog', CATALOG), env=env,
+        # The child's log and progress bars go to a file: the OpenSearch client
+        # logs every request, and the bars say how far a stopped run got
+        proc = subprocess.Popen(azul('reindex', '--catalog', CATALOG), env=env,
                                 stdout=out, stderr=err)
+        # SIGINT, as Ctrl-C, so that the CLI stops cleanly and is still reaped below
+        timer = threading.Timer(args.reindex_timeout, proc.send_signal, (signal.SIGINT,))
+        if args.reindex_timeout:
+            timer.start()
         # wait4 gives this child's own rusage (and its reaped descendants'),
         # not that of every child of this process such as the synth run
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+        timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
-    report = parse_report(out_path.read_text())
-    if proc.returncode != 0:
-        sys.exit(f'azul reindex failed with {proc.returncode}; see {data_dir / "reindex.log"}')
+    stopped = proc.returncode != 0 and 0 < args.reindex_timeout <= wall
+    if proc.returncode != 0 and not stopped:
+        sys.exit(f'azul reindex failed with {proc.returncode}; see {log_path}')
     cpu = usage.ru_utime + usage.ru_stime
-    emit({'measure': 'reindex', 'backend': args.backend, 'bundles': args.bundles, **report,
+    emit({'measure': 'reindex', 'backend': args.backend, 'bundles': args.bundles,
+          **parse_report(out_path.read_text()), 'stopped': stopped,
+          'progress': last_progress(log_path.read_text(errors='replace')),
           'wall_s': round(wall, 1), 'cpu_s': round(cpu, 1),
           'user_s': round(usage.ru_utime, 1), 'sys_s': round(usage.ru_stime, 1),
           'peak_rss_mb': round(usage.ru_maxrss / 1024, 1),  # KiB on Linux
-          'bundles_per_s': round(args.bundles / wall, 1), 'load_avg': load_avg()})
+          'bundles_per_s': None if stopped else round(args.bundles / wall, 1),
+          'load_avg': load_avg()})
+    return not stopped
 
 
 def free_port() -> int:
@@ -300,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--requests', type=int, default=50, help='requests per kind')
     parser.add_argument('--depth', type=int, default=10, help='pages followed per deep walk')
     parser.add_argument('--keep', action='store_true', help='keep the OpenSearch indices')
+    parser.add_argument('--reindex-timeout', type=float, default=0,
+                        help='stop the reindex after this many seconds, and skip the requests')
     args = parser.parse_args(argv)
     args.es_endpoint = os.environ.get('AZUL_ES_ENDPOINT', '').rstrip('/')
     if args.backend == 'opensearch' and not args.es_endpoint:
@@ -311,7 +330,8 @@ def main(argv: list[str] | None = None) -> None:
     env = child_env(args, data_dir, root / 'bundles', prefix)
     try:
         synth(args, root / 'bundles')
-        reindex(args, env, data_dir)
+        if not reindex(args, env, data_dir):
+            return
         proc, base = serve(env, data_dir)
         try:
             measure(args, base)

@@ -35,3 +35,10 @@ def test_parse_report():
                                               'aggregates': 17001}
     assert bench_scale.parse_report('') == {'indexed_bundles': None, 'contributions': None,
                                             'aggregates': None}
+
+
+def test_last_progress():
+    last = 'scale: bundles:   5%|  | 5/105 [00:04<01:25,  1.17bundle/s]'
+    log = f'scale: bundles:   0%|  | 0/105 [00:00<?, ?bundle/s]\r{last}\nINFO something else\n'
+    assert bench_scale.last_progress(log) == last
+    assert bench_scale.last_progress('INFO nothing\n') is None
