@@ -238,6 +238,9 @@ SETTINGS: tuple[Setting, ...] = (
                                                'manifest directory', required=False, secret=True),
     Setting('AZUL_MANIFEST_WORKERS', _int_between(1, 64), 'Manifests the service prepares at '
                                                           'once; unset: 1', required=False),
+    Setting('AZUL_REINDEX_WORKERS', _int_between(1, 256),
+            'Processes that fetch and transform bundles during `azul reindex`; 1: none, '
+            'the reindexing process does it; unset: one per core', required=False),
     Setting('AZUL_AWS_REGION', _str, 'AWS region of SQS, S3 and OpenSearch Service'),
     Setting('AZUL_LOG_LEVEL', _log_level, 'Python log level'),
 )
@@ -291,6 +294,7 @@ class Config:
     manifest_expiration: int | None
     manifest_signing_key: str | None
     manifest_workers: int | None
+    reindex_workers: int | None
     aws_region: str
     log_level: str
 

@@ -353,6 +353,27 @@ def test_optimistic_concurrency(backend):
     assert backend.count(CATALOG, ENTITY_TYPE) == 2
 
 
+def test_bulk_loads(backend):
+    # A reindex appends contributions and creates aggregates without looking
+    # for stored ones; an aggregate that exists (a notification won the race)
+    # is reported, and left as it was
+    _create(backend)
+    contribs = contributions()
+    assert backend.load_contributions(CATALOG, contribs) == len(contribs)
+    mine = [c for c in contribs if c.entity_type == ENTITY_TYPE]
+    result = backend.read_contributions(CATALOG, ENTITY_TYPE, [mine[0].entity_id])
+    assert _by_id(result[mine[0].entity_id]) == _by_id(c for c in mine
+                                                       if c.entity_id == mine[0].entity_id)
+    a, b, c = DOCS[:3]
+    writes = [AggregateWrite(a.entity_id, a, None)]
+    assert backend.write_aggregates(CATALOG, ENTITY_TYPE, writes) == []
+    assert backend.load_aggregates(CATALOG, ENTITY_TYPE, [_changed(a, 1), b, c]) == [a.entity_id]
+    assert backend.get_aggregate(CATALOG, ENTITY_TYPE, a.entity_id) == a.aggregate.to_json()
+    assert backend.get_aggregate(CATALOG, ENTITY_TYPE, c.entity_id) == c.aggregate.to_json()
+    assert backend.count(CATALOG, ENTITY_TYPE) == 3
+    assert_same(backend.search(CATALOG, search()), reference_search([a, b, c], search()))
+
+
 def test_rewrite_updates_facets(backend):
     _create(backend)
     a = DOCS[0]

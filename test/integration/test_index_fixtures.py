@@ -201,3 +201,24 @@ def test_deleting_a_bundle_removes_what_only_it_contributed(indexed):
 def _all(backend, catalog, entity_type):
     from azul.core.filters import Filters
     return [json.dumps(d, sort_keys=True) for d in backend.scan(catalog, entity_type, Filters())]
+
+
+def test_reindex_in_worker_processes_builds_the_same_index(indexed, tmp_path):
+    # The same catalog reindexed by two spawned worker processes, in chunks of
+    # seven bundles that complete in any order, into a deployment of its own:
+    # every document equals the one-process build (whose values the tests
+    # above check against the raw bundles)
+    runtime, reports = indexed
+    catalog = 'dss'
+    kind = type(runtime.backend).__name__.removesuffix('Backend').lower()
+    backend = make_backend(kind, tmp_path, 't' + uuid.uuid4().hex[:10])
+    try:
+        parallel = Runtime(runtime.config, backend=backend)
+        report = reindex(parallel, catalog, workers=2, chunk_size=7)
+        assert report.to_json() == reports[catalog].to_json()
+        for entity_type in ('projects', 'files', 'samples', 'bundles', 'donors'):
+            assert _all(backend, catalog, entity_type) == \
+                _all(runtime.backend, catalog, entity_type), entity_type
+    finally:
+        backend.drop_deployment()
+        backend.close()

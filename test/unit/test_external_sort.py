@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from azul.backends.duckdb.external_sort import sort_by_key
+from azul.external_sort import sort_by_key
 
 ROWS = [('c', '{"n":3}'), ('a', '{"n":1}'), ('e', '{"n":5}'), ('b', '{"n":2}'),
         ('d', '{"n":4}')]

@@ -11,13 +11,13 @@ from tqdm import tqdm
 from azul.indexer.reindex import ReindexReport, reindex
 from azul.runtime import Runtime
 
-_units = {'bundles': 'bundle', 'entities': 'entity'}
+_units = {'bundles': 'bundle', 'contributions': 'contribution'}
 
 
 def reindex_with_progress(runtime: Runtime, catalog: str,
                           sources: Sequence[str] | None = None,
                           quiet: bool = False) -> ReindexReport:
-    """`reindex` with one bar for contributing bundles and one for aggregating entities."""
+    """`reindex` with one bar for transforming bundles and one for folding contributions."""
     bars: dict[str, tqdm] = {}
 
     def on_total(what: str, total: int) -> None:
@@ -29,7 +29,7 @@ def reindex_with_progress(runtime: Runtime, catalog: str,
     try:
         return reindex(runtime, catalog, sources,
                        on_bundle=lambda n: bars['bundles'].update(n),
-                       on_entities=lambda n: bars['entities'].update(n),
+                       on_entities=lambda n: bars['contributions'].update(n),
                        on_total=on_total)
     finally:
         for bar in bars.values():

@@ -138,6 +138,14 @@ class SearchBackend(ABC):
                            entity_ids: Sequence[str]) -> Mapping[str, list[Contribution]]:
         """Every stored contribution of the given entities, by entity id."""
 
+    def load_contributions(self, catalog: str, contributions: Sequence[Contribution]) -> int:
+        """
+        Contributions of a reindex into indices it just created, so that none
+        is stored yet: a backend may append them without looking for stored
+        ones. Returns the number written.
+        """
+        return self.write_contributions(catalog, contributions)
+
     @abstractmethod
     def write_replicas(self, catalog: str, replicas: Iterable[Replica]) -> int:
         """
@@ -171,6 +179,17 @@ class SearchBackend(ABC):
         Apply the writes; return the entity ids whose `expected` version no
         longer matched (those writes were not applied).
         """
+
+    def load_aggregates(self, catalog: str, entity_type: str,
+                        documents: Sequence[IndexedAggregate]) -> list[str]:
+        """
+        Create the aggregates of entities that have none yet (a reindex into
+        indices it just created). Returns the entity ids that did have one,
+        written meanwhile by someone else; those documents were not written,
+        and the caller aggregates them again the careful way.
+        """
+        return self.write_aggregates(catalog, entity_type,
+                                     [AggregateWrite(d.entity_id, d, None) for d in documents])
 
     @abstractmethod
     def get_aggregate(self, catalog: str, entity_type: str, entity_id: str

@@ -15,11 +15,12 @@ same index.
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import attrs
 
-from azul.backends.base import AggregateWrite
+from azul.backends.base import AggregateWrite, Replica
 from azul.core.aggregation import aggregate
 from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
 from azul.errors import ConflictError
@@ -81,6 +82,15 @@ class Indexer:
         self.runtime = runtime
         self.timings = Timings()
 
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Add the wall time of the block to `timings.<stage>`."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            setattr(self.timings, stage, getattr(self.timings, stage) + time.perf_counter() - start)
+
     def create_indices(self, catalog: str, delete: bool = False) -> None:
         plugin = self.runtime.metadata_plugin(catalog)
         backend = self.runtime.backend
@@ -98,6 +108,16 @@ class Indexer:
         so a crash in between leaves nothing half visible, and the re-run
         writes the same ids again.
         """
+        contributions, replicas = self.transform_bundle(catalog, source, fqid, deleted)
+        if replicas:
+            start = time.perf_counter()
+            self.runtime.backend.write_replicas(catalog, replicas)
+            self.timings.write += time.perf_counter() - start
+        return contributions
+
+    def transform_bundle(self, catalog: str, source: str, fqid: BundleFQID, deleted: bool
+                         ) -> tuple[list[Contribution], list[Replica]]:
+        """The bundle's contributions and replicas, touching no index."""
         start = time.perf_counter()
         repository = self.runtime.repository_plugin(catalog)
         plugin = self.runtime.metadata_plugin(catalog)
@@ -105,11 +125,7 @@ class Indexer:
         contributions = list(plugin.transform(bundle, deleted=deleted))
         replicas = list(plugin.replicas(bundle, deleted))
         self.timings.transform += time.perf_counter() - start
-        if replicas:
-            start = time.perf_counter()
-            self.runtime.backend.write_replicas(catalog, replicas)
-            self.timings.write += time.perf_counter() - start
-        return contributions
+        return contributions, replicas
 
     def write_contributions(self, catalog: str, contributions: Sequence[Contribution]) -> Tally:
         start = time.perf_counter()

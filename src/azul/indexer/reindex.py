@@ -1,27 +1,60 @@
 """
-Reindexing a catalog: (re)create its indices, list every bundle of its
-sources, contribute them all, then aggregate every touched entity once.
+Reindexing a catalog: (re)create its indices, then two passes over its bundles,
+the CPU-bound work of both on every core (`reindex_pool`) while this process
+alone writes.
 
-Aggregating after all contributions instead of after each bundle means an
-entity shared by many bundles (a project, say) is folded once, not once per
-bundle, which is what keeps a reindex linear in the size of the catalog.
+contribute  chunks of bundles are fetched and transformed in the workers; this
+            process appends their contributions to the fresh indices in large
+            batches, stores their replicas, and spills each contribution,
+            keyed by its entity, to a temporary file per entity type;
+aggregate   each entity type's spill file is sorted by entity in bounded memory
+            (`azul.external_sort`) and read once: the contributions of one
+            entity are consecutive, go to a worker in chunks of whole entities
+            to be folded by the same pure `azul.core.aggregation.aggregate` as
+            a notification's, and the aggregates are created in large batches.
+
+Nothing is read back from the indices, and nothing is looked up per entity:
+the cost is linear in the catalog (plus a sort), where aggregating in the
+indexer's incremental way reads each batch of entities out of every stored
+contribution. An entity that gained an aggregate meanwhile (a notification
+processed during the reindex) is aggregated again the incremental way, with
+its version check.
 """
 import logging
-from collections.abc import Callable, Sequence
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from itertools import groupby
+from operator import itemgetter
+from typing import IO
 
 import attrs
+import orjson
 
-from azul.core.documents import BundleFQID
-from azul.errors import AzulError
-from azul.indexer.index import Indexer, Tally, Timings
+from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
+from azul.external_sort import sort_items
+from azul.indexer.index import Indexer, Timings
+from azul.indexer.reindex_pool import (
+    CHUNK_SIZE,
+    FOLD_SIZE,
+    Chunk,
+    ChunkResult,
+    FoldChunk,
+    FoldResult,
+    ReindexPool,
+    fold_chunk,
+    transform_chunk,
+)
 from azul.plugins.repository.base import BundleProblem
 from azul.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-# Contributions are buffered and written in batches of this many, one backend
-# round trip each
+# Contributions appended per backend round trip
 CONTRIBUTION_BATCH_SIZE = 5000
+
+# Aggregates created per backend round trip
+AGGREGATE_BATCH_SIZE = 2000
 
 Progress = Callable[[int], None]
 
@@ -53,65 +86,186 @@ def list_source(runtime: Runtime, catalog: str, source: str
     return list(listing.bundles), list(listing.problems)
 
 
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+
+
 def reindex(runtime: Runtime,
             catalog: str,
             sources: Sequence[str] | None = None,
             on_bundle: Progress | None = None,
             on_entities: Progress | None = None,
-            on_total: Callable[[str, int], None] | None = None) -> ReindexReport:
+            on_total: Callable[[str, int], None] | None = None,
+            workers: int | None = None,
+            chunk_size: int = CHUNK_SIZE) -> ReindexReport:
     """
-    Reindex the catalog from `sources` (default: every source of the catalog).
-    The callbacks let a CLI drive progress bars without this module knowing.
+    Reindex the catalog from `sources` (default: every source of the catalog)
+    with `workers` transforming processes (default: one per core; fewer than
+    two transform in this process). The callbacks let a CLI drive progress
+    bars without this module knowing: `on_total('bundles' | 'contributions',
+    n)` starts a pass, `on_bundle` and `on_entities` count bundles
+    transformed and contributions folded.
     """
     catalog_obj = runtime.catalog(catalog)
     sources = list(sources or catalog_obj.sources)
-    indexer = Indexer(runtime)
-    indexer.create_indices(catalog, delete=True)
-    work: list[tuple[str, BundleFQID]] = []
+    work: list[tuple[str, list[BundleFQID]]] = []
     problems: list[BundleProblem] = []
+    seen: set[BundleFQID] = set()
     for source in sources:
         fqids, source_problems = list_source(runtime, catalog, source)
-        work.extend((source, fqid) for fqid in fqids)
         problems.extend(source_problems)
+        # Contributions are appended, not upserted: a bundle that two sources
+        # list (overlapping globs) is taken from the first only
+        for fqid in seen.intersection(fqids):
+            log.warning('Bundle %s.%s is in more than one source; taken from the first',
+                        fqid.uuid, fqid.version)
+        fqids = [fqid for fqid in fqids if fqid not in seen]
+        seen.update(fqids)
+        work.append((source, fqids))
+    total = sum(len(fqids) for _, fqids in work)
+    if workers is None:
+        workers = runtime.config.reindex_workers or default_workers()
+    # Starting processes costs more than a few chunks take
+    workers = min(workers, -(-total // chunk_size))
     if on_total:
-        on_total('bundles', len(work))
-    tally = Tally()
-    buffer = []
-    contributions = failed = 0
-    for source, fqid in work:
+        on_total('bundles', total)
+    indexer = Indexer(runtime)
+    indexer.create_indices(catalog, delete=True)
+    backend = runtime.backend
+    with (backend.bulk_load(catalog),
+          tempfile.TemporaryDirectory(prefix='azul-reindex-') as tmp,
+          ReindexPool(runtime, workers) as pool):
+        spill = _Spill(tmp)
         try:
-            buffer.extend(indexer.transform(catalog, source, fqid, deleted=False))
-        except AzulError as e:
-            # One unreadable bundle must not abort a reindex: report it by name
-            problems.append(BundleProblem(f'{source} {fqid.uuid}.{fqid.version}', str(e)))
-            failed += 1
-            log.warning('Skipping bundle %s.%s: %s', fqid.uuid, fqid.version, e)
-        if len(buffer) >= CONTRIBUTION_BATCH_SIZE:
-            contributions += _flush(indexer, catalog, buffer, tally)
-        if on_bundle:
-            on_bundle(1)
-    contributions += _flush(indexer, catalog, buffer, tally)
-    if on_total:
-        on_total('entities', len(tally))
-    aggregates = deleted = 0
-    for entity_type, entity_ids in tally.by_type().items():
-        outcome = indexer.aggregate(catalog, entity_type, entity_ids)
-        aggregates += outcome.written
-        deleted += outcome.deleted
-        if on_entities:
-            on_entities(len(entity_ids))
-    return ReindexReport(bundles=len(work) - failed,
+            tasks = (chunk for source, fqids in work
+                     for chunk in chunks(catalog, source, fqids, chunk_size))
+            bundles, contributions = _contribute(indexer, catalog, spill,
+                                                 pool.map(transform_chunk, tasks),
+                                                 problems, on_bundle)
+            if on_total:
+                on_total('contributions', contributions)
+            aggregates = 0
+            for entity_type in spill.entity_types():
+                tasks = spill.fold_chunks(catalog, entity_type)
+                aggregates += _aggregate(indexer, catalog, entity_type,
+                                         pool.map(fold_chunk, tasks), on_entities)
+        finally:
+            spill.close()
+    return ReindexReport(bundles=bundles,
                          contributions=contributions,
                          aggregates=aggregates,
-                         deleted=deleted,
+                         deleted=0,
                          problems=tuple(problems),
                          timings=indexer.timings)
 
 
-def _flush(indexer: Indexer, catalog: str, buffer: list, tally: Tally) -> int:
-    if not buffer:
-        return 0
-    n = len(buffer)
-    tally.merge(indexer.write_contributions(catalog, buffer))
-    buffer.clear()
-    return n
+def chunks(catalog: str, source: str, fqids: Sequence[BundleFQID],
+           size: int) -> Iterator[Chunk]:
+    for i in range(0, len(fqids), size):
+        yield Chunk(catalog, source, tuple(fqids[i:i + size]))
+
+
+def _contribute(indexer: Indexer, catalog: str, spill: '_Spill',
+                results: Iterator[ChunkResult], problems: list[BundleProblem],
+                on_bundle: Progress | None) -> tuple[int, int]:
+    backend = indexer.runtime.backend
+    buffer: list[Contribution] = []
+    bundles = contributions = 0
+
+    def flush():
+        nonlocal contributions
+        with indexer.timed('write'):
+            contributions += backend.load_contributions(catalog, buffer)
+        spill.add(buffer)
+        buffer.clear()
+
+    for result in results:
+        indexer.timings.transform += result.seconds
+        bundles += result.bundles
+        problems.extend(result.problems)
+        for problem in result.problems:
+            log.warning('Skipping bundle %s: %s', problem.location, problem.reason)
+        if result.replicas:
+            with indexer.timed('write'):
+                backend.write_replicas(catalog, result.replicas)
+        buffer.extend(result.contributions)
+        if len(buffer) >= CONTRIBUTION_BATCH_SIZE:
+            flush()
+        if on_bundle:
+            on_bundle(result.bundles + len(result.problems))
+    if buffer:
+        flush()
+    return bundles, contributions
+
+
+def _aggregate(indexer: Indexer, catalog: str, entity_type: str,
+               results: Iterator[FoldResult], on_entities: Progress | None) -> int:
+    """Create the folded aggregates of one entity type; returns how many were written."""
+    backend = indexer.runtime.backend
+    batch: list[IndexedAggregate] = []
+    written = 0
+
+    def flush():
+        nonlocal written
+        with indexer.timed('write'):
+            taken = backend.load_aggregates(catalog, entity_type, batch)
+        written += len(batch) - len(taken)
+        if taken:
+            # Written by a notification meanwhile: fold again with every
+            # stored contribution, under the version check
+            written += indexer.aggregate(catalog, entity_type, taken).written
+        batch.clear()
+
+    for result in results:
+        indexer.timings.aggregate += result.seconds
+        batch.extend(result.documents)
+        if len(batch) >= AGGREGATE_BATCH_SIZE:
+            flush()
+        if on_entities:
+            on_entities(result.contributions)
+    if batch:
+        flush()
+    return written
+
+
+class _Spill:
+    """Contributions by entity type in temporary files, as `entity_id TAB json` lines."""
+
+    def __init__(self, directory: str):
+        self._directory = directory
+        self._files: dict[str, IO[str]] = {}
+
+    def add(self, contributions: Sequence[Contribution]) -> None:
+        for c in contributions:
+            f = self._files.get(c.entity_type)
+            if f is None:
+                path = os.path.join(self._directory, f'{c.entity_type}.spill')
+                f = self._files[c.entity_type] = open(path, 'w+', encoding='utf-8',
+                                                      buffering=1024 * 1024)
+            f.write(f'{c.entity_id}\t{orjson.dumps(c.to_json()).decode()}\n')
+
+    def entity_types(self) -> list[str]:
+        return sorted(self._files)
+
+    def fold_chunks(self, catalog: str, entity_type: str) -> Iterator[FoldChunk]:
+        """The entity type's contributions grouped by entity, in tasks of whole entities."""
+        f = self._files[entity_type]
+        f.flush()
+        f.seek(0)
+        rows = (line.rstrip('\n').split('\t', 1) for line in f)
+        entities: list[tuple[str, tuple[str, ...]]] = []
+        size = 0
+        for entity_id, group in groupby(sort_items(rows, directory=self._directory),
+                                        key=itemgetter(0)):
+            lines = tuple(line for _, line in group)
+            entities.append((entity_id, lines))
+            size += len(lines)
+            if size >= FOLD_SIZE:
+                yield FoldChunk(catalog, entity_type, tuple(entities))
+                entities, size = [], 0
+        if entities:
+            yield FoldChunk(catalog, entity_type, tuple(entities))
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()

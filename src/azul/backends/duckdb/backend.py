@@ -31,7 +31,6 @@ from azul.backends.base import (
 )
 from azul.backends.duckdb import replicas as replica_sql
 from azul.backends.duckdb import sql
-from azul.backends.duckdb.external_sort import sort_by_key
 from azul.backends.duckdb.schema import (
     TableSpec,
     contribution_create_statement,
@@ -60,8 +59,12 @@ from azul.core.search import (
     reference_summary,
 )
 from azul.errors import BadRequestError, ServiceUnavailableError
+from azul.external_sort import sort_by_key
 
 _SCAN_BATCH = 500
+
+# WAL a reindex accumulates before DuckDB checkpoints (see `bulk_load`)
+BULK_CHECKPOINT_THRESHOLD = '2GiB'
 
 # The `entity_type` under which a catalog's replica table is registered
 REPLICA_ENTITY_TYPE = '__replica'
@@ -188,6 +191,24 @@ class DuckDBBackend(SearchBackend):
                                [name, catalog, REPLICA_ENTITY_TYPE])
             self._touch(cursor, catalog)
 
+    @contextmanager
+    def bulk_load(self, catalog: str) -> Iterator[None]:
+        # A checkpoint rewrites the indexes of the tables it touches, so the
+        # default threshold (a checkpoint per 16 MiB of WAL) would make every
+        # batch of a reindex pay for the size of the catalog so far
+        with self._write_lock:
+            cursor = self._cursor()
+            [(previous,)] = cursor.execute("SELECT current_setting('checkpoint_threshold')"
+                                           ).fetchall()
+            cursor.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT_THRESHOLD}'")
+        try:
+            yield
+        finally:
+            with self._write_lock:
+                cursor = self._cursor()
+                cursor.execute(f"SET checkpoint_threshold = '{previous}'")
+                cursor.execute('CHECKPOINT')
+
     def delete_indices(self, catalog: str) -> None:
         self._drop('catalog = ?', [catalog])
         with self._transaction() as cursor:
@@ -229,6 +250,14 @@ class DuckDBBackend(SearchBackend):
     # Contributions
 
     def write_contributions(self, catalog: str, contributions: Iterable[Contribution]) -> int:
+        return self._insert_contributions(catalog, contributions, upsert=True)
+
+    def load_contributions(self, catalog: str, contributions: Sequence[Contribution]) -> int:
+        # Nothing to replace, so no search of the table for the ids
+        return self._insert_contributions(catalog, contributions, upsert=False)
+
+    def _insert_contributions(self, catalog: str, contributions: Iterable[Contribution],
+                              upsert: bool) -> int:
         by_type: dict[str, dict[str, Contribution]] = {}
         for c in contributions:
             by_type.setdefault(c.entity_type, {})[c.id] = c
@@ -241,9 +270,10 @@ class DuckDBBackend(SearchBackend):
                                           f'in catalog {catalog!r}')
                 table = ident(name)
                 rows = list(batch.values())
-                # Upsert by id: DuckDB's ON CONFLICT needs an index we'd rather not maintain
-                cursor.execute(f'DELETE FROM {table} WHERE id IN (SELECT unnest(?::VARCHAR[]))',
-                               [list(batch)])
+                if upsert:
+                    # By id: DuckDB's ON CONFLICT needs an index we'd rather not maintain
+                    cursor.execute(f'DELETE FROM {table} WHERE id IN '
+                                   f'(SELECT unnest(?::VARCHAR[]))', [list(batch)])
                 cursor.execute(
                     f'INSERT INTO {table} SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), '
                     f'unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BOOLEAN[]), '

@@ -1,5 +1,6 @@
 """
-Sorting more documents than fit in memory, for `DuckDBBackend.scan`.
+Sorting more documents than fit in memory: for `DuckDBBackend.scan`, and for
+a reindex, which groups every contribution by entity.
 
 DuckDB sorts a query's whole result in memory when the rows carry large
 strings (an `ORDER BY entity_id` over 500,000 file documents took 4.2 GB, and
@@ -25,6 +26,12 @@ _SEP = '\t'
 def sort_by_key(rows: Iterable[tuple[str, str]], run_bytes: int = 32 * 1024 * 1024,
                 directory: str | None = None) -> Iterator[str]:
     """The values of `(key, value)` rows in key order, in bounded memory."""
+    return (value for _, value in sort_items(rows, run_bytes, directory))
+
+
+def sort_items(rows: Iterable[tuple[str, str]], run_bytes: int = 32 * 1024 * 1024,
+               directory: str | None = None) -> Iterator[tuple[str, str]]:
+    """`(key, value)` rows in key order, in bounded memory."""
     runs: list[IO[str]] = []
     run: list[tuple[str, str]] = []
     size = 0
@@ -39,12 +46,13 @@ def sort_by_key(rows: Iterable[tuple[str, str]], run_bytes: int = 32 * 1024 * 10
                 run, size = [], 0
         run.sort(key=itemgetter(0))
         if not runs:
-            yield from (value for _, value in run)
+            yield from run
             return
         runs.append(_spill(run, directory))
         del run
         for line in heapq.merge(*(iter(f) for f in runs)):
-            yield line[line.index(_SEP) + 1:-1]
+            key, _, value = line[:-1].partition(_SEP)
+            yield key, value
     finally:
         for f in runs:
             f.close()

@@ -1,0 +1,164 @@
+"""
+The CPU-bound halves of a reindex on every core. Worker processes, each with
+a Runtime of its own built from the same Config, fetch and transform chunks
+of bundles (`transform_chunk`) and fold chunks of entities into aggregates
+(`fold_chunk`); only the parent writes: a DuckDB file has one writer, and one
+writer batching large appends beats several contending for it.
+
+Workers are spawned rather than forked, because the parent holds a backend
+(DuckDB's threads, open sockets) that a fork would copy in an undefined state.
+At most two tasks per worker are in flight, so memory is bounded by the size
+of a task, not by the catalog.
+"""
+import concurrent.futures as cf
+import multiprocessing
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import attrs
+import orjson
+
+from azul.backends.base import Replica
+from azul.config import Config
+from azul.core.aggregation import aggregate
+from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
+from azul.errors import AzulError
+from azul.plugins.repository.base import BundleProblem
+from azul.runtime import Runtime
+
+# Bundles per transform task: large enough that handing a task to a process
+# costs little next to doing it, small enough to bound the memory in flight
+# (a synthetic bundle makes ~11 contributions of ~5 kB)
+CHUNK_SIZE = 100
+
+# Contributions per fold task (whole entities: a project's may exceed it)
+FOLD_SIZE = 2000
+
+
+@attrs.frozen
+class Chunk:
+    catalog: str
+    source: str
+    fqids: tuple[BundleFQID, ...]
+
+
+@attrs.frozen
+class ChunkResult:
+    bundles: int
+    contributions: list[Contribution]
+    replicas: list[Replica]
+    problems: list[BundleProblem]
+    seconds: float
+
+
+@attrs.frozen
+class FoldChunk:
+    catalog: str
+    entity_type: str
+    # Each entity's contributions as the JSON of `Contribution.to_json`,
+    # passed on as read from the spill: the parent need not parse them
+    entities: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@attrs.frozen
+class FoldResult:
+    documents: list[IndexedAggregate]
+    contributions: int
+    seconds: float
+
+
+def transform_chunk(runtime: Runtime, chunk: Chunk) -> ChunkResult:
+    """Fetch and transform the chunk's bundles; an unreadable one is a problem, not a failure."""
+    from azul.indexer.index import Indexer
+    start = time.process_time()
+    indexer = Indexer(runtime)
+    contributions: list[Contribution] = []
+    replicas: list[Replica] = []
+    problems = []
+    for fqid in chunk.fqids:
+        try:
+            c, r = indexer.transform_bundle(chunk.catalog, chunk.source, fqid, deleted=False)
+        except AzulError as e:
+            # One unreadable bundle must not abort a reindex: it is reported by name
+            problems.append(BundleProblem(f'{chunk.source} {fqid.uuid}.{fqid.version}', str(e)))
+        else:
+            contributions.extend(c)
+            replicas.extend(r)
+    return ChunkResult(bundles=len(chunk.fqids) - len(problems),
+                       contributions=contributions,
+                       replicas=replicas,
+                       problems=problems,
+                       seconds=time.process_time() - start)
+
+
+def fold_chunk(runtime: Runtime, chunk: FoldChunk) -> FoldResult:
+    """The aggregates of the chunk's entities (none for an entity without live contributions)."""
+    start = time.process_time()
+    plugin = runtime.metadata_plugin(chunk.catalog)
+    aggregators = plugin.aggregators(chunk.entity_type)
+    registry = plugin.field_registry
+    documents = []
+    count = 0
+    for entity_id, lines in chunk.entities:
+        contributions = [Contribution.from_json(orjson.loads(line)) for line in lines]
+        count += len(contributions)
+        result = aggregate(chunk.entity_type, entity_id, contributions, aggregators)
+        if result is not None:
+            documents.append(IndexedAggregate(result, registry.extract(result.to_json())))
+    return FoldResult(documents=documents, contributions=count,
+                      seconds=time.process_time() - start)
+
+
+_worker_runtime: Runtime | None = None
+
+
+def _init_worker(config: Config) -> None:
+    global _worker_runtime
+    _worker_runtime = Runtime(config)
+
+
+def _in_worker(function: Callable[[Runtime, Any], Any], task: Any) -> Any:
+    assert _worker_runtime is not None
+    return function(_worker_runtime, task)
+
+
+class ReindexPool:
+    """
+    Runs tasks in `workers` spawned processes; with fewer than two, in this
+    process, one at a time (a small catalog does not pay for starting them).
+    """
+
+    def __init__(self, runtime: Runtime, workers: int):
+        self._runtime = runtime
+        self._workers = workers
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> 'ReindexPool':
+        if self._workers >= 2:
+            self._pool = cf.ProcessPoolExecutor(max_workers=self._workers,
+                                                mp_context=multiprocessing.get_context('spawn'),
+                                                initializer=_init_worker,
+                                                initargs=(self._runtime.config,))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def map(self, function: Callable[[Runtime, Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        """The results of `function(runtime, task)` for every task, in the order they complete."""
+        pool = self._pool
+        if pool is None:
+            for task in tasks:
+                yield function(self._runtime, task)
+            return
+        pending: set[cf.Future] = set()
+        for task in tasks:
+            if len(pending) >= 2 * self._workers:
+                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                yield from (f.result() for f in done)
+            pending.add(pool.submit(_in_worker, function, task))
+        while pending:
+            done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            yield from (f.result() for f in done)
