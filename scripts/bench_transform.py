@@ -17,8 +17,14 @@ an entity at once) is the indexer's and is benchmarked by bench_indexer.py.
 With `--replicas`, each bundle's replicas (its metadata documents as
 submitted, for the verbatim manifests) are computed and written to an
 embedded DuckDB backend, one write per bundle as the indexer does, and their
-cost is reported apart (`replicas_ms_per_bundle`), to show that it does not
-grow with the number of replicas already stored.
+cost is reported apart (`replicas_ms_per_bundle`, and the CPU time of the
+process meanwhile, DuckDB's threads included, as
+`replicas_cpu_ms_per_bundle`: on a shared machine the wall time also
+measures the other processes), to show that it does not grow with the
+number of replicas already stored. After each window, the replicas of the
+last 100 bundles' hubs (their files and projects) are read back
+(`replica_scan_ms` for `replica_scan_replicas`), to show that a read costs
+what it returns, not the catalog.
 """
 import argparse
 import json
@@ -26,6 +32,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 
 try:
@@ -46,7 +53,8 @@ CATALOG = 'bench'
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--bundles', type=int, default=100_000)
+    parser.add_argument('--bundles', type=int, default=100_000,
+                        help='bundles to generate, or to read from --source (its first N)')
     parser.add_argument('--windows', type=int, default=10, help='JSON lines to print')
     parser.add_argument('--source', type=Path, default=None,
                         help='An existing directory of synthetic bundles (else generated)')
@@ -62,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.replicas:
             from azul.backends.duckdb.backend import DuckDBBackend
             replicas = DuckDBBackend(Path(tmp) / 'replicas.duckdb', 'bench', 'bench')
-        run(directory, args.windows, replicas)
+        run(directory, args.windows, replicas, args.bundles if args.source else None)
 
 
 def _bundles(directory: Path) -> list[tuple[BundleFQID, Path]]:
@@ -76,12 +84,13 @@ def _bundles(directory: Path) -> list[tuple[BundleFQID, Path]]:
     return found
 
 
-def run(directory: Path, windows: int, replicas=None) -> None:
+def run(directory: Path, windows: int, replicas=None, limit: int | None = None) -> None:
     plugin = HCAPlugin()
     if replicas is not None:
         replicas.create_indices(CATALOG, plugin.entity_types, plugin.field_registry)
-    replica_seconds = 0.0
-    bundles = _bundles(directory)
+    replica_seconds = replica_cpu = 0.0
+    recent_hubs: deque[list[str]] = deque(maxlen=100)
+    bundles = _bundles(directory)[:limit]
     window = max(1, len(bundles) // windows)
     aggregators = {t: plugin.aggregators(t) for t in plugin.entity_types}
     done = contributions = 0
@@ -96,9 +105,12 @@ def run(directory: Path, windows: int, replicas=None) -> None:
             aggregate(contribution.entity_type, contribution.entity_id, [contribution],
                       aggregators[contribution.entity_type])
         if replicas is not None:
-            replica_start = time.perf_counter()
-            replicas.write_replicas(CATALOG, plugin.replicas(bundle, False))
+            replica_start, cpu_start = time.perf_counter(), time.process_time()
+            written = list(plugin.replicas(bundle, False))
+            replicas.write_replicas(CATALOG, written)
             replica_seconds += time.perf_counter() - replica_start
+            replica_cpu += time.process_time() - cpu_start
+            recent_hubs.append([hub_id for replica in written for hub_id in replica.hub_ids])
         done += 1
         if done % window == 0 or done == len(bundles):
             now = time.perf_counter()
@@ -108,8 +120,14 @@ def run(directory: Path, windows: int, replicas=None) -> None:
                     'contributions': contributions, 'load_average': os.getloadavg()[0]}
             if replicas is not None:
                 line['replicas_ms_per_bundle'] = round(1000 * replica_seconds / size, 2)
+                line['replicas_cpu_ms_per_bundle'] = round(1000 * replica_cpu / size, 2)
+                hub_ids = sorted({hub_id for hubs in recent_hubs for hub_id in hubs})
+                scan_start = time.perf_counter()
+                found = sum(1 for _ in replicas.scan_replicas(CATALOG, hub_ids))
+                line['replica_scan_ms'] = round(1000 * (time.perf_counter() - scan_start), 1)
+                line['replica_scan_replicas'] = found
             print(json.dumps(line), flush=True)
-            start, replica_seconds = now, 0.0
+            start, replica_seconds, replica_cpu = time.perf_counter(), 0.0, 0.0
     seconds = time.perf_counter() - total_start
     print(json.dumps({'measure': 'total', 'bundles': done, 'seconds': round(seconds, 1),
                       'contributions': contributions}), flush=True)

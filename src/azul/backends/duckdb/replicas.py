@@ -1,15 +1,45 @@
 """
-Replicas in DuckDB: two tables per catalog, registered in the deployment's
+Replicas in DuckDB: three tables per catalog, registered in the deployment's
 `__meta` table like the contribution tables so that deleting the catalog's
 indices drops them.
 
-`<replica index>`      one row per replica: id, entity id, type, source and
-                       the document as JSON text (never queried into);
-`<replica index>_hub`  one row per (hub id, replica id), with the replica's
-                       entity id (the sort key), so that finding and
-                       ordering the replicas of some hubs reads this table only.
+`<replica index>`              one row per replica: id, entity id, type,
+                               source and the document as JSON text (never
+                               queried into);
+`<replica index>_hubs`         one row per hub id and the group of replicas a
+                               bundle reaches through it (lists of their
+                               entity ids and replica ids);
+`<replica index>_replica_hubs` one row per replica and the hub ids a bundle
+                               gave it, read only for `include_hub_ids`.
 
-Hub ids live in a table of their own rather than in a list column of the
+Why this shape (issue 16): every ART index of DuckDB is keyed by something
+random (a UUID, a hash), so that the inserts of a bundle land all over the
+index, and a checkpoint (one per 16 MiB of WAL by default) rewrites every
+index buffer an insert has touched: soon all of them. The cost of a bundle's
+write then grows with the size of the indexes. When each (hub id, replica
+id) pair was a row of its own, with a primary key and two more indexes over
+long VARCHAR keys, a bundle added some 330 index entries of 36 to 130 bytes
+and the write grew from 22 to 37 ms of CPU over the first 4,000 bundles of
+the synthetic catalog (28.6 to 53.6 ms wall per bundle over 15,750). Now a
+bundle adds about 80 entries of 8 or 16 bytes:
+
+- every indexed key is a fixed-size hash of the value it stands for (a
+  UUID-typed 128-bit hash where it is unique, a BIGINT where it is only
+  looked up), so that an index is a fraction of the size of one over the
+  VARCHARs and a checkpoint rewrites that much less; a lookup by a 64-bit
+  hash may also find another value's rows, which are dropped after reading
+  (in Python: a second condition on the VARCHAR in SQL would turn the index
+  scan into a scan of the whole table);
+- hubs are stored per group, one row per hub id a bundle writes (a file or
+  the project, a handful per bundle) rather than one per (hub, replica)
+  pair (a hundred per bundle);
+- the primary key of a group row hashes its content, so that writing the
+  same bundle again, or the same project replica from every bundle of the
+  project, adds nothing: a hub's rows stay as many as the distinct groups
+  written for it (a file's bundle versions). Different groups of the same
+  hub are all kept and united on reading.
+
+Hub ids live in tables of their own rather than in a list column of the
 replica: adding the hubs of another bundle is then an insert of new rows
 (nothing grows and is rewritten), and looking replicas up by hub is a lookup
 in an index instead of a search through every replica's list.
@@ -20,7 +50,9 @@ table instead once a lookup would match more than `index_scan_max_count`,
 2048, rows): the cost of a manifest page then grows with its files and their
 replicas, not with the catalog.
 """
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
+from uuid import UUID
 
 import duckdb
 import orjson
@@ -29,34 +61,67 @@ from azul.backends.base import Replica, merge_replicas
 from azul.backends.duckdb.schema import ident
 
 
-def hub_table(name: str) -> str:
-    return f'{name}_hub'
+def hubs_table(name: str) -> str:
+    return f'{name}_hubs'
 
 
-# Hubs per lookup: a file has some tens of replicas, so that a batch matches
-# fewer rows than DuckDB's limit of an index scan
-HUB_BATCH = 50
+def replica_hubs_table(name: str) -> str:
+    return f'{name}_replica_hubs'
+
+
+# Hubs per lookup: a hub has a row per distinct group written for it (a
+# file's bundle versions, a few), so that a batch matches far fewer rows
+# than DuckDB's limit of an index scan
+HUB_BATCH = 250
 # Replica ids (or entity ids) per lookup of the replica table: one row each
+# (an entity: one per version of its document)
 ID_BATCH = 1000
+# Replicas per lookup of their hub ids: a replica has a row per distinct set
+# of hubs a bundle gave it (a donor: one per bundle of its project)
+HUB_LIST_BATCH = 20
+
+
+def _key(*parts: str) -> str:
+    """
+    A 128-bit hash as a UUID, the key of a row that stands for `parts`:
+    unique where a 64-bit one would not be certain to be, and still a fixed
+    16 bytes in an index.
+    """
+    digest = hashlib.blake2b(orjson.dumps(parts), digest_size=16).digest()
+    return str(UUID(bytes=digest))
+
+
+def _lookup_key(value: str) -> int:
+    # Signed, to fit a BIGINT
+    digest = hashlib.blake2b(value.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, 'big', signed=True)
 
 
 def create_statements(name: str) -> list[str]:
-    table, hubs = ident(name), ident(hub_table(name))
+    table = ident(name)
+    hubs, replica_hubs = ident(hubs_table(name)), ident(replica_hubs_table(name))
     return [
-        f'CREATE TABLE IF NOT EXISTS {table} (id VARCHAR PRIMARY KEY, '
-        f'entity_id VARCHAR NOT NULL, replica_type VARCHAR NOT NULL, '
-        f'source VARCHAR NOT NULL, contents VARCHAR NOT NULL)',
-        f'CREATE TABLE IF NOT EXISTS {hubs} (hub_id VARCHAR NOT NULL, '
-        f'replica_id VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, '
-        f'PRIMARY KEY (hub_id, replica_id))',
-        f'CREATE INDEX IF NOT EXISTS {ident(name + "_entity")} ON {table} (entity_id)',
-        f'CREATE INDEX IF NOT EXISTS {ident(name + "_hub_id")} ON {hubs} (hub_id)',
-        f'CREATE INDEX IF NOT EXISTS {ident(name + "_hub_replica")} ON {hubs} (replica_id)',
+        f'CREATE TABLE IF NOT EXISTS {table} (key UUID PRIMARY KEY, '
+        f'entity_key BIGINT NOT NULL, id VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, '
+        f'replica_type VARCHAR NOT NULL, source VARCHAR NOT NULL, contents VARCHAR NOT NULL)',
+        f'CREATE TABLE IF NOT EXISTS {hubs} (key UUID PRIMARY KEY, hub_key BIGINT NOT NULL, '
+        f'hub_id VARCHAR NOT NULL, entity_ids VARCHAR[] NOT NULL, '
+        f'replica_ids VARCHAR[] NOT NULL)',
+        f'CREATE TABLE IF NOT EXISTS {replica_hubs} (key UUID PRIMARY KEY, '
+        f'replica_key UUID NOT NULL, hub_ids VARCHAR[] NOT NULL)',
+        f'CREATE INDEX IF NOT EXISTS {ident(name + "_entity")} ON {table} (entity_key)',
+        f'CREATE INDEX IF NOT EXISTS {ident(name + "_hub_key")} ON {hubs} (hub_key)',
+        f'CREATE INDEX IF NOT EXISTS {ident(name + "_replica_key")} '
+        f'ON {replica_hubs} (replica_key)',
     ]
 
 
 def drop_statements(name: str) -> list[str]:
-    return [f'DROP TABLE IF EXISTS {ident(hub_table(name))}',
+    return [f'DROP TABLE IF EXISTS {ident(replica_hubs_table(name))}',
+            f'DROP TABLE IF EXISTS {ident(hubs_table(name))}',
+            # The one hub table of the layout before issue 16, so that
+            # deleting a catalog indexed by an older version leaves nothing
+            f'DROP TABLE IF EXISTS {ident(name + "_hub")}',
             f'DROP TABLE IF EXISTS {ident(name)}']
 
 
@@ -65,25 +130,45 @@ def write(cursor: duckdb.DuckDBPyConnection, name: str, replicas: Iterable[Repli
     if not merged:
         return 0
     rows = list(merged.items())
+    keys = {replica_id: _key(replica_id) for replica_id, _ in rows}
     # The id covers the document's content, so an existing row already holds
     # exactly this document: only its hubs can be new
     cursor.execute(
-        f'INSERT OR IGNORE INTO {ident(name)} SELECT unnest(?::VARCHAR[]), '
-        f'unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), '
-        f'unnest(?::VARCHAR[])',
-        [[i for i, _ in rows], [r.entity_id for _, r in rows],
+        f'INSERT OR IGNORE INTO {ident(name)} SELECT unnest(?::UUID[]), '
+        f'unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), '
+        f'unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])',
+        [[keys[i] for i, _ in rows], [_lookup_key(r.entity_id) for _, r in rows],
+         [i for i, _ in rows], [r.entity_id for _, r in rows],
          [r.replica_type for _, r in rows], [r.source for _, r in rows],
          [orjson.dumps(r.contents).decode() for _, r in rows]])
-    hubs = [(hub_id, i, r.entity_id) for i, r in rows for hub_id in r.hub_ids]
-    if hubs:
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for replica_id, replica in rows:
+        for hub_id in replica.hub_ids:
+            groups.setdefault(hub_id, []).append((replica.entity_id, replica_id))
+    if groups:
+        # Sorted, so that the same group hashes alike whatever the order of
+        # the bundle's documents
+        members = {hub_id: sorted(group) for hub_id, group in groups.items()}
         cursor.execute(
-            f'INSERT OR IGNORE INTO {ident(hub_table(name))} '
-            f'SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])',
-            [[h for h, _, _ in hubs], [i for _, i, _ in hubs], [e for _, _, e in hubs]])
+            f'INSERT OR IGNORE INTO {ident(hubs_table(name))} SELECT unnest(?::UUID[]), '
+            f'unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[][]), '
+            f'unnest(?::VARCHAR[][])',
+            [[_key(hub_id, *(i for _, i in group)) for hub_id, group in members.items()],
+             [_lookup_key(hub_id) for hub_id in members],
+             list(members),
+             [[e for e, _ in group] for group in members.values()],
+             [[i for _, i in group] for group in members.values()]])
+        hubbed = [(replica_id, r.hub_ids) for replica_id, r in rows if r.hub_ids]
+        cursor.execute(
+            f'INSERT OR IGNORE INTO {ident(replica_hubs_table(name))} '
+            f'SELECT unnest(?::UUID[]), unnest(?::UUID[]), unnest(?::VARCHAR[][])',
+            [[_key(replica_id, *hub_ids) for replica_id, hub_ids in hubbed],
+             [keys[replica_id] for replica_id, _ in hubbed],
+             [list(hub_ids) for _, hub_ids in hubbed]])
     return len(rows)
 
 
-def _in(values: Sequence[str]) -> str:
+def _in(values: Sequence) -> str:
     return '(' + ', '.join('?' * len(values)) + ')'
 
 
@@ -100,29 +185,46 @@ def scan(cursor: duckdb.DuckDBPyConnection, name: str, hub_ids: Sequence[str],
     consecutive keys, so that the replicas come out in order while only one
     batch of documents is held at a time.
     """
-    table, hubs = ident(name), ident(hub_table(name))
+    table, hubs = ident(name), ident(hubs_table(name))
     keys: set[tuple[str, str]] = set()
     for batch in _batches(sorted(set(hub_ids)), HUB_BATCH):
-        keys.update(cursor.execute(f'SELECT entity_id, replica_id FROM {hubs} '
-                                   f'WHERE hub_id IN {_in(batch)}', batch).fetchall())
+        wanted = set(batch)
+        lookup = [_lookup_key(hub_id) for hub_id in batch]
+        rows = cursor.execute(f'SELECT hub_id, entity_ids, replica_ids FROM {hubs} '
+                              f'WHERE hub_key IN {_in(lookup)}', lookup).fetchall()
+        for hub_id, group_entity_ids, group_replica_ids in rows:
+            if hub_id in wanted:
+                keys.update(zip(group_entity_ids, group_replica_ids, strict=True))
     for batch in _batches(sorted(set(entity_ids)), ID_BATCH):
-        keys.update(cursor.execute(f'SELECT entity_id, id FROM {table} '
-                                   f'WHERE entity_id IN {_in(batch)}', batch).fetchall())
+        wanted = set(batch)
+        lookup = [_lookup_key(entity_id) for entity_id in batch]
+        rows = cursor.execute(f'SELECT entity_id, id FROM {table} '
+                              f'WHERE entity_key IN {_in(lookup)}', lookup).fetchall()
+        keys.update(row for row in rows if row[0] in wanted)
     ordered = sorted(keys)
     for i in range(0, len(ordered), ID_BATCH):
         ids = [replica_id for _, replica_id in ordered[i:i + ID_BATCH]]
+        lookup = [_key(replica_id) for replica_id in ids]
         rows = cursor.execute(f'SELECT replica_type, entity_id, contents, source, id '
-                              f'FROM {table} WHERE id IN {_in(ids)} '
-                              f'ORDER BY entity_id, id', ids).fetchall()
-        hub_lists = _hub_lists(cursor, hubs, ids) if include_hub_ids else {}
+                              f'FROM {table} WHERE key IN {_in(lookup)} '
+                              f'ORDER BY entity_id, id', lookup).fetchall()
+        hub_lists = _hub_lists(cursor, name, ids) if include_hub_ids else {}
         for replica_type, entity_id, contents, source, replica_id in rows:
             yield Replica(replica_type=replica_type, entity_id=entity_id,
                           contents=orjson.loads(contents), source=source,
                           hub_ids=hub_lists.get(replica_id, ()))
 
 
-def _hub_lists(cursor: duckdb.DuckDBPyConnection, hubs: str, ids: list[str]
+def _hub_lists(cursor: duckdb.DuckDBPyConnection, name: str, ids: list[str]
                ) -> dict[str, tuple[str, ...]]:
-    rows = cursor.execute(f'SELECT replica_id, list(hub_id ORDER BY hub_id) FROM {hubs} '
-                          f'WHERE replica_id IN {_in(ids)} GROUP BY replica_id', ids).fetchall()
-    return {replica_id: tuple(hub_list) for replica_id, hub_list in rows}
+    # The union of the hub ids every bundle gave the replica
+    found: dict[str, set[str]] = {}
+    table = ident(replica_hubs_table(name))
+    for batch in _batches(ids, HUB_LIST_BATCH):
+        by_key = {UUID(_key(replica_id)): replica_id for replica_id in batch}
+        lookup = [str(key) for key in by_key]
+        rows = cursor.execute(f'SELECT replica_key, hub_ids FROM {table} '
+                              f'WHERE replica_key IN {_in(lookup)}', lookup).fetchall()
+        for replica_key, hub_ids in rows:
+            found.setdefault(by_key[replica_key], set()).update(hub_ids)
+    return {replica_id: tuple(sorted(hub_ids)) for replica_id, hub_ids in found.items()}
