@@ -53,3 +53,26 @@ def test_worker_backs_off(tmp_path, down):
     finally:
         queue.close()
         runtime.close()
+
+
+def test_one_bad_notification_fails_alone(tmp_path):
+    # Notifications are contributed as a batch (one write for all); a bundle
+    # the source does not hold is released for a later attempt while the
+    # others of its batch are indexed and their tallies sent
+    config = make_config('duckdb', tmp_path, 't' + uuid.uuid4().hex[:10])
+    runtime = Runtime(config)
+    queue = LocalQueue(tmp_path / 'queue.sqlite')
+    try:
+        good = {'catalog': CATALOG, 'action': 'add', 'source': SOURCES[0], **BUNDLE}
+        bad = {**good, 'uuid': str(uuid.uuid4())}
+        queue.send(NOTIFICATIONS, [bad, good])
+        worker = Worker(runtime, queue)
+        worker.process_once()
+        assert queue.counts()[NOTIFICATIONS] == {'queued': 1, 'failed': 0}
+        while worker.process_once():
+            pass
+        # The good bundle's (only) bundles aggregate is there
+        assert runtime.backend.get_aggregate(CATALOG, 'bundles', BUNDLE['uuid']) is not None
+    finally:
+        queue.close()
+        runtime.close()

@@ -89,16 +89,45 @@ class Worker:
             self._created.add(catalog)
 
     def contribute(self, body: Mapping[str, Any]) -> None:
-        catalog = body['catalog']
-        self._ensure_indices(catalog)
-        fqid = BundleFQID(body['uuid'], body['version'])
-        tally = self.indexer.contribute(catalog, body['source'], fqid,
-                                        deleted=body['action'] == 'delete')
-        self.queue.send(TALLIES, [
-            {'catalog': catalog, 'entity_type': entity_type, 'entity_ids': ids[i:i + TALLY_CHUNK]}
-            for entity_type, ids in tally.by_type().items()
-            for i in range(0, len(ids), TALLY_CHUNK)
-        ])
+        [error] = self.contribute_each([body])
+        if error is not None:
+            raise error
+
+    def contribute_each(self, bodies: Sequence[Mapping[str, Any]]) -> list[Exception | None]:
+        """
+        Contribute the notifications' bundles together: each is fetched and
+        transformed on its own, so that a bad one fails alone, but the
+        contributions of all are written in one round trip, since an upsert
+        costs a search of the contribution table whatever the batch's size.
+        Returns each notification's error, or None.
+        """
+        errors: list[Exception | None] = [None] * len(bodies)
+        pending: dict[str, list[tuple[int, list]]] = defaultdict(list)
+        for i, body in enumerate(bodies):
+            try:
+                catalog = body['catalog']
+                self._ensure_indices(catalog)
+                fqid = BundleFQID(body['uuid'], body['version'])
+                contributions = self.indexer.transform(catalog, body['source'], fqid,
+                                                       deleted=body['action'] == 'delete')
+            except Exception as e:
+                errors[i] = e
+            else:
+                pending[catalog].append((i, contributions))
+        for catalog, items in pending.items():
+            try:
+                tally = self.indexer.write_contributions(catalog, [c for _, contributions in items
+                                                                   for c in contributions])
+                self.queue.send(TALLIES, [
+                    {'catalog': catalog, 'entity_type': entity_type,
+                     'entity_ids': ids[i:i + TALLY_CHUNK]}
+                    for entity_type, ids in tally.by_type().items()
+                    for i in range(0, len(ids), TALLY_CHUNK)
+                ])
+            except Exception as e:
+                for i, _ in items:
+                    errors[i] = e
+        return errors
 
     def aggregate(self, bodies: Sequence[Mapping[str, Any]]) -> None:
         # Tallies of many notifications often name the same entities (the
@@ -113,10 +142,11 @@ class Worker:
 
     def process_once(self, max_messages: int = 10) -> int:
         """Handle one batch of each queue; returns the number of messages handled."""
+        notifications = self.queue.receive(NOTIFICATIONS, max_messages)
+        errors = self.contribute_each([m.body for m in notifications])
         handled = 0
-        for message in self.queue.receive(NOTIFICATIONS, max_messages):
-            if self._attempt(message, lambda m=message: self.contribute(m.body)):
-                handled += 1
+        for message, error in zip(notifications, errors, strict=True):
+            handled += self._settle(message, error)
         tallies = self.queue.receive(TALLIES, max_messages * 10)
         results = self.aggregate_each([m.body for m in tallies])
         for message, ok in zip(tallies, results, strict=True):
@@ -150,21 +180,20 @@ class Worker:
                 results.append(True)
         return results
 
-    def _attempt(self, message: Message, action) -> bool:
-        try:
-            action()
-        except AzulError as e:
-            log.warning('Message %s failed (attempt %d): %s', message.id, message.attempts, e)
-            transient = isinstance(e, ServiceUnavailableError)
-            self.queue.release(message, delay=retry_delay(message.attempts, transient))
-            return False
-        except Exception:
-            log.exception('Message %s failed (attempt %d)', message.id, message.attempts)
-            self.queue.release(message, delay=retry_delay(message.attempts, transient=True))
-            return False
-        else:
+    def _settle(self, message: Message, error: Exception | None) -> bool:
+        """Delete a handled message; release a failed one for a later attempt."""
+        if error is None:
             self.queue.delete(message)
             return True
+        if isinstance(error, AzulError):
+            log.warning('Message %s failed (attempt %d): %s', message.id, message.attempts, error)
+            transient = isinstance(error, ServiceUnavailableError)
+        else:
+            log.error('Message %s failed (attempt %d)', message.id, message.attempts,
+                      exc_info=error)
+            transient = True
+        self.queue.release(message, delay=retry_delay(message.attempts, transient))
+        return False
 
     def run(self, stop: threading.Event, idle_wait: float = 0.2) -> None:
         while not stop.is_set():
