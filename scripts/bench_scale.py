@@ -8,9 +8,13 @@ with the portal's request mix (pages of files, samples and projects with 0 to
 Prints JSON lines only: `synth`, `reindex` (wall and CPU seconds and peak RSS
 of the reindexing process, which with OpenSearch excludes the cluster), one
 `request` line per request kind (p50/p95/p99) and an overall `requests` line.
+Latencies include queueing behind the other clients (`--clients 1`: none).
 
     AZUL_ES_ENDPOINT=http://127.0.0.1:9200 python scripts/bench_scale.py \\
         --bundles 2000 --backend opensearch --dir /tmp/scale --reuse
+
+The children import `azul` as this interpreter does: PYTHONPATH=<a `git
+archive` of src> measures one commit while the checkout changes.
 """
 import argparse
 import json
