@@ -5,6 +5,7 @@ Ids are deterministic, so that writing the same contribution twice (an
 at-least-once queue re-delivering a notification) overwrites rather than
 duplicates.
 """
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -27,7 +28,17 @@ _version_re = re.compile(r'([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):?([0-9]{2
 
 
 def normalize_version(version: str) -> str:
-    match = _version_re.fullmatch(version) if isinstance(version, str) else None
+    if not isinstance(version, str):
+        raise BadRequestError(f'Invalid bundle version {version!r}: expected a UTC timestamp '
+                              f'such as 2019-09-24T09:35:06.958773Z')
+    return _normalize_version(version)
+
+
+# Cached: the dates of a bundle's documents are parsed several times (the
+# model of its transform, its replicas) and repeat across bundles
+@functools.lru_cache(maxsize=65536)
+def _normalize_version(version: str) -> str:
+    match = _version_re.fullmatch(version)
     if match is None:
         raise BadRequestError(f'Invalid bundle version {version!r}: expected a UTC timestamp '
                               f'such as 2019-09-24T09:35:06.958773Z')
