@@ -9,6 +9,7 @@ the reference `matches` on generated projections. The model follows the
 OpenSearch documentation, not our code, so a wrong relation, path or null
 clause shows up as a disagreement.
 """
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from azul.backends.opensearch.mapping import (
     aggregate_mappings,
     aggregate_source,
+    parse_facet_terms,
     prop,
     source_values,
 )
@@ -476,6 +478,26 @@ def test_truncated_terms_fail_loudly():
     response['aggregations'] = {'facet_terms': truncated}
     with pytest.raises(AzulError, match='50000'):
         search_result(_request(), _NO_HITS, response)
+
+
+def test_facet_terms_orjson_refuses():
+    [(name, nan), big, tab] = parse_facet_terms(
+        ['cells\tNaN', 'fileSize\t1180591620717411303424', 'organ\t"a\\tb"'])
+    assert name == 'cells' and math.isnan(nan)
+    assert big == ('fileSize', 2 ** 70)
+    assert tab == ('organ', 'a\tb')
+
+
+def test_facet_unknown_to_the_index_fails_loudly():
+    counts = {'hits': {'total': {'value': 3, 'relation': 'eq'}, 'hits': []},
+              'aggregations': {'facet_terms': _terms([('organ\t"a"', 3)])}}
+    with pytest.raises(AzulError, match="'isIntermediate'.*reindex"):
+        search_result(_request(), _NO_HITS, counts)
+    # Without documents no facet has terms
+    counts = {'hits': {'total': {'value': 0, 'relation': 'eq'}, 'hits': []},
+              'aggregations': {'facet_terms': _terms([])}}
+    result = search_result(_request(), _NO_HITS, counts)
+    assert result.facets['isIntermediate'].counts == {}
 
 
 def test_facet_terms_of_a_document():

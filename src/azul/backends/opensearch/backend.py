@@ -81,8 +81,9 @@ class _Serializer(JSONSerializer):
     def loads(self, s: str | bytes) -> Any:
         try:
             return orjson.loads(s)
-        except orjson.JSONDecodeError as e:
-            raise os_errors.SerializationError(s, e) from e
+        except orjson.JSONDecodeError:
+            # NaN or an integer beyond 64 bits, which orjson refuses
+            return super().loads(s)
 
 
 class OpenSearchBackend(SearchBackend):

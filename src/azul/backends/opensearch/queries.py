@@ -327,6 +327,11 @@ def search_result(request: SearchRequest, page: Mapping[str, Any],
     for i, facet in enumerate(request.facets):
         scope = aggs.get(f'facet{i}', {}).get('scope')
         if scope is None:
+            if total and not unfiltered[facet.name]:
+                # Every document has a term of every facet, if only the null
+                # one: the index was created without this facet
+                raise AzulError(f'Facet {facet.name!r} is not in the {FACET_TERMS} of the '
+                                f'index; reindex its catalog')
             facets[facet.name] = FacetResult(total=total, counts=unfiltered[facet.name])
         else:
             check_complete(facet.name, scope['terms'])
