@@ -1,0 +1,314 @@
+"""
+Notification to searchable, through the live path only (issue 16: <= 5 s p95
+with the server idle, >= 50 bundles/s sustained): a synthetic catalog split
+into a preloaded part (`azul reindex --source`, so the index is not empty and
+new bundles fold into existing projects) and a live part that is posted to
+`POST /{catalog}/add` of `azul serve` on a free loopback port.
+
+Prints JSON lines only (`synth`, `preload`, `latency`, `throughput`), each
+with the load average, since the machine may be shared:
+
+* latency: one notification at a time at --rate per second, the previous one
+  searchable before the next is posted (so the server is idle); each is timed
+  from the POST until `GET /index/bundles/{uuid}` shows its version, polled
+  every 50 ms.
+* throughput: --bundles notifications posted by --clients threads as fast as
+  they are accepted, then the time until the queues are drained and
+  `/index/bundles` counts every bundle.
+
+    AZUL_ES_ENDPOINT=http://127.0.0.1:9200 python scripts/bench_notify.py \\
+        --bundles 500 --preload 1000 --backend opensearch --dir /tmp/notify
+"""
+import argparse
+import json
+import os
+import queue
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+# bench_scale's helpers: one way of starting `azul serve`, of emitting lines,
+# of computing percentiles and of cleaning up a shared cluster
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_scale as bs  # noqa: E402
+
+CATALOG = 'notify'
+POLL_S = 0.05
+
+
+def log(message: str) -> None:
+    print(f'bench_notify: {message}', file=sys.stderr, flush=True)
+
+
+def synth(out: Path, total: int) -> None:
+    """A catalog of at least `total` bundle uuids in `out`, reused if big enough."""
+    stats_file = out / 'stats.json'
+    if stats_file.exists() and json.loads(stats_file.read_text())['bundles'] >= total:
+        bs.emit({'measure': 'synth', 'bundles': total, 'reused': True, 'load_avg': bs.load_avg()})
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    log(f'generating {total} bundles in {out}')
+    start = time.perf_counter()
+    subprocess.run(bs.azul('synth', '-q', '--bundles', str(total), '--out', str(out),
+                        '--seed', '0'), check=True, stdout=sys.stderr)
+    bs.emit({'measure': 'synth', 'bundles': total, 'reused': False,
+          'seconds': round(time.perf_counter() - start, 1), 'load_avg': bs.load_avg()})
+
+
+def split(synth_dir: Path, root: Path, sizes: list[int]) -> tuple[list[Path], list[list]]:
+    """
+    Hard-link the bundle files into one directory per part (preload,
+    latency, throughput), each a source of the catalog of its own, so that
+    the preload can index one part alone. Only the newest version of a uuid
+    is used: an update of a preloaded bundle would be searchable (in its old
+    version) before its notification is handled, and not add to the count.
+    A seeded shuffle spreads every part over the projects, as new bundles of
+    existing projects are what a live deployment mostly sees.
+    """
+    newest: dict[str, str] = {}
+    for path in sorted(synth_dir.glob('*Z.json')):
+        bundle_uuid, _, version = path.name[:-len('.json')].partition('.')
+        newest[bundle_uuid] = max(version, newest.get(bundle_uuid, ''))
+    fqids = sorted(newest.items())
+    random.Random(0).shuffle(fqids)
+    dirs, parts, offset = [], [], 0
+    for name, size in zip(('preload', 'latency', 'throughput'), sizes, strict=True):
+        part_dir = root / name
+        shutil.rmtree(part_dir, ignore_errors=True)
+        part_dir.mkdir(parents=True)
+        part = fqids[offset:offset + size]
+        offset += size
+        for bundle_uuid, version in part:
+            file_name = f'{bundle_uuid}.{version}.json'
+            os.link(synth_dir / file_name, part_dir / file_name)
+        dirs.append(part_dir)
+        parts.append(part)
+    return dirs, parts
+
+
+def child_env(args, data_dir: Path, specs: list[str], prefix: str) -> dict[str, str]:
+    env = dict(os.environ)
+    # Without the loader's bookkeeping every AZUL_* below counts as exported
+    # by the caller, so the environment files cannot override them in the child
+    env.pop('AZUL_ENV_MANAGED', None)
+    # No HMAC key: a loopback server accepts unsigned notifications
+    env.pop('AZUL_INDEXER_HMAC_KEY', None)
+    catalog = {'atlas': 'hca', 'internal': False, 'sources': specs,
+               'plugins': {'metadata': {'name': 'hca'}, 'repository': {'name': 'canned'}}}
+    env.update(AZUL_DEPLOYMENT='local', AZUL_CATALOGS=json.dumps({CATALOG: catalog}),
+               AZUL_INDEX_BACKEND=args.backend, AZUL_DATA_DIR=str(data_dir),
+               AZUL_DUCKDB_PATH=str(data_dir / 'index.duckdb'),
+               AZUL_QUEUE='local', AZUL_QUEUE_PATH=str(data_dir / 'queue.sqlite'),
+               # A prefix of its own keeps this run's indices apart from the
+               # tests' and other runs' on a shared cluster
+               AZUL_INDEX_PREFIX=prefix, AZUL_HOST='127.0.0.1', AZUL_SERVICE_URL='',
+               AZUL_ES_ENDPOINT=args.es_endpoint or '')
+    return env
+
+
+def preload(env: dict[str, str], data_dir: Path, spec: str, count: int) -> None:
+    log(f'preloading {count} bundles with azul reindex')
+    start_load = bs.load_avg()
+    start = time.perf_counter()
+    with open(data_dir / 'reindex.log', 'w') as err:
+        done = subprocess.run(bs.azul('reindex', '-q', '--catalog', CATALOG, '--source', spec),
+                              env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+    if done.returncode:
+        sys.exit(f'azul reindex failed with {done.returncode}; see {data_dir / "reindex.log"}')
+    wall = time.perf_counter() - start
+    bs.emit({'measure': 'preload', 'bundles': count, **bs.parse_report(done.stdout),
+          'wall_s': round(wall, 1), 'bundles_per_s': round(count / wall, 1),
+          'load_avg_start': start_load, 'load_avg': bs.load_avg()})
+
+
+def post(base: str, spec: str, bundle_uuid: str, version: str) -> int:
+    """The status of one notification (0: no answer)."""
+    body = {'bundle_fqid': {'uuid': bundle_uuid, 'version': version, 'source': {'spec': spec}}}
+    # application/json is required: unsigned notifications of a simple
+    # content type (what a web page could send) are refused with 415
+    request = urllib.request.Request(f'{base}/{CATALOG}/add', method='POST',
+                                     data=json.dumps(body).encode(),
+                                     headers={'Content-Type': 'application/json'})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as e:
+        e.read()
+        return e.code
+    except OSError:
+        return 0
+
+
+def searchable(base: str, bundle_uuid: str, version: str) -> bool:
+    # The bundles entity's id is the bundle uuid; the version is checked too,
+    # so that a stale hit of an older version never counts
+    _, status, hit = bs.get(f'{base}/index/bundles/{bundle_uuid}?catalog={CATALOG}')
+    return status == 200 and any(b.get('bundleVersion') == version
+                                 for b in hit.get('bundles', ()))
+
+
+def measure_latency(args, base: str, spec: str, part: list) -> None:
+    log(f'latency: {len(part)} notifications at {args.rate}/s')
+    start_load = bs.load_avg()
+    latencies, accepts, statuses, timeouts = [], [], {}, 0
+    start = time.monotonic()
+    for i, (bundle_uuid, version) in enumerate(part):
+        # On schedule, unless the previous one took longer: then at once,
+        # which still leaves the server idle, since that one is searchable
+        time.sleep(max(0.0, start + i / args.rate - time.monotonic()))
+        t0 = time.perf_counter()
+        status = post(base, spec, bundle_uuid, version)
+        accepts.append(time.perf_counter() - t0)
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+        if status != 202:
+            continue
+        while not searchable(base, bundle_uuid, version):
+            if time.perf_counter() - t0 > args.timeout:
+                timeouts += 1
+                break
+            time.sleep(POLL_S)
+        else:
+            latencies.append(time.perf_counter() - t0)
+    stats = bs.latency_stats(latencies)
+    bs.emit({'measure': 'latency', 'backend': args.backend, 'preloaded': args.preload,
+          'rate': args.rate, 'poll_ms': POLL_S * 1000, **stats,
+          'accept': bs.latency_stats(accepts), 'statuses': statuses, 'timeouts': timeouts,
+          'target_p95_ms': 5000,
+          'met': stats['p95_ms'] is not None and stats['p95_ms'] <= 5000 and not timeouts,
+          'load_avg_start': start_load, 'load_avg': bs.load_avg()})
+
+
+def counts(base: str) -> tuple[dict, int | None]:
+    """The queues' depths (from /health/queues) and the bundles the index counts."""
+    _, _, health = bs.get(f'{base}/health/queues?catalog={CATALOG}')
+    _, _, page = bs.get(f'{base}/index/bundles?catalog={CATALOG}&size=1')
+    queues = {k: v for k, v in ((health or {}).get('queues') or {}).items() if k != 'up'}
+    return queues, (page or {}).get('pagination', {}).get('total')
+
+
+def measure_throughput(args, base: str, spec: str, part: list, expected: int) -> None:
+    log(f'throughput: {len(part)} notifications over {args.clients} clients')
+    start_load = bs.load_avg()
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for fqid in part:
+        work.put(fqid)
+    statuses: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def client() -> None:
+        while True:
+            try:
+                bundle_uuid, version = work.get_nowait()
+            except queue.Empty:
+                return
+            # A refusal for load (503: too many connections; 0: none) is
+            # retried, since the rate the server accepts is what is measured
+            for attempt in range(10):
+                status = post(base, spec, bundle_uuid, version)
+                if status not in (0, 503):
+                    break
+                time.sleep(0.1 * 2 ** attempt)
+            with lock:
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    posted = time.perf_counter() - start
+    log(f'posted in {posted:.1f} s; waiting for the index to count {expected} bundles')
+    drained_since = None
+    while True:
+        queues, total = counts(base)
+        elapsed = time.perf_counter() - start
+        queued = sum(q.get('queued', 0) for q in queues.values())
+        if total == expected and queued == 0:
+            break
+        # OpenSearch shows writes after its refresh; failed messages never show
+        drained_since = (drained_since or elapsed) if queues and queued == 0 else None
+        if int(elapsed / 5) != int((elapsed - 0.25) / 5):
+            log(f'{elapsed:.0f} s: {total} of {expected} bundles searchable, queues {queues}')
+        if elapsed > args.timeout or (drained_since and elapsed - drained_since > 10):
+            log(f'gave up: {total} of {expected} bundles, queues {queues}')
+            break
+        time.sleep(0.25)
+    done = total == expected
+    bs.emit({'measure': 'throughput', 'backend': args.backend, 'preloaded': args.preload,
+          'bundles': len(part), 'clients': args.clients, 'statuses': statuses,
+          'post_s': round(posted, 2), 'accepted_per_s': round(len(part) / posted, 1),
+          'searchable_s': round(elapsed, 2),
+          'bundles_per_s': round(len(part) / elapsed, 1) if done else None,
+          'index_total': total, 'expected_total': expected, 'complete': done,
+          'failed': {k: q.get('failed', 0) for k, q in queues.items()},
+          'target_per_s': 50, 'met': done and len(part) / elapsed >= 50,
+          'load_avg_start': start_load, 'load_avg': bs.load_avg()})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--bundles', type=int, required=True,
+                        help='notifications of the throughput phase')
+    parser.add_argument('--preload', type=int, default=0, help='bundles indexed beforehand')
+    parser.add_argument('--backend', choices=('duckdb', 'opensearch'), default='duckdb')
+    parser.add_argument('--rate', type=float, default=0.5,
+                        help='notifications per second of the latency phase')
+    parser.add_argument('--latency-count', type=int, default=30,
+                        help='notifications of the latency phase')
+    parser.add_argument('--clients', type=int, default=4, help='posting threads')
+    parser.add_argument('--timeout', type=float, default=600,
+                        help='seconds to wait for bundles to become searchable')
+    parser.add_argument('--dir', type=Path,
+                        help='kept working directory, its synthetic catalog reused '
+                             '(default: temporary)')
+    args = parser.parse_args(argv)
+    args.es_endpoint = os.environ.get('AZUL_ES_ENDPOINT', '').rstrip('/')
+    if args.backend == 'opensearch' and not args.es_endpoint:
+        parser.error('--backend opensearch needs AZUL_ES_ENDPOINT')
+    if args.backend == 'opensearch' and not args.es_endpoint.startswith(
+            ('http://127.0.0.1:', 'http://localhost:', 'http://[::1]:')):
+        parser.error('loopback only: AZUL_ES_ENDPOINT must be http://127.0.0.1:PORT')
+    root = args.dir.resolve() if args.dir else Path(tempfile.mkdtemp(prefix='bench_notify_'))
+    data_dir = root / args.backend
+    # Every run starts from an empty index and queue
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    prefix = 'bn' + uuid.uuid4().hex[:8]
+    sizes = [args.preload, args.latency_count, args.bundles]
+    try:
+        synth(root / 'synth', sum(sizes))
+        dirs, parts = split(root / 'synth', root / 'parts', sizes)
+        specs = [f'file://{d}/*Z.json' for d in dirs]
+        env = child_env(args, data_dir, specs, prefix)
+        if args.preload:
+            preload(env, data_dir, specs[0], args.preload)
+        proc, base = bs.serve(env, data_dir)
+        try:
+            measure_latency(args, base, specs[1], parts[1])
+            measure_throughput(args, base, specs[2], parts[2], sum(sizes))
+        finally:
+            proc.send_signal(signal.SIGINT)  # what Ctrl-C sends, which serve handles
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    finally:
+        if args.backend == 'opensearch':
+            bs.drop_indices(args.es_endpoint, prefix)
+        if not args.dir:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
