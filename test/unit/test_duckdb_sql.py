@@ -58,7 +58,6 @@ def test_field_names_and_values_never_reach_sql():
                sql.facets(TABLE, filters, TABLE.facets[:1], [TABLE.spec(evil)],
                           sql.PageSpec(Sort(evil), 10, search_before=(EVIL, EVIL))),
                sql.rows(TABLE, sql.PageSpec(Sort(evil), 10), [1, 2]),
-               sql.own_facet(TABLE, filters, TABLE.spec(evil)),
                sql.terms(TABLE, filters, TABLE.spec(evil), [TABLE.spec(REGISTRY['size'])],
                          [TABLE.spec(evil)]),
                sql.scan(TABLE, filters)]
@@ -99,11 +98,8 @@ def test_search_before_reverses_order():
     assert after.params == (3, 3, 'e', 5)
 
 
-def test_own_facet_ignores_own_filter():
+def test_facets_evaluate_each_filter_once():
     filters = Filters((Is(REGISTRY['size'], (17,)), Is(REGISTRY['flag'], (True,))))
-    size = sql.own_facet(TABLE, filters, TABLE.spec(REGISTRY['size']))
-    flag = sql.own_facet(TABLE, filters, TABLE.spec(REGISTRY['flag']))
-    assert size.params == (True,) and flag.params == (17,)
     # One statement evaluates each filter once, whatever the facets
     facets = [TABLE.spec(REGISTRY[name]) for name in ('size', 'flag', 'age')]
     assert sql.facets(TABLE, filters, facets[2:], facets[:2]).params == (17, True)

@@ -48,6 +48,8 @@ class SearchRequest:
     def __attrs_post_init__(self):
         assert not (self.search_after and self.search_before)
         assert self.size >= 0
+        # Backends count terms from what they keep for facet fields only
+        assert all(f.facet for f in self.facets), self.facets
 
 
 @attrs.frozen

@@ -417,7 +417,8 @@ class DuckDBBackend(SearchBackend):
         filters = request.filters
         filtered = set(filters.fields())
         specs = [table.spec(f) for f in request.facets]
-        shared = [s for s in specs if s.field.facet and s.field.name not in filtered]
+        # Without filters every facet is shared (own ones are the filtered fields)
+        shared = [s for s in specs if s.field.name not in filtered]
         own = [s for s in specs if s not in shared]
         terms: dict[str, dict] = {s.field.name: {} for s in specs}
         scopes: dict[str, int] = {}
@@ -427,29 +428,22 @@ class DuckDBBackend(SearchBackend):
         if filters:
             query = sql.facets(table, filters, shared, own, page)
             for kind, field_id, term, n in self._query(query):
-                if kind == 2:
+                if kind == sql.FacetRow.HIT:
                     ranked.append((field_id, n))
-                elif kind == 1 and field_id is None:
+                elif kind == sql.FacetRow.SCOPE and field_id is None:
                     total = n
-                elif kind == 1:
+                elif kind == sql.FacetRow.SCOPE:
                     scopes[fields[field_id].name] = n
                 else:
                     field = fields[field_id]
                     terms[field.name][decode_term(field, term)] = n
-        else:
-            if shared:
-                for field_id, term, n in self._query(sql.all_facets(table, shared)):
-                    if field_id is None:
-                        total = n
-                    else:
-                        field = fields[field_id]
-                        terms[field.name][decode_term(field, term)] = n
-            for spec in own:
-                for is_term, value, n in self._query(sql.own_facet(table, filters, spec)):
-                    if is_term:
-                        terms[spec.field.name][from_column(spec.field, value)] = n
-                    else:
-                        scopes[spec.field.name] = n
+        elif shared:
+            for field_id, term, n in self._query(sql.all_facets(table, shared)):
+                if field_id is None:
+                    total = n
+                else:
+                    field = fields[field_id]
+                    terms[field.name][decode_term(field, term)] = n
         result = {f.name: FacetResult(total=scopes.get(f.name, total), counts=terms[f.name])
                   for f in request.facets}
         return result, total, [rowid for _, rowid in sorted(ranked)]

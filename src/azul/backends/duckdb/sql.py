@@ -4,6 +4,7 @@ so that it can be tested on its own. Values are always bound parameters;
 identifiers come from `schema` (validated names, column names derived from
 field positions).
 """
+import enum
 from collections.abc import Sequence
 from typing import Any
 
@@ -166,6 +167,16 @@ def all_facets(table: TableSpec, facets: Sequence[FieldSpec]) -> Query:
                  f'UNION ALL SELECT NULL, NULL, count(*) FROM {table.table}')
 
 
+class FacetRow(enum.IntEnum):
+    """The kinds of rows `facets` answers."""
+    TERM = 0   # a facet term and its count
+    SCOPE = 1  # the number of documents a facet counts from
+    HIT = 2    # a document of the page
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
            own: Sequence[FieldSpec], page: PageSpec | None = None) -> Query:
     """
@@ -180,9 +191,9 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
     the sort keys are read again from the table for the matching row ids,
     which costs less than copying them through the materialized rows.
 
-    Rows (kind, field id, term JSON, count): kind 0 a term, kind 1 the number
-    of documents in the facet's scope; field id NULL for the shared facets;
-    kind 2 a hit of the page, (2, position from 1, NULL, row id), for `rows`.
+    Rows (kind, field id, term JSON, count) of the kinds of `FacetRow`; the
+    field id is NULL for the scope of the shared facets; a hit of the page is
+    (HIT, position from 1, NULL, row id), for `rows`.
     """
     groups: dict[str, list[Term]] = {}
     for term in filters.terms:
@@ -206,22 +217,25 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
     parts = []
     if shared:
         ids = ', '.join(str(f.id) for f in shared)
-        parts.append(f'SELECT 0, t.field, t.value, c.n FROM (SELECT code, count(*) AS n FROM '
+        parts.append(f'SELECT {FacetRow.TERM}, t.field, t.value, c.n FROM '
+                     f'(SELECT code, count(*) AS n FROM '
                      f'(SELECT unnest(codes) AS code FROM {table.table} WHERE {matching}) '
                      f'GROUP BY code) c '
                      f'JOIN {table.terms_table} t ON t.code = c.code WHERE t.field IN ({ids})')
-    parts.append(f'SELECT 1, NULL, NULL, count(*) FROM m WHERE {scope(None)}')
+    parts.append(f'SELECT {FacetRow.SCOPE}, NULL, NULL, count(*) FROM m WHERE {scope(None)}')
     for spec in own:
         value = '[v.lo, v.hi]' if spec.field.type is FieldType.range else 'v'
-        parts.append(f'SELECT 0, {spec.id}, CASE WHEN v IS NULL THEN NULL '
+        parts.append(f'SELECT {FacetRow.TERM}, {spec.id}, CASE WHEN v IS NULL THEN NULL '
                      f'ELSE to_json({value})::VARCHAR END, count(*) FROM '
                      f'(SELECT unnest({spec.values}) AS v FROM m WHERE {scope(skipped(spec))}) '
                      f'GROUP BY v')
-        parts.append(f'SELECT 1, {spec.id}, NULL, count(*) FROM m WHERE {scope(skipped(spec))}')
+        parts.append(f'SELECT {FacetRow.SCOPE}, {spec.id}, NULL, count(*) FROM m '
+                     f'WHERE {scope(skipped(spec))}')
     if page is not None:
         order = page.order(table)
         cursor = page.cursor_condition(table)
-        parts.append(f'SELECT 2, row_number() OVER (ORDER BY {order}), NULL, rowid FROM '
+        parts.append(f'SELECT {FacetRow.HIT}, row_number() OVER (ORDER BY {order}), NULL, '
+                     f'rowid FROM '
                      f'(SELECT rowid, {page.column(table)}, entity_id FROM {table.table} '
                      f'WHERE {matching} AND {cursor.text} '
                      f'ORDER BY {order} LIMIT ?)')
@@ -231,18 +245,6 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
             f'{", ".join(flags)} FROM {table.table}) WHERE {passed} >= {n - 1}) '
             + ' UNION ALL '.join(parts))
     return Query(text, tuple(params))
-
-
-def own_facet(table: TableSpec, filters: Filters, spec: FieldSpec) -> Query:
-    """
-    The counts of one field under every filter but its own, from the field's
-    own column: rows (TRUE, value, count), then (FALSE, NULL, number of documents).
-    """
-    condition = where(table, filters.without(spec.field.name))
-    return Query(f'WITH s AS MATERIALIZED (SELECT {spec.values} AS f FROM {table.table} '
-                 f'WHERE {condition.text}) '
-                 f'SELECT TRUE, v, count(*) FROM (SELECT unnest(f) AS v FROM s) GROUP BY v '
-                 f'UNION ALL SELECT FALSE, NULL, count(*) FROM s', condition.params)
 
 
 def totals(table: TableSpec, filters: Filters, sums: Sequence[FieldSpec]) -> Query:
