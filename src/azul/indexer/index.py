@@ -41,25 +41,23 @@ EntityRef = tuple[str, str]  # (entity_type, entity_id)
 
 @attrs.define
 class Tally:
-    """Entities touched by contributions, with how many contributions each got."""
-    counts: dict[EntityRef, int] = attrs.field(factory=lambda: defaultdict(int))
+    """The entities that contributions touched, which must be aggregated again."""
+    entities: set[EntityRef] = attrs.field(factory=set)
 
     def add(self, contributions: Iterable[Contribution]) -> None:
-        for c in contributions:
-            self.counts[(c.entity_type, c.entity_id)] += 1
+        self.entities.update((c.entity_type, c.entity_id) for c in contributions)
 
     def merge(self, other: 'Tally') -> None:
-        for key, count in other.counts.items():
-            self.counts[key] += count
+        self.entities |= other.entities
 
     def by_type(self) -> dict[str, list[str]]:
         result = defaultdict(list)
-        for entity_type, entity_id in sorted(self.counts):
+        for entity_type, entity_id in sorted(self.entities):
             result[entity_type].append(entity_id)
         return dict(result)
 
     def __len__(self) -> int:
-        return len(self.counts)
+        return len(self.entities)
 
 
 @attrs.define

@@ -135,7 +135,7 @@ class Worker:
         merged: dict[str, Tally] = defaultdict(Tally)
         for body in bodies:
             for entity_id in body['entity_ids']:
-                merged[body['catalog']].counts[(body['entity_type'], entity_id)] += 1
+                merged[body['catalog']].entities.add((body['entity_type'], entity_id))
         for catalog, tally in merged.items():
             self._ensure_indices(catalog)
             self.indexer.aggregate_tally(catalog, tally)
