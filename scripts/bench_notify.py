@@ -22,18 +22,18 @@ with the load average, since the machine may be shared:
 import argparse
 import json
 import os
-import queue
 import random
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # bench_scale's helpers: one way of starting `azul serve`, of emitting lines,
@@ -66,13 +66,11 @@ def synth(out: Path, total: int) -> None:
 
 def split(synth_dir: Path, root: Path, sizes: list[int]) -> tuple[list[Path], list[list]]:
     """
-    Hard-link the bundle files into one directory per part (preload,
-    latency, throughput), each a source of the catalog of its own, so that
-    the preload can index one part alone. Only the newest version of a uuid
-    is used: an update of a preloaded bundle would be searchable (in its old
-    version) before its notification is handled, and not add to the count.
-    A seeded shuffle spreads every part over the projects, as new bundles of
-    existing projects are what a live deployment mostly sees.
+    Hard-link the bundle files into a directory per part (preload, latency,
+    throughput), each a source, so that the preload can index one alone. Only
+    a uuid's newest version is used: an update of a preloaded bundle would be
+    found (in its old version) too early, and not add to the count. Shuffled
+    so that new bundles join existing projects, as they mostly do live.
     """
     newest: dict[str, str] = {}
     for path in sorted(synth_dir.glob('*Z.json')):
@@ -131,10 +129,30 @@ def preload(env: dict[str, str], data_dir: Path, spec: str, count: int) -> None:
 
 
 def cpu_s(pid: int) -> float:
-    """CPU seconds of a process so far (Linux): on a loaded machine, the cost
-    per bundle says more than the wall time."""
+    # On a loaded machine the CPU cost per bundle says more than wall time
     fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def node_cpu_s(args) -> float | None:
+    """CPU seconds of the OpenSearch node so far, which the server's exclude."""
+    if args.backend != 'opensearch':
+        return None
+    with urllib.request.urlopen(f'{args.es_endpoint}/_nodes/_local/stats/process') as r:
+        nodes = json.loads(r.read())['nodes'].values()
+    return sum(n['process']['cpu']['total_in_millis'] for n in nodes) / 1000
+
+
+def meter(args, pid: int):
+    """A function of the load average and CPU seconds since this call."""
+    load, cpu, node = bs.load_avg(), cpu_s(pid), node_cpu_s(args)
+
+    def since() -> dict:
+        # The node may be shared: its CPU includes other clients' work
+        return {'server_cpu_s': round(cpu_s(pid) - cpu, 1),
+                'node_cpu_s': node and round(node_cpu_s(args) - node, 1),
+                'load_avg_start': load, 'load_avg': bs.load_avg()}
+    return since
 
 
 def post(base: str, spec: str, bundle_uuid: str, version: str) -> int:
@@ -167,8 +185,8 @@ def searchable(base: str, bundle_uuid: str, version: str) -> tuple[bool, float]:
 
 def measure_latency(args, pid: int, base: str, spec: str, part: list) -> None:
     log(f'latency: {len(part)} notifications at {args.rate}/s')
-    start_load, start_cpu = bs.load_avg(), cpu_s(pid)
-    latencies, accepts, polls, statuses, timeouts = [], [], [], {}, 0
+    since = meter(args, pid)
+    latencies, accepts, polls, statuses, timeouts = [], [], [], Counter(), 0
     start = time.monotonic()
     for i, (bundle_uuid, version) in enumerate(part):
         # On schedule, unless the previous one took longer: then at once,
@@ -177,7 +195,7 @@ def measure_latency(args, pid: int, base: str, spec: str, part: list) -> None:
         t0 = time.perf_counter()
         status = post(base, spec, bundle_uuid, version)
         accepts.append(time.perf_counter() - t0)
-        statuses[str(status)] = statuses.get(str(status), 0) + 1
+        statuses[str(status)] += 1
         if status != 202:
             continue
         while True:
@@ -197,65 +215,42 @@ def measure_latency(args, pid: int, base: str, spec: str, part: list) -> None:
              # with the worker for the server's CPU)
              'accept': bs.latency_stats(accepts), 'poll': bs.latency_stats(polls),
              'statuses': statuses, 'timeouts': timeouts,
-             'server_cpu_s': round(cpu_s(pid) - start_cpu, 1),
              'target_p95_ms': 5000,
              'met': stats['p95_ms'] is not None and stats['p95_ms'] <= 5000 and not timeouts,
-             'load_avg_start': start_load, 'load_avg': bs.load_avg()})
-
-
-def queue_depths(base: str) -> dict:
-    _, _, health = bs.get(f'{base}/health/queues?catalog={CATALOG}')
-    return {k: v for k, v in ((health or {}).get('queues') or {}).items() if k != 'up'}
-
-
-def bundles_total(base: str) -> int | None:
-    _, _, page = bs.get(f'{base}/index/bundles?catalog={CATALOG}&size=1')
-    return (page or {}).get('pagination', {}).get('total')
+             **since()})
 
 
 def measure_throughput(args, pid: int, base: str, spec: str, part: list,
                        expected: int) -> None:
     log(f'throughput: {len(part)} notifications over {args.clients} clients')
-    start_load, start_cpu = bs.load_avg(), cpu_s(pid)
-    work: queue.SimpleQueue = queue.SimpleQueue()
-    for fqid in part:
-        work.put(fqid)
-    statuses: dict[str, int] = {}
-    lock = threading.Lock()
+    since = meter(args, pid)
 
-    def client() -> None:
-        while True:
-            try:
-                bundle_uuid, version = work.get_nowait()
-            except queue.Empty:
-                return
-            # A refusal for load (503: too many connections; 0: none) is
-            # retried, since the rate the server accepts is what is measured
-            for attempt in range(10):
-                status = post(base, spec, bundle_uuid, version)
-                if status not in (0, 503):
-                    break
-                time.sleep(0.1 * 2 ** attempt)
-            with lock:
-                statuses[str(status)] = statuses.get(str(status), 0) + 1
+    def notify(fqid: tuple[str, str]) -> str:
+        # A refusal for load (503: too many connections; 0: none) is retried,
+        # since the rate the server accepts is what is measured
+        for attempt in range(10):
+            status = post(base, spec, *fqid)
+            if status not in (0, 503):
+                break
+            time.sleep(0.1 * 2 ** attempt)
+        return str(status)
 
     start = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(args.clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(args.clients) as pool:
+        statuses = Counter(pool.map(notify, part))
     posted = time.perf_counter() - start
     log(f'posted in {posted:.1f} s; waiting for the index to count {expected} bundles')
     # Only the queues (a count in SQLite) are polled until they are empty:
     # a search with facets costs the server CPU the worker would otherwise use
     drained_since, next_log, total = None, 5.0, None
     while True:
-        queues = queue_depths(base)
+        _, _, health = bs.get(f'{base}/health/queues')
+        queues = {k: v for k, v in ((health or {}).get('queues') or {}).items() if k != 'up'}
         elapsed = time.perf_counter() - start
         queued = sum(q.get('queued', 0) for q in queues.values())
         if queues and queued == 0:
-            total = bundles_total(base)
+            _, _, page = bs.get(f'{base}/index/bundles?catalog={CATALOG}&size=1')
+            total = (page or {}).get('pagination', {}).get('total')
             if total == expected:
                 elapsed = time.perf_counter() - start
                 break
@@ -279,9 +274,7 @@ def measure_throughput(args, pid: int, base: str, spec: str, part: list,
              'index_total': total, 'expected_total': expected, 'complete': done,
              'failed': {k: q.get('failed', 0) for k, q in queues.items()},
              'target_per_s': 50, 'met': done and len(part) / elapsed >= 50,
-             'server_cpu_s': round(cpu_s(pid) - start_cpu, 1),
-             'server_cpu_ms_per_bundle': round((cpu_s(pid) - start_cpu) * 1000 / len(part)),
-             'load_avg_start': start_load, 'load_avg': bs.load_avg()})
+             **since()})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -302,11 +295,10 @@ def main(argv: list[str] | None = None) -> None:
                              '(default: temporary)')
     args = parser.parse_args(argv)
     args.es_endpoint = os.environ.get('AZUL_ES_ENDPOINT', '').rstrip('/')
-    if args.backend == 'opensearch' and not args.es_endpoint:
-        parser.error('--backend opensearch needs AZUL_ES_ENDPOINT')
     if args.backend == 'opensearch' and not args.es_endpoint.startswith(
             ('http://127.0.0.1:', 'http://localhost:', 'http://[::1]:')):
-        parser.error('loopback only: AZUL_ES_ENDPOINT must be http://127.0.0.1:PORT')
+        parser.error('--backend opensearch needs AZUL_ES_ENDPOINT on loopback '
+                     '(http://127.0.0.1:PORT)')
     root = args.dir.resolve() if args.dir else Path(tempfile.mkdtemp(prefix='bench_notify_'))
     data_dir = root / args.backend
     # Every run starts from an empty index and queue
