@@ -152,6 +152,24 @@ def test_bulk_load_turns_refresh_off(os_backend, raw):
     assert os_backend.count(CATALOG, ENTITY_TYPE) == 3
 
 
+def test_reindex_loads_contributions_without_refresh(os_backend, raw):
+    # A reindex's contributions skip the refresh; only when an aggregate it
+    # creates turns out to exist (a notification won) is the catalog
+    # refreshed, so that folding it again from the stored contributions
+    # finds them all
+    _bulk_load_setup(os_backend, raw)
+    a, b = documents(2, seed=10)
+    with os_backend.bulk_load(CATALOG):
+        loaded = _contribution(a.entity_id)
+        assert os_backend.load_contributions(CATALOG, [loaded]) == 1
+        assert os_backend.count(CATALOG, ENTITY_TYPE, aggregate=False) == 0
+        assert os_backend.read_contributions(CATALOG, ENTITY_TYPE, [a.entity_id]) == {}
+        os_backend.write_aggregates(CATALOG, ENTITY_TYPE, [AggregateWrite(a.entity_id, a, None)])
+        assert os_backend.load_aggregates(CATALOG, ENTITY_TYPE, [a, b]) == [a.entity_id]
+        assert os_backend.read_contributions(CATALOG, ENTITY_TYPE, [a.entity_id]) == {
+            a.entity_id: [loaded]}
+
+
 def test_bulk_load_restores_after_an_error(os_backend, raw):
     aggregates, contributions = _bulk_load_setup(os_backend, raw)
     doc = documents(1, seed=8)[0]

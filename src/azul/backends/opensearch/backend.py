@@ -49,7 +49,7 @@ from azul.backends.opensearch import replicas as replica_docs
 from azul.backends.opensearch.errors import error_type, translated
 from azul.backends.opensearch.queries import filter_query, search_bodies, search_result
 from azul.backends.opensearch.summary import summary_body, summary_result
-from azul.core.documents import Aggregate, Contribution
+from azul.core.documents import Aggregate, Contribution, IndexedAggregate
 from azul.core.fields import FieldRegistry, FieldType
 from azul.core.filters import Filters
 from azul.core.search import (
@@ -327,6 +327,26 @@ class OpenSearchBackend(SearchBackend):
                          f"({result.get('status')}): {error}")
 
     def write_contributions(self, catalog: str, contributions: Iterable[Contribution]) -> int:
+        return self._write_contributions(catalog, contributions, refresh=True)
+
+    def load_contributions(self, catalog: str, contributions: Sequence[Contribution]) -> int:
+        # Inside `bulk_load` nothing searches them (but see `load_aggregates`),
+        # so they skip the refresh of every bulk request
+        return self._write_contributions(catalog, contributions, refresh=False)
+
+    def load_aggregates(self, catalog: str, entity_type: str,
+                        documents: Sequence[IndexedAggregate]) -> list[str]:
+        taken = super().load_aggregates(catalog, entity_type, documents)
+        if taken:
+            # The caller folds these again from the stored contributions,
+            # which it finds by search: those loaded without a refresh too
+            with translated(self.endpoint):
+                self._writer.indices.refresh(index=self._pattern(catalog),
+                                             allow_no_indices=True, ignore_unavailable=True)
+        return taken
+
+    def _write_contributions(self, catalog: str, contributions: Iterable[Contribution],
+                             refresh: bool) -> int:
         actions = (
             {
                 '_op_type': 'index',
@@ -337,7 +357,7 @@ class OpenSearchBackend(SearchBackend):
             for c in contributions
         )
         written = 0
-        for _, status, result in self._bulk(actions):
+        for _, status, result in self._bulk(actions, None if refresh else catalog):
             if status >= 300:
                 raise self._bulk_failure(result)
             written += 1
