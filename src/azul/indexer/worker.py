@@ -21,6 +21,13 @@ log = logging.getLogger(__name__)
 # Entity ids per tally message; one message is aggregated in one batch
 TALLY_CHUNK = 100
 
+# Messages handled per round of the worker: each round costs a search of the
+# contribution tables for the upserts and a fold of every touched entity (a
+# project's hundreds of contributions), whatever its size, so a busy worker
+# takes large rounds; an idle one handles each message as it comes
+NOTIFICATION_BATCH = 50
+TALLY_BATCH = 500
+
 ACTIONS = ('add', 'delete')
 
 
@@ -140,14 +147,14 @@ class Worker:
             self._ensure_indices(catalog)
             self.indexer.aggregate_tally(catalog, tally)
 
-    def process_once(self, max_messages: int = 10) -> int:
+    def process_once(self, max_messages: int = NOTIFICATION_BATCH) -> int:
         """Handle one batch of each queue; returns the number of messages handled."""
         notifications = self.queue.receive(NOTIFICATIONS, max_messages)
         errors = self.contribute_each([m.body for m in notifications])
         handled = 0
         for message, error in zip(notifications, errors, strict=True):
             handled += self._settle(message, error)
-        tallies = self.queue.receive(TALLIES, max_messages * 10)
+        tallies = self.queue.receive(TALLIES, TALLY_BATCH)
         results = self.aggregate_each([m.body for m in tallies])
         for message, ok in zip(tallies, results, strict=True):
             if ok:
