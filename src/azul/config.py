@@ -88,6 +88,13 @@ def _url(value: str, _env) -> str:
     return str(url).rstrip('/')
 
 
+def _memory_size(value: str, _env: Mapping[str, str]) -> str:
+    # Checked here, so that a mistyped size fails when the settings are read
+    if not re.fullmatch(r'[0-9]{1,6}(\.[0-9]{1,3})? ?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)', value):
+        raise ValueError(f'{value!r} is not a size such as 512MB or 2GB')
+    return value
+
+
 def _path(value: str, _env) -> Path:
     return Path(_str(value, _env))
 
@@ -170,6 +177,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_INDEX_BACKEND', _choice('duckdb', 'opensearch'), 'Index backend: `duckdb` '
                                                                     'or `opensearch`'),
     Setting('AZUL_DUCKDB_PATH', _path, 'DuckDB database file of the embedded backend'),
+    Setting('AZUL_DUCKDB_MEMORY_LIMIT', _memory_size, 'Memory DuckDB may hold (its '
+                                                     '`memory_limit`, e.g. `2GB`), beyond which '
+                                                     'it evicts to the database file; unset: '
+                                                     'DuckDB\'s default, 80% of RAM',
+            required=False),
     Setting('AZUL_ES_ENDPOINT', _url, 'URL of the OpenSearch cluster (required for the '
                                       '`opensearch` backend)', required=False),
     Setting('AZUL_ES_AUTH', _auth, '`user:password` for the OpenSearch cluster',
@@ -268,6 +280,7 @@ class Config:
     catalogs: tuple[Catalog, ...]
     index_backend: BackendKind
     duckdb_path: Path
+    duckdb_memory_limit: str | None
     es_endpoint: str | None
     es_auth: str | None
     es_timeout: int

@@ -28,6 +28,8 @@ def test_defaults_build_a_valid_config():
     assert config.default_catalog.metadata_plugin == 'hca'
     # {NAME} references are resolved across files
     assert config.duckdb_path == Path(ROOT, '.azul', 'local', 'index.duckdb')
+    assert config.duckdb_memory_limit is None
+    assert Config.from_env(_env(AZUL_DUCKDB_MEMORY_LIMIT='1.5GiB')).duckdb_memory_limit == '1.5GiB'
     assert config.default_catalog.sources == (f'file://{ROOT}/.azul/local/demo/bundles/*Z.json',)
 
 
@@ -41,6 +43,7 @@ def test_defaults_build_a_valid_config():
     ('AZUL_CATALOGS', '{}', 'AZUL_CATALOGS: must be a non-empty JSON object'),
     ('AZUL_INDEX_PREFIX', 'Azul_', 'AZUL_INDEX_PREFIX: '),
     ('AZUL_LOG_LEVEL', 'chatty', "AZUL_LOG_LEVEL: 'CHATTY' is not one of"),
+    ('AZUL_DUCKDB_MEMORY_LIMIT', '2GB;', "AZUL_DUCKDB_MEMORY_LIMIT: '2GB;' is not a size"),
 ])
 def test_bad_values_name_the_variable(name, value, message):
     with pytest.raises(ConfigError) as e:

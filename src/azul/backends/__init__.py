@@ -13,7 +13,8 @@ def make_backend(config: Config) -> SearchBackend:
         config.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         return DuckDBBackend(path=config.duckdb_path,
                              prefix=config.index_prefix,
-                             deployment=config.deployment)
+                             deployment=config.deployment,
+                             memory_limit=config.duckdb_memory_limit)
     elif config.index_backend == 'opensearch':
         from azul.backends.opensearch import OpenSearchBackend
         return OpenSearchBackend(endpoint=config.es_endpoint,

@@ -64,7 +64,7 @@ from azul.external_sort import sort_by_key
 _SCAN_BATCH = 500
 
 # WAL a reindex accumulates before DuckDB checkpoints (see `bulk_load`)
-BULK_CHECKPOINT_THRESHOLD = '2GiB'
+BULK_CHECKPOINT_THRESHOLD = '1GiB'
 
 # The `entity_type` under which a catalog's replica table is registered
 REPLICA_ENTITY_TYPE = '__replica'
@@ -72,13 +72,15 @@ REPLICA_ENTITY_TYPE = '__replica'
 
 class DuckDBBackend(SearchBackend):
 
-    def __init__(self, path: Path | str, prefix: str, deployment: str):
+    def __init__(self, path: Path | str, prefix: str, deployment: str,
+                 memory_limit: str | None = None):
         self._prefix = prefix
         self._deployment = deployment
         self._meta = ident(f'{prefix}_{deployment}__meta')
         self._content = ident(f'{prefix}_{deployment}__content')
         self._path = str(path)
-        self._con = duckdb.connect(self._path)
+        config = {} if memory_limit is None else {'memory_limit': memory_limit}
+        self._con = duckdb.connect(self._path, config=config)
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._tables: dict[str, TableSpec] = {}
