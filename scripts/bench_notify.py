@@ -24,7 +24,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -91,26 +90,6 @@ def split(synth_dir: Path, root: Path, sizes: list[int]) -> tuple[list[Path], li
         dirs.append(part_dir)
         parts.append(part)
     return dirs, parts
-
-
-def child_env(args, data_dir: Path, specs: list[str], prefix: str) -> dict[str, str]:
-    env = dict(os.environ)
-    # Without the loader's bookkeeping every AZUL_* below counts as exported
-    # by the caller, so the environment files cannot override them in the child
-    env.pop('AZUL_ENV_MANAGED', None)
-    # No HMAC key: a loopback server accepts unsigned notifications
-    env.pop('AZUL_INDEXER_HMAC_KEY', None)
-    catalog = {'atlas': 'hca', 'internal': False, 'sources': specs,
-               'plugins': {'metadata': {'name': 'hca'}, 'repository': {'name': 'canned'}}}
-    env.update(AZUL_DEPLOYMENT='local', AZUL_CATALOGS=json.dumps({CATALOG: catalog}),
-               AZUL_INDEX_BACKEND=args.backend, AZUL_DATA_DIR=str(data_dir),
-               AZUL_DUCKDB_PATH=str(data_dir / 'index.duckdb'),
-               AZUL_QUEUE='local', AZUL_QUEUE_PATH=str(data_dir / 'queue.sqlite'),
-               # A prefix of its own keeps this run's indices apart from the
-               # tests' and other runs' on a shared cluster
-               AZUL_INDEX_PREFIX=prefix, AZUL_HOST='127.0.0.1', AZUL_SERVICE_URL='',
-               AZUL_ES_ENDPOINT=args.es_endpoint or '')
-    return env
 
 
 def preload(env: dict[str, str], data_dir: Path, spec: str, count: int) -> None:
@@ -310,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
         synth(root / 'synth', sum(sizes))
         dirs, parts = split(root / 'synth', root / 'parts', sizes)
         specs = [f'file://{d}/*Z.json' for d in dirs]
-        env = child_env(args, data_dir, specs, prefix)
+        env = bs.child_env(args, data_dir, specs, prefix)
         if args.preload:
             preload(env, data_dir, specs[0], args.preload)
         proc, base = bs.serve(env, data_dir)
@@ -318,11 +297,7 @@ def main(argv: list[str] | None = None) -> None:
             measure_latency(args, proc.pid, base, specs[1], parts[1])
             measure_throughput(args, proc.pid, base, specs[2], parts[2], sum(sizes))
         finally:
-            proc.send_signal(signal.SIGINT)  # what Ctrl-C sends, which serve handles
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            bs.stop(proc)
     finally:
         if args.backend == 'opensearch':
             bs.drop_indices(args.es_endpoint, prefix)

@@ -81,15 +81,15 @@ def parse_report(text: str) -> dict:
     return dict(zip(keys, map(int, m.groups()), strict=True)) if m else dict.fromkeys(keys)
 
 
-def child_env(args, data_dir: Path, bundles_dir: Path, prefix: str) -> dict[str, str]:
+def child_env(args, data_dir: Path, sources: list[str], prefix: str) -> dict[str, str]:
     env = dict(os.environ)
     # Without the loader's bookkeeping every AZUL_* below counts as exported
     # by the caller, so the environment files cannot override them in the child
     env.pop('AZUL_ENV_MANAGED', None)
-    catalog = {'atlas': 'hca', 'internal': False,
-               'plugins': {'metadata': {'name': 'hca'}, 'repository': {'name': 'canned'}},
-               # Bundle versions end in Z; stats.json and deletions.json do not
-               'sources': [f'file://{bundles_dir}/*Z.json']}
+    # No HMAC key: a loopback server accepts unsigned notifications
+    env.pop('AZUL_INDEXER_HMAC_KEY', None)
+    catalog = {'atlas': 'hca', 'internal': False, 'sources': sources,
+               'plugins': {'metadata': {'name': 'hca'}, 'repository': {'name': 'canned'}}}
     env.update(AZUL_DEPLOYMENT='local', AZUL_CATALOGS=json.dumps({CATALOG: catalog}),
                AZUL_INDEX_BACKEND=args.backend, AZUL_DATA_DIR=str(data_dir),
                AZUL_DUCKDB_PATH=str(data_dir / 'index.duckdb'),
@@ -99,6 +99,14 @@ def child_env(args, data_dir: Path, bundles_dir: Path, prefix: str) -> dict[str,
                AZUL_INDEX_PREFIX=prefix, AZUL_HOST='127.0.0.1', AZUL_SERVICE_URL='',
                AZUL_ES_ENDPOINT=args.es_endpoint or '')
     return env
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends, which serve handles
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def azul(*argv: str) -> list[str]:
@@ -331,7 +339,8 @@ def main(argv: list[str] | None = None) -> None:
     data_dir = root / args.backend
     data_dir.mkdir(parents=True, exist_ok=True)
     prefix = 'bs' + uuid.uuid4().hex[:8]
-    env = child_env(args, data_dir, root / 'bundles', prefix)
+    # Bundle versions end in Z; stats.json and deletions.json do not
+    env = child_env(args, data_dir, [f'file://{root / "bundles"}/*Z.json'], prefix)
     try:
         synth(args, root / 'bundles')
         if not reindex(args, env, data_dir):
@@ -340,11 +349,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             measure(args, base)
         finally:
-            proc.send_signal(signal.SIGINT)  # what Ctrl-C sends, which serve handles
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     finally:
         if args.backend == 'opensearch' and not args.keep:
             drop_indices(args.es_endpoint, prefix)
