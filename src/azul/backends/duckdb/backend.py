@@ -12,6 +12,7 @@ transaction conflict, which the lock turns into plain waiting.
 """
 
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,6 +63,9 @@ from azul.errors import BadRequestError, ServiceUnavailableError
 from azul.external_sort import sort_by_key
 
 _SCAN_BATCH = 500
+
+# Tries of `close` while another thread's call is running, 100 ms apart
+CLOSE_ATTEMPTS = 50
 
 # WAL a reindex accumulates before DuckDB checkpoints (see `bulk_load`)
 BULK_CHECKPOINT_THRESHOLD = '1GiB'
@@ -517,6 +521,15 @@ class DuckDBBackend(SearchBackend):
         return {'up': True, 'backend': 'duckdb', 'path': self._path}
 
     def close(self) -> None:
+        # A thread still answering a request (a manifest job, say) makes
+        # DuckDB refuse to close rather than wait; give it a few seconds
+        for _ in range(CLOSE_ATTEMPTS - 1):
+            try:
+                self._con.close()
+            except duckdb.ResourceInUseException:
+                time.sleep(0.1)
+            else:
+                return
         self._con.close()
 
 
