@@ -21,8 +21,9 @@ from contextlib import contextmanager
 import attrs
 
 from azul.backends.base import AggregateWrite, Replica
-from azul.core.aggregation import aggregate
+from azul.core.aggregation import InnerAggregator, aggregate
 from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
+from azul.core.fields import FieldRegistry
 from azul.errors import ConflictError
 from azul.runtime import Runtime
 
@@ -58,6 +59,16 @@ class Tally:
 
     def __len__(self) -> int:
         return len(self.entities)
+
+
+def fold(entity_type: str, entity_id: str, contributions: Iterable[Contribution],
+         aggregators: Mapping[str, InnerAggregator], registry: FieldRegistry
+         ) -> IndexedAggregate | None:
+    """An entity's aggregate with its projection onto the fields, or None if it has none."""
+    result = aggregate(entity_type, entity_id, contributions, aggregators)
+    if result is None:
+        return None
+    return IndexedAggregate(result, registry.extract(result.to_json()))
 
 
 @attrs.define
@@ -108,27 +119,24 @@ class Indexer:
         """
         contributions, replicas = self.transform_bundle(catalog, source, fqid, deleted)
         if replicas:
-            start = time.perf_counter()
-            self.runtime.backend.write_replicas(catalog, replicas)
-            self.timings.write += time.perf_counter() - start
+            with self.timed('write'):
+                self.runtime.backend.write_replicas(catalog, replicas)
         return contributions
 
     def transform_bundle(self, catalog: str, source: str, fqid: BundleFQID, deleted: bool
                          ) -> tuple[list[Contribution], list[Replica]]:
         """The bundle's contributions and replicas, touching no index."""
-        start = time.perf_counter()
-        repository = self.runtime.repository_plugin(catalog)
-        plugin = self.runtime.metadata_plugin(catalog)
-        bundle = repository.fetch_bundle(source, fqid)
-        contributions = list(plugin.transform(bundle, deleted=deleted))
-        replicas = list(plugin.replicas(bundle, deleted))
-        self.timings.transform += time.perf_counter() - start
+        with self.timed('transform'):
+            repository = self.runtime.repository_plugin(catalog)
+            plugin = self.runtime.metadata_plugin(catalog)
+            bundle = repository.fetch_bundle(source, fqid)
+            contributions = list(plugin.transform(bundle, deleted=deleted))
+            replicas = list(plugin.replicas(bundle, deleted))
         return contributions, replicas
 
     def write_contributions(self, catalog: str, contributions: Sequence[Contribution]) -> Tally:
-        start = time.perf_counter()
-        self.runtime.backend.write_contributions(catalog, contributions)
-        self.timings.write += time.perf_counter() - start
+        with self.timed('write'):
+            self.runtime.backend.write_contributions(catalog, contributions)
         tally = Tally()
         tally.add(contributions)
         return tally
@@ -164,7 +172,11 @@ class Indexer:
 
     def _aggregate_once(self, catalog: str, entity_type: str,
                         entity_ids: Sequence[str]) -> tuple[int, int, list[str]]:
-        start = time.perf_counter()
+        with self.timed('aggregate'):
+            return self._aggregate_batch(catalog, entity_type, entity_ids)
+
+    def _aggregate_batch(self, catalog: str, entity_type: str,
+                         entity_ids: Sequence[str]) -> tuple[int, int, list[str]]:
         backend = self.runtime.backend
         plugin = self.runtime.metadata_plugin(catalog)
         registry = plugin.field_registry
@@ -177,22 +189,18 @@ class Indexer:
         writes = []
         deleted = 0
         for entity_id in entity_ids:
-            result = aggregate(entity_type, entity_id, contributions.get(entity_id, ()),
-                               aggregators)
+            document = fold(entity_type, entity_id, contributions.get(entity_id, ()),
+                            aggregators, registry)
             existing = current.get(entity_id)
             expected = None if existing is None else existing.version
-            if result is None:
+            if document is None:
                 # Even with nothing stored, write the deletion: a concurrent
                 # aggregation that read contributions before this bundle's
                 # deletion and created the document meanwhile then makes this
                 # write conflict, and the retry deletes what it created.
-                document = None
                 deleted += existing is not None
-            else:
-                document = IndexedAggregate(result, registry.extract(result.to_json()))
             writes.append(AggregateWrite(entity_id, document, expected))
         conflicts = backend.write_aggregates(catalog, entity_type, writes) if writes else []
-        self.timings.aggregate += time.perf_counter() - start
         written = sum(1 for w in writes if w.document is not None)
         return written, deleted, list(conflicts)
 

@@ -64,7 +64,6 @@ class ReindexReport:
     bundles: int
     contributions: int
     aggregates: int
-    deleted: int
     problems: tuple[BundleProblem, ...]
     timings: Timings = attrs.field(factory=Timings, eq=False)
 
@@ -154,7 +153,6 @@ def reindex(runtime: Runtime,
     return ReindexReport(bundles=bundles,
                          contributions=contributions,
                          aggregates=aggregates,
-                         deleted=0,
                          problems=tuple(problems),
                          timings=indexer.timings)
 

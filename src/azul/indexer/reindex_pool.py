@@ -21,9 +21,9 @@ import orjson
 
 from azul.backends.base import Replica
 from azul.config import Config
-from azul.core.aggregation import aggregate
 from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
 from azul.errors import AzulError
+from azul.indexer.index import Indexer, fold
 from azul.plugins.repository.base import BundleProblem
 from azul.runtime import Runtime
 
@@ -70,7 +70,6 @@ class FoldResult:
 
 def transform_chunk(runtime: Runtime, chunk: Chunk) -> ChunkResult:
     """Fetch and transform the chunk's bundles; an unreadable one is a problem, not a failure."""
-    from azul.indexer.index import Indexer
     start = time.process_time()
     indexer = Indexer(runtime)
     contributions: list[Contribution] = []
@@ -103,9 +102,9 @@ def fold_chunk(runtime: Runtime, chunk: FoldChunk) -> FoldResult:
     for entity_id, lines in chunk.entities:
         contributions = [Contribution.from_json(orjson.loads(line)) for line in lines]
         count += len(contributions)
-        result = aggregate(chunk.entity_type, entity_id, contributions, aggregators)
-        if result is not None:
-            documents.append(IndexedAggregate(result, registry.extract(result.to_json())))
+        document = fold(chunk.entity_type, entity_id, contributions, aggregators, registry)
+        if document is not None:
+            documents.append(document)
     return FoldResult(documents=documents, contributions=count,
                       seconds=time.process_time() - start)
 
