@@ -44,6 +44,17 @@ class Catalog:
     metadata_plugin: str
     repository_plugin: str
     sources: tuple[str, ...]
+    #: (source, group) of every source that only members of the group may
+    #: read; the other sources are public
+    groups: tuple[tuple[str, str], ...] = ()
+
+    def group(self, source: str) -> str | None:
+        """The group that may read `source`, None if it is public."""
+        return dict(self.groups).get(source)
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.groups)
 
 
 @attrs.frozen
@@ -153,10 +164,23 @@ def _parse_catalog(name: str, body: Any) -> Catalog:
     if repository not in repository_plugins:
         raise ValueError(f'{where}: unknown repository plugin {repository!r} '
                          f'(one of {", ".join(repository_plugins)})')
-    sources = get('sources', list)
-    for source in sources:
+    sources, groups = [], []
+    for source in get('sources', list):
+        # A public source is its spec; a restricted one names the group that may read it
+        if isinstance(source, dict):
+            unknown = set(source) - {'spec', 'group'}
+            spec, group = source.get('spec'), source.get('group')
+            if unknown or not isinstance(group, str) or not group:
+                raise ValueError(f'{where}: a restricted source must be an object with '
+                                 f'`spec` and `group`, a non-empty string')
+            source = spec
+            groups.append((spec, group))
         if not isinstance(source, str) or not source:
-            raise ValueError(f'{where}: every source must be a non-empty string')
+            raise ValueError(f'{where}: every source must be a non-empty string, or an '
+                             f'object with `spec` and `group`')
+        if source in sources:
+            raise ValueError(f'{where}: source {source!r} is listed twice')
+        sources.append(source)
         if repository == 'canned' and furl(source).scheme not in ('file', 'http', 'https'):
             raise ValueError(f'{where}: canned source {source!r} must be a file:// '
                              f'or http(s):// URL')
@@ -165,7 +189,8 @@ def _parse_catalog(name: str, body: Any) -> Catalog:
                    internal=get('internal', bool),
                    metadata_plugin=metadata,
                    repository_plugin=repository,
-                   sources=tuple(sources))
+                   sources=tuple(sources),
+                   groups=tuple(groups))
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -253,6 +278,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_REINDEX_WORKERS', _int_between(1, 256),
             'Processes that fetch and transform bundles during `azul reindex`; 1: none, '
             'the reindexing process does it; unset: one per core', required=False),
+    # Access (see azul.auth)
+    Setting('AZUL_AUTH', _choice('local', 'google'),
+            'Who vouches for bearer tokens: `local` (AZUL_TOKENS_FILE) or `google` (Google '
+            'OAuth2 access tokens, groups from Terra\'s SAM); unset: `local`', required=False),
+    Setting('AZUL_TOKENS_FILE', _path, 'JSON file of the `local` verifier: token (or '
+                                       '`sha256:` and its digest) -> `subject`, `groups`, '
+                                       '`expires`; unset: no token is valid', required=False),
+    Setting('AZUL_SOURCE_CACHE_TTL', _int_between(0, 3600),
+            'Seconds a verified token (and so its readable sources) is remembered; unset: 60, '
+            'as the original caches sources', required=False),
+    Setting('AZUL_GOOGLE_TOKENINFO_URL', _url, 'Google\'s OAuth2 tokeninfo endpoint; unset: '
+                                               'https://oauth2.googleapis.com/tokeninfo',
+            required=False),
+    Setting('AZUL_SAM_URL', _url, 'Terra SAM, which lists a token\'s groups; unset: '
+                                  'https://sam.dsde-prod.broadinstitute.org', required=False),
     Setting('AZUL_AWS_REGION', _str, 'AWS region of SQS, S3 and OpenSearch Service'),
     Setting('AZUL_LOG_LEVEL', _log_level, 'Python log level'),
 )
@@ -308,6 +348,11 @@ class Config:
     manifest_signing_key: str | None
     manifest_workers: int | None
     reindex_workers: int | None
+    auth: str | None
+    tokens_file: Path | None
+    source_cache_ttl: int | None
+    google_tokeninfo_url: str | None
+    sam_url: str | None
     aws_region: str
     log_level: str
 
@@ -336,6 +381,12 @@ class Config:
             values['manifest_dir'] = values['data_dir'] / 'manifests'
         values['manifest_expiration'] = values['manifest_expiration'] or 7 * 24 * 3600
         values['manifest_workers'] = values['manifest_workers'] or 1
+        values['auth'] = values['auth'] or 'local'
+        if values['source_cache_ttl'] is None:
+            values['source_cache_ttl'] = 60
+        values['google_tokeninfo_url'] = (values['google_tokeninfo_url']
+                                          or 'https://oauth2.googleapis.com/tokeninfo')
+        values['sam_url'] = values['sam_url'] or 'https://sam.dsde-prod.broadinstitute.org'
         config = cls(**values)
         if config.manifest_store == 's3' and not config.manifest_bucket:
             raise ConfigError('AZUL_MANIFEST_BUCKET must be set when AZUL_MANIFEST_STORE is '

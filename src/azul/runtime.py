@@ -40,6 +40,7 @@ class Runtime:
         self._repository: dict[str, RepositoryPlugin] = {}
         self._queue = None
         self._manifests = None
+        self._authenticator = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> 'Runtime':
@@ -105,6 +106,15 @@ class Runtime:
     def queue_stats(self):
         """What /health reports about queues: anything with `counts()`."""
         return self.queue
+
+    @property
+    def authenticator(self):
+        """Who is behind a request's bearer token (see azul.auth)."""
+        with self._lock:
+            if self._authenticator is None:
+                from azul.auth.access import Authenticator, make_verifier
+                self._authenticator = Authenticator(make_verifier(self.config))
+            return self._authenticator
 
     def catalog(self, name: str | None) -> Catalog:
         """The named catalog, the default one for None, or a 400 naming the problem."""

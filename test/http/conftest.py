@@ -8,7 +8,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -99,16 +99,21 @@ def indexed(request, tmp_path_factory) -> Iterator[Indexed]:
     backend = runtime.backend
     try:
         start = time.perf_counter()
-        indexer = Indexer(runtime)
-        indexer.create_indices(CATALOG)
-        for source in SOURCES:
-            listing = runtime.repository_plugin(CATALOG).list_bundles(source)
-            assert listing.bundles and not listing.problems, listing.problems
-            indexer.index_bundles(CATALOG, source, listing.bundles)
+        index_sources(runtime, CATALOG, SOURCES)
         yield Indexed(kind, runtime, time.perf_counter() - start)
     finally:
         backend.drop_deployment()
         backend.close()
+
+
+def index_sources(runtime: Runtime, catalog: str, sources: Sequence[str]) -> None:
+    """Create the catalog's indices and index every bundle of the sources."""
+    indexer = Indexer(runtime)
+    indexer.create_indices(catalog)
+    for source in sources:
+        listing = runtime.repository_plugin(catalog).list_bundles(source)
+        assert listing.bundles and not listing.problems, listing.problems
+        indexer.index_bundles(catalog, source, listing.bundles)
 
 
 @attrs.frozen
@@ -178,3 +183,7 @@ def client(indexed, app_module) -> ServiceClient:
 def reference_spec() -> Mapping[str, Any]:
     with open(FIXTURES / 'azul-openapi' / 'service.openapi.json') as f:
         return json.load(f)
+
+
+# A session fixture of its own module, which imports from this one
+from access_catalogs import access_catalogs  # noqa: E402, F401

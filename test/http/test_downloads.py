@@ -212,8 +212,9 @@ def test_links_cannot_be_altered(canned):
 
 
 def test_expired_link(canned):
-    file = repository.find_file(canned.runtime, canned.runtime.config.default_catalog,
-                                FILE, None)
+    catalog = canned.runtime.config.default_catalog
+    file = repository.find_file(canned.runtime, catalog, FILE, None,
+                                readable=frozenset(catalog.sources))
     request = Request(method='GET', path='/', headers={'host': 'azul.test'})
     an_hour_and_a_second_ago = time.time() - 3601
     location = repository.blob_url(canned.runtime, request, file, NAME,

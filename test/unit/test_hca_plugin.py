@@ -20,9 +20,6 @@ from azul.plugins.repository.canned import CannedRepository
 FIXTURES = Path(__file__).resolve().parents[2].parent / 'shared' / 'fixtures'
 BUNDLES = FIXTURES / 'hca' / 'bundles'
 
-CONTEXT = HitContext(catalog='dcp2', service_url='http://localhost:7000')
-
-
 def fixture_sources() -> list[str]:
     """
     One source per directory of HCA bundles. The example bundles share one
@@ -34,6 +31,11 @@ def fixture_sources() -> list[str]:
             *sorted((BUNDLES / 'cans' / 'examples').iterdir())]
     return [indexer + '/*.dss.hca.json', indexer + '/*.tdr.hca.json',
             *(d.as_uri() for d in dirs)]
+
+
+# A caller who may read every fixture source: every entity is accessible
+CONTEXT = HitContext(catalog='dcp2', service_url='http://localhost:7000',
+                     readable=frozenset(fixture_sources()))
 
 
 @functools.cache

@@ -39,9 +39,15 @@ from azul.errors import InvalidFilterError
 
 @attrs.frozen
 class Is:
-    """Any value of the document equals any of `values`; None matches null."""
+    """
+    Any value of the document equals any of `values`; None matches null. A
+    `negated` term matches exactly the documents the plain one does not: no
+    client writes one, the service does to select entities of sources the
+    caller cannot read (the original's internal `is_not`).
+    """
     field: Field
     values: tuple[Value, ...]
+    negated: bool = False
 
 
 # The bounds of a `within` range: numbers, or date strings for date fields
@@ -78,21 +84,43 @@ Term = Is | Within | Contains | Intersects
 @attrs.frozen
 class Filters:
     terms: tuple[Term, ...] = ()
+    #: Terms that bound everything a request sees, hits and every facet's
+    #: counts alike: no facet ignores them (the caller's readable sources, see
+    #: `azul.auth.reify`). Not part of the API form.
+    scope: tuple[Term, ...] = ()
 
     def without(self, field_name: str) -> 'Filters':
         """
         The filters a facet's counts are computed under: all but the facet's
         own, so that a selected term does not hide its siblings.
         """
-        return Filters(tuple(t for t in self.terms if t.field.name != field_name))
+        return Filters(tuple(t for t in self.terms if t.field.name != field_name), self.scope)
 
     def fields(self) -> tuple[str, ...]:
+        """The fields with a term of their own (not the scope's)."""
         return tuple(t.field.name for t in self.terms)
+
+    def all_terms(self) -> tuple[Term, ...]:
+        """Every term a document must match: the filters' and the scope's."""
+        return self.terms + self.scope
+
+    def groups(self) -> dict[str, list[Term]]:
+        """
+        Every term by what a facet may skip: its field's name, or
+        `SCOPE_GROUP` for the scope's terms, which no facet skips.
+        """
+        result: dict[str, list[Term]] = {}
+        for term in self.terms:
+            result.setdefault(term.field.name, []).append(term)
+        if self.scope:
+            result[SCOPE_GROUP] = list(self.scope)
+        return result
 
     def to_json(self) -> dict[str, Any]:
         """The API form, for pagination links."""
         result = {}
         for term in self.terms:
+            assert not (isinstance(term, Is) and term.negated), term
             relation = _relation_names[type(term)]
             if isinstance(term, Is):
                 values = [term.field.term(v) if term.field.type is not FieldType.boolean
@@ -103,7 +131,11 @@ class Filters:
         return result
 
     def __bool__(self) -> bool:
-        return bool(self.terms)
+        return bool(self.terms or self.scope)
+
+
+# Not a field name: those are identifiers
+SCOPE_GROUP = ' scope'
 
 
 _relation_names = {Is: 'is', Within: 'within', Contains: 'contains', Intersects: 'intersects'}
@@ -514,7 +546,7 @@ _date_re = re.compile(r'\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z')
 def matches(term: Term, values: Sequence[Value]) -> bool:
     """The reference semantics of one term against a document's values."""
     if isinstance(term, Is):
-        return any(v in term.values for v in values)
+        return any(v in term.values for v in values) != term.negated
     present = [v for v in values if v is not None]
     if term.field.type is FieldType.range:
         test = {
@@ -530,4 +562,4 @@ def matches(term: Term, values: Sequence[Value]) -> bool:
 
 
 def filter_matches(filters: Filters, fields: Mapping[str, Sequence[Value]]) -> bool:
-    return all(matches(term, fields[term.field.name]) for term in filters.terms)
+    return all(matches(term, fields[term.field.name]) for term in filters.all_terms())

@@ -69,12 +69,13 @@ class ManifestJobs:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def key(self, catalog: str, format_name: str, filters: Mapping[str, Any],
-            service_url: str) -> ManifestKey:
+            service_url: str, sources: frozenset[str] | None = None) -> ManifestKey:
         content = self.runtime.backend.content_version(catalog)
         return ManifestKey(catalog=catalog, format=format_name,
                            filters=canonical_filters(dict(filters)),
                            content=content, code=self.code_version,
-                           service_url=service_url)
+                           service_url=service_url,
+                           sources=None if sources is None else tuple(sorted(sources)))
 
     # The protocol
 
@@ -178,7 +179,8 @@ class ManifestJobs:
         """Write the manifest of `key` to the store (synchronously)."""
         cls = format_class(key.format)
         context = manifest_context(self.runtime, key.catalog, json.loads(key.filters),
-                                   key.service_url)
+                                   key.service_url,
+                                   None if key.sources is None else frozenset(key.sources))
         object_key = key.object_key(cls.extension)
         with self.store.writer(object_key, cls.content_type) as writer:
             base_name = write_manifest(context, key.format, writer.stream)
@@ -192,4 +194,6 @@ def _key_of(record: Mapping[str, Any]) -> ManifestKey:
     return ManifestKey(catalog=record['catalog'], format=record['format'],
                        filters=canonical_filters(record['filters']),
                        content=record['content'], code=record['code'],
-                       service_url=record['service_url'])
+                       service_url=record['service_url'],
+                       sources=(None if record.get('sources') is None
+                                else tuple(record['sources'])))

@@ -45,11 +45,17 @@ class ManifestKey:
     code: str
     #: Where the manifest's file links point (the service's base URL)
     service_url: str
+    #: The sources the requester may read, sorted (the manifest holds no
+    #: more); None: every source (an operator's manifest)
+    sources: tuple[str, ...] | None = None
 
     @property
     def digest(self) -> str:
         parts = (self.catalog, self.format, self.content, self.code, self.service_url,
                  self.filters)
+        if self.sources is not None:
+            # Callers who may read the same sources share a manifest, as in the original
+            parts += (json.dumps(list(self.sources)),)
         return str(uuid.uuid5(_NAMESPACE, '\n'.join(parts)))
 
     def object_key(self, extension: str) -> str:

@@ -31,6 +31,7 @@ from urllib.parse import quote
 from azul.core.documents import uuid_re
 from azul.errors import AzulError, BadRequestError, NotFoundError
 from azul.runtime import Runtime
+from azul.service import access
 from azul.service.catalogs import catalog_param
 from azul.service.repository import (
     BLOB_PATH,
@@ -74,7 +75,8 @@ def _resolve(runtime: Runtime, request: Request, object_id: str) -> DataFile:
     catalogs = (runtime.config.catalogs if params.get('catalog') is None
                 else (catalog_param(runtime, params),))
     for catalog in catalogs:
-        file = find_file(runtime, catalog, object_id, version)
+        readable = access.readable(runtime, request, catalog)
+        file = find_file(runtime, catalog, object_id, version, readable)
         if file is not None:
             return file
     raise NotFoundError(f'No DRS object {object_id!r}'

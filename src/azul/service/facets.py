@@ -13,9 +13,17 @@ companion field's distinct values.
 from collections.abc import Mapping
 from typing import Any
 
+from azul.auth.reify import SOURCE_ID, Access, accessible_terms
 from azul.core.fields import FieldRegistry, Value
-from azul.core.filters import Filters
-from azul.core.search import FacetResult, SummaryRequest, SummaryResult, Terms, order_terms
+from azul.core.filters import Filters, Is
+from azul.core.search import (
+    Count,
+    FacetResult,
+    SummaryRequest,
+    SummaryResult,
+    Terms,
+    order_terms,
+)
 
 # A facet's terms -> the companion field's distinct values, per facet name
 Companions = Mapping[str, Mapping[Value, tuple[Value, ...]]]
@@ -42,6 +50,33 @@ def companion_values(companions: Mapping[str, str],
                 for bucket in result[facet]}
         for facet, result in results.items()
     }
+
+
+def accessible_requests(entity_type: str, filters: Filters, registry: FieldRegistry,
+                        access: Access) -> dict[bool, SummaryRequest]:
+    """
+    The `accessible` facet depends on the caller, so it is counted, as the
+    original synthesizes it, under every filter but the one on sources (into
+    which a filter on `accessible` was folded): per term, the entities the
+    caller may read or not. Where access is limited, only the first.
+    """
+    field = registry[SOURCE_ID]
+    base = filters.without(SOURCE_ID)
+    terms = {True: accessible_terms(field, access)}
+    if not access.limited:
+        terms[False] = (Is(field, tuple(sorted(access.unreadable))),)
+    return {
+        term: SummaryRequest(entity_type=entity_type,
+                             filters=Filters(base.terms + extra, base.scope),
+                             aggregations=(Count(name='count'),))
+        for term, extra in terms.items()
+    }
+
+
+def accessible_facet(results: Mapping[bool, SummaryResult]) -> FacetResult:
+    counts: dict[Value, int] = {term: result['count'] for term, result in results.items()
+                                if result['count']}
+    return FacetResult(total=sum(counts.values()), counts=counts)
 
 
 def term_facets(registry: FieldRegistry, facets: Mapping[str, FacetResult],

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import attrs
 
+from azul.auth.reify import ACCESSIBLE, SOURCE_ID, Access
 from azul.config import Catalog
 from azul.core.fields import Field, FieldRegistry
 from azul.core.filters import Filters, Is, decode_filters
@@ -17,7 +18,7 @@ from azul.core.search import Cursor, SearchRequest, Sort
 from azul.errors import BadRequestError, NotFoundError
 from azul.plugins.metadata.base import HitContext, MetadataPlugin
 from azul.runtime import Runtime
-from azul.service import facets, pagination
+from azul.service import access, facets, pagination
 from azul.service.catalogs import catalog_param
 from azul.service.request import (
     Request,
@@ -133,7 +134,8 @@ def parse_search(runtime: Runtime, request: Request, entity_type: str) -> Search
                            filters=filters,
                            sort=sort,
                            size=size,
-                           facets=registry.facets,
+                           # `accessible` depends on the caller: counted from the sources
+                           facets=tuple(f for f in registry.facets if f.name != ACCESSIBLE),
                            search_after=after,
                            search_before=before)
     return SearchQuery(catalog, plugin, search)
@@ -155,22 +157,40 @@ def _cursors(params: Mapping[str, Any], sort: Sort) -> tuple[Cursor | None, Curs
     return after, before
 
 
+def _for_caller(runtime: Runtime, request: Request, query: SearchQuery
+                ) -> tuple[SearchRequest, Access]:
+    """The backend's request for this caller, and the caller's access."""
+    catalog, plugin, search_request = query.catalog, query.plugin, query.request
+    readable = access.readable(runtime, request, catalog)
+    caller = access.entity_access(catalog, plugin, readable, search_request.entity_type)
+    filters = access.reified(search_request.filters, plugin, caller)
+    return attrs.evolve(search_request, filters=filters), caller
+
+
 def search(runtime: Runtime, request: Request, entity_type: str) -> Response:
     query = parse_search(runtime, request, entity_type)
     catalog, plugin, search_request = query.catalog.name, query.plugin, query.request
+    backend_request, caller = _for_caller(runtime, request, query)
     backend = runtime.backend
-    result = backend.search(catalog, pagination.overfetch(search_request))
-    page = pagination.page(search_request, result)
+    result = backend.search(catalog, pagination.overfetch(backend_request))
+    page = pagination.page(backend_request, result)
     registry = plugin.field_registry
     companions = plugin.facet_companions()
-    requests = facets.companion_requests(search_request.entity_type, search_request.filters,
+    requests = facets.companion_requests(search_request.entity_type, backend_request.filters,
                                          registry, companions)
-    values = facets.companion_values(companions, {
-        name: backend.summary(catalog, summary_request)
-        for name, summary_request in requests.items()
-    })
+    summaries = {name: backend.summary(catalog, summary_request)
+                 for name, summary_request in requests.items()}
+    values = facets.companion_values(companions, summaries)
+    if ACCESSIBLE in registry and SOURCE_ID in registry:
+        accessible = facets.accessible_requests(search_request.entity_type,
+                                                backend_request.filters, registry, caller)
+        result = attrs.evolve(result, facets={
+            **result.facets,
+            ACCESSIBLE: facets.accessible_facet({term: backend.summary(catalog, r)
+                                                 for term, r in accessible.items()})
+        })
     base_url = request.base_url(runtime.config.service_url)
-    context = HitContext(catalog=catalog, service_url=base_url)
+    context = HitContext(catalog=catalog, service_url=base_url, readable=caller.readable)
     sort = search_request.sort
     repeated = {
         'catalog': catalog,
@@ -198,16 +218,19 @@ def entity(runtime: Runtime, request: Request, entity_type: str, entity_id: str)
     query = parse_search(runtime, request, entity_type)
     catalog, plugin, search_request = query.catalog, query.plugin, query.request
     entity_id = entity_id_param(entity_id)
+    backend_request, caller = _for_caller(runtime, request, query)
+    filters = backend_request.filters
     by_id = lookup_filters(plugin.field_registry, **{ID_FIELD: entity_id})
-    lookup = attrs.evolve(search_request,
-                          filters=Filters(search_request.filters.terms + by_id.terms),
+    lookup = attrs.evolve(backend_request,
+                          filters=Filters(filters.terms + by_id.terms, filters.scope),
                           facets=(), size=1, search_after=None, search_before=None)
     result = runtime.backend.search(catalog.name, lookup)
     if not result.hits:
         raise NotFoundError(f"Can't find an entity in {search_request.entity_type} "
                             f"with an uuid, {entity_id}.")
     context = HitContext(catalog=catalog.name,
-                         service_url=request.base_url(runtime.config.service_url))
+                         service_url=request.base_url(runtime.config.service_url),
+                         readable=caller.readable)
     return json_response(plugin.shape_hit(search_request.entity_type,
                                           result.hits[0].document, context))
 

@@ -25,6 +25,7 @@ from azul.manifests.formats import choose_format, format_class
 from azul.manifests.jobs import Prepared
 from azul.manifests.keys import InvalidToken, SignedKey, Token
 from azul.runtime import Runtime
+from azul.service import access
 from azul.service.catalogs import catalog_param
 from azul.service.index import filters_param
 from azul.service.request import Request, parameters, string_param
@@ -44,10 +45,13 @@ def initiate(runtime: Runtime, request: Request, *, fetch: bool) -> Response:
     catalog = catalog_param(runtime, params)
     plugin = runtime.metadata_plugin(catalog)
     format_name = choose_format(plugin.manifest_formats, string_param(params, 'format'))
-    filters = filters_param(params, plugin, limits).to_json()
+    filters = filters_param(params, plugin, limits)
+    readable = access.readable(runtime, request, catalog)
+    # Now, not in the job: a filter naming a source the caller may not read is a 403
+    access.reified(filters, plugin, access.access(catalog, readable, limited=True))
     base_url = request.base_url(runtime.config.service_url)
     jobs = runtime.manifests
-    key = jobs.key(catalog.name, format_name, filters, base_url)
+    key = jobs.key(catalog.name, format_name, filters.to_json(), base_url, readable)
     return _answer(runtime, jobs.prepare(key), base_url, fetch=fetch)
 
 

@@ -192,8 +192,35 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
         'servers': [{'url': server_url}],
         'paths': paths,
         'components': {'schemas': {'Error': schemas.error,
-                                   'Filters': schemas.filters_schema(fields)}},
+                                   'Filters': schemas.filters_schema(fields)},
+                       'securitySchemes': _security_schemes(runtime.config.auth)},
+        # Anonymous, or with a token: the token may reveal more
+        'security': [{}, {_security_scheme(runtime.config.auth): _scopes(runtime.config.auth)}],
     }
+
+
+def _security_scheme(auth: str | None) -> str:
+    # The original's name for its Google OAuth2 scheme
+    return 'azul_service' if auth == 'google' else 'bearer'
+
+
+def _scopes(auth: str | None) -> list[str]:
+    return ['email'] if auth == 'google' else []
+
+
+def _security_schemes(auth: str | None) -> dict[str, Any]:
+    """
+    How a caller authenticates, which gives Swagger UI its Authorize button:
+    with Google's OAuth2 as the original, or by pasting a token of the local
+    token file.
+    """
+    if auth == 'google':
+        return {'azul_service': {'type': 'oauth2', 'flows': {'implicit': {
+            'authorizationUrl': 'https://accounts.google.com/o/oauth2/auth',
+            'scopes': {'email': 'email'}}}}}
+    return {'bearer': {'type': 'http', 'scheme': 'bearer',
+                       'description': 'A token of the deployment\'s token file '
+                                      '(AZUL_TOKENS_FILE)'}}
 
 
 _cursor_description = ('Use the `next` and `previous` links of the `pagination` response '

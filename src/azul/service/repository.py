@@ -41,6 +41,7 @@ from azul.core.search import SearchRequest, Sort
 from azul.errors import BadRequestError, NotFoundError
 from azul.plugins.repository.base import RepositoryPlugin
 from azul.runtime import Runtime
+from azul.service import access
 from azul.service.catalogs import catalog_param
 from azul.service.index import lookup_filters
 from azul.service.request import (
@@ -95,6 +96,10 @@ class DataFile:
     descriptor: Mapping[str, Any]
     #: The sources that may hold it, the most likely first
     sources: tuple[str, ...]
+    #: Other sources to look in for its bytes, which the caller may read:
+    #: a bundle may have moved, and the bytes of a uuid and version are the
+    #: same anywhere
+    fallback: tuple[str, ...] = ()
 
     @property
     def what(self) -> str:
@@ -119,9 +124,15 @@ def version_param(params: Mapping[str, Any]) -> str | None:
 
 
 def find_file(runtime: Runtime, catalog: Catalog, file_uuid: str,
-              version: str | None) -> DataFile | None:
-    """The indexed data file of that uuid and version (the newest if None)."""
-    registry = runtime.metadata_plugin(catalog).field_registry
+              version: str | None, readable: frozenset[str]) -> DataFile | None:
+    """
+    The indexed data file of that uuid and version (the newest if None), if it
+    is in a source the caller may read (`readable`). As in the original, the
+    file of a source the caller may not read is not found (404): its
+    existence is not the caller's to know.
+    """
+    plugin = runtime.metadata_plugin(catalog)
+    registry = plugin.field_registry
     ids = {ID_FIELD: file_uuid} if version is None else {ID_FIELD: file_uuid,
                                                          VERSION_FIELD: version}
     try:
@@ -129,6 +140,7 @@ def find_file(runtime: Runtime, catalog: Catalog, file_uuid: str,
     except ValueError:
         # Not even text a document could hold (e.g. a lone surrogate)
         return None
+    filters = access.reified(filters, plugin, access.access(catalog, readable, limited=True))
     search = SearchRequest(entity_type=FILES,
                            filters=filters,
                            sort=Sort(registry[VERSION_FIELD], 'desc'),
@@ -140,7 +152,13 @@ def find_file(runtime: Runtime, catalog: Catalog, file_uuid: str,
     descriptor = _descriptor(document, file_uuid, version)
     sources = tuple(s for s in document.get('sources') or () if isinstance(s, str))
     return DataFile(catalog=catalog, uuid=file_uuid, version=descriptor.get('version'),
-                    descriptor=descriptor, sources=sources or catalog.sources)
+                    descriptor=descriptor, sources=sources or _ordered(catalog, readable),
+                    fallback=_ordered(catalog, readable))
+
+
+def _ordered(catalog: Catalog, readable: frozenset[str]) -> tuple[str, ...]:
+    """The readable sources in the catalog's order."""
+    return tuple(s for s in catalog.sources if s in readable)
 
 
 def _descriptor(document: Mapping[str, Any], file_uuid: str,
@@ -159,10 +177,8 @@ def file_bytes(runtime: Runtime, file: DataFile) -> bytes | None:
 
 
 def _sources(file: DataFile) -> Iterable[str]:
-    # Its own sources first, then the others of the catalog: a bundle may
-    # have moved, and the bytes of a uuid and version are the same anywhere
     yield from file.sources
-    yield from (s for s in file.catalog.sources if s not in file.sources)
+    yield from (s for s in file.fallback if s not in file.sources)
 
 
 def _first_bytes(plugin: RepositoryPlugin, sources: Iterable[str],
@@ -192,7 +208,7 @@ def foreign_drs_url(runtime: Runtime, file: DataFile) -> str | None:
     that server is this deployment (which would redirect to itself).
     """
     plugin = runtime.repository_plugin(file.catalog)
-    for source in file.sources or file.catalog.sources:
+    for source in file.sources or file.fallback:
         url = plugin.file_url(source, file.descriptor)
         if url is not None:
             host = urlsplit(url).netloc
@@ -213,6 +229,7 @@ def _requested_file(runtime: Runtime, request: Request, file_uuid: str
     request_index = int_param(params, 'requestIndex', 0, -2 ** 63, 2 ** 63 - 1) or 0
     choice_param(params, 'replica', REPLICAS)
     drs_uri = string_param(params, 'drsUri')
+    readable = access.readable(runtime, request, catalog)
     if request_index > 0:
         # A related file, or a retry: named by the request, as the original
         # takes it, since the index does not list related files as files
@@ -221,10 +238,11 @@ def _requested_file(runtime: Runtime, request: Request, file_uuid: str
                                   '`fileName` parameters')
         descriptor = {'uuid': file_uuid, 'version': version, 'name': file_name,
                       'drs_uri': drs_uri}
+        # Only from sources the caller may read: no lookup vouched for it
         file = DataFile(catalog=catalog, uuid=file_uuid, version=version,
-                        descriptor=descriptor, sources=catalog.sources)
+                        descriptor=descriptor, sources=_ordered(catalog, readable))
     else:
-        found = find_file(runtime, catalog, file_uuid, version)
+        found = find_file(runtime, catalog, file_uuid, version, readable)
         if found is None:
             raise NotFoundError(f'Unable to find file {file_uuid!r}, version {version!r} in '
                                 f'catalog {catalog.name!r}')
@@ -278,8 +296,10 @@ def blob(runtime: Runtime, request: Request, file_uuid: str) -> Response:
     if version is None or file_name is None:
         # Only a link we signed gets here, and we sign none without them
         raise BadRequestError('The link lacks `version` or `fileName`')
+    # The link is the capability: signed after the lookup that checked access
     file = DataFile(catalog=catalog, uuid=file_uuid, version=version,
-                    descriptor={'uuid': file_uuid, 'version': version}, sources=())
+                    descriptor={'uuid': file_uuid, 'version': version}, sources=(),
+                    fallback=catalog.sources)
     content = file_bytes(runtime, file)
     if content is None:
         raise NotFoundError(f'The repository holds no bytes of {file.what} ({file_name!r}) '
@@ -290,9 +310,11 @@ def blob(runtime: Runtime, request: Request, file_uuid: str) -> Response:
 
 def sources(runtime: Runtime, request: Request) -> Response:
     """
-    GET /repository/sources: the sources of a catalog. Canned sources are
-    public, so every client may access all of them; a source's id is its spec.
+    GET /repository/sources: the sources of a catalog the caller may read
+    (the public ones, and those of the caller's groups). A canned source's
+    id is its spec.
     """
     catalog = catalog_param(runtime, parameters(request, ('catalog',)))
+    readable = access.readable(runtime, request, catalog)
     return json_response({'sources': [{'sourceId': spec, 'sourceSpec': spec}
-                                      for spec in catalog.sources]})
+                                      for spec in _ordered(catalog, readable)]})

@@ -38,7 +38,8 @@ def term_condition(spec: FieldSpec, term: Term) -> Query:
             else:
                 parts.append(f'list_contains({column}, ?::{element_type(spec.field.type)})')
                 params.append(value)
-        return Query('(' + (' OR '.join(parts) or 'FALSE') + ')', tuple(params))
+        text = '(' + (' OR '.join(parts) or 'FALSE') + ')'
+        return Query(f'(NOT {text})' if term.negated else text, tuple(params))
     if spec.field.type is FieldType.range:
         # Element x is a STRUCT(lo, hi); r the requested range
         test, order = {
@@ -66,7 +67,7 @@ _within_types = {FieldType.long: float, FieldType.double: float, FieldType.date:
 
 
 def where(table: TableSpec, filters: Filters) -> Query:
-    conditions = [term_condition(table.spec(t.field), t) for t in filters.terms]
+    conditions = [term_condition(table.spec(t.field), t) for t in filters.all_terms()]
     return conjunction(conditions)
 
 
@@ -195,9 +196,7 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
     field id is NULL for the scope of the shared facets; a hit of the page is
     (HIT, position from 1, NULL, row id), for `rows`.
     """
-    groups: dict[str, list[Term]] = {}
-    for term in filters.terms:
-        groups.setdefault(term.field.name, []).append(term)
+    groups = filters.groups()
     names = list(groups)
     flags, params = [], []
     for i, terms in enumerate(groups.values()):

@@ -96,7 +96,8 @@ def _is(term: Is) -> Query:
     clauses = [{'terms': {term_path(field): values}}] if values else []
     if None in term.values:
         clauses.append({'term': {NULLS: field.name}})
-    return any_of(clauses)
+    query = any_of(clauses)
+    return {'bool': {'must_not': [query]}} if term.negated else query
 
 
 def _ranges(relation: str | None) -> Callable[[Term], Query]:
@@ -170,7 +171,7 @@ def term_query(term: Term) -> Query:
 
 
 def filter_query(filters: Filters) -> Query:
-    return all_of([term_query(t) for t in filters.terms])
+    return all_of([term_query(t) for t in filters.all_terms()])
 
 
 def _terms(field: Field) -> dict[str, Any]:

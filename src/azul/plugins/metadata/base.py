@@ -25,6 +25,8 @@ class HitContext:
     catalog: str
     # Absolute URL of the service root, without a trailing slash
     service_url: str
+    #: The sources the caller may read: which entities are `accessible`
+    readable: frozenset[str] = frozenset()
 
     def file_url(self, file_uuid: str, version: str | None) -> str:
         url = f'{self.service_url}/repository/files/{file_uuid}?catalog={self.catalog}'
@@ -70,6 +72,11 @@ class MetadataPlugin(ABC):
     @property
     @abstractmethod
     def field_registry(self) -> FieldRegistry: ...
+
+    #: Entity types listed to every caller, each hit marked `accessible` or
+    #: not (the original: HCA projects, AnVIL datasets); the other entity
+    #: types only show what the caller may read
+    open_entity_types: tuple[str, ...] = ()
 
     @abstractmethod
     def default_sort(self, entity_type: str) -> tuple[str, Order]: ...

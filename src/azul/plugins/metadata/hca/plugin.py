@@ -20,6 +20,8 @@ from azul.plugins.repository.base import Bundle
 
 class HCAPlugin(MetadataPlugin):
     name = 'hca'
+    # As the original: project metadata is public, the data behind it may not be
+    open_entity_types = ('projects',)
 
     @property
     def entity_types(self) -> tuple[str, ...]:

@@ -15,8 +15,8 @@ Data Browser reads).
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from azul.auth.reify import is_accessible
 from azul.plugins.metadata.base import HitContext
-from azul.plugins.metadata.hca.fields import registry
 from azul.plugins.metadata.hca.matrices import stratification_tree
 
 JSON = dict[str, Any]
@@ -47,15 +47,10 @@ def shape_hit(entity_type: str, document: Mapping[str, Any], context: HitContext
     else:
         hit['fileTypeSummaries'] = [_file_type_summary(f) for f in _inner(contents, 'files')]
     # The hit's own entity says whether the caller may download its data
-    accessible = _accessible(document['sources'])
+    accessible = is_accessible(document['sources'], context.readable)
     for entity in hit.get(entity_type, ()):
         entity['accessible'] = accessible
     return hit
-
-
-def _accessible(sources: Sequence[str]) -> bool:
-    field = registry['accessible']
-    return bool(sources) and all(field.normalize(s) for s in sources)
 
 
 def _inner(contents: Mapping[str, Any], inner_type: str) -> list[Mapping[str, Any]]:
