@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 
 
-def _hca_catalog(*sources: str) -> dict:
+def _hca_catalog(*sources: str | dict) -> dict:
     return {
         'atlas': 'hca',
         'internal': False,
@@ -36,13 +36,22 @@ def env() -> Mapping[str, str | None]:
         # The demo source's glob skips the generator's stats.json and
         # deletions.json, which are not bundles.
         'AZUL_CATALOGS': json.dumps({
-            # The synthetic demo catalog that `make run` generates
-            'dcp': _hca_catalog('file://{AZUL_DATA_DIR}/demo/bundles/*Z.json'),
+            # The synthetic demo catalog that `make run` generates: the bundles
+            # whose uuid starts with 0-b are public, the others (a quarter) a
+            # restricted source that members of `demo-consent` may read (the
+            # token of AZUL_TOKENS_FILE)
+            'dcp': _hca_catalog('file://{AZUL_DATA_DIR}/demo/bundles/[0-b]*Z.json',
+                                {'spec': 'file://{AZUL_DATA_DIR}/demo/bundles/[c-f]*Z.json',
+                                 'group': 'demo-consent'}),
             # The real HCA fixture bundles beside the project (DSS form; the
             # TDR twins and the examples sharing one uuid need catalogs of
             # their own): `make reindex CATALOG=fixtures`
             'fixtures': _hca_catalog('file://{AZUL_FIXTURES}/hca/bundles/indexer/*.dss.hca.json'),
         }),
+
+        # Bearer tokens of the `local` verifier; `make run` writes one for the
+        # demo's restricted source if the file is missing
+        'AZUL_TOKENS_FILE': '{AZUL_DATA_DIR}/tokens.json',
 
         # The shared fixtures used by the `fixtures` catalog and the tests
         'AZUL_FIXTURES': '{AZUL_HOME}/../shared/fixtures',

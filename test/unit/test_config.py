@@ -30,7 +30,9 @@ def test_defaults_build_a_valid_config():
     assert config.duckdb_path == Path(ROOT, '.azul', 'local', 'index.duckdb')
     assert config.duckdb_memory_limit is None
     assert Config.from_env(_env(AZUL_DUCKDB_MEMORY_LIMIT='1.5GiB')).duckdb_memory_limit == '1.5GiB'
-    assert config.default_catalog.sources == (f'file://{ROOT}/.azul/local/demo/bundles/*Z.json',)
+    demo = f'file://{ROOT}/.azul/local/demo/bundles/'
+    assert config.default_catalog.sources == (demo + '[0-b]*Z.json', demo + '[c-f]*Z.json')
+    assert config.default_catalog.groups == ((demo + '[c-f]*Z.json', 'demo-consent'),)
 
 
 @pytest.mark.parametrize('name, value, message', [

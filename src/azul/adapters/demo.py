@@ -4,9 +4,11 @@ minutes. Generates the synthetic demo catalog unless it exists, indexes it
 unless the index already holds it, applies the demo's deletions, then serves
 both APIs and prints example requests.
 """
+import fnmatch
 import json
 import logging
 import os
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -80,8 +82,38 @@ def index_demo(runtime: Runtime, directory: Path | None, regenerated: bool = Fal
     deletions = directory / 'deletions.json' if directory else None
     if deletions and deletions.exists():
         fqids = [BundleFQID(d['uuid'], d['version']) for d in json.loads(deletions.read_text())]
-        Indexer(runtime).index_bundles(catalog.name, catalog.sources[0], fqids, deleted=True)
+        indexer = Indexer(runtime)
+        for source in catalog.sources:
+            # Each to the source whose glob selects its bundle's file
+            pattern = str(furl(source).path).rsplit('/', 1)[-1]
+            mine = [f for f in fqids if fnmatch.fnmatchcase(f'{f.uuid}.Z.json', pattern)]
+            if mine:
+                indexer.index_bundles(catalog.name, source, mine, deleted=True)
         print(f'Applied {len(fqids)} bundle deletion(s) listed in {deletions}')
+
+
+DEMO_GROUP = 'demo-consent'
+
+
+def ensure_demo_token(config: Config) -> None:
+    """
+    A token of the group that may read the demo's restricted source, in the
+    token file, unless the file exists. Its path is printed, never the token.
+    """
+    path = config.tokens_file
+    if path is None or path.exists():
+        return
+    restricted = [c for c in config.catalogs if DEMO_GROUP in dict(c.groups).values()]
+    if not restricted:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        json.dump({token: {'subject': 'demo@example.org', 'groups': [DEMO_GROUP]}}, f,
+                  indent=2)
+    print(f'Wrote a bearer token of group {DEMO_GROUP!r} (the restricted demo source) to '
+          f'{path}')
 
 
 def sample_notification(runtime: Runtime) -> tuple[str, dict] | None:
@@ -113,6 +145,11 @@ Try:
   curl '{url}/index/projects?catalog={catalog}&size=5'
   curl '{url}/index/files?catalog={catalog}&size=5&{filters.lstrip("?")}'
   curl '{url}/index/summary?catalog={catalog}'
+
+A quarter of the demo bundles are a restricted source: anonymous callers see
+the others (projects are listed to all, marked `accessible`). With the token of
+AZUL_TOKENS_FILE (its key; in Swagger UI: Authorize), you see them all:
+  curl -H "Authorization: Bearer $TOKEN" '{url}/repository/sources?catalog={catalog}'
 '''
     if notification is not None:
         other, body = notification
@@ -142,6 +179,7 @@ def run(config: Config, port: int | None = None) -> int:
     # Generating the catalog anew (re)writes stats.json, and calls for a reindex
     before = _stamp(demo_directory(config))
     directory = ensure_demo_catalog(config)
+    ensure_demo_token(config)
     runtime = Runtime(config)
     index_demo(runtime, directory, regenerated=_stamp(directory) != before)
     server = LocalServer(runtime, config.host, port or config.port)
