@@ -9,7 +9,7 @@ canonical configuration (`canonical_runtime`); regenerate it with
 """
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from azul.config import Config
@@ -82,12 +82,13 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
     search_200 = _json(schemas.search_response(plugin_names), 'A page of hits, the '
                        'pagination links and the facet counts.')
     search = _op('Search an index for entities of interest', 'Index', search_params,
-                 {'200': search_200, **_errors(400, 404, 503)})
+                 {'200': search_200,
+                  **_errors(400, 401, 403, 404, 503, descriptions=_forbidden_source)})
     summary_params = [catalog, filters]
     summary = _op('Statistics on the data present across all entities', 'Index',
                   summary_params,
                   {'200': _json(schemas.summary, 'Counts and sizes of the matching data.'),
-                   **_errors(400, 404, 503)})
+                   **_errors(400, 401, 403, 404, 503, descriptions=_forbidden_source)})
     file_params = [catalog,
                    _param('file_uuid', schemas.string, 'The UUID of the file.', where='path'),
                    *(_param(name, schemas.integer if name in ('wait', 'requestIndex')
@@ -153,14 +154,14 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
              # Accepted and validated as on the search route; `filters` apply
              *(p for p in search_params if p['in'] == 'query' and p['name'] != 'catalog')],
             {'200': _json(schemas.hit(plugin_names), 'The entity, shaped like a hit.'),
-             **_errors(400, 404, 503)})},
+             **_errors(400, 401, 403, 404, 503, descriptions=_forbidden_source)})},
         '/repository/files/{file_uuid}': {'get': _op(
             'Redirect to a URL for downloading a data file', 'Repository', file_params,
             {'302': {'description': 'The file can be downloaded from the URL in the '
                                     '`Location` header.',
                      'headers': {'Location': {'schema': schemas.string},
                                  'Content-Disposition': {'schema': schemas.string}}},
-             **_errors(400, 404, 502, 503)})},
+             **_errors(400, 401, 404, 502, 503)})},
         '/repository/sources': {'get': _op(
             'List available data sources', 'Repository', [catalog],
             {'200': _json({'type': 'object', 'required': ['sources'],
@@ -170,13 +171,13 @@ def document(runtime: Runtime, server_url: str) -> dict[str, Any]:
                                'additionalProperties': False,
                                'properties': {'sourceId': schemas.string,
                                               'sourceSpec': schemas.string}}}}},
-                          'The sources of the catalog.'),
-             **_errors(400, 404)})},
+                          'The sources of the catalog the caller may read.'),
+             **_errors(400, 401, 404)})},
         '/fetch/repository/files/{file_uuid}': {'get': _op(
             'Request a URL for downloading a data file', 'Repository', file_params,
             {'200': _json(schemas.fetch_file, 'The redirect a browser would follow, as '
                                               'JSON: `Status` 302 and its `Location`.'),
-             **_errors(400, 404, 502, 503)})},
+             **_errors(400, 401, 404, 502, 503)})},
         **_drs_paths(catalog),
         **_manifest_paths(catalog, filters, list(dict.fromkeys(
             f for p in plugins for f in p.manifest_formats))),
@@ -262,6 +263,7 @@ def _json(schema: dict, description: str) -> dict[str, Any]:
 
 _error_descriptions = {
     400: 'The request is invalid; the message names the problem.',
+    401: 'The Authorization header is malformed, or its bearer token is unknown or expired.',
     403: 'The signature of the link is invalid, or the link has expired.',
     404: 'There is no such catalog, entity or file.',
     410: 'The manifest preparation job has expired; request a new one.',
@@ -270,8 +272,13 @@ _error_descriptions = {
 }
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(status): {'description': _error_descriptions[status], 'content': {
+# A filter naming a source the caller may not read
+_forbidden_source = {403: 'A `sourceId` filter names a source the caller may not read.'}
+
+
+def _errors(*statuses: int, descriptions: Mapping[int, str] | None = None) -> dict[str, Any]:
+    described = {**_error_descriptions, **(descriptions or {})}
+    return {str(status): {'description': described[status], 'content': {
         'application/json': {'schema': _ref('Error')}}}
         for status in statuses}
 
@@ -306,6 +313,7 @@ def _drs_paths(catalog: dict[str, Any]) -> dict[str, Any]:
         required=['msg', 'status_code'])}}}
     drs_errors = {'400': {**drs_error, 'description': 'A malformed object id, version, '
                                                       'parameter or access id.'},
+                  '401': {**drs_error, 'description': _error_descriptions[401]},
                   '404': {**drs_error, 'description': 'No catalog indexes the file, or '
                                                       'its bytes are nowhere (access).'}}
     access_url = schemas.obj({'url': schemas.string}, required=['url'])
@@ -387,7 +395,9 @@ def _manifest_paths(catalog: dict[str, Any], filters: dict[str, Any],
     initiate = [catalog, filters, format_param]
 
     def put(summary: str, responses: dict) -> Operation:
-        return {**_op(summary, 'Manifests', initiate, {**responses, **_errors(400, 503)}),
+        return {**_op(summary, 'Manifests', initiate,
+                      {**responses, **_errors(400, 401, 403, 503,
+                                              descriptions=_forbidden_source)}),
                 'description': 'Any parameter may instead be a property of a JSON object in '
                                'the body (for filters longer than a URL may be).',
                 'requestBody': body}
