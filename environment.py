@@ -36,12 +36,11 @@ def env() -> Mapping[str, str | None]:
         # The demo source's glob skips the generator's stats.json and
         # deletions.json, which are not bundles.
         'AZUL_CATALOGS': json.dumps({
-            # The synthetic demo catalog that `make run` generates: the bundles
-            # whose uuid starts with 0-b are public, the others (a quarter) a
-            # restricted source that members of `demo-consent` may read (the
-            # token of AZUL_TOKENS_FILE)
-            'dcp': _hca_catalog('file://{AZUL_DATA_DIR}/demo/bundles/[0-b]*Z.json',
-                                {'spec': 'file://{AZUL_DATA_DIR}/demo/bundles/[c-f]*Z.json',
+            # The synthetic demo catalog that `make run` generates: every
+            # fourth project is a restricted source that members of
+            # `demo-consent` may read (the token of AZUL_TOKENS_FILE)
+            'dcp': _hca_catalog('file://{AZUL_DATA_DIR}/demo/bundles/*Z.json',
+                                {'spec': 'file://{AZUL_DATA_DIR}/demo/bundles/restricted/*Z.json',
                                  'group': 'demo-consent'}),
             # The real HCA fixture bundles beside the project (DSS form; the
             # TDR twins and the examples sharing one uuid need catalogs of

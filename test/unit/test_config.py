@@ -31,8 +31,8 @@ def test_defaults_build_a_valid_config():
     assert config.duckdb_memory_limit is None
     assert Config.from_env(_env(AZUL_DUCKDB_MEMORY_LIMIT='1.5GiB')).duckdb_memory_limit == '1.5GiB'
     demo = f'file://{ROOT}/.azul/local/demo/bundles/'
-    assert config.default_catalog.sources == (demo + '[0-b]*Z.json', demo + '[c-f]*Z.json')
-    assert config.default_catalog.groups == ((demo + '[c-f]*Z.json', 'demo-consent'),)
+    assert config.default_catalog.sources == (demo + '*Z.json', demo + 'restricted/*Z.json')
+    assert config.default_catalog.groups == ((demo + 'restricted/*Z.json', 'demo-consent'),)
 
 
 @pytest.mark.parametrize('name, value, message', [

@@ -404,3 +404,34 @@ def test_keys_are_subset_of_real_fixtures(bundles: dict[str, JSON]) -> None:
     assert set(synth_links) == {'header', 'process_link', 'supplementary_file_link'}
     for link_type, keys in synth_links.items():
         assert keys == real_links[link_type], link_type
+
+
+def _projects_of(directory: Path) -> dict[str, set[str]]:
+    """Project id -> names of the bundle files of the directory that name it."""
+    result: dict[str, set[str]] = defaultdict(set)
+    for path in directory.glob('*Z.json'):
+        bundle = json.loads(path.read_text())
+        for key in bundle['metadata']:
+            if key.startswith('project/'):
+                result[key].add(path.name)
+    return result
+
+
+def test_restricted_projects_are_whole(tmp_path: Path) -> None:
+    # Every second project goes to `restricted`, all its bundles and their data files
+    stats = generate(200, tmp_path, seed=2, restrict_every=2)
+    assert stats.projects >= 2
+    public, restricted = _projects_of(tmp_path), _projects_of(tmp_path / 'restricted')
+    assert public and restricted
+    assert not public.keys() & restricted.keys()
+    assert len(public) + len(restricted) == stats.projects
+    assert len(restricted) == stats.projects // 2
+    # Each bundle's data files are beside it
+    for directory in (tmp_path, tmp_path / 'restricted'):
+        for path in directory.glob('*Z.json'):
+            for entry in json.loads(path.read_text())['manifest'].values():
+                assert (directory / 'data' / f'{entry["uuid"]}.{entry["version"]}').exists()
+    deletions = json.loads((tmp_path / DELETIONS_FILE).read_text())
+    for deletion in deletions:
+        directory = tmp_path / 'restricted' if deletion.get('restricted') else tmp_path
+        assert list(directory.glob(f'{deletion["uuid"]}.*Z.json'))

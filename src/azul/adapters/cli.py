@@ -91,7 +91,8 @@ def cmd_synth(args) -> int:
     from azul.synth import generate
     with tqdm(total=args.bundles, desc='generating', unit='bundle', file=sys.stderr,
               disable=args.quiet) as bar:
-        stats = generate(args.bundles, Path(args.out), seed=args.seed, progress=bar.update)
+        stats = generate(args.bundles, Path(args.out), seed=args.seed, progress=bar.update,
+                         restrict_every=args.restrict_every)
     print(f'Wrote {stats.bundles} bundle(s) with {stats.files} file(s) in {stats.projects} '
           f'project(s) to {args.out} ({stats.updated} updated, {stats.deleted} deleted)')
     return 0
@@ -225,6 +226,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--bundles', type=int, required=True, help='number of distinct bundles')
     p.add_argument('--out', required=True, help='output directory')
     p.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
+    p.add_argument('--restrict-every', type=int, default=0, metavar='N',
+                   help='write every N-th project to OUT/restricted (default 0: none)')
     p = add('serve', cmd_serve, 'serve the service and indexer APIs locally')
     p.add_argument('--host', help='interface to bind (default: AZUL_HOST)')
     p.add_argument('--port', type=int, help='port (default: AZUL_PORT)')

@@ -4,7 +4,6 @@ minutes. Generates the synthetic demo catalog unless it exists, indexes it
 unless the index already holds it, applies the demo's deletions, then serves
 both APIs and prints example requests.
 """
-import fnmatch
 import json
 import logging
 import os
@@ -18,14 +17,17 @@ from tqdm import tqdm
 
 from azul.adapters.progress import reindex_with_progress
 from azul.adapters.server import LocalServer, wait_for_signal
-from azul.config import Config
+from azul.config import Catalog, Config
 from azul.core.documents import BundleFQID
 from azul.indexer.index import Indexer
 from azul.runtime import Runtime
+from azul.synth.generator import RESTRICTED_DIR
 
 log = logging.getLogger(__name__)
 
 DEMO_SEED = 0
+# Every fourth project of the demo is restricted (see AZUL_CATALOGS)
+DEMO_RESTRICT_EVERY = 4
 
 
 def demo_directory(config: Config) -> Path | None:
@@ -33,6 +35,10 @@ def demo_directory(config: Config) -> Path | None:
     source = config.default_catalog.sources[0] if config.default_catalog.sources else None
     if source is None or furl(source).scheme != 'file':
         return None
+    return _directory(source)
+
+
+def _directory(source: str) -> Path:
     path = Path(str(furl(source).path))
     # A glob in the last segment selects files within the directory
     return path.parent if any(c in path.name for c in '*?[') else path
@@ -48,7 +54,7 @@ def ensure_demo_catalog(config: Config) -> Path | None:
     directory = demo_directory(config)
     if directory is None:
         return None
-    if not (directory / 'stats.json').exists() or _predates_data(directory):
+    if not (directory / 'stats.json').exists() or _predates(directory):
         from azul.synth import generate
         if directory.exists():
             # stats.json is written last: without it, a previous run was interrupted
@@ -57,15 +63,16 @@ def ensure_demo_catalog(config: Config) -> Path | None:
         print(f'Generating {config.demo_bundles} synthetic bundles in {directory} ...')
         with tqdm(total=config.demo_bundles, unit='bundle', file=sys.stderr) as bar:
             stats = generate(config.demo_bundles, directory, seed=DEMO_SEED,
-                             progress=bar.update)
+                             progress=bar.update, restrict_every=DEMO_RESTRICT_EVERY)
         print(f'Generated {stats.bundles} bundles, {stats.files} files, '
               f'{stats.projects} projects')
     return directory
 
 
-def _predates_data(directory: Path) -> bool:
+def _predates(directory: Path) -> bool:
+    """Whether the demo catalog predates data files, or restricted projects."""
     from azul.synth.data import DATA_DIR
-    return not (directory / DATA_DIR).is_dir()
+    return not (directory / DATA_DIR).is_dir() or not (directory / RESTRICTED_DIR).is_dir()
 
 
 def index_demo(runtime: Runtime, directory: Path | None, regenerated: bool = False) -> None:
@@ -81,15 +88,25 @@ def index_demo(runtime: Runtime, directory: Path | None, regenerated: bool = Fal
           f'{report.aggregates} aggregates')
     deletions = directory / 'deletions.json' if directory else None
     if deletions and deletions.exists():
-        fqids = [BundleFQID(d['uuid'], d['version']) for d in json.loads(deletions.read_text())]
+        listed = json.loads(deletions.read_text())
         indexer = Indexer(runtime)
-        for source in catalog.sources:
-            # Each to the source whose glob selects its bundle's file
-            pattern = str(furl(source).path).rsplit('/', 1)[-1]
-            mine = [f for f in fqids if fnmatch.fnmatchcase(f'{f.uuid}.Z.json', pattern)]
-            if mine:
+        for restricted in (False, True):
+            # Each to the source of its bundle's directory
+            mine = [BundleFQID(d['uuid'], d['version']) for d in listed
+                    if d.get('restricted', False) == restricted]
+            source = _source_of(catalog, directory / RESTRICTED_DIR if restricted
+                                else directory)
+            if mine and source is not None:
                 indexer.index_bundles(catalog.name, source, mine, deleted=True)
-        print(f'Applied {len(fqids)} bundle deletion(s) listed in {deletions}')
+        print(f'Applied {len(listed)} bundle deletion(s) listed in {deletions}')
+
+
+def _source_of(catalog: Catalog, directory: Path) -> str | None:
+    """The catalog's file:// source of bundles in `directory`."""
+    for source in catalog.sources:
+        if furl(source).scheme == 'file' and _directory(source) == directory:
+            return source
+    return None
 
 
 DEMO_GROUP = 'demo-consent'
@@ -146,8 +163,8 @@ Try:
   curl '{url}/index/files?catalog={catalog}&size=5&{filters.lstrip("?")}'
   curl '{url}/index/summary?catalog={catalog}'
 
-A quarter of the demo bundles are a restricted source: anonymous callers see
-the others (projects are listed to all, marked `accessible`). With the token of
+Every fourth demo project is a restricted source: anonymous callers see the
+others' files (projects are listed to all, marked `accessible`). With the token of
 AZUL_TOKENS_FILE (its key; in Swagger UI: Authorize), you see them all:
   curl -H "Authorization: Bearer $TOKEN" '{url}/repository/sources?catalog={catalog}'
 '''

@@ -24,6 +24,8 @@ MIN_PROJECT_SIZE, MAX_PROJECT_SIZE = 20, 50
 
 DELETIONS_FILE = 'deletions.json'
 STATS_FILE = 'stats.json'
+#: Where the bundles (and data files) of restricted projects go, under `out`
+RESTRICTED_DIR = 'restricted'
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ class _Writer:
 def generate(bundles: int,
              out: Path,
              seed: int = 0,
-             progress: Callable[[int], None] | None = None) -> SynthStats:
+             progress: Callable[[int], None] | None = None,
+             restrict_every: int = 0) -> SynthStats:
     """
     Write `bundles` synthetic bundles to `out`, one `<uuid>.<version>.json`
     file per bundle version, the bytes of each data file they declare as
@@ -134,6 +137,12 @@ def generate(bundles: int,
     needed and must be empty so that no stale bundles mix with the new ones.
     `progress`, if given, is called with the number of bundles completed
     since the previous call, which suits `tqdm.update`.
+
+    With `restrict_every` n > 0, every n-th project (the n-th, 2n-th, ...) is
+    written to `out/restricted` instead, with its data files, so that a
+    catalog can serve it as a source of its own that not everybody may read:
+    managed access is granted per project (dataset), never per bundle. Its
+    deletions are listed with `"restricted": true`.
     """
     if bundles < 0:
         raise ValueError(f'Number of bundles must not be negative: {bundles}')
@@ -153,8 +162,12 @@ def generate(bundles: int,
     files = 0
     offset = 0
     (out / DATA_DIR).mkdir()
+    if restrict_every > 0:
+        (out / RESTRICTED_DIR / DATA_DIR).mkdir(parents=True)
     with _Writer() as writer:
-        for size, project_seed in zip(sizes, project_seeds, strict=True):
+        for number, (size, project_seed) in enumerate(zip(sizes, project_seeds, strict=True)):
+            restricted = restrict_every > 0 and (number + 1) % restrict_every == 0
+            target = out / RESTRICTED_DIR if restricted else out
             project_rng = Random(project_seed)
             project = make_project(project_rng, size, short_names)
             builder = BundleBuilder(project_rng, project)
@@ -164,13 +177,14 @@ def generate(bundles: int,
             written: set[str] = set()
             for index in range(size):
                 bundle = builder.build(index)
-                writer.bundle(out, builder, bundle, written)
+                writer.bundle(target, builder, bundle, written)
                 file_keys.update(bundle.manifest)
                 if offset + index in deleted:
-                    deletions.append({'uuid': bundle.uuid, 'version': bundle.version})
+                    deletions.append({'uuid': bundle.uuid, 'version': bundle.version,
+                                      **({'restricted': True} if restricted else {})})
                 elif offset + index in updated:
                     newer = builder.update(bundle)
-                    writer.bundle(out, builder, newer, written)
+                    writer.bundle(target, builder, newer, written)
                     file_keys.update(newer.manifest)
             files += len(file_keys)
             offset += size
