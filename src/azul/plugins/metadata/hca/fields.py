@@ -17,10 +17,12 @@ Decisions where the reference API left room:
   exactly as spelled in the index.
 * `sourceId` and `sourceSpec` both read the source spec string: a canned
   source has no id apart from its spec.
-* `accessible` is true for every entity: canned and public sources are open
-  to everyone. It reads `sources` so that a source-based rule has one place
-  to go. It is a facet in place of `sourceId`, as the original synthesizes
-  it: the Data Browser's export page enables its cards by its terms.
+* `accessible` depends on the caller (see `azul.auth.reify`): the service
+  folds a filter on it into one on `sourceId`, counts its facet from the
+  entities per source, and marks hits by the caller's readable sources. It
+  is a facet in place of `sourceId`, as the original synthesizes it: the
+  Data Browser's export page enables its cards by its terms. What the index
+  holds for it (true for every entity) is never read.
 * Internal fields (`INTERNAL_FIELDS`) are not part of the reference API; they
   exist only so that `/index/summary` can count distinct specimens and donors
   as the original did. They are neither facets nor sortable, but the service
@@ -44,9 +46,10 @@ range_ = FieldType.range
 @attrs.frozen
 class AccessibleField(Field):
     """
-    Whether the caller may download the data of an entity. Every source a
-    canned or public catalog serves is open, so any source makes an entity
-    accessible. Booleans pass through unchanged (filter values).
+    Whether the caller may download the data of an entity. The service
+    decides per caller; the indexed value (true for any source) only keeps
+    the document shape of the original. Booleans pass through unchanged
+    (filter values).
     """
 
     def normalize(self, value: Any) -> Value:
