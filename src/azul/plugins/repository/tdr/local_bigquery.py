@@ -243,7 +243,10 @@ class LocalBigQuery:
         handler = type('BoundHandler', (Handler,), {'bigquery': self})
         self._server = ThreadingHTTPServer(('127.0.0.1', 0), handler)
         self._server.daemon_threads = True
+        # A short poll interval: `stop` waits for the loop to notice, and
+        # tests start and stop servers often
         self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={'poll_interval': 0.05},
                                         name='local-bigquery', daemon=True)
         self._thread.start()
         return self
