@@ -246,5 +246,29 @@ def test_sql_listing_on_duckdb(sql_tables):
                                                UPSTREAM['bd4939c1-a078-43bd-8477-99ae59ceb555'])]
 
 
-def test_fixture_path():
-    assert HCA_TABLES.is_file()
+def test_sql_missing_value_on_duckdb(tables):
+    # In a SQL table a column a row lacks is NULL in that row: named all the same
+    row_id = '2b7adb0a-82a4-4319-80d1-4a73d879dec1'
+    [row] = [row for row in tables['donor_organism'] if row['donor_organism_id'] == row_id]
+    row['content'] = None
+    sql_tables = SQLHCATables(DuckDBClient(tables, 'snapshot'), 'snapshot')
+    uuid = '1b6d8348-d6e9-406a-aa6a-7ee886e52bf9'
+    with pytest.raises(RepositoryError, match=f'{row_id}.*content'):
+        build_bundle(sql_tables, SOURCE, uuid, BUNDLES[uuid])
+
+
+def test_sql_tables_on_local_bigquery():
+    # The production client against the BigQuery REST stand-in: what a TDR
+    # catalog runs, short of Google
+    from azul.plugins.repository.tdr.bigquery import BigQueryTableClient
+    from azul.plugins.repository.tdr.local_bigquery import LocalBigQuery
+    with LocalBigQuery(datasets={'snapshot': HCA_TABLES}) as local:
+        client = BigQueryTableClient('local-project', endpoint=local.url, retries=0)
+        try:
+            sql_tables = SQLHCATables(client, 'local-project.snapshot')
+            assert list_bundles(sql_tables) == sorted({**BUNDLES, **UPSTREAM}.items())
+            for uuid, version in BUNDLES.items():
+                bundle = build_bundle(sql_tables, SOURCE, uuid, version)
+                assert_bundle_equals_fixture(bundle, uuid)
+        finally:
+            client.close()
