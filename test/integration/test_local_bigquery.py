@@ -211,3 +211,24 @@ def test_connection_refused():
         client.query('SELECT 1 AS one', {})
     assert 'failed 2 times' in e.value.message
     assert 'ConnectionError' in e.value.message
+
+
+def test_module_serves_until_terminated():
+    # The way `make run` starts it: a process printing its URL first
+    import subprocess
+    import sys
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'azul.plugins.repository.tdr.local_bigquery_http',
+         '--project', 'local-tdr', '--dataset', f'{ANVIL_SPEC.name}={ANVIL}'],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().strip()
+        assert url.startswith('http://127.0.0.1:')
+        client = BigQueryTableClient('local-tdr', endpoint=url)
+        rows = client.query(f'SELECT donor_id FROM `{ANVIL_SPEC.qualify_table("anvil_donor")}`',
+                            {})
+        assert rows == [{'donor_id': row['donor_id']}
+                        for row in fixture_rows(ANVIL, 'anvil_donor')]
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0

@@ -3,6 +3,13 @@ The HTTP side of the local BigQuery (`local_bigquery`): the REST routes the
 `google-cloud-bigquery` client uses for queries, answering in BigQuery's wire
 form. The handler class is bound to a `LocalBigQuery` by subclassing, with
 the attribute `bigquery`.
+
+Run as a module it serves fixture files until interrupted, for `make run`:
+
+    python -m azul.plugins.repository.tdr.local_bigquery_http \\
+        --project local-tdr --port 0 --dataset hca_snapshot=path/to/x.tables.tdr.json
+
+and prints its URL, the `api_endpoint` for the client, as its first line.
 """
 import json
 import logging
@@ -201,3 +208,41 @@ def _job_resource(job: Mapping) -> dict:
         'statistics': {'creationTime': now, 'startTime': now, 'endTime': now,
                        'query': {'statementType': 'SELECT', 'totalBytesProcessed': '0'}},
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import signal
+    import sys
+    import threading
+
+    from azul.plugins.repository.tdr.local_bigquery import LocalBigQuery
+
+    parser = argparse.ArgumentParser(description='A local stand-in for BigQuery')
+    parser.add_argument('--project', default='local-project')
+    parser.add_argument('--port', type=int, default=0)
+    parser.add_argument('--page-size', type=int, default=10_000)
+    parser.add_argument('--dataset', action='append', default=[], metavar='NAME=FILE',
+                        help='a TDR tables fixture file served as dataset NAME')
+    args = parser.parse_args(argv)
+    datasets = {}
+    for item in args.dataset:
+        name, sep, path = item.partition('=')
+        if not sep:
+            parser.error(f'--dataset {item!r} is not NAME=FILE')
+        datasets[name] = path
+    local = LocalBigQuery(project=args.project, datasets=datasets,
+                          page_size=args.page_size, port=args.port)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with local:
+        print(local.url, flush=True)
+        try:
+            done.wait()
+        except KeyboardInterrupt:
+            pass
+    sys.exit(0)
+
+
+if __name__ == '__main__':
+    main()
