@@ -22,7 +22,7 @@ import json
 import logging
 import tempfile
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -118,7 +118,8 @@ class LocalBigQuery:
         self._failures: list[int] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self.requests: list[tuple[str, str]] = []
+        # (method, path) of recent requests, for tests; bounded for `make run`
+        self.requests: deque[tuple[str, str]] = deque(maxlen=10_000)
         for key, path in dict(datasets).items():
             project_, dataset = key if isinstance(key, tuple) else (project, key)
             self.load(path, dataset=dataset, project=project_)
