@@ -31,7 +31,7 @@ reserved_catalog_names = frozenset({'index', 'manifest', 'fetch', 'repository', 
 
 atlases = ('hca', 'anvil')
 metadata_plugins = ('hca',)
-repository_plugins = ('canned',)
+repository_plugins = ('canned', 'tdr_hca')
 
 BackendKind = Literal['duckdb', 'opensearch']
 
@@ -184,6 +184,12 @@ def _parse_catalog(name: str, body: Any) -> Catalog:
         if repository == 'canned' and furl(source).scheme not in ('file', 'http', 'https'):
             raise ValueError(f'{where}: canned source {source!r} must be a file:// '
                              f'or http(s):// URL')
+        if repository.startswith('tdr_'):
+            from azul.plugins.repository.tdr.spec import TDRSourceSpec
+            try:
+                TDRSourceSpec.parse(source)
+            except ValueError as e:
+                raise ValueError(f'{where}: {e}') from None
     return Catalog(name=name,
                    atlas=atlas,
                    internal=get('internal', bool),
@@ -278,6 +284,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_REINDEX_WORKERS', _int_between(1, 256),
             'Processes that fetch and transform bundles during `azul reindex`; 1: none, '
             'the reindexing process does it; unset: one per core', required=False),
+    Setting('AZUL_BIGQUERY_ENDPOINT', _url, 'BigQuery API endpoint of the TDR repositories, '
+                                            'e.g. the local stand-in (`azul bigquery`); '
+                                            'unset: Google\'s, with the application default '
+                                            'credentials', required=False),
     # Access (see azul.auth)
     Setting('AZUL_AUTH', _choice('local', 'google'),
             'Who vouches for bearer tokens: `local` (AZUL_TOKENS_FILE) or `google` (Google '
@@ -348,6 +358,7 @@ class Config:
     manifest_signing_key: str | None
     manifest_workers: int | None
     reindex_workers: int | None
+    bigquery_endpoint: str | None
     auth: str | None
     tokens_file: Path | None
     source_cache_ttl: int | None

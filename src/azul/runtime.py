@@ -22,6 +22,7 @@ METADATA_PLUGINS: Mapping[str, str] = {
 }
 REPOSITORY_PLUGINS: Mapping[str, str] = {
     'canned': 'azul.plugins.repository.canned:CannedRepository',
+    'tdr_hca': 'azul.plugins.repository.tdr.hca:TDRHCARepository',
 }
 
 
@@ -139,7 +140,7 @@ class Runtime:
         name = catalog.repository_plugin
         with self._lock:
             if name not in self._repository:
-                self._repository[name] = _load(REPOSITORY_PLUGINS[name])()
+                self._repository[name] = _load(REPOSITORY_PLUGINS[name])(self.config)
             return self._repository[name]
 
     def close(self) -> None:

@@ -79,3 +79,16 @@ class RepositoryPlugin(ABC):
         be held in memory: the service answers them in one response.
         """
         return None
+
+
+def drs_object_url(descriptor: Mapping[str, Any]) -> str | None:
+    """
+    The https URL of the DRS object a file's descriptor names (the one the
+    repository named, not one derived for DSS bundles), or None.
+    """
+    drs_uri = descriptor.get('source_drs_uri', descriptor.get('drs_uri'))
+    if isinstance(drs_uri, str) and drs_uri.startswith('drs://'):
+        host, _, object_id = drs_uri[len('drs://'):].partition('/')
+        if host and object_id:
+            return f'https://{host}/ga4gh/drs/v1/objects/{object_id}'
+    return None

@@ -54,7 +54,13 @@ import attrs
 
 from azul.core.documents import BundleFQID, normalize_version
 from azul.errors import AzulError, NotFoundError, RepositoryError
-from azul.plugins.repository.base import Bundle, BundleProblem, Listing, RepositoryPlugin
+from azul.plugins.repository.base import (
+    Bundle,
+    BundleProblem,
+    Listing,
+    RepositoryPlugin,
+    drs_object_url,
+)
 from azul.plugins.repository.canned.names import (
     BadBundleFile,
     candidate_names,
@@ -172,7 +178,8 @@ class _Index:
 
 class CannedRepository(RepositoryPlugin):
 
-    def __init__(self) -> None:
+    def __init__(self, config: Any = None) -> None:
+        # Nothing of the settings is needed: a source spec says it all
         self._lock = threading.Lock()
         self._indices: dict[str, _Index] = {}
         # (location, file stamp) -> FQID or problem reason
@@ -206,13 +213,7 @@ class CannedRepository(RepositoryPlugin):
                       kind='tdr' if name.endswith('.tdr.hca.json') else 'dss')
 
     def file_url(self, source: str, descriptor: Mapping[str, Any]) -> str | None:
-        # The DRS object the repository named, not one derived for DSS bundles
-        drs_uri = descriptor.get('source_drs_uri', descriptor.get('drs_uri'))
-        if isinstance(drs_uri, str) and drs_uri.startswith('drs://'):
-            host, _, object_id = drs_uri[len('drs://'):].partition('/')
-            if host and object_id:
-                return f'https://{host}/ga4gh/drs/v1/objects/{object_id}'
-        return None
+        return drs_object_url(descriptor)
 
     def file_bytes(self, source: str, descriptor: Mapping[str, Any]) -> bytes | None:
         name = data_file_name(descriptor.get('uuid'), descriptor.get('version'))
