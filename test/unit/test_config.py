@@ -197,3 +197,21 @@ def test_a_changed_managed_variable_counts_as_explicit():
     envfiles.load(environ, ROOT)
     # references follow the changed value
     assert environ['AZUL_DUCKDB_PATH'] == '/elsewhere/index.duckdb'
+
+
+def _tdr_catalog(source: str) -> str:
+    return json.dumps({'tdr': {'atlas': 'hca', 'internal': False,
+                               'plugins': {'metadata': {'name': 'hca'},
+                                           'repository': {'name': 'tdr_hca'}},
+                               'sources': [source]}})
+
+
+def test_tdr_sources():
+    # The original's grammar: tdr:bigquery:gcp:{project}:{snapshot}:{prefix}
+    good = 'tdr:bigquery:gcp:my-project:hca_snapshot:4'
+    assert parse_catalogs(_tdr_catalog(good))[0].sources == (good,)
+    for bad in ('file:///tmp/x', 'tdr:bigquery:gcp:my-project:hca_snapshot',
+                'tdr:bigquery:gcp:my-project:hca_snapshot:XY'):
+        with pytest.raises(ValueError, match=f"catalog 'tdr': Invalid TDR source spec "
+                                             f"{re.escape(repr(bad))}"):
+            parse_catalogs(_tdr_catalog(bad))
