@@ -1,0 +1,125 @@
+"""
+The AnVIL field registry: the original Azul AnVIL plugin's field names (its
+`_field_mapping`: `{inner entity type}.{field}` for the metadata, snake-case
+special fields for sources and bundles), where their values live in an
+aggregate document, their types and which of them are facets.
+
+Decisions where the reference left room:
+
+* `sourceId` and `accessible` are registered as in the HCA registry, because
+  the service folds access into a `sourceId` term (`azul.auth.reify`). The
+  original AnVIL names `source_id` and `source_spec` read the same values;
+  like HCA's `sourceSpec`, they all read the source string, a canned or TDR
+  source having no id apart from its spec.
+* The age ranges may lack a bound (TDR columns are nullable): a missing lower
+  bound is 0 and a missing upper one unbounded; a range without any bound is
+  no value. OpenSearch treats null bounds of its range fields the same way.
+* `datasets.duos_id` and `datasets.description` come from the DUOS stub,
+  which `transform` keeps apart (`contents.duos`).
+"""
+import sys
+from typing import Any
+
+import attrs
+
+from azul.core.fields import Field, FieldRegistry, FieldType, Value
+from azul.core.search import Order
+from azul.plugins.metadata.hca.fields import AccessibleField
+
+keyword = FieldType.keyword
+long = FieldType.long
+boolean = FieldType.boolean
+range_ = FieldType.range
+
+
+@attrs.frozen
+class OpenRangeField(Field):
+    """A range field whose documents may leave a bound null (see above)."""
+
+    def normalize(self, value: Any) -> Value:
+        if isinstance(value, dict):
+            lo, hi = value.get('gte'), value.get('lte')
+            if lo is None and hi is None:
+                return None
+            value = {'gte': 0.0 if lo is None else lo,
+                     'lte': sys.float_info.max if hi is None else hi}
+        return super().normalize(value)
+
+
+_c = 'contents.'
+
+# The metadata fields of the original's `_field_mapping`, by inner entity type
+_metadata: dict[str, tuple[str, ...]] = {
+    'datasets': ('document_id', 'source_datarepo_row_ids', 'dataset_id', 'consent_group',
+                 'data_use_permission', 'owner', 'principal_investigator',
+                 'registered_identifier', 'title', 'data_modality'),
+    'donors': ('document_id', 'source_datarepo_row_ids', 'donor_id', 'organism_type',
+               'phenotypic_sex', 'reported_ethnicity', 'genetic_ancestry'),
+    'diagnoses': ('document_id', 'source_datarepo_row_ids', 'diagnosis_id', 'disease',
+                  'diagnosis_age_unit', 'diagnosis_age', 'onset_age_unit', 'onset_age',
+                  'phenotype', 'phenopacket'),
+    'biosamples': ('document_id', 'source_datarepo_row_ids', 'biosample_id',
+                   'anatomical_site', 'apriori_cell_type', 'biosample_type', 'disease',
+                   'donor_age_at_collection_unit', 'donor_age_at_collection'),
+    'activities': ('document_id', 'source_datarepo_row_ids', 'activity_id', 'activity_table',
+                   'activity_type', 'assay_type', 'data_modality', 'reference_assembly'),
+    'files': ('document_id', 'source_datarepo_row_ids', 'file_id', 'data_modality',
+              'file_format', 'file_size', 'file_md5sum', 'reference_assembly', 'file_name',
+              'is_supplementary', 'drs_uri'),
+}
+
+_types = {
+    'files.file_size': long,
+    'files.is_supplementary': boolean,
+    'biosamples.donor_age_at_collection': range_,
+    'diagnoses.diagnosis_age': range_,
+    'diagnoses.onset_age': range_,
+}
+
+# The original's facets, after its inherited `accessible`
+FACETS = (
+    'activities.activity_type', 'activities.assay_type', 'activities.data_modality',
+    'biosamples.anatomical_site', 'biosamples.biosample_type', 'biosamples.disease',
+    'diagnoses.disease', 'diagnoses.phenotype', 'diagnoses.phenopacket',
+    'datasets.consent_group', 'datasets.data_use_permission',
+    'datasets.registered_identifier', 'datasets.title',
+    'donors.organism_type', 'donors.phenotypic_sex', 'donors.reported_ethnicity',
+    'files.data_modality', 'files.file_format', 'files.reference_assembly',
+    'files.is_supplementary',
+)
+
+
+def _metadata_field(name: str) -> Field:
+    type_ = _types.get(name, keyword)
+    cls = OpenRangeField if type_ is range_ else Field
+    return cls(name=name, type=type_, path=_c + name, facet=name in FACETS)
+
+
+_fields: tuple[Field, ...] = (
+    Field(name='entryId', type=keyword, path='entity_id'),
+    # The original's filter schema refuses null for the source id
+    Field(name='sourceId', type=keyword, path='sources', nullable=False),
+    Field(name='sourceSpec', type=keyword, path='sources'),
+    Field(name='source_id', type=keyword, path='sources', nullable=False),
+    Field(name='source_spec', type=keyword, path='sources'),
+    Field(name='bundle_uuid', type=keyword, path='bundles.uuid'),
+    Field(name='bundle_version', type=keyword, path='bundles.version'),
+    *(_metadata_field(f'{inner}.{f}') for inner, names in _metadata.items() for f in names),
+    # The DUOS stub's fields (see `transform`)
+    Field(name='datasets.duos_id', type=keyword, path=_c + 'duos.duos_id'),
+    Field(name='fileVersion', type=keyword, path=_c + 'files.version'),
+    AccessibleField(name='accessible', type=boolean, path='sources', facet=True,
+                    nullable=False, sortable=False),
+)
+
+registry = FieldRegistry(_fields)
+
+# The sort of /index/{entity_type} when the request names none, as the original
+default_sorts: dict[str, tuple[str, Order]] = {
+    'activities': ('activities.activity_id', 'asc'),
+    'biosamples': ('biosamples.biosample_id', 'asc'),
+    'bundles': ('bundle_uuid', 'asc'),
+    'datasets': ('datasets.dataset_id', 'asc'),
+    'donors': ('donors.donor_id', 'asc'),
+    'files': ('files.file_id', 'asc'),
+}

@@ -1,0 +1,202 @@
+"""
+Transformers: one AnVIL bundle in, one contribution per entity it touches out,
+following the original Azul's AnVIL transformers.
+
+A bundle (`azul.plugins.repository.base.Bundle`) holds the TDR rows in
+`metadata`, keyed `anvil_{table}/{datarepo_row_id}`, and the edges between
+them in `links['links']`, each `{inputs, activity, outputs}`. Three kinds:
+
+* primary: rooted in a biosample, with its dataset, donors, diagnoses,
+  activities and files;
+* supplementary: one dataset and one file the dataset links to;
+* DUOS: a stub of the dataset carrying only what DUOS knows of it
+  (`description`, sometimes `duos_id`).
+
+Outer entities: every activity (whatever its table), biosample, donor and
+file; the one dataset; the bundle itself. Diagnoses are inner entities only,
+as in the original, which indexes them into no index of their own.
+
+Each contribution holds the outer entity and what the links connect it to
+(ancestors and descendants, transitively); datasets and bundles see every
+entity of the bundle. The dataset is always the bundle's one dataset.
+
+The DUOS stub goes into the inner entity type `duos`, not `datasets`: the
+aggregation of `azul.core` keeps one copy of each inner entity, where the
+original merges the stub into the dataset's row; `shape` does that merge.
+"""
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from azul.core.documents import BundleFQID, Contribution
+from azul.plugins.repository.base import Bundle
+
+JSON = dict[str, Any]
+
+ENTITY_TYPES = ('activities', 'biosamples', 'bundles', 'datasets', 'donors', 'files')
+
+# The TDR tables of activities, all indexed as `activities`, as the original
+ACTIVITY_TABLES = frozenset({'activity', 'alignmentactivity', 'assayactivity',
+                             'sequencingactivity', 'variantcallingactivity'})
+
+# Fields of each inner entity type, in the original's order; a list marks a
+# field whose value is a list (an empty one is indexed as [null])
+_common = {'document_id': None, 'source_datarepo_row_ids': []}
+FIELDS: Mapping[str, Mapping[str, Any]] = {
+    'activities': {**_common, 'activity_id': None, 'activity_table': None,
+                   'activity_type': None, 'assay_type': [], 'data_modality': [],
+                   'reference_assembly': []},
+    'biosamples': {**_common, 'biosample_id': None, 'anatomical_site': None,
+                   'apriori_cell_type': [], 'biosample_type': None, 'disease': None,
+                   'donor_age_at_collection_unit': None, 'donor_age_at_collection': None},
+    'datasets': {**_common, 'dataset_id': None, 'consent_group': [],
+                 'data_use_permission': [], 'owner': [], 'principal_investigator': [],
+                 'registered_identifier': [], 'title': None, 'data_modality': []},
+    'diagnoses': {**_common, 'diagnosis_id': None, 'disease': [], 'diagnosis_age_unit': None,
+                  'diagnosis_age': None, 'onset_age_unit': None, 'onset_age': None,
+                  'phenotype': [], 'phenopacket': []},
+    'donors': {**_common, 'donor_id': None, 'organism_type': None, 'phenotypic_sex': None,
+               'reported_ethnicity': [], 'genetic_ancestry': []},
+    'files': {**_common, 'file_id': None, 'data_modality': [], 'file_format': None,
+              'file_size': None, 'file_md5sum': None, 'reference_assembly': [],
+              'file_name': None, 'is_supplementary': None, 'version': None, 'drs_uri': None},
+}
+
+# Ranges of TDR's `{name}_lower_bound`/`{name}_upper_bound` columns
+_RANGES = {'biosamples': ('donor_age_at_collection',),
+           'diagnoses': ('diagnosis_age', 'onset_age')}
+
+_INNER_TYPE = {'biosample': 'biosamples', 'dataset': 'datasets', 'diagnosis': 'diagnoses',
+               'donor': 'donors', 'file': 'files'}
+
+
+def inner_type(table: str) -> str | None:
+    """The inner entity type of a table's rows (`sequencingactivity` → `activities`)."""
+    return 'activities' if table in ACTIVITY_TABLES else _INNER_TYPE.get(table)
+
+
+def transform_bundle(bundle: Bundle, deleted: bool) -> list[Contribution]:
+    return _Transformer(bundle).contributions(deleted)
+
+
+def _ref(key: str) -> tuple[str, str]:
+    table, _, row_id = key.partition('/')
+    return table.removeprefix('anvil_'), row_id
+
+
+def _md5_hex(value: Any) -> Any:
+    # TDR holds the base64 digest; the original's hits show it in hex
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        return base64.b64decode(value, validate=True).hex()
+    except (binascii.Error, ValueError):
+        return value
+
+
+def _as_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+class _Transformer:
+
+    def __init__(self, bundle: Bundle):
+        self.bundle = bundle
+        self.fqid = BundleFQID(bundle.fqid.uuid, bundle.fqid.version)
+        self.rows: dict[tuple[str, str], Mapping[str, Any]] = {
+            _ref(key): row for key, row in bundle.metadata.items()
+        }
+        self.links = [
+            (
+                [_ref(r) for r in link.get('inputs') or ()],
+                None if link.get('activity') is None else _ref(link['activity']),
+                [_ref(r) for r in link.get('outputs') or ()],
+            )
+            for link in (bundle.links or {}).get('links') or ()
+        ]
+        datasets = [ref for ref in self.rows if ref[0] == 'dataset']
+        if len(datasets) != 1:
+            raise ValueError(f'Bundle {bundle.fqid} has {len(datasets)} datasets, expected one')
+        self.dataset = datasets[0]
+
+    def contributions(self, deleted: bool) -> list[Contribution]:
+        result = []
+
+        def add(entity_type: str, entity_id: str, refs: Iterable[tuple[str, str]]) -> None:
+            result.append(Contribution(entity_type=entity_type,
+                                       entity_id=entity_id,
+                                       bundle=self.fqid,
+                                       source=self.bundle.source,
+                                       deleted=deleted,
+                                       contents={} if deleted else self._contents(refs)))
+
+        everything = list(self.rows)
+        for ref in sorted(self.rows, key=lambda r: r[1]):
+            kind = inner_type(ref[0])
+            if kind in ('activities', 'biosamples', 'donors', 'files'):
+                add(kind, ref[1], [ref, *self._linked(ref)])
+        add('datasets', self.dataset[1], everything)
+        add('bundles', self.fqid.uuid, everything)
+        return result
+
+    def _contents(self, refs: Iterable[tuple[str, str]]) -> JSON:
+        by_type: dict[str, list[JSON]] = {t: [] for t in FIELDS if t != 'datasets'}
+        duos = []
+        for ref in sorted(set(refs), key=lambda r: r[1]):
+            kind = inner_type(ref[0])
+            if kind in by_type:
+                by_type[kind].append(self._entity(kind, ref))
+        row = self.rows[self.dataset]
+        if 'description' in row:
+            duos.append({'document_id': self.dataset[1],
+                         'description': row['description'],
+                         **({'duos_id': row['duos_id']} if 'duos_id' in row else {})})
+            datasets = []
+        else:
+            datasets = [self._entity('datasets', self.dataset)]
+        contents = {**by_type, 'datasets': datasets}
+        if duos:
+            contents['duos'] = duos
+        return {t: contents[t] for t in sorted(contents)}
+
+    def _entity(self, kind: str, ref: tuple[str, str]) -> JSON:
+        table, row_id = ref
+        row = self.rows[ref]
+        special: JSON = {'document_id': row_id}
+        if kind == 'activities':
+            special['activity_table'] = f'anvil_{table}'
+            special['activity_id'] = row.get(f'{table}_id')
+        elif kind == 'files':
+            special['file_md5sum'] = _md5_hex(row.get('file_md5sum'))
+        for name in _RANGES.get(kind, ()):
+            special[name] = {'gte': _as_float(row.get(f'{name}_lower_bound')),
+                             'lte': _as_float(row.get(f'{name}_upper_bound'))}
+        entity = {}
+        for field, empty in FIELDS[kind].items():
+            # Activities of different tables have different columns: a missing
+            # column is null, as the original pads them
+            value = special[field] if field in special else row.get(field, empty)
+            if isinstance(empty, list):
+                value = [None] if value in ([], None) else value
+            entity[field] = value
+        return entity
+
+    def _linked(self, origin: tuple[str, str]) -> set[tuple[str, str]]:
+        """The ancestors and the descendants of `origin` along the links."""
+        return (self._search(origin, upwards=True, found=set())
+                | self._search(origin, upwards=False, found=set()))
+
+    def _search(self, ref: tuple[str, str], upwards: bool,
+                found: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        if inner_type(ref[0]) == 'activities':
+            # An activity is reached through its one link only
+            follow = [link for link in self.links if link[1] == ref]
+        else:
+            follow = [link for link in self.links if ref in link[2 if upwards else 0]]
+        for inputs, activity, outputs in follow:
+            for relative in [activity, *(inputs if upwards else outputs)]:
+                if relative is not None and relative != ref and relative not in found:
+                    found.add(relative)
+                    self._search(relative, upwards, found)
+        return found
