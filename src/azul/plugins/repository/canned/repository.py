@@ -10,7 +10,8 @@ A source is
   the bundles.
 
 Listing is non-recursive and considers names ending in ``.json`` only (never
-``index.json``). See `names` for file names and derived versions.
+``index.json``). See `names` for file names and derived versions, `anvil` for
+AnVIL bundle files (``<uuid>.tdr.anvil.json``, of the fixed AnVIL version).
 
 **Data files.** The bytes of a data file may lie beside the bundles, in the
 subdirectory ``data`` of the source's directory, named
@@ -61,6 +62,7 @@ from azul.plugins.repository.base import (
     RepositoryPlugin,
     drs_object_url,
 )
+from azul.plugins.repository.canned import anvil
 from azul.plugins.repository.canned.names import (
     BadBundleFile,
     candidate_names,
@@ -203,6 +205,8 @@ class CannedRepository(RepositoryPlugin):
             raise NotFoundError(f'No bundle {fqid.uuid} version {fqid.version!r} '
                                 f'in {source}') from None
         name, document = self._locate(source, directory, key)
+        if anvil.is_anvil(document):
+            return anvil.bundle(key, source, document)
         stitched = document.get('stitched') or ()
         return Bundle(fqid=key,
                       source=source,
@@ -254,6 +258,8 @@ class CannedRepository(RepositoryPlugin):
 
     def _probe(self, directory: _Directory, fqid: BundleFQID) -> dict[str, Any]:
         versioned, unversioned = candidate_names(fqid)
+        # An AnVIL file's name implies its (fixed) version
+        versioned += anvil.candidate_names(fqid)
         found = {}
         for name in versioned + unversioned:
             if not directory.wanted(name) or not os.path.isfile(directory.location(name)):
@@ -313,7 +319,7 @@ class CannedRepository(RepositoryPlugin):
         if cached is not None:
             return cached
         try:
-            result = fqid_of(name, lambda: _load(directory, name))
+            result = anvil.fqid_of(name) or fqid_of(name, lambda: _load(directory, name))
         except BadBundleFile as e:
             result = str(e)
         except AzulError as e:
@@ -341,7 +347,7 @@ def data_file_name(uuid: Any, version: Any) -> str | None:
 def _checked(directory: _Directory, name: str) -> Any:
     try:
         document = _load(directory, name)
-        check_bundle(document)
+        (anvil.check_bundle if anvil.is_anvil(document) else check_bundle)(document)
     except BadBundleFile as e:
         raise RepositoryError(f'{directory.location(name)}: {e}') from None
     return document
