@@ -1,0 +1,198 @@
+"""
+The AnVIL metadata plugin over the three AnVIL fixture bundles
+(`shared/fixtures/anvil/*.tdr.anvil.json`: primary, supplementary, DUOS).
+
+The bundles are built here as a repository plugin hands them to the plugin:
+`metadata` is the file's `entities`, `links` is `{"links": [...]}`,
+`manifest` is empty; read in place, never copied into the repository. The
+other `test_anvil_*` modules import these helpers.
+
+This module checks the transformers (which entities each kind of bundle
+contributes), the field registry against the original's, and the plugin's
+settings; `test_anvil_shape` the hits, facets and summaries.
+"""
+import json
+from collections import defaultdict
+from typing import Any
+
+from azul.core.aggregation import aggregate
+from azul.core.documents import Aggregate, BundleFQID, Contribution
+from azul.plugins.metadata.anvil import AnvilPlugin
+from azul.plugins.metadata.base import HitContext
+from azul.plugins.repository.base import Bundle
+from azul_testing import FIXTURES as SHARED_FIXTURES
+
+FIXTURES = SHARED_FIXTURES / 'anvil'
+
+# The original's test source: snapshot `anvil_snapshot`, every bundle (`/0`)
+SOURCE = 'tdr:bigquery:gcp:test_anvil_project:anvil_snapshot:/0'
+VERSION = '2022-06-01T00:00:00.000000Z'
+
+PRIMARY = '826dea02-e274-affe-aabc-eb3db63ad068'
+SUPPLEMENTARY = '6b0f6c0f-5d80-a242-accb-840921351cd5'
+DUOS = '2370f948-2783-aeb6-afea-e022897f4dcf'
+ALL = (PRIMARY, SUPPLEMENTARY, DUOS)
+
+CONTEXT = HitContext(catalog='anvil', service_url='http://localhost:8000',
+                     readable=frozenset({SOURCE}))
+
+
+def fixture_bundle(uuid: str, source: str = SOURCE) -> Bundle:
+    document = json.loads((FIXTURES / f'{uuid}.tdr.anvil.json').read_text())
+    versions = {row['version'] for row in document['entities'].values()}
+    # Every AnVIL bundle has the one version of its snapshot's rows
+    (version,) = versions
+    return Bundle(fqid=BundleFQID(uuid, version), source=source, manifest={},
+                  metadata=document['entities'], links={'links': document['links']},
+                  kind='tdr')
+
+
+def contributions(uuids: tuple[str, ...] = ALL) -> list[Contribution]:
+    plugin = AnvilPlugin()
+    return [c for uuid in uuids for c in plugin.transform(fixture_bundle(uuid), deleted=False)]
+
+
+def aggregates(uuids: tuple[str, ...] = ALL) -> dict[str, list[Aggregate]]:
+    """The aggregates of the bundles' entities by entity type, in entity id order."""
+    plugin = AnvilPlugin()
+    grouped: dict[tuple[str, str], list[Contribution]] = defaultdict(list)
+    for c in contributions(uuids):
+        grouped[c.entity_type, c.entity_id].append(c)
+    result: dict[str, list[Aggregate]] = defaultdict(list)
+    for (entity_type, entity_id), cs in sorted(grouped.items()):
+        agg = aggregate(entity_type, entity_id, cs, plugin.aggregators(entity_type))
+        if agg is not None:
+            result[entity_type].append(agg)
+    return result
+
+
+def hits(uuids: tuple[str, ...] = ALL) -> dict[str, list[dict[str, Any]]]:
+    plugin = AnvilPlugin()
+    return {
+        entity_type: [plugin.shape_hit(entity_type, a.to_json(), CONTEXT) for a in aggs]
+        for entity_type, aggs in aggregates(uuids).items()
+    }
+
+
+def _entities(uuid: str, deleted: bool = False) -> list[tuple[str, str]]:
+    plugin = AnvilPlugin()
+    return sorted((c.entity_type, c.entity_id)
+                  for c in plugin.transform(fixture_bundle(uuid), deleted=deleted))
+
+
+def test_primary_bundle_contributes_each_entity():
+    # The fixture's rows: two sequencing activities, one biosample, one donor
+    # (with two diagnoses, which are no outer entities), two files, the dataset
+    assert _entities(PRIMARY) == [
+        ('activities', '1509ef40-d1ba-440d-b298-16b7c173dcd4'),
+        ('activities', '816e364e-1193-4e5b-a91a-14e4b009157c'),
+        ('biosamples', '826dea02-e274-4ffe-aabc-eb3db63ad068'),
+        ('bundles', PRIMARY),
+        ('datasets', '2370f948-2783-4eb6-afea-e022897f4dcf'),
+        ('donors', 'bfd991f2-2797-4083-972a-da7c6d7f1b2e'),
+        ('files', '15b76f9c-6b46-433f-851d-34e89f1b9ba6'),
+        ('files', '3b17377b-16b1-431c-9967-e5d01fc5923f'),
+    ]
+
+
+def test_supplementary_and_duos_bundles():
+    assert _entities(SUPPLEMENTARY) == [
+        ('bundles', SUPPLEMENTARY),
+        ('datasets', '2370f948-2783-4eb6-afea-e022897f4dcf'),
+        ('files', '6b0f6c0f-5d80-4242-accb-840921351cd5'),
+    ]
+    assert _entities(DUOS) == [
+        ('bundles', DUOS),
+        ('datasets', '2370f948-2783-4eb6-afea-e022897f4dcf'),
+    ]
+
+
+def test_deletion_names_the_same_entities_without_contents():
+    plugin = AnvilPlugin()
+    deleted = list(plugin.transform(fixture_bundle(PRIMARY), deleted=True))
+    assert sorted((c.entity_type, c.entity_id) for c in deleted) == _entities(PRIMARY)
+    assert all(c.deleted and c.contents == {} for c in deleted)
+
+
+def test_activity_sees_its_file_and_ancestors_only():
+    # An activity reaches its biosample (and through it the donor and the
+    # diagnoses) upwards and the one file it generated downwards, not the
+    # sibling activity's file, as the original's link traversal
+    by_id = {c.entity_id: c for c in contributions((PRIMARY,))}
+    contents = by_id['1509ef40-d1ba-440d-b298-16b7c173dcd4'].contents
+    assert [f['document_id'] for f in contents['files']] == [
+        '15b76f9c-6b46-433f-851d-34e89f1b9ba6']
+    assert [d['document_id'] for d in contents['diagnoses']] == [
+        '15d85d30-ad4a-4f50-87a8-a27f59dd1b5f', '939a4bd3-86ed-4a8a-81f4-fbe0ee673461']
+    assert len(contents['biosamples']) == len(contents['donors']) == 1
+
+
+def test_duos_stub_merges_into_the_dataset_and_leaves_with_its_bundle():
+    def dataset_hit(uuids):
+        (hit,) = hits(uuids)['datasets']
+        (dataset,) = hit['datasets']
+        return dataset
+
+    assert dataset_hit(ALL)['description'] == 'Study description from DUOS'
+    assert 'description' not in dataset_hit((PRIMARY, SUPPLEMENTARY))
+    # Indexed alone, the dataset shows what DUOS says of it
+    assert dataset_hit((DUOS,)) == {'document_id': '2370f948-2783-4eb6-afea-e022897f4dcf',
+                                    'description': 'Study description from DUOS',
+                                    'accessible': True}
+
+
+def test_file_digest_in_hex():
+    # TDR's base64 `file_md5sum` is shown in hex, as in the original's hits
+    by_id = {c.entity_id: c for c in contributions((PRIMARY,))}
+    (file,) = by_id['15b76f9c-6b46-433f-851d-34e89f1b9ba6'].contents['files']
+    assert file['file_md5sum'] == 'beec606ee0aa299fdf913f4259316622'
+
+
+# The original's `facets` (after its inherited `accessible`) and default sorts
+ORIGINAL_FACETS = {
+    'accessible',
+    'activities.activity_type', 'activities.assay_type', 'activities.data_modality',
+    'biosamples.anatomical_site', 'biosamples.biosample_type', 'biosamples.disease',
+    'diagnoses.disease', 'diagnoses.phenotype', 'diagnoses.phenopacket',
+    'datasets.consent_group', 'datasets.data_use_permission',
+    'datasets.registered_identifier', 'datasets.title',
+    'donors.organism_type', 'donors.phenotypic_sex', 'donors.reported_ethnicity',
+    'files.data_modality', 'files.file_format', 'files.reference_assembly',
+    'files.is_supplementary',
+}
+
+
+def test_registry_as_the_original():
+    plugin = AnvilPlugin()
+    registry = plugin.field_registry
+    assert {f.name for f in registry.facets} == ORIGINAL_FACETS
+    assert plugin.exposed_entity_types == ('activities', 'biosamples', 'bundles', 'datasets',
+                                           'donors', 'files')
+    assert {t: plugin.default_sort(t) for t in plugin.exposed_entity_types} == {
+        'activities': ('activities.activity_id', 'asc'),
+        'biosamples': ('biosamples.biosample_id', 'asc'),
+        'bundles': ('bundle_uuid', 'asc'),
+        'datasets': ('datasets.dataset_id', 'asc'),
+        'donors': ('donors.donor_id', 'asc'),
+        'files': ('files.file_id', 'asc'),
+    }
+    # What the service's access control needs
+    assert plugin.open_entity_types == ('datasets',)
+    assert not registry['sourceId'].nullable and not registry['accessible'].sortable
+    for name in ('entryId', 'source_id', 'source_spec', 'bundle_uuid', 'bundle_version',
+                 'fileVersion', 'files.drs_uri', 'datasets.duos_id',
+                 'diagnoses.diagnosis_age', 'biosamples.donor_age_at_collection'):
+        assert name in registry
+
+
+def test_projection_of_open_ranges():
+    # A range without bounds is no value; a half-open one is bounded by 0 or
+    # the largest float, so that it still matches `within` and `contains`
+    field = AnvilPlugin().field_registry['diagnoses.onset_age']
+    assert field.normalize({'gte': None, 'lte': None}) is None
+    assert field.normalize({'gte': 5, 'lte': None})[0] == 5.0
+    assert field.normalize({'gte': None, 'lte': 7}) == (0.0, 7.0)
+    (agg,) = aggregates((PRIMARY,))['donors']
+    projection = AnvilPlugin().field_registry.extract(agg.to_json())
+    assert projection['diagnoses.onset_age'] == (None,)
+    assert projection['files.file_size'] == (213021639, 3306845592)

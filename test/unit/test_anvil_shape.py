@@ -1,0 +1,155 @@
+"""
+AnVIL hits, facets and summaries of the fixture bundles, against golden files
+checked by hand against the original Azul's expectations in
+`test/service/test_response_anvil.py` (`test_entity_indices`, `test_summary`),
+which index the primary bundle only.
+
+`golden/anvil/hits_primary.json` (primary bundle) was drafted by the plugin
+and then diffed, field by field and per entity type, against the hits of
+`test_entity_indices`. They agree but for these differences, all explained:
+
+* `sources`: the original shows the snapshot's id as `source_id` and the spec
+  without its prefix; a source here is one string, its spec with the prefix
+  (`source_id` = `source_spec`), the prefix shown apart as there (`/0`).
+* biosample `apriori_cell_type`: `[null]` here, `['bar', 'foo']` there; our
+  fixture's row holds `[]`, and an empty list is `[null]` as for every list
+  field of the original (`assay_type` of the same hits).
+* the dataset's `description` and `duos_id`: they come from the DUOS bundle,
+  which the original's hits include although its test indexes the primary
+  bundle only; ours has no `duos_id` in its DUOS row. See `hits_all.json`.
+* files: no `azul_mirror_uri` (no mirroring here); `azul_url` is our service
+  URL of the same path, catalog and escaped version.
+
+`golden/anvil/hits_all.json` (all three bundles) adds, checked by hand
+against the original's transformers: the supplementary file (no activities,
+biosamples, diagnoses or donors: empty lists), the DUOS description merged
+into the dataset, whose hit lists all three bundles and three file formats,
+and three bundles hits, the DUOS one with no files and its stub folded to `{}`
+(none of the stub's fields is shown of a folded dataset).
+
+`facets_primary.json` and `summary_primary.json` are the original's
+`termFacets` and summary, transcribed (the `type` of every facet aside);
+`summary_all.json` adds the supplementary file by hand.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from azul.core.documents import IndexedAggregate
+from azul.core.filters import Filters, Is
+from azul.core.search import SearchRequest, Sort, TermBucket
+from azul.plugins.metadata.anvil import AnvilPlugin
+from azul.plugins.metadata.anvil.summary import shape_summary
+from azul.service.facets import term_facets
+from unit.test_anvil_plugin import ALL, PRIMARY, aggregates, hits
+
+GOLDEN = Path(__file__).parent / 'golden' / 'anvil'
+CATALOG = 'anvil'
+
+
+def _golden(name: str):
+    return json.loads((GOLDEN / f'{name}.json').read_text())
+
+
+@pytest.mark.parametrize('name,uuids', [('hits_primary', (PRIMARY,)), ('hits_all', ALL)])
+def test_hits(name, uuids):
+    assert hits(uuids) == _golden(name)
+
+
+def test_pivotal_single_others_lists():
+    for entity_type, entity_hits in hits(ALL).items():
+        for hit in entity_hits:
+            assert list(hit)[:3] == ['entryId', 'sources', 'bundles']
+            for inner_type, entities in list(hit.items())[3:]:
+                if inner_type == entity_type:
+                    (entity,) = entities
+                    assert entity['document_id'] == hit['entryId']
+                    assert entity['accessible'] is True
+                else:
+                    # Folded: every field a list of values, but the sums of files
+                    for entity in entities:
+                        assert all(isinstance(v, list) for k, v in entity.items()
+                                   if k not in ('count', 'file_size')), (entity_type, entity)
+
+
+def _loaded(backend, uuids):
+    plugin = AnvilPlugin()
+    registry = plugin.field_registry
+    backend.create_indices(CATALOG, plugin.entity_types, registry)
+    for entity_type, aggs in aggregates(uuids).items():
+        backend.load_aggregates(CATALOG, entity_type,
+                                [IndexedAggregate(a, registry.extract(a.to_json()))
+                                 for a in aggs])
+    return plugin
+
+
+def test_facets_primary(backend):
+    plugin = _loaded(backend, (PRIMARY,))
+    registry = plugin.field_registry
+    expected = _golden('facets_primary')
+    for entity_type in plugin.exposed_entity_types:
+        sort_field, order = plugin.default_sort(entity_type)
+        request = SearchRequest(entity_type, Filters(), Sort(registry[sort_field], order),
+                                size=10, facets=registry.facets)
+        result = backend.search(CATALOG, request)
+        facets = term_facets(registry, result.facets, {}, {})
+        actual = {name: {'terms': f['terms'], 'total': f['total']}
+                  for name, f in sorted(facets.items())}
+        assert actual == expected[entity_type], entity_type
+
+
+@pytest.mark.parametrize('name,uuids', [('summary_primary', (PRIMARY,)),
+                                        ('summary_all', ALL)])
+def test_summary(backend, name, uuids):
+    plugin = _loaded(backend, uuids)
+    results = {key: backend.summary(CATALOG, request)
+               for key, request in plugin.summary_requests(Filters()).items()}
+    assert plugin.shape_summary(results) == _golden(name)
+
+
+def test_filter_supplementary_files(backend):
+    plugin = _loaded(backend, ALL)
+    registry = plugin.field_registry
+    filters = Filters((Is(registry['files.is_supplementary'], (True,)),))
+    request = SearchRequest('files', filters, Sort(registry['files.file_id']), size=10)
+    result = backend.search(CATALOG, request)
+    assert [h.entity_id for h in result.hits] == ['6b0f6c0f-5d80-4242-accb-840921351cd5']
+    # A dataset has the supplementary file and the others alike
+    request = SearchRequest('datasets', filters, Sort(registry['datasets.dataset_id']), size=10)
+    assert backend.search(CATALOG, request).total == 1
+
+
+def test_shape_summary_by_hand():
+    # Results as a backend would return them, made up: two formats, one of
+    # them null (a file without a format), no activities index answered
+    results = {
+        'files': {'fileCount': 3, 'totalFileSize': 30.0,
+                  'fileFormats': (TermBucket('.bam', 2, {}), TermBucket(None, 1, {}))},
+        'donors': {'donorCount': 2,
+                   'donorSpecies': (TermBucket('Homo sapiens', 2, {}),),
+                   'donorDiagnosisDiseases': (TermBucket('a', 2, {}), TermBucket('b', 1, {})),
+                   'donorDiagnosisPhenotypes': ()},
+        'biosamples': {'biosampleCount': 4},
+        'datasets': {'datasetCount': 1},
+    }
+    assert shape_summary(results) == {
+        'activityCount': 0,
+        'activityTypes': [],
+        'biosampleCount': 4,
+        'datasetCount': 1,
+        'donorCount': 2,
+        'donorDiagnosisDiseases': [{'count': 2, 'disease': 'a'}, {'count': 1, 'disease': 'b'}],
+        'donorDiagnosisPhenotypes': [],
+        'donorSpecies': [{'count': 2, 'species': 'Homo sapiens'}],
+        'fileCount': 3,
+        'fileFormats': [{'count': 2, 'format': '.bam'}, {'count': 1, 'format': None}],
+        'totalFileSize': 30.0,
+    }
+
+
+def test_summary_requests_per_index():
+    requests = AnvilPlugin().summary_requests(Filters())
+    assert {k: r.entity_type for k, r in requests.items()} == {
+        'activities': 'activities', 'biosamples': 'biosamples', 'datasets': 'datasets',
+        'donors': 'donors', 'files': 'files'}
