@@ -268,7 +268,7 @@ class _Graph:
     def link(self, referrer: str, inputs: Iterable[Key], activity: Key | None,
              outputs: Iterable[Key]) -> None:
         link = (frozenset(inputs), activity, frozenset(outputs))
-        for key in (*link[0], *link[2], *([activity] if activity else [])):
+        for key in _link_keys(link):
             self.referrers.setdefault(key, referrer)
         self.links.add(link)
 
