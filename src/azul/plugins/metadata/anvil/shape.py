@@ -7,7 +7,8 @@ A hit has `entryId`, `sources`, `bundles` and one list per inner entity type
 
 * the pivotal entity (the hit's own: the file of a files hit) is a list of
   one entity with all of its fields as single values, marked `accessible`;
-  a file adds `azul_url` and drops its `version`, which the URL carries;
+  a file adds `azul_url` and drops its `version`, which the URL carries, and
+  the descriptor fields the original's hits do not show;
 * the other entity types are lists of folded entities (lists of values)
   showing only the fields the original shows of them; diagnoses show their
   ages only in donors hits (few diagnoses per donor, none are outer entities);
@@ -44,6 +45,9 @@ _non_pivotal: Mapping[str, frozenset[str]] = {
     'files': frozenset({'count', 'data_modality', 'file_format', 'file_size',
                         'is_supplementary', 'reference_assembly'}),
 }
+
+# Fields of a file for downloads only (see `transform.FIELDS`)
+DESCRIPTOR_ONLY = ('uuid', 'name', 'size', 'sha256', 'crc32')
 
 _donor_diagnoses = _non_pivotal['diagnoses'] | {'diagnosis_age', 'onset_age'}
 
@@ -103,6 +107,8 @@ def _pivotal(inner_type: str, entity: Mapping[str, Any], accessible: bool,
     shaped['accessible'] = accessible
     if inner_type == 'files':
         version = shaped.pop('version', None)
+        for name in DESCRIPTOR_ONLY:
+            shaped.pop(name, None)
         uuid = shaped.get('document_id')
         # A file without a DRS object cannot be downloaded through us
         has_data = uuid is not None and shaped.get('drs_uri') is not None

@@ -60,7 +60,11 @@ FIELDS: Mapping[str, Mapping[str, Any]] = {
                'reported_ethnicity': [], 'genetic_ancestry': []},
     'files': {**_common, 'file_id': None, 'data_modality': [], 'file_format': None,
               'file_size': None, 'file_md5sum': None, 'reference_assembly': [],
-              'file_name': None, 'is_supplementary': None, 'version': None, 'drs_uri': None},
+              'file_name': None, 'is_supplementary': None, 'version': None, 'drs_uri': None,
+              # What the service's downloads and DRS objects read of a file (the
+              # descriptor), as the original's older "not in schema" fields;
+              # hits do not show them
+              'uuid': None, 'name': None, 'size': None, 'sha256': None, 'crc32': None},
 }
 
 # Ranges of TDR's `{name}_lower_bound`/`{name}_upper_bound` columns
@@ -169,6 +173,9 @@ class _Transformer:
             special['activity_id'] = row.get(f'{table}_id')
         elif kind == 'files':
             special['file_md5sum'] = _md5_hex(row.get('file_md5sum'))
+            special.update(uuid=row_id, name=row.get('file_name'), size=row.get('file_size'),
+                           # An empty digest (TDR's for an unknown one) is none
+                           sha256=row.get('sha256') or None, crc32=row.get('crc32') or None)
         for name in _RANGES.get(kind, ()):
             special[name] = {'gte': _as_float(row.get(f'{name}_lower_bound')),
                              'lte': _as_float(row.get(f'{name}_upper_bound'))}
