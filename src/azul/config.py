@@ -31,7 +31,7 @@ reserved_catalog_names = frozenset({'index', 'manifest', 'fetch', 'repository', 
 
 atlases = ('hca', 'anvil')
 metadata_plugins = ('hca',)
-repository_plugins = ('canned', 'tdr_hca')
+repository_plugins = ('canned', 'tdr_hca', 'tdr_anvil')
 
 BackendKind = Literal['duckdb', 'opensearch']
 

@@ -23,6 +23,7 @@ METADATA_PLUGINS: Mapping[str, str] = {
 REPOSITORY_PLUGINS: Mapping[str, str] = {
     'canned': 'azul.plugins.repository.canned:CannedRepository',
     'tdr_hca': 'azul.plugins.repository.tdr.hca:TDRHCARepository',
+    'tdr_anvil': 'azul.plugins.repository.tdr.anvil:TDRAnvilRepository',
 }
 
 
