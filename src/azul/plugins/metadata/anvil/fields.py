@@ -48,8 +48,9 @@ class OpenRangeField(Field):
 
 _c = 'contents.'
 
-# The metadata fields of the original's `_field_mapping`, by inner entity type
-_metadata: dict[str, tuple[str, ...]] = {
+# The metadata fields of the original's `_field_mapping`, by inner entity type, in
+# its order (which is that of the compact manifest's columns)
+METADATA_FIELDS: dict[str, tuple[str, ...]] = {
     'datasets': ('document_id', 'source_datarepo_row_ids', 'dataset_id', 'consent_group',
                  'data_use_permission', 'owner', 'principal_investigator',
                  'registered_identifier', 'title', 'data_modality'),
@@ -104,7 +105,7 @@ _fields: tuple[Field, ...] = (
     Field(name='source_spec', type=keyword, path='sources'),
     Field(name='bundle_uuid', type=keyword, path='bundles.uuid'),
     Field(name='bundle_version', type=keyword, path='bundles.version'),
-    *(_metadata_field(f'{inner}.{f}') for inner, names in _metadata.items() for f in names),
+    *(_metadata_field(f'{inner}.{f}') for inner, names in METADATA_FIELDS.items() for f in names),
     # The DUOS stub's fields (see `transform`)
     Field(name='datasets.duos_id', type=keyword, path=_c + 'duos.duos_id'),
     # The names the service's file downloads look files up by (the original's

@@ -3,8 +3,9 @@ The AnVIL metadata plugin: the field registry of `fields`, the transformers
 and aggregators of `transform` and `aggregate`, the hits of `shape` and the
 summary of `summary`, after the original Azul's AnVIL plugin.
 
-Not (yet) provided: replicas (verbatim manifests) and the manifest columns;
-the plugin offers no manifest formats until they exist.
+Manifests: `compact` only (see `manifest`). Not (yet) provided: the
+original's `terra.pfb`, and replicas for its verbatim manifests; `curl`
+needs mirroring in the original, which this deployment does not do.
 """
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -16,6 +17,7 @@ from azul.core.filters import Filters
 from azul.core.search import Order, SummaryRequest, SummaryResult
 from azul.errors import BadRequestError
 from azul.plugins.metadata.anvil import aggregate, fields, shape, summary, transform
+from azul.plugins.metadata.anvil.manifest import ManifestConfig, manifest_config
 from azul.plugins.metadata.base import HitContext, MetadataPlugin
 from azul.plugins.repository.base import Bundle
 
@@ -60,3 +62,11 @@ class AnvilPlugin(MetadataPlugin):
 
     def shape_summary(self, results: Mapping[str, SummaryResult]) -> dict[str, Any]:
         return summary.shape_summary(results)
+
+    @property
+    def manifest_formats(self) -> tuple[str, ...]:
+        return ('compact',)
+
+    @property
+    def manifest_config(self) -> ManifestConfig:
+        return manifest_config
