@@ -196,3 +196,49 @@ def test_projection_of_open_ranges():
     projection = AnvilPlugin().field_registry.extract(agg.to_json())
     assert projection['diagnoses.onset_age'] == (None,)
     assert projection['files.file_size'] == (213021639, 3306845592)
+
+
+def test_own_type_holds_the_entity_only():
+    # The primary bundle with an alignment activity made from the VCF, making
+    # another file: the activities, files ... of an entity's own type are the
+    # entity alone, those of other types all it is linked to, as the original
+    bundle = fixture_bundle(PRIMARY)
+    vcf = 'anvil_file/15b76f9c-6b46-433f-851d-34e89f1b9ba6'
+    made = 'anvil_file/00000000-0000-4000-8000-000000000001'
+    alignment = 'anvil_alignmentactivity/00000000-0000-4000-8000-000000000002'
+    metadata = {
+        **bundle.metadata,
+        made: {**bundle.metadata[vcf], 'file_format': '.cram', 'file_id': 'made'},
+        alignment: {'activity_type': 'Alignment', 'alignmentactivity_id': 'aligned',
+                    'data_modality': [], 'reference_assembly': ['GRCh38'],
+                    'source_datarepo_row_ids': [], 'version': VERSION},
+    }
+    links = [*bundle.links['links'],
+             {'inputs': [vcf], 'activity': alignment, 'outputs': [made]}]
+    bundle = Bundle(fqid=bundle.fqid, source=bundle.source, manifest={}, metadata=metadata,
+                    links={'links': links}, kind='tdr')
+    by_id = {c.entity_id: c.contents for c in AnvilPlugin().transform(bundle, deleted=False)}
+
+    def ids(contents, inner_type):
+        return [e['document_id'] for e in contents[inner_type]]
+
+    aligned = by_id['00000000-0000-4000-8000-000000000002']
+    assert ids(aligned, 'activities') == ['00000000-0000-4000-8000-000000000002']
+    assert ids(aligned, 'files') == ['00000000-0000-4000-8000-000000000001',
+                                     '15b76f9c-6b46-433f-851d-34e89f1b9ba6']
+    (activity,) = aligned['activities']
+    # The columns an alignment has not are null, its id is its table's
+    assert activity['activity_id'] == 'aligned'
+    assert activity['activity_table'] == 'anvil_alignmentactivity'
+    assert activity['assay_type'] == [None] and activity['reference_assembly'] == ['GRCh38']
+    made_file = by_id['00000000-0000-4000-8000-000000000001']
+    assert ids(made_file, 'files') == ['00000000-0000-4000-8000-000000000001']
+    assert ids(made_file, 'activities') == ['00000000-0000-4000-8000-000000000002',
+                                            '1509ef40-d1ba-440d-b298-16b7c173dcd4']
+    vcf_file = by_id['15b76f9c-6b46-433f-851d-34e89f1b9ba6']
+    assert ids(vcf_file, 'files') == ['15b76f9c-6b46-433f-851d-34e89f1b9ba6']
+    assert len(vcf_file['activities']) == 2
+    # The sequencing activity reaches the alignment's file through its own
+    sequencing = by_id['1509ef40-d1ba-440d-b298-16b7c173dcd4']
+    assert ids(sequencing, 'activities') == ['1509ef40-d1ba-440d-b298-16b7c173dcd4']
+    assert len(sequencing['files']) == 2

@@ -17,8 +17,9 @@ file; the one dataset; the bundle itself. Diagnoses are inner entities only,
 as in the original, which indexes them into no index of their own.
 
 Each contribution holds the outer entity and what the links connect it to
-(ancestors and descendants, transitively); datasets and bundles see every
-entity of the bundle. The dataset is always the bundle's one dataset.
+(ancestors and descendants, transitively) of the other entity types;
+datasets and bundles see every entity of the bundle. The dataset is always
+the bundle's one dataset.
 
 The DUOS stub goes into the inner entity type `duos`, not `datasets`: the
 aggregation of `azul.core` keeps one copy of each inner entity, where the
@@ -139,7 +140,11 @@ class _Transformer:
         for ref in sorted(self.rows, key=lambda r: r[1]):
             kind = inner_type(ref[0])
             if kind in ('activities', 'biosamples', 'donors', 'files'):
-                add(kind, ref[1], [ref, *self._linked(ref)])
+                # Of its own type, an entity's contribution holds the entity
+                # only, not the biosamples it was derived from, say: its
+                # inner entity is the hit's pivotal one
+                linked = [r for r in self._linked(ref) if inner_type(r[0]) != kind]
+                add(kind, ref[1], [ref, *linked])
         add('datasets', self.dataset[1], everything)
         add('bundles', self.fqid.uuid, everything)
         return result
