@@ -77,7 +77,10 @@ def _count_sum(name: str = '') -> DistinctSumAccumulator:
 _files = GroupingAggregator(
     transform=_file_summary,
     group=lambda f: f.get('file_format'),
-    fields={'file_size': _count_sum, 'count': _count_sum})
+    fields={'file_size': _count_sum, 'count': _count_sum,
+            # Our download descriptor of a file (see `transform.FIELDS`) is of
+            # no use in a group of files: dropped, as the original has none
+            **{f: None for f in ('uuid', 'name', 'size', 'sha256', 'crc32')}})
 
 
 def aggregators(entity_type: str) -> Mapping[str, InnerAggregator]:
