@@ -139,7 +139,7 @@ def test_file_download(client):
 # values of the supplementary file, the VCF and the BAM. Differences, applied
 # below: the supplementary bundle's uuid and the source are ours; our
 # fixture's biosample has no `apriori_cell_type`; the age ranges and
-# `files.azul_mirror_uri` are left out (see `anvil.manifest`); DRS URIs and
+# `files.azul_mirror_uri` are left out (see `anvil.fields.manifest_config`); DRS URIs and
 # file URLs are those of our fixture and service.
 _ORIGINAL_COMPACT = {
     'bundles.bundle_uuid': ('595c469e-604d-ab34-af39-f5b9f5d61818',

@@ -40,7 +40,7 @@ from azul.core.documents import IndexedAggregate
 from azul.core.filters import Filters, Is
 from azul.core.search import SearchRequest, Sort, TermBucket
 from azul.plugins.metadata.anvil import AnvilPlugin
-from azul.plugins.metadata.anvil.summary import shape_summary
+from azul.plugins.metadata.anvil.response import shape_summary
 from azul.service.facets import term_facets
 from unit.test_anvil_plugin import ALL, PRIMARY, aggregates, hits
 

@@ -1,9 +1,9 @@
 """
-The AnVIL metadata plugin: the field registry of `fields`, the transformers
-and aggregators of `transform` and `aggregate`, the hits of `shape` and the
-summary of `summary`, after the original Azul's AnVIL plugin.
+The AnVIL metadata plugin: the field registry and manifest columns of
+`fields`, the transformers and aggregators of `indexer`, the hits and the
+summary of `response`, after the original Azul's AnVIL plugin.
 
-Manifests: `compact` only (see `manifest`). Not (yet) provided: the
+Manifests: `compact` only (see `fields.manifest_config`). Not (yet) provided: the
 original's `terra.pfb`, and replicas for its verbatim manifests; `curl`
 needs mirroring in the original, which this deployment does not do.
 """
@@ -16,8 +16,8 @@ from azul.core.fields import FieldRegistry
 from azul.core.filters import Filters
 from azul.core.search import Order, SummaryRequest, SummaryResult
 from azul.errors import BadRequestError
-from azul.plugins.metadata.anvil import aggregate, fields, shape, summary, transform
-from azul.plugins.metadata.anvil.manifest import ManifestConfig, manifest_config
+from azul.plugins.metadata.anvil import fields, indexer, response
+from azul.plugins.metadata.anvil.fields import ManifestConfig, manifest_config
 from azul.plugins.metadata.base import HitContext, MetadataPlugin
 from azul.plugins.repository.base import Bundle
 
@@ -30,7 +30,7 @@ class AnvilPlugin(MetadataPlugin):
 
     @property
     def entity_types(self) -> tuple[str, ...]:
-        return transform.ENTITY_TYPES
+        return indexer.ENTITY_TYPES
 
     @property
     def exposed_entity_types(self) -> tuple[str, ...]:
@@ -48,20 +48,20 @@ class AnvilPlugin(MetadataPlugin):
                                   f'{", ".join(self.exposed_entity_types)}') from None
 
     def transform(self, bundle: Bundle, deleted: bool) -> Iterable[Contribution]:
-        return transform.transform_bundle(bundle, deleted)
+        return indexer.transform_bundle(bundle, deleted)
 
     def aggregators(self, entity_type: str) -> Mapping[str, InnerAggregator]:
-        return aggregate.aggregators(entity_type)
+        return indexer.aggregators(entity_type)
 
     def shape_hit(self, entity_type: str, document: Mapping[str, Any],
                   context: HitContext) -> dict[str, Any]:
-        return shape.shape_hit(entity_type, document, context)
+        return response.shape_hit(entity_type, document, context)
 
     def summary_requests(self, filters: Filters) -> Mapping[str, SummaryRequest]:
-        return summary.summary_requests(filters)
+        return response.summary_requests(filters)
 
     def shape_summary(self, results: Mapping[str, SummaryResult]) -> dict[str, Any]:
-        return summary.shape_summary(results)
+        return response.shape_summary(results)
 
     @property
     def manifest_formats(self) -> tuple[str, ...]:

@@ -1,6 +1,9 @@
 """
-Response shaping: an AnVIL aggregate document as a hit of /index/{entity_type},
-laid out as the original's AnVIL hits.
+The responses of the AnVIL catalogs: hits (`shape_hit`) and the summary
+(`summary_requests`, `shape_summary`).
+
+Hits: an AnVIL aggregate document as a hit of /index/{entity_type}, laid out
+as the original's AnVIL hits.
 
 A hit has `entryId`, `sources`, `bundles` and one list per inner entity type
 (`activities`, `biosamples`, `datasets`, `diagnoses`, `donors`, `files`):
@@ -14,17 +17,34 @@ A hit has `entryId`, `sources`, `bundles` and one list per inner entity type
   ages only in donors hits (few diagnoses per donor, none are outer entities);
 * a bundles hit has no pivotal entity: its `bundles` entry is marked.
 
-The DUOS stub (`contents.duos`, see `transform`) is merged into the pivotal
+The DUOS stub (`contents.duos`, see `indexer`) is merged into the pivotal
 dataset; folded datasets show its `duos_id` as the original's do.
 
 Deviations: `source_prefix` is the prefix part of a TDR source spec and empty
 for other sources (the original has a separate prefix per source); no
 `azul_mirror_uri`, as this deployment mirrors no files.
+
+The summary: which backend aggregations /index/summary takes, per entity
+type, and how their results become the original's response.
+
+As in the original, each figure comes from the index of the entity type it
+counts, under the same filters: activities and their types over
+`activities`, biosamples over `biosamples`, datasets over `datasets`, donors,
+their species and their diagnoses' diseases and phenotypes over `donors`,
+files, their formats and total size over `files`. A count is the number of
+matching documents; a list is the terms of one field with the number of
+matching documents having each, by count descending, then term.
+
+The original's terms come from an OpenSearch terms aggregation over the
+indexed values, where a missing value is the term `~null`; here it is null.
 """
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from azul.auth.reify import is_accessible
+from azul.core.filters import Filters
+from azul.core.search import Count, Sum, SummaryRequest, SummaryResult, TermBucket, Terms
+from azul.plugins.metadata.anvil.fields import registry
 from azul.plugins.metadata.base import HitContext
 
 JSON = dict[str, Any]
@@ -46,7 +66,7 @@ _non_pivotal: Mapping[str, frozenset[str]] = {
                         'is_supplementary', 'reference_assembly'}),
 }
 
-# Fields of a file for downloads only (see `transform.FIELDS`)
+# Fields of a file for downloads only (see `indexer.FIELDS`)
 DESCRIPTOR_ONLY = ('uuid', 'name', 'size', 'sha256', 'crc32')
 
 _donor_diagnoses = _non_pivotal['diagnoses'] | {'diagnosis_age', 'onset_age'}
@@ -114,3 +134,60 @@ def _pivotal(inner_type: str, entity: Mapping[str, Any], accessible: bool,
         has_data = uuid is not None and shaped.get('drs_uri') is not None
         shaped['azul_url'] = context.file_url(uuid, version) if has_data else None
     return shaped
+
+
+# /index/summary
+
+
+def summary_requests(filters: Filters) -> dict[str, SummaryRequest]:
+    f = registry.__getitem__
+    return {
+        'activities': SummaryRequest('activities', filters, (
+            Count('activityCount'),
+            Terms('activityTypes', f('activities.activity_type')),
+        )),
+        'biosamples': SummaryRequest('biosamples', filters, (
+            Count('biosampleCount'),
+        )),
+        'datasets': SummaryRequest('datasets', filters, (
+            Count('datasetCount'),
+        )),
+        'donors': SummaryRequest('donors', filters, (
+            Count('donorCount'),
+            Terms('donorSpecies', f('donors.organism_type')),
+            Terms('donorDiagnosisDiseases', f('diagnoses.disease')),
+            Terms('donorDiagnosisPhenotypes', f('diagnoses.phenotype')),
+        )),
+        'files': SummaryRequest('files', filters, (
+            Count('fileCount'),
+            Terms('fileFormats', f('files.file_format')),
+            Sum('totalFileSize', f('files.file_size')),
+        )),
+    }
+
+
+def _buckets(buckets: Sequence[TermBucket], key: str) -> list[JSON]:
+    return [{'count': b.count, key: b.term} for b in buckets]
+
+
+def shape_summary(results: Mapping[str, SummaryResult]) -> JSON:
+    activities = results.get('activities', {})
+    biosamples = results.get('biosamples', {})
+    datasets = results.get('datasets', {})
+    donors = results.get('donors', {})
+    files = results.get('files', {})
+    return {
+        'activityCount': activities.get('activityCount', 0),
+        'activityTypes': _buckets(activities.get('activityTypes', ()), 'type'),
+        'biosampleCount': biosamples.get('biosampleCount', 0),
+        'datasetCount': datasets.get('datasetCount', 0),
+        'donorCount': donors.get('donorCount', 0),
+        'donorDiagnosisDiseases': _buckets(donors.get('donorDiagnosisDiseases', ()), 'disease'),
+        'donorDiagnosisPhenotypes': _buckets(donors.get('donorDiagnosisPhenotypes', ()),
+                                             'phenotype'),
+        'donorSpecies': _buckets(donors.get('donorSpecies', ()), 'species'),
+        'fileCount': files.get('fileCount', 0),
+        'fileFormats': _buckets(files.get('fileFormats', ()), 'format'),
+        # A float, as the original's sum aggregation
+        'totalFileSize': float(files.get('totalFileSize') or 0.0),
+    }

@@ -1,6 +1,8 @@
 """
-Transformers: one AnVIL bundle in, one contribution per entity it touches out,
-following the original Azul's AnVIL transformers.
+The indexer side of the AnVIL plugin: transformers and aggregators.
+
+Transformers (`transform_bundle`): one AnVIL bundle in, one contribution per
+entity it touches out, following the original Azul's AnVIL transformers.
 
 A bundle (`azul.plugins.repository.base.Bundle`) holds the TDR rows in
 `metadata`, keyed `anvil_{table}/{datarepo_row_id}`, and the edges between
@@ -23,13 +25,37 @@ the bundle's one dataset.
 
 The DUOS stub goes into the inner entity type `duos`, not `datasets`: the
 aggregation of `azul.core` keeps one copy of each inner entity, where the
-original merges the stub into the dataset's row; `shape` does that merge.
+original merges the stub into the dataset's row; `response` does that merge.
+
+Aggregators (`aggregators`): how the inner entities of all live contributions
+of one AnVIL entity fold into its aggregate, as the original's aggregators.
+
+* The outer entity's own inner entity (the file of a files aggregate, ...) is
+  kept whole: hits show its fields as single values.
+* Every other inner entity type folds into one dict whose fields are the
+  sorted sets of their values (`SetAccumulator`, nulls last, 100 at most).
+  Ids (`document_id`, `{type}_id`, `source_datarepo_row_ids`) are dropped
+  except in files aggregates, where the manifests need them; a dataset's
+  `document_id` is always kept, so that every index can be filtered by it.
+* Files of other outer entities are grouped by format, each group summing the
+  sizes and counting its files, each file once.
+* Ranges (ages) are sets of `{gte, lte}` objects ordered by their bounds.
 """
 import base64
 import binascii
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
+from azul.core.aggregation import (
+    DistinctSumAccumulator,
+    GroupingAggregator,
+    InnerAggregator,
+    KeepWhole,
+    SetAccumulator,
+    SimpleAggregator,
+    none_last,
+)
 from azul.core.documents import BundleFQID, Contribution
 from azul.plugins.repository.base import Bundle
 
@@ -212,3 +238,74 @@ class _Transformer:
                     found.add(relative)
                     self._search(relative, upwards, found)
         return found
+
+
+# Aggregation
+
+_OWN = {'activities': 'activities', 'biosamples': 'biosamples', 'datasets': 'datasets',
+        'donors': 'donors', 'files': 'files'}
+
+
+def _range_key(value: Any) -> tuple:
+    # The original orders ranges by (lte, gte), nulls last
+    if not isinstance(value, dict):
+        return (none_last(None), none_last(None))
+    return none_last(value.get('lte')), none_last(value.get('gte'))
+
+
+_ranges = partial(SetAccumulator, key=_range_key)
+
+# Fields dropped from the folded entities of any aggregate but a file's
+_IDS = {
+    'activities': ('activity_id', 'document_id', 'source_datarepo_row_ids'),
+    'biosamples': ('biosample_id', 'document_id', 'source_datarepo_row_ids'),
+    'datasets': ('source_datarepo_row_ids',),
+    'diagnoses': ('diagnosis_id', 'document_id', 'source_datarepo_row_ids'),
+    'donors': ('document_id', 'donor_id'),
+}
+
+_RANGE_FIELDS = {
+    'biosamples': ('donor_age_at_collection',),
+    'diagnoses': ('diagnosis_age', 'onset_age'),
+}
+
+
+def _folded(inner_type: str, outer_type: str) -> SimpleAggregator:
+    fields: dict[str, Any] = {f: _ranges for f in _RANGE_FIELDS.get(inner_type, ())}
+    if outer_type != 'files':
+        fields.update({f: None for f in _IDS.get(inner_type, ())})
+    return SimpleAggregator(fields=fields)
+
+
+def _file_summary(file: Mapping[str, Any]) -> JSON:
+    return {**file,
+            'file_size': (file.get('document_id'), file.get('file_size')),
+            'count': (file.get('document_id'), 1)}
+
+
+def _count_sum(name: str = '') -> DistinctSumAccumulator:
+    return DistinctSumAccumulator(name)
+
+
+_files = GroupingAggregator(
+    transform=_file_summary,
+    group=lambda f: f.get('file_format'),
+    fields={'file_size': _count_sum, 'count': _count_sum,
+            # Our download descriptor of a file (see `FIELDS`) is of
+            # no use in a group of files: dropped, as the original has none
+            **{f: None for f in ('uuid', 'name', 'size', 'sha256', 'crc32')}})
+
+
+def aggregators(entity_type: str) -> Mapping[str, InnerAggregator]:
+    """The aggregator of each inner entity type in aggregates of `entity_type`."""
+    result: dict[str, InnerAggregator] = {
+        inner: _folded(inner, entity_type)
+        for inner in ('activities', 'biosamples', 'datasets', 'diagnoses', 'donors')
+    }
+    result['files'] = _files
+    # The DUOS stub of a dataset is merged into the dataset by `response`
+    result['duos'] = KeepWhole()
+    own = _OWN.get(entity_type)
+    if own is not None:
+        result[own] = KeepWhole()
+    return result
