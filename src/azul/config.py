@@ -30,7 +30,7 @@ reserved_catalog_names = frozenset({'index', 'manifest', 'fetch', 'repository', 
                                     'version', 'openapi', 'static'})
 
 atlases = ('hca', 'anvil')
-metadata_plugins = ('hca',)
+metadata_plugins = ('hca', 'anvil')
 repository_plugins = ('canned', 'tdr_hca', 'tdr_anvil')
 
 BackendKind = Literal['duckdb', 'opensearch']

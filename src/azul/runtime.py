@@ -19,6 +19,7 @@ from azul.plugins.repository.base import RepositoryPlugin
 # a line here and a name in AZUL_CATALOGS.
 METADATA_PLUGINS: Mapping[str, str] = {
     'hca': 'azul.plugins.metadata.hca:HCAPlugin',
+    'anvil': 'azul.plugins.metadata.anvil:AnvilPlugin',
 }
 REPOSITORY_PLUGINS: Mapping[str, str] = {
     'canned': 'azul.plugins.repository.canned:CannedRepository',

@@ -64,6 +64,10 @@ class InMemoryHCATables:
                                            'output_id': output['output_id']})
         return result
 
+    def entities_of(self, wanted: Mapping[str, Collection[str]]
+                    ) -> dict[str, list[Mapping[str, Any]]]:
+        return {table: self.entities(table, ids) for table, ids in wanted.items()}
+
     def entities(self, table: str, ids: Collection[str]) -> list[Mapping[str, Any]]:
         self.calls.append(('entities', table, sorted(ids)))
         pk = table + '_id'

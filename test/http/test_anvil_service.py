@@ -19,8 +19,6 @@ from urllib.parse import quote
 import pytest
 from chalice.test import Client
 
-import azul.config
-import azul.runtime
 from azul.adapters.server import load_app
 from azul.config import Config
 from azul.indexer.index import Indexer
@@ -35,14 +33,7 @@ HOST = 'azul.test'
 
 
 @pytest.fixture
-def runtime(backend, tmp_path, monkeypatch):
-    if 'anvil' not in azul.config.metadata_plugins:
-        monkeypatch.setattr(azul.config, 'metadata_plugins',
-                            (*azul.config.metadata_plugins, 'anvil'))
-    if 'anvil' not in azul.runtime.METADATA_PLUGINS:
-        monkeypatch.setattr(azul.runtime, 'METADATA_PLUGINS',
-                            {**azul.runtime.METADATA_PLUGINS,
-                             'anvil': 'azul.plugins.metadata.anvil:AnvilPlugin'})
+def runtime(backend, tmp_path):
     catalogs = {CATALOG: {'atlas': 'anvil', 'internal': False,
                           'plugins': {'metadata': {'name': 'anvil'},
                                       'repository': {'name': 'canned'}},
