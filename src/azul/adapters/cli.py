@@ -85,9 +85,37 @@ def cmd_delete_bundle(args) -> int:
 
 
 def cmd_synth(args) -> int:
-    """Generate a synthetic catalog of HCA bundles."""
+    """Generate a synthetic catalog of HCA bundles, or of AnVIL ones with --atlas anvil."""
     from tqdm import tqdm
 
+    # Each atlas counts its catalog in its own unit: refuse the other's rather
+    # than guess what was meant
+    if args.atlas == 'anvil':
+        if args.bundles is not None or args.restrict_every:
+            print('azul synth: --atlas anvil takes --biosamples, not --bundles or '
+                  '--restrict-every', file=sys.stderr)
+            return 2
+        if args.biosamples is None:
+            print('azul synth: --atlas anvil needs --biosamples', file=sys.stderr)
+            return 2
+        from azul.synth.anvil import generate_anvil
+        with tqdm(total=args.biosamples, desc='generating', unit='biosample',
+                  file=sys.stderr, disable=args.quiet) as bar:
+            anvil = generate_anvil(args.biosamples, Path(args.out), seed=args.seed,
+                                   progress=bar.update)
+        print(f'Wrote {anvil.bundles} AnVIL bundle(s) ({anvil.primary_bundles} primary, '
+              f'{anvil.supplementary_bundles} supplementary, {anvil.duos_bundles} DUOS) with '
+              f'{anvil.files + anvil.supplementary_files} file(s) of {anvil.biosamples} '
+              f'biosample(s) of {anvil.donors} donor(s) in {anvil.datasets} dataset(s) '
+              f'to {args.out}')
+        return 0
+    if args.biosamples is not None:
+        print('azul synth: --biosamples is for --atlas anvil; HCA takes --bundles',
+              file=sys.stderr)
+        return 2
+    if args.bundles is None:
+        print('azul synth: --bundles is required', file=sys.stderr)
+        return 2
     from azul.synth import generate
     with tqdm(total=args.bundles, desc='generating', unit='bundle', file=sys.stderr,
               disable=args.quiet) as bar:
@@ -222,8 +250,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument('--uuid', required=True, help='bundle uuid')
         p.add_argument('--version', required=True, help='bundle version')
         p.add_argument('--source', help='source spec (default: the catalog source holding it)')
-    p = add('synth', cmd_synth, 'generate synthetic HCA bundles')
-    p.add_argument('--bundles', type=int, required=True, help='number of distinct bundles')
+    p = add('synth', cmd_synth, 'generate synthetic HCA (or AnVIL) bundles')
+    p.add_argument('--atlas', choices=('hca', 'anvil'), default='hca',
+                   help='atlas of the bundles (default hca)')
+    p.add_argument('--bundles', type=int, help='number of distinct bundles (HCA)')
+    p.add_argument('--biosamples', type=int, help='number of biosamples (AnVIL)')
     p.add_argument('--out', required=True, help='output directory')
     p.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
     p.add_argument('--restrict-every', type=int, default=0, metavar='N',
