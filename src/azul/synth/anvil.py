@@ -211,6 +211,7 @@ class _Dataset:
     def _diagnosis(self, donor: JSON, subject: str) -> JSON:
         rng = self.rng
         age = vocab.age_range(rng, 0, 70)
+        # The onset precedes the diagnosis (a binned onset may overlap it)
         onset = vocab.age_range(rng, 0, int(age[0] or 70))
         return {
             'datarepo_row_id': _row_id(rng),
@@ -240,7 +241,7 @@ class _Dataset:
             'biosample_id': _business_id(rng),
             'biosample_type': vocab.weighted(rng, vocab.BIOSAMPLE_TYPES),
             'datarepo_row_id': _row_id(rng),
-            'disease': None if rng.random() < 0.7 else vocab.term(rng, vocab.DISEASES),
+            'disease': self._disease(diagnoses),
             'donor_age_at_collection_lower_bound': age[0],
             'donor_age_at_collection_unit': age[2],
             'donor_age_at_collection_upper_bound': age[1],
@@ -287,6 +288,15 @@ class _Dataset:
         counts.biosamples += 1
         entities = dict(sorted(zip(keys, map(_entity, rows), strict=True)))
         return {'entities': entities, 'links': _ordered(links)}
+
+    def _disease(self, diagnoses: list[JSON]) -> str | None:
+        # A biosample's disease, when known, is mostly one its donor was diagnosed with
+        rng = self.rng
+        if rng.random() < 0.7:
+            return None
+        if diagnoses and rng.random() < 0.8:
+            return rng.choice(diagnoses)['disease'][0]
+        return vocab.term(rng, vocab.DISEASES)
 
     def _sequenced(self, sample: str, assay: str, file_format: str, index: int,
                    reference: str | None, counts: _Counts) -> JSON:
