@@ -31,7 +31,7 @@ from typing import Any
 from azul.plugins.repository.canned.anvil import SUFFIX
 from azul.plugins.repository.tdr.anvil_bundles import FIXED_VERSION, bundle_uuid
 from azul.synth import anvil_vocabulary as vocab
-from azul.synth.generator import STATS_FILE, _write, _Writer
+from azul.synth.generator import STATS_FILE, _write, _Writer  # threads that write files
 
 JSON = dict[str, Any]
 
@@ -124,8 +124,10 @@ class _Dataset:
                  f'{vocab.weighted(rng, vocab.CENTERS)}_{consent}')
         # Titles are unique, as AnVIL's workspace names; a suffix draws no
         # random numbers, so that a dataset's rows do not depend on others
-        title += next(f'_{n}' for n in range(1, len(titles) + 2)
-                      if f'{title}_{n}' not in titles) if title in titles else ''
+        base, n = title, 0
+        while title in titles:
+            n += 1
+            title = f'{base}_{n}'
         titles.add(title)
         # Most of a dataset's samples have the one assay of the study
         self.assays = [vocab.weighted(rng, vocab.ASSAYS)]
