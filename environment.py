@@ -46,6 +46,14 @@ def env() -> Mapping[str, str | None]:
             # TDR twins and the examples sharing one uuid need catalogs of
             # their own): `make reindex CATALOG=fixtures`
             'fixtures': _hca_catalog('file://{AZUL_FIXTURES}/hca/bundles/indexer/*.dss.hca.json'),
+            # The synthetic AnVIL demo catalog that `make run` generates
+            # (`azul synth --atlas anvil`) and indexes beside the HCA one
+            'anvil': {
+                'atlas': 'anvil',
+                'internal': False,
+                'plugins': {'metadata': {'name': 'anvil'}, 'repository': {'name': 'canned'}},
+                'sources': ['file://{AZUL_DATA_DIR}/demo/anvil/*.tdr.anvil.json'],
+            },
         }),
 
         # Bearer tokens of the `local` verifier; `make run` writes one for the
@@ -109,6 +117,9 @@ def env() -> Mapping[str, str | None]:
 
         # Number of synthetic bundles `make run` generates for the demo catalog
         'AZUL_DEMO_BUNDLES': '300',
+
+        # Synthetic biosamples of the AnVIL demo catalog (`anvil`)
+        'AZUL_DEMO_BIOSAMPLES': '300',
 
         # Limits on one request, each refused with a 400 naming it
         # (azul.core.limits): values of one `is` filter; ranges of one

@@ -243,6 +243,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_QUEUE', _choice('local', 'sqs'), 'Queue between indexer stages: `local` '
                                                    '(SQLite) or `sqs`'),
     Setting('AZUL_QUEUE_PATH', _path, 'SQLite file of the local queue'),
+    Setting('AZUL_DEMO_BIOSAMPLES', _int_between(1, 10_000_000),
+            'Synthetic biosamples `make run` generates for the AnVIL demo catalog (a catalog '
+            'of atlas `anvil` whose source is under AZUL_DATA_DIR/demo); unset: 300',
+            required=False),
     Setting('AZUL_DEMO_BUNDLES', _int_between(1, 10_000_000), 'Synthetic bundles `make run` '
                                                               'generates for the demo catalog'),
     Setting('AZUL_INDEXER_HMAC_KEY', _str, 'Secret key that notifications must be signed with; '
@@ -344,6 +348,7 @@ class Config:
     drs_domain: str | None
     queue: str
     queue_path: Path
+    demo_biosamples: int | None
     demo_bundles: int
     indexer_hmac_key: str | None
     max_filter_terms: int | None
@@ -392,6 +397,7 @@ class Config:
             values['manifest_dir'] = values['data_dir'] / 'manifests'
         values['manifest_expiration'] = values['manifest_expiration'] or 7 * 24 * 3600
         values['manifest_workers'] = values['manifest_workers'] or 1
+        values['demo_biosamples'] = values['demo_biosamples'] or 300
         values['auth'] = values['auth'] or 'local'
         if values['source_cache_ttl'] is None:
             values['source_cache_ttl'] = 60

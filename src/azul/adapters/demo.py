@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from furl import furl
@@ -69,14 +70,46 @@ def ensure_demo_catalog(config: Config) -> Path | None:
     return directory
 
 
+def ensure_anvil_demo(config: Config) -> list[Catalog]:
+    """
+    The AnVIL catalogs whose source is a directory of the demo (under
+    AZUL_DATA_DIR/demo), each generated unless it is complete.
+    """
+    from azul.synth.anvil import generate_anvil
+    demo = config.data_dir / 'demo'
+    result = []
+    for catalog in config.catalogs:
+        if catalog.atlas != 'anvil' or not catalog.sources:
+            continue
+        source = catalog.sources[0]
+        if furl(source).scheme != 'file':
+            continue
+        directory = _directory(source)
+        if not directory.is_relative_to(demo):
+            continue
+        result.append(catalog)
+        if not (directory / 'stats.json').exists():
+            if directory.exists():
+                print(f'Removing the incomplete AnVIL demo catalog in {directory}')
+                shutil.rmtree(directory)
+            print(f'Generating {config.demo_biosamples} synthetic AnVIL biosamples in '
+                  f'{directory} ...')
+            with tqdm(total=config.demo_biosamples, unit='biosample', file=sys.stderr) as bar:
+                stats = generate_anvil(config.demo_biosamples, directory, seed=DEMO_SEED,
+                                       progress=bar.update)
+            print(f'Generated {stats.bundles} AnVIL bundles')
+    return result
+
+
 def _predates(directory: Path) -> bool:
     """Whether the demo catalog predates data files, or restricted projects."""
     from azul.synth.data import DATA_DIR
     return not (directory / DATA_DIR).is_dir() or not (directory / RESTRICTED_DIR).is_dir()
 
 
-def index_demo(runtime: Runtime, directory: Path | None, regenerated: bool = False) -> None:
-    catalog = runtime.config.default_catalog
+def index_demo(runtime: Runtime, directory: Path | None, regenerated: bool = False,
+               catalog: Catalog | None = None) -> None:
+    catalog = catalog or runtime.config.default_catalog
     # A regenerated catalog's bundles replace whatever the index holds
     if not regenerated and runtime.backend.count(catalog.name, 'bundles') > 0:
         print(f'Catalog {catalog.name!r} is already indexed '
@@ -153,7 +186,8 @@ def sample_notification(runtime: Runtime) -> tuple[str, dict] | None:
     return None
 
 
-def examples(url: str, catalog: str, notification: tuple[str, dict] | None) -> str:
+def examples(url: str, catalog: str, notification: tuple[str, dict] | None,
+             anvil: Sequence[str] = ()) -> str:
     filters = furl('').set({'filters': json.dumps({'organ': {'is': ['brain']}})}).url
     text = f'''
 Azul is running at {url}/  (Swagger UI; the OpenAPI description is at {url}/openapi)
@@ -167,6 +201,12 @@ Every fourth demo project is a restricted source: anonymous callers see the
 others' files (projects are listed to all, marked `accessible`). With the token of
 AZUL_TOKENS_FILE (its key; in Swagger UI: Authorize), you see them all:
   curl -H "Authorization: Bearer $TOKEN" '{url}/repository/sources?catalog={catalog}'
+'''
+    for name in anvil:
+        text += f'''
+The AnVIL demo catalog {name!r}:
+  curl '{url}/index/datasets?catalog={name}&size=5'
+  curl '{url}/index/summary?catalog={name}'
 '''
     if notification is not None:
         other, body = notification
@@ -196,13 +236,17 @@ def run(config: Config, port: int | None = None) -> int:
     # Generating the catalog anew (re)writes stats.json, and calls for a reindex
     before = _stamp(demo_directory(config))
     directory = ensure_demo_catalog(config)
+    anvil = ensure_anvil_demo(config)
     ensure_demo_token(config)
     runtime = Runtime(config)
     index_demo(runtime, directory, regenerated=_stamp(directory) != before)
+    for catalog in anvil:
+        index_demo(runtime, None, catalog=catalog)
     server = LocalServer(runtime, config.host, port or config.port)
     server.start()
     catalog = config.default_catalog
-    print(examples(server.url, catalog.name, sample_notification(runtime)))
+    print(examples(server.url, catalog.name, sample_notification(runtime),
+                   [c.name for c in anvil]))
     wait_for_signal()
     server.stop()
     runtime.close()
