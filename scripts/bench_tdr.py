@@ -6,9 +6,12 @@ fetches its bundles through the real `google-cloud-bigquery` client. One JSON
 line per stage (seconds, bundles/s, this process's CPU seconds), and per
 tenth of the bundles fetched, so that growth with the catalog shows.
 
-    python scripts/bench_tdr.py --source DIR [--sample N]
+    python scripts/bench_tdr.py --source DIR [--sample N] [--atlas hca|anvil]
 
-With `--sample`, only N bundles (spread over the catalog) are fetched.
+With `--sample`, only N bundles (spread over the catalog) are fetched. With
+`--atlas anvil`, DIR is the output of `azul synth --atlas anvil` and its
+largest dataset is the snapshot (a TDR AnVIL snapshot holds one dataset),
+fetched through `tdr_anvil`.
 """
 import argparse
 import json
@@ -18,9 +21,10 @@ import time
 from pathlib import Path
 
 from azul.core.documents import BundleFQID
+from azul.plugins.repository.tdr.anvil import TDRAnvilRepository
 from azul.plugins.repository.tdr.hca import TDRHCARepository
 from azul.plugins.repository.tdr.local_bigquery import LocalBigQuery
-from azul.synth.tdr import write_tables
+from azul.synth.tdr import anvil_tables_from_bundles, write_tables
 
 PROJECT, DATASET = 'bench', 'snapshot'
 SOURCE = f'tdr:bigquery:gcp:{PROJECT}:{DATASET}:'
@@ -45,18 +49,21 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--source', type=Path, required=True)
     parser.add_argument('--sample', type=int)
+    parser.add_argument('--atlas', choices=('hca', 'anvil'), default='hca')
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix='azul-bench-tdr-') as tmp:
         tables = Path(tmp, 'tables.json')
         start, cpu = time.perf_counter(), _cpu()
-        count = write_tables(args.source, tables)
-        emit({'stage': 'tables', 'bundle_versions': count,
+        count = (_anvil_tables(args.source, tables) if args.atlas == 'anvil'
+                 else write_tables(args.source, tables))
+        emit({'stage': 'tables', 'atlas': args.atlas, 'rows_or_bundles': count,
               'seconds': round(time.perf_counter() - start, 2),
               'cpu': round(_cpu() - cpu, 2)})
         start = time.perf_counter()
         with LocalBigQuery(project=PROJECT, datasets={DATASET: tables}) as bigquery:
             emit({'stage': 'load', 'seconds': round(time.perf_counter() - start, 2)})
-            plugin = TDRHCARepository(_Config(bigquery.url))
+            plugin_class = TDRAnvilRepository if args.atlas == 'anvil' else TDRHCARepository
+            plugin = plugin_class(_Config(bigquery.url))
             start, cpu = time.perf_counter(), _cpu()
             fqids = plugin.list_bundles(SOURCE).bundles
             emit({'stage': 'list', 'bundles': len(fqids),
@@ -70,7 +77,17 @@ def main(argv=None) -> int:
     return 0
 
 
-def _fetch(plugin: TDRHCARepository, fqids: tuple[BundleFQID, ...]) -> None:
+def _anvil_tables(directory: Path, out: Path) -> int:
+    """The largest dataset's tables of a synthetic AnVIL catalog; its number of rows."""
+    documents = (json.loads(p.read_text()) for p in sorted(directory.glob('*.tdr.anvil.json')))
+    snapshots = anvil_tables_from_bundles(documents)
+    largest = max(snapshots.values(),
+                  key=lambda s: len(s['tables'].get('anvil_biosample', {}).get('rows', ())))
+    out.write_text(json.dumps(largest))
+    return sum(len(t['rows']) for t in largest['tables'].values())
+
+
+def _fetch(plugin: TDRHCARepository | TDRAnvilRepository, fqids: tuple[BundleFQID, ...]) -> None:
     window = max(1, len(fqids) // 10)
     start = window_start = time.perf_counter()
     cpu = window_cpu = _cpu()

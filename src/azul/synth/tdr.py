@@ -77,3 +77,58 @@ def write_tables(directory: Path, out: Path) -> int:
     tables = tables_from_bundles(read_bundles(directory))
     out.write_text(json.dumps(tables))
     return len(tables['tables']['links']['rows'])
+
+
+# The additions of the canned AnVIL form to a table row (fixtures README §6.2)
+_ANVIL_ADDED = frozenset({'version', 'drs_uri', 'sha256', 'crc32'})
+
+# Every table of the AnVIL model's snapshot exists, an unused one holding a
+# placeholder row that only defines its columns (no `datarepo_row_id`), as a
+# real snapshot's do (fixtures README §6.1): the builder queries them all
+_ANVIL_COLUMNS = {
+    'anvil_activity': ('activity_id', 'activity_type', 'generated_file_id',
+                       'used_biosample_id', 'used_file_id'),
+    'anvil_alignmentactivity': ('alignmentactivity_id', 'activity_type', 'data_modality',
+                                'generated_file_id', 'reference_assembly', 'used_file_id'),
+    'anvil_assayactivity': ('assayactivity_id', 'activity_type', 'antibody_id', 'assay_type',
+                            'data_modality', 'generated_file_id', 'used_biosample_id'),
+    'anvil_variantcallingactivity': ('variantcallingactivity_id', 'activity_type',
+                                     'data_modality', 'generated_file_id',
+                                     'reference_assembly', 'used_file_id'),
+}
+# Columns of the placeholders that hold lists
+_ANVIL_LISTS = frozenset({'generated_file_id', 'used_biosample_id', 'used_file_id',
+                          'data_modality', 'reference_assembly', 'antibody_id'})
+
+
+def _placeholder(columns: Iterable[str]) -> JSON:
+    row: JSON = {c: [] if c in _ANVIL_LISTS else '' for c in columns}
+    row['source_datarepo_row_ids'] = []
+    return row
+
+
+def anvil_tables_from_bundles(documents: Iterable[Mapping[str, Any]]) -> dict[str, JSON]:
+    """
+    Per dataset (its entity key), the snapshot tables of canned AnVIL bundles
+    (`azul synth --atlas anvil`): each entity's row, without what the canned
+    form adds to it. A TDR AnVIL snapshot holds one dataset; DUOS bundles
+    hold what comes from DUOS, not from tables, and are left out.
+    """
+    tables: dict[str, dict[str, dict[str, JSON]]] = {}
+    for document in documents:
+        entities = document['entities']
+        [dataset] = [key for key in entities if key.startswith('anvil_dataset/')]
+        if not document['links'] and len(entities) == 1:
+            continue  # a DUOS bundle
+        snapshot = tables.setdefault(dataset, {})
+        for key, entity in entities.items():
+            table, _, row_id = key.partition('/')
+            row = {k: v for k, v in entity.items() if k not in _ANVIL_ADDED}
+            snapshot.setdefault(table, {})[row_id] = row
+    result = {}
+    for dataset, snapshot in tables.items():
+        rows = {table: list(table_rows.values()) for table, table_rows in snapshot.items()}
+        for table, columns in _ANVIL_COLUMNS.items():
+            rows.setdefault(table, [_placeholder(columns)])
+        result[dataset] = {'tables': {table: {'rows': rows[table]} for table in sorted(rows)}}
+    return result
