@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -40,18 +41,30 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--source', type=Path, required=True)
+    add_reindex_arguments(parser)
+    args = parser.parse_args(argv)
+    return bench(f'file://{args.source.resolve()}/*-*.json', 'hca', args)
+
+
+def add_reindex_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--backend', choices=('duckdb', 'opensearch'), default='duckdb')
     parser.add_argument('--duckdb-path', type=Path)
     parser.add_argument('--workers', type=int, help='default: one per core')
-    args = parser.parse_args(argv)
+
+
+def bench(source: str, atlas: str, args: argparse.Namespace, **summary: Any) -> int:
+    """
+    Reindex the canned `source` into a catalog `bench` of `atlas` (its
+    metadata plugin of the same name), emitting the windows and a summary
+    line with `summary` added to it. Zero if no bundle failed.
+    """
     envfiles.load(os.environ)
     with tempfile.TemporaryDirectory(prefix='azul-bench-reindex-') as tmp:
         env = envfiles.evaluate({}, ROOT)
         env.update(AZUL_CATALOGS=json.dumps({'bench': {
-            'atlas': 'hca', 'internal': False,
-            'plugins': {'metadata': {'name': 'hca'}, 'repository': {'name': 'canned'}},
-            # Bundle files only, not the generator's stats.json and deletions.json
-            'sources': [f'file://{args.source.resolve()}/*-*.json']}}),
+            'atlas': atlas, 'internal': False,
+            'plugins': {'metadata': {'name': atlas}, 'repository': {'name': 'canned'}},
+            'sources': [source]}}),
             AZUL_INDEX_BACKEND=args.backend,
             AZUL_DUCKDB_PATH=str(args.duckdb_path or Path(tmp, 'bench.duckdb')),
             AZUL_DATA_DIR=tmp)
@@ -62,6 +75,7 @@ def main(argv=None) -> int:
             args.duckdb_path.unlink(missing_ok=True)
         runtime = Runtime(Config.from_env(env))
         start = time.perf_counter()
+        cpu_before = _cpu(resource.getrusage(resource.RUSAGE_SELF))
         totals: dict[str, int] = {}
         done = {'bundles': 0, 'contributions': 0}
 
@@ -78,7 +92,7 @@ def main(argv=None) -> int:
                     usage = resource.getrusage(resource.RUSAGE_SELF)
                     emit({'measure': 'window', 'what': what, 'done': done[what],
                           'seconds': round(time.perf_counter() - start, 1),
-                          'cpu_seconds': round(usage.ru_utime + usage.ru_stime, 1),
+                          'cpu_seconds': round(_cpu(usage) - cpu_before, 1),
                           'peak_rss_mb': usage.ru_maxrss // 1024})
             return step
 
@@ -90,16 +104,22 @@ def main(argv=None) -> int:
         runtime.close()
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    emit({'measure': 'reindex', 'backend': args.backend, 'bundles': report.bundles,
+    emit({'measure': 'reindex', 'backend': args.backend, **summary,
+          'bundles': report.bundles,
           'contributions': report.contributions, 'aggregates': report.aggregates,
           'problems': len(report.problems), 'seconds': round(wall, 1),
-          'cpu_seconds': round(own.ru_utime + own.ru_stime, 1),
-          'worker_cpu_seconds': round(children.ru_utime + children.ru_stime, 1),
+          # This process's CPU since the reindex began, and its workers'
+          'cpu_seconds': round(_cpu(own) - cpu_before, 1),
+          'worker_cpu_seconds': round(_cpu(children), 1),
           'peak_rss_mb': own.ru_maxrss // 1024,
           'worker_peak_rss_mb': children.ru_maxrss // 1024,
           'bundles_per_second': round(report.bundles / wall, 1),
           'timings': {k: round(v, 1) for k, v in attrs.asdict(report.timings).items()}})
-    return 0
+    return 0 if not report.problems else 1
+
+
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == '__main__':
