@@ -298,3 +298,19 @@ def _flatten(node: Any) -> list[Any]:
         return [v for item in node for v in _flatten(item)]
     else:
         return [node]
+
+
+@attrs.frozen
+class AccessibleField(Field):
+    """
+    Whether the caller may download the data of an entity. The service
+    decides per caller; the indexed value (true for any source) only keeps
+    the document shape of the original (every plugin registers it
+    beside `sourceId`, see `azul.auth.reify`). Booleans pass through unchanged
+    (filter values).
+    """
+
+    def normalize(self, value: Any) -> Value:
+        if value is None or isinstance(value, bool):
+            return value
+        return True

@@ -26,9 +26,8 @@ from typing import Any
 
 import attrs
 
-from azul.core.fields import Field, FieldRegistry, FieldType, Value
+from azul.core.fields import AccessibleField, Field, FieldRegistry, FieldType, Value
 from azul.core.search import Order
-from azul.plugins.metadata.hca.fields import AccessibleField
 
 keyword = FieldType.keyword
 long = FieldType.long

@@ -28,11 +28,9 @@ Decisions where the reference API left room:
   as the original did. They are neither facets nor sortable, but the service
   accepts them in filters like any registered field.
 """
-from typing import Any
 
-import attrs
 
-from azul.core.fields import Field, FieldRegistry, FieldType, ObjectShape, Value
+from azul.core.fields import AccessibleField, Field, FieldRegistry, FieldType, ObjectShape
 from azul.core.search import Order
 
 keyword = FieldType.keyword
@@ -41,21 +39,6 @@ boolean = FieldType.boolean
 date = FieldType.date
 object_ = FieldType.object
 range_ = FieldType.range
-
-
-@attrs.frozen
-class AccessibleField(Field):
-    """
-    Whether the caller may download the data of an entity. The service
-    decides per caller; the indexed value (true for any source) only keeps
-    the document shape of the original. Booleans pass through unchanged
-    (filter values).
-    """
-
-    def normalize(self, value: Any) -> Value:
-        if value is None or isinstance(value, bool):
-            return value
-        return True
 
 
 def _f(name: str, type_: FieldType, path: str, facet: bool = False) -> Field:
