@@ -68,20 +68,25 @@ def accessible_terms(field: Field, access: Access) -> tuple[Is, ...]:
     return _is(field, access.readable), _is(field, access.unreadable, negated=True)
 
 
-def reify(filters: Filters, registry: FieldRegistry, access: Access) -> Filters:
-    """The filters a backend runs for a caller with `access`."""
+def reify(filters: Filters, registry: FieldRegistry, access: Access,
+          source_field: str = SOURCE_ID) -> Filters:
+    """
+    The filters a backend runs for a caller with `access`. `source_field` is
+    the plugin's name of the sources field (`sourceId` in HCA, `source_id` in
+    AnVIL, as in the original).
+    """
     explicit: set | None = None
     accessible: set = {False, True}
     others = []
     for term in filters.terms:
-        if term.field.name == SOURCE_ID:
+        if term.field.name == source_field:
             values = _values(term)
             explicit = values if explicit is None else explicit & values
         elif term.field.name == ACCESSIBLE:
             accessible &= _values(term)
         else:
             others.append(term)
-    field = registry[SOURCE_ID]
+    field = registry[source_field]
     source_terms: list[Is] = [] if explicit is None else [_is(field, explicit)]
     scope: tuple[Term, ...] = filters.scope
     if access.limited:

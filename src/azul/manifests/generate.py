@@ -25,7 +25,8 @@ def manifest_context(runtime: Runtime, catalog: str, filters: Mapping[str, Any] 
     if readable is not None:
         # As the original: a manifest is always limited to what its requester may read
         parsed = reify(parsed, plugin.field_registry, Access(
-            readable=readable, unreadable=frozenset(catalog_.sources) - readable))
+            readable=readable, unreadable=frozenset(catalog_.sources) - readable),
+            plugin.source_id_field)
     return ManifestContext(catalog=catalog_, plugin=plugin, filters=parsed,
                            backend=runtime.backend, service_url=service_url.rstrip('/'))
 

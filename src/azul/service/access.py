@@ -29,4 +29,4 @@ def entity_access(catalog: Catalog, plugin: MetadataPlugin, readable_: frozenset
 
 
 def reified(filters: Filters, plugin: MetadataPlugin, access_: Access) -> Filters:
-    return reify(filters, plugin.field_registry, access_)
+    return reify(filters, plugin.field_registry, access_, plugin.source_id_field)

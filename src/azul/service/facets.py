@@ -13,7 +13,7 @@ companion field's distinct values.
 from collections.abc import Mapping
 from typing import Any
 
-from azul.auth.reify import SOURCE_ID, Access, accessible_terms
+from azul.auth.reify import Access, accessible_terms
 from azul.core.fields import FieldRegistry, Value
 from azul.core.filters import Filters, Is
 from azul.core.search import (
@@ -53,15 +53,15 @@ def companion_values(companions: Mapping[str, str],
 
 
 def accessible_requests(entity_type: str, filters: Filters, registry: FieldRegistry,
-                        access: Access) -> dict[bool, SummaryRequest]:
+                        access: Access, source_field: str) -> dict[bool, SummaryRequest]:
     """
     The `accessible` facet depends on the caller, so it is counted, as the
     original synthesizes it, under every filter but the one on sources (into
     which a filter on `accessible` was folded): per term, the entities the
     caller may read or not. Where access is limited, only the first.
     """
-    field = registry[SOURCE_ID]
-    base = filters.without(SOURCE_ID)
+    field = registry[source_field]
+    base = filters.without(source_field)
     terms = {True: accessible_terms(field, access)}
     if not access.limited:
         terms[False] = (Is(field, tuple(sorted(access.unreadable))),)

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import attrs
 
-from azul.auth.reify import ACCESSIBLE, SOURCE_ID, Access
+from azul.auth.reify import ACCESSIBLE, Access
 from azul.config import Catalog
 from azul.core.fields import Field, FieldRegistry
 from azul.core.filters import Filters, Is, decode_filters
@@ -181,9 +181,10 @@ def search(runtime: Runtime, request: Request, entity_type: str) -> Response:
     summaries = {name: backend.summary(catalog, summary_request)
                  for name, summary_request in requests.items()}
     values = facets.companion_values(companions, summaries)
-    if ACCESSIBLE in registry and SOURCE_ID in registry:
+    if ACCESSIBLE in registry and plugin.source_id_field in registry:
         accessible = facets.accessible_requests(search_request.entity_type,
-                                                backend_request.filters, registry, caller)
+                                                backend_request.filters, registry, caller,
+                                                plugin.source_id_field)
         result = attrs.evolve(result, facets={
             **result.facets,
             ACCESSIBLE: facets.accessible_facet({term: backend.summary(catalog, r)

@@ -78,6 +78,11 @@ class MetadataPlugin(ABC):
     #: types only show what the caller may read
     open_entity_types: tuple[str, ...] = ()
 
+    #: The field of the entity's sources, which access control reads and a
+    #: filter of a source the caller may not read is refused on (the
+    #: original's `special_fields.source_id`)
+    source_id_field: str = 'sourceId'
+
     @abstractmethod
     def default_sort(self, entity_type: str) -> tuple[str, Order]: ...
 
