@@ -242,3 +242,24 @@ def test_own_type_holds_the_entity_only():
     sequencing = by_id['1509ef40-d1ba-440d-b298-16b7c173dcd4']
     assert ids(sequencing, 'activities') == ['1509ef40-d1ba-440d-b298-16b7c173dcd4']
     assert len(sequencing['files']) == 2
+
+
+def test_list_fields_sorted():
+    # The original sorts every list value of an entity (`json_sorted` in its
+    # `BaseTransformer._entity`): the biosample's `apriori_cell_type`
+    # `['foo', 'bar']` is `['bar', 'foo']` in its own hit, nulls last
+    bundle = fixture_bundle(PRIMARY)
+    metadata = {
+        key: ({**row, 'apriori_cell_type': ['foo', None, 'bar']}
+              if key.startswith('anvil_biosample/') else row)
+        for key, row in bundle.metadata.items()
+    }
+    bundle = Bundle(fqid=bundle.fqid, source=bundle.source, manifest={}, metadata=metadata,
+                    links=bundle.links, kind='tdr')
+    plugin = AnvilPlugin()
+    (contribution,) = [c for c in plugin.transform(bundle, deleted=False)
+                       if c.entity_type == 'biosamples']
+    agg = aggregate('biosamples', contribution.entity_id, [contribution],
+                    plugin.aggregators('biosamples'))
+    (hit_biosample,) = plugin.shape_hit('biosamples', agg.to_json(), CONTEXT)['biosamples']
+    assert hit_biosample['apriori_cell_type'] == ['bar', 'foo', None]

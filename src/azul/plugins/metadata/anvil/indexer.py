@@ -18,6 +18,9 @@ Outer entities: every activity (whatever its table), biosample, donor and
 file; the one dataset; the bundle itself. Diagnoses are inner entities only,
 as in the original, which indexes them into no index of their own.
 
+An entity's list fields are sorted (nulls last), as the original sorts them;
+an empty or missing list is `[null]`.
+
 Each contribution holds the outer entity and what the links connect it to
 (ancestors and descendants, transitively) of the other entity types;
 datasets and bundles see every entity of the bundle. The dataset is always
@@ -216,7 +219,9 @@ class _Transformer:
             # column is null, as the original pads them
             value = special[field] if field in special else row.get(field, empty)
             if isinstance(empty, list):
-                value = [None] if value in ([], None) else value
+                # Sorted, as the original sorts every list of an entity
+                # (`json_sorted`), nulls last
+                value = [None] if value in ([], None) else sorted(value, key=none_last)
             entity[field] = value
         return entity
 
