@@ -27,6 +27,8 @@ class AnvilPlugin(MetadataPlugin):
     # As the original: every caller may list datasets, the rest is limited
     # to the sources the caller may read
     open_entity_types = ('datasets',)
+    # The original's AnVIL name of the sources field (`special_fields.source_id`)
+    source_id_field = 'source_id'
 
     @property
     def entity_types(self) -> tuple[str, ...]:
