@@ -263,3 +263,39 @@ def test_list_fields_sorted():
                     plugin.aggregators('biosamples'))
     (hit_biosample,) = plugin.shape_hit('biosamples', agg.to_json(), CONTEXT)['biosamples']
     assert hit_biosample['apriori_cell_type'] == ['bar', 'foo', None]
+
+
+def _with_dataset(bundle: Bundle, **fields) -> Bundle:
+    metadata = {key: ({**row, **fields} if key.startswith('anvil_dataset/') else row)
+                for key, row in bundle.metadata.items()}
+    return Bundle(fqid=bundle.fqid, source=bundle.source, manifest={}, metadata=metadata,
+                  links=bundle.links, kind='tdr')
+
+
+def _bundle_hits(bundle: Bundle) -> dict[str, list[dict[str, Any]]]:
+    plugin = AnvilPlugin()
+    result = defaultdict(list)
+    for c in sorted(plugin.transform(bundle, deleted=False),
+                    key=lambda c: (c.entity_type, c.entity_id)):
+        agg = aggregate(c.entity_type, c.entity_id, [c], plugin.aggregators(c.entity_type))
+        result[c.entity_type].append(plugin.shape_hit(c.entity_type, agg.to_json(), CONTEXT))
+    return result
+
+
+def test_dataset_description():
+    # The original's current bundles carry `description` and `duos_id` on the
+    # full dataset row (`test_anvil.py::test_dataset_description`): no DUOS
+    # stub, the dataset keeps its other fields and the datasets hit shows both
+    bundle = _with_dataset(fixture_bundle(PRIMARY), description='Study description from DUOS',
+                           duos_id='DUOS-000002')
+    by_type = _bundle_hits(bundle)
+    (hit,) = by_type['datasets']
+    (dataset,) = hit['datasets']
+    assert dataset['title'] == 'ANVIL_CMG_UWASH_DS_BDIS'
+    assert dataset['consent_group'] == ['DS-BDIS']
+    assert dataset['description'] == 'Study description from DUOS'
+    assert dataset['duos_id'] == 'DUOS-000002'
+    # Other hits fold the dataset as always
+    (file_hit, _) = by_type['files']
+    (folded,) = file_hit['datasets']
+    assert folded['title'] == ['ANVIL_CMG_UWASH_DS_BDIS']

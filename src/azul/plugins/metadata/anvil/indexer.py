@@ -12,7 +12,12 @@ them in `links['links']`, each `{inputs, activity, outputs}`. Three kinds:
   activities and files;
 * supplementary: one dataset and one file the dataset links to;
 * DUOS: a stub of the dataset carrying only what DUOS knows of it
-  (`description`, sometimes `duos_id`).
+  (`description`, sometimes `duos_id`), without the dataset's own columns
+  (`dataset_id`, ...). A full dataset row may carry `description` and
+  `duos_id` as well (the original's current bundles do): it is no stub, and
+  the dataset's contribution to the datasets index keeps them, as the
+  original's `_detailed_dataset_types` (`response` shows them null when
+  missing).
 
 Outer entities: every activity (whatever its table), biosample, donor and
 file; the one dataset; the bundle itself. Diagnoses are inner entities only,
@@ -129,6 +134,13 @@ def _md5_hex(value: Any) -> Any:
         return value
 
 
+def _is_duos_stub(row: Mapping[str, Any]) -> bool:
+    # A DUOS bundle's dataset row carries what DUOS knows only; a full
+    # dataset row may carry `description` and `duos_id` too, as the
+    # original's current bundles do
+    return 'description' in row and 'dataset_id' not in row
+
+
 def _as_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -163,7 +175,8 @@ class _Transformer:
                                        bundle=self.fqid,
                                        source=self.bundle.source,
                                        deleted=deleted,
-                                       contents={} if deleted else self._contents(refs)))
+                                       contents={} if deleted else self._contents(
+                                           refs, detailed=entity_type == 'datasets')))
 
         everything = list(self.rows)
         for ref in sorted(self.rows, key=lambda r: r[1]):
@@ -178,7 +191,7 @@ class _Transformer:
         add('bundles', self.fqid.uuid, everything)
         return result
 
-    def _contents(self, refs: Iterable[tuple[str, str]]) -> JSON:
+    def _contents(self, refs: Iterable[tuple[str, str]], detailed: bool = False) -> JSON:
         by_type: dict[str, list[JSON]] = {t: [] for t in FIELDS if t != 'datasets'}
         duos = []
         for ref in sorted(set(refs), key=lambda r: r[1]):
@@ -186,13 +199,18 @@ class _Transformer:
             if kind in by_type:
                 by_type[kind].append(self._entity(kind, ref))
         row = self.rows[self.dataset]
-        if 'description' in row:
+        if _is_duos_stub(row):
             duos.append({'document_id': self.dataset[1],
                          'description': row['description'],
                          **({'duos_id': row['duos_id']} if 'duos_id' in row else {})})
             datasets = []
         else:
-            datasets = [self._entity('datasets', self.dataset)]
+            dataset = self._entity('datasets', self.dataset)
+            if detailed:
+                # The datasets index alone holds what DUOS says of a dataset,
+                # as the original's `_detailed_dataset_types`
+                dataset.update({k: row[k] for k in ('description', 'duos_id') if k in row})
+            datasets = [dataset]
         contents = {**by_type, 'datasets': datasets}
         if duos:
             contents['duos'] = duos
