@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from azul.backends import benchdata
+import benchdata
 from azul.backends.base import AggregateWrite, SearchBackend
 from azul.core.fields import FieldRegistry
 from azul.core.filters import Filters
