@@ -134,10 +134,13 @@ def test_duos_stub_merges_into_the_dataset_and_leaves_with_its_bundle():
         return dataset
 
     assert dataset_hit(ALL)['description'] == 'Study description from DUOS'
-    assert 'description' not in dataset_hit((PRIMARY, SUPPLEMENTARY))
+    # Unknown, both are null, as the original's (`test_anvil.py::test_absent_duos_id`)
+    without = dataset_hit((PRIMARY, SUPPLEMENTARY))
+    assert without['description'] is None and without['duos_id'] is None
     # Indexed alone, the dataset shows what DUOS says of it
     assert dataset_hit((DUOS,)) == {'document_id': '2370f948-2783-4eb6-afea-e022897f4dcf',
                                     'description': 'Study description from DUOS',
+                                    'duos_id': None,
                                     'accessible': True}
 
 

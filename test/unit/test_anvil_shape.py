@@ -14,18 +14,21 @@ and then diffed, field by field and per entity type, against the hits of
 * biosample `apriori_cell_type`: `[null]` here, `['bar', 'foo']` there; our
   fixture's row holds `[]`, and an empty list is `[null]` as for every list
   field of the original (`assay_type` of the same hits).
-* the dataset's `description` and `duos_id`: they come from the DUOS bundle,
-  which the original's hits include although its test indexes the primary
-  bundle only; ours has no `duos_id` in its DUOS row. See `hits_all.json`.
+* the dataset's `description` and `duos_id`: null here (both keys always
+  shown, null when unknown, as the original's datasets hits:
+  `test_anvil.py::test_absent_duos_id`); the original's fixture's dataset
+  row carries both, ours leaves them to the DUOS bundle, whose row has no
+  `duos_id`. See `hits_all.json`.
 * files: no `azul_mirror_uri` (no mirroring here); `azul_url` is our service
   URL of the same path, catalog and escaped version.
 
 `golden/anvil/hits_all.json` (all three bundles) adds, checked by hand
 against the original's transformers: the supplementary file (no activities,
 biosamples, diagnoses or donors: empty lists), the DUOS description merged
-into the dataset, whose hit lists all three bundles and three file formats,
-and three bundles hits, the DUOS one with no files and its stub folded to `{}`
-(none of the stub's fields is shown of a folded dataset).
+into the dataset (its `duos_id` null, as `test_absent_duos_id`), whose hit
+lists all three bundles and three file formats, and three bundles hits, the
+DUOS one with no files and its stub folded to `{}` (none of the stub's
+fields is shown of a folded dataset).
 
 `facets_primary.json` and `summary_primary.json` are the original's
 `termFacets` and summary, transcribed (the `type` of every facet aside);

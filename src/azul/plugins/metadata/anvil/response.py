@@ -18,7 +18,9 @@ A hit has `entryId`, `sources`, `bundles` and one list per inner entity type
 * a bundles hit has no pivotal entity: its `bundles` entry is marked.
 
 The DUOS stub (`contents.duos`, see `indexer`) is merged into the pivotal
-dataset; folded datasets show its `duos_id` as the original's do.
+dataset; folded datasets show its `duos_id` as the original's do. The
+pivotal dataset always shows `description` and `duos_id`, null when unknown,
+as the original's (`test_anvil.py::test_absent_duos_id`).
 
 Deviations: `source_prefix` is the prefix part of a TDR source spec and empty
 for other sources (the original has a separate prefix per source); no
@@ -124,6 +126,10 @@ def _with_duos(datasets: list[Mapping[str, Any]], duos: list[Mapping[str, Any]],
 def _pivotal(inner_type: str, entity: Mapping[str, Any], accessible: bool,
              context: HitContext) -> JSON:
     shaped = dict(entity)
+    if inner_type == 'datasets':
+        # Always shown, null when unknown, as the original's datasets hits
+        for name in ('description', 'duos_id'):
+            shaped.setdefault(name, None)
     shaped['accessible'] = accessible
     if inner_type == 'files':
         version = shaped.pop('version', None)
