@@ -302,3 +302,11 @@ def test_dataset_description():
     (file_hit, _) = by_type['files']
     (folded,) = file_hit['datasets']
     assert folded['title'] == ['ANVIL_CMG_UWASH_DS_BDIS']
+
+
+def test_files_hits_have_mirror_uri():
+    # The original always shows `azul_mirror_uri` of a files hit's file,
+    # null without mirroring
+    for hit in hits(ALL)['files']:
+        (file,) = hit['files']
+        assert 'azul_mirror_uri' in file and file['azul_mirror_uri'] is None

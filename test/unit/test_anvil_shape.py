@@ -19,8 +19,10 @@ and then diffed, field by field and per entity type, against the hits of
   `test_anvil.py::test_absent_duos_id`); the original's fixture's dataset
   row carries both, ours leaves them to the DUOS bundle, whose row has no
   `duos_id`. See `hits_all.json`.
-* files: no `azul_mirror_uri` (no mirroring here); `azul_url` is our service
-  URL of the same path, catalog and escaped version.
+* files: `azul_mirror_uri` is null (no mirroring here; the original always
+  shows the key, null without mirroring, as its `_pivotal_entity`);
+  `azul_url` is our service URL of the same path, catalog and escaped
+  version.
 
 `golden/anvil/hits_all.json` (all three bundles) adds, checked by hand
 against the original's transformers: the supplementary file (no activities,

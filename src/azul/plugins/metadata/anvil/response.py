@@ -10,7 +10,7 @@ A hit has `entryId`, `sources`, `bundles` and one list per inner entity type
 
 * the pivotal entity (the hit's own: the file of a files hit) is a list of
   one entity with all of its fields as single values, marked `accessible`;
-  a file adds `azul_url` and drops its `version`, which the URL carries, and
+  a file adds `azul_url` and `azul_mirror_uri` and drops its `version`, which the URL carries, and
   the descriptor fields the original's hits do not show;
 * the other entity types are lists of folded entities (lists of values)
   showing only the fields the original shows of them; diagnoses show their
@@ -23,8 +23,8 @@ pivotal dataset always shows `description` and `duos_id`, null when unknown,
 as the original's (`test_anvil.py::test_absent_duos_id`).
 
 Deviations: `source_prefix` is the prefix part of a TDR source spec and empty
-for other sources (the original has a separate prefix per source); no
-`azul_mirror_uri`, as this deployment mirrors no files.
+for other sources (the original has a separate prefix per source);
+`azul_mirror_uri` is always null, as this deployment mirrors no files.
 
 The summary: which backend aggregations /index/summary takes, per entity
 type, and how their results become the original's response.
@@ -139,6 +139,9 @@ def _pivotal(inner_type: str, entity: Mapping[str, Any], accessible: bool,
         # A file without a DRS object cannot be downloaded through us
         has_data = uuid is not None and shaped.get('drs_uri') is not None
         shaped['azul_url'] = context.file_url(uuid, version) if has_data else None
+        # Always shown, as the original's; null, as this deployment mirrors
+        # no files
+        shaped['azul_mirror_uri'] = None
     return shaped
 
 
