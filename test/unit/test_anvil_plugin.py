@@ -310,3 +310,13 @@ def test_files_hits_have_mirror_uri():
     for hit in hits(ALL)['files']:
         (file,) = hit['files']
         assert 'azul_mirror_uri' in file and file['azul_mirror_uri'] is None
+
+
+def test_md5_already_hex_kept():
+    # A 32-character hex digest is valid base64 too: only the base64 of 16
+    # bytes is decoded
+    from azul.plugins.metadata.anvil.indexer import _md5_hex
+    assert _md5_hex('vuxgbuCqKZ/fkT9CWTFmIg==') == 'beec606ee0aa299fdf913f4259316622'
+    assert _md5_hex('beec606ee0aa299fdf913f4259316622') == 'beec606ee0aa299fdf913f4259316622'
+    assert _md5_hex('') == '' and _md5_hex(None) is None
+    assert _md5_hex('not base64 at all!!!!!==') == 'not base64 at all!!!!!=='

@@ -125,13 +125,16 @@ def _ref(key: str) -> tuple[str, str]:
 
 
 def _md5_hex(value: Any) -> Any:
-    # TDR holds the base64 digest; the original's hits show it in hex
-    if not isinstance(value, str) or not value:
+    # TDR holds the base64 digest; the original's hits show it in hex. Only
+    # the base64 of 16 bytes (24 characters ending in `==`) is decoded: a
+    # digest already in hex (32 characters) is valid base64 as well
+    if not isinstance(value, str) or len(value) != 24 or not value.endswith('=='):
         return value
     try:
-        return base64.b64decode(value, validate=True).hex()
+        digest = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return value
+    return digest.hex() if len(digest) == 16 else value
 
 
 def _is_duos_stub(row: Mapping[str, Any]) -> bool:
