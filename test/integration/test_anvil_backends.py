@@ -6,7 +6,7 @@ how they were checked against the original's expectations).
 import pytest
 
 from azul.core.documents import IndexedAggregate
-from azul.core.filters import Filters, Is
+from azul.core.filters import Contains, Filters, Intersects, Is, Within
 from azul.core.search import SearchRequest, Sort
 from azul.plugins.metadata.anvil import AnvilPlugin
 from azul.service.facets import term_facets
@@ -59,3 +59,21 @@ def test_filter_supplementary_files(backend):
     # A dataset has the supplementary file and the others alike
     request = SearchRequest('datasets', filters, Sort(registry['datasets.dataset_id']), size=10)
     assert backend.search(CATALOG, request).total == 1
+
+
+def test_open_ranges_unbounded(backend):
+    # The fixture's diagnoses have no age bounds: as in the original's
+    # OpenSearch range fields, a null bound is unbounded, so the range is all
+    # numbers: it contains and overlaps any range, and lies within none
+    plugin = _loaded(backend, (PRIMARY,))
+    registry = plugin.field_registry
+    field = registry['diagnoses.onset_age']
+
+    def total(term):
+        request = SearchRequest('donors', Filters((term,)),
+                                Sort(registry['donors.donor_id']), size=10)
+        return backend.search(CATALOG, request).total
+
+    assert total(Contains(field, ((10.0, 20.0),))) == 1
+    assert total(Intersects(field, ((-5.0, 1e300),))) == 1
+    assert total(Within(field, ((0.0, 100.0),))) == 0

@@ -12,6 +12,7 @@ contributes), the field registry against the original's, and the plugin's
 settings; `test_anvil_shape` the hits, facets and summaries.
 """
 import json
+import sys
 from collections import defaultdict
 from typing import Any
 
@@ -189,15 +190,17 @@ def test_registry_as_the_original():
 
 
 def test_projection_of_open_ranges():
-    # A range without bounds is no value; a half-open one is bounded by 0 or
-    # the largest float, so that it still matches `within` and `contains`
+    # A null bound is unbounded, as in the original's OpenSearch range fields:
+    # the most negative or the largest finite double (no infinity in JSON); a
+    # range without bounds is all numbers, still a value
     field = AnvilPlugin().field_registry['diagnoses.onset_age']
-    assert field.normalize({'gte': None, 'lte': None}) is None
-    assert field.normalize({'gte': 5, 'lte': None})[0] == 5.0
-    assert field.normalize({'gte': None, 'lte': 7}) == (0.0, 7.0)
+    top = sys.float_info.max
+    assert field.normalize({'gte': None, 'lte': None}) == (-top, top)
+    assert field.normalize({'gte': 5, 'lte': None}) == (5.0, top)
+    assert field.normalize({'gte': None, 'lte': 7}) == (-top, 7.0)
     (agg,) = aggregates((PRIMARY,))['donors']
     projection = AnvilPlugin().field_registry.extract(agg.to_json())
-    assert projection['diagnoses.onset_age'] == (None,)
+    assert projection['diagnoses.onset_age'] == ((-top, top),)
     assert projection['files.file_size'] == (213021639, 3306845592)
 
 

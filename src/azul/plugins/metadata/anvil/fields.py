@@ -13,9 +13,12 @@ Decisions where the reference left room:
   original AnVIL names `source_id` and `source_spec` read the same values;
   like HCA's `sourceSpec`, they all read the source string, a canned or TDR
   source having no id apart from its spec.
-* The age ranges may lack a bound (TDR columns are nullable): a missing lower
-  bound is 0 and a missing upper one unbounded; a range without any bound is
-  no value. OpenSearch treats null bounds of its range fields the same way.
+* The age ranges may lack a bound (TDR columns are nullable). The original's
+  OpenSearch range fields treat a null bound as unbounded, and a range
+  without any bound as the range of all numbers, which is a value: here a
+  missing lower bound is the most negative finite double and a missing upper
+  one the largest (the core range type and both backends take finite bounds
+  only, JSON having no infinity).
 * `datasets.duos_id` and `datasets.description` come from the DUOS stub,
   which `indexer` keeps apart (`contents.duos`).
 """
@@ -42,9 +45,7 @@ class OpenRangeField(Field):
     def normalize(self, value: Any) -> Value:
         if isinstance(value, dict):
             lo, hi = value.get('gte'), value.get('lte')
-            if lo is None and hi is None:
-                return None
-            value = {'gte': 0.0 if lo is None else lo,
+            value = {'gte': -sys.float_info.max if lo is None else lo,
                      'lte': sys.float_info.max if hi is None else hi}
         return super().normalize(value)
 
