@@ -17,7 +17,8 @@ __all__ = ['FORMATS', 'ManifestContext', 'ManifestFormat', 'choose_format', 'for
 FORMATS: dict[str, str] = {
     'compact': 'azul.manifests.formats.compact:CompactFormat',
     'terra.bdbag': 'azul.manifests.formats.bdbag:TerraBDBagFormat',
-    'terra.pfb': 'azul.manifests.formats.pfb:TerraPFBFormat',
+    # HCA's or, for AnVIL catalogs, AnVIL's
+    'terra.pfb': 'azul.manifests.formats.pfb_anvil:TerraPFBFormat',
     'curl': 'azul.manifests.formats.curl:CurlFormat',
     'verbatim.jsonl': 'azul.manifests.formats.verbatim:VerbatimJSONLFormat',
     'verbatim.pfb': 'azul.manifests.formats.verbatim_pfb:VerbatimPFBFormat',

@@ -67,7 +67,9 @@ class AnvilPlugin(MetadataPlugin):
 
     @property
     def manifest_formats(self) -> tuple[str, ...]:
-        return ('compact',)
+        # As the original's, but for `curl` (mirroring) and the verbatim
+        # manifests (replicas)
+        return ('compact', 'terra.pfb')
 
     @property
     def manifest_config(self) -> ManifestConfig:
