@@ -3,9 +3,10 @@ The AnVIL metadata plugin: the field registry and manifest columns of
 `fields`, the transformers and aggregators of `indexer`, the hits and the
 summary of `response`, after the original Azul's AnVIL plugin.
 
-Manifests: `compact` only (see `fields.manifest_config`). Not (yet) provided: the
-original's `terra.pfb`, and replicas for its verbatim manifests; `curl`
-needs mirroring in the original, which this deployment does not do.
+Manifests: `compact` (see `fields.manifest_config`) and `terra.pfb`
+(`azul.manifests.formats.pfb_anvil`). Not (yet) provided: replicas for the
+original's verbatim manifests; `curl` needs mirroring in the original,
+which this deployment does not do.
 """
 from collections.abc import Iterable, Mapping
 from typing import Any
