@@ -3,7 +3,7 @@ AnVIL snapshot tables served from memory, for tests of the AnVIL bundle
 builder: `azul.plugins.repository.tdr.anvil_bundles.AnvilTables` over the
 rows of a fixture tables file, answering as the SQL of `SQLAnvilTables` does.
 """
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from azul_testing import FIXTURES
@@ -38,6 +38,10 @@ class InMemoryAnvilTables:
                         values: Collection[str]) -> list[Mapping[str, Any]]:
         self.calls.append(('rows_containing', table, column, sorted(values)))
         return [row for row in self._rows(table) if set(row.get(column) or ()) & set(values)]
+
+    def rows_containing_any(self, requests: Sequence[tuple[str, str, Collection[str]]]
+                            ) -> list[list[Mapping[str, Any]]]:
+        return [self.rows_containing(*request) for request in requests]
 
     def all_rows(self, table: str) -> list[Mapping[str, Any]]:
         self.calls.append(('all_rows', table))

@@ -22,8 +22,9 @@ versioned). Entities are keyed `<table>/<datarepo_row_id>`. The builder is
 pure over `AnvilTables`, whose methods are one BigQuery query each
 (`SQLAnvilTables`).
 """
+import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from azul.core.documents import BundleFQID
@@ -78,6 +79,10 @@ class AnvilTables(Protocol):
     def rows_containing(self, table: str, column: str, values: Collection[str]) -> list[Row]:
         """All columns of the rows whose array `column` holds one of `values`."""
 
+    def rows_containing_any(self, requests: Sequence[tuple[str, str, Collection[str]]]
+                            ) -> list[list[Row]]:
+        """`rows_containing` of each (table, column, values), in as few queries as can be."""
+
     def all_rows(self, table: str) -> list[Row]:
         """All columns of every row of a (small) table."""
 
@@ -94,6 +99,10 @@ SELECT * FROM {table}
 WHERE EXISTS (SELECT 1 FROM UNNEST({column}) AS ref WHERE ref IN UNNEST(@values))
 '''
 ALL_ROWS_SQL = 'SELECT * FROM {table}'
+# One of several `ROWS_CONTAINING_SQL`, each row as JSON (see `rows_containing_any`)
+ROWS_CONTAINING_JSON_SQL = '''
+SELECT {{i}} AS azul_request, TO_JSON_STRING(t) AS azul_row FROM {table} AS t
+WHERE EXISTS (SELECT 1 FROM UNNEST(t.{column}) AS ref WHERE ref IN UNNEST(@values{{i}}))'''
 
 
 class SQLAnvilTables:
@@ -118,6 +127,27 @@ class SQLAnvilTables:
     def rows_containing(self, table: str, column: str, values: Collection[str]) -> list[Row]:
         return self.client.query(self._sql(ROWS_CONTAINING_SQL, table, column),
                                  {'values': sorted(values)})
+
+    def rows_containing_any(self, requests: Sequence[tuple[str, str, Collection[str]]]
+                            ) -> list[list[Row]]:
+        # One query for the activity tables of a traversal step: each query
+        # costs a round trip and a job, far more than its few rows. Rows of
+        # different tables differ in columns, so each travels as JSON.
+        result: list[list[Row]] = [[] for _ in requests]
+        if not requests:
+            return result
+        sql = '\nUNION ALL\n'.join(
+            self._sql(ROWS_CONTAINING_JSON_SQL, table, column).replace('{i}', str(i))
+            for i, (table, column, _) in enumerate(requests))
+        params = {f'values{i}': sorted(values) for i, (_, _, values) in enumerate(requests)}
+        for row in self.client.query(sql, params):
+            try:
+                entity = json.loads(row['azul_row'])
+            except (TypeError, ValueError):
+                raise RepositoryError(f'A row of {requests[row["azul_request"]][0]!r} is '
+                                      f'not a JSON object') from None
+            result[int(row['azul_request'])].append(entity)
+        return result
 
     def all_rows(self, table: str) -> list[Row]:
         return self.client.query(self._sql(ALL_ROWS_SQL, table), {})
@@ -293,22 +323,26 @@ def _link_keys(link: Link) -> set[Key]:
 
 
 def _downstream(tables: AnvilTables, graph: _Graph, keys: Mapping[str, set[str]]) -> None:
-    for table, used_columns in ACTIVITIES.items():
-        for column in used_columns:
-            used_type = _USED_TYPE[column]
-            if not keys.get(used_type):
-                continue
-            for row in _real(tables.rows_containing(table, column, keys[used_type])):
-                activity = (table, _column(row, _pk(table), table))
-                outputs = [(FILE, f) for f in _keys(row, 'generated_file_id', table)]
-                for used in set(_keys(row, column, table)) & keys[used_type]:
-                    graph.link(_name(table, row), [(used_type, used)], activity, outputs)
+    requests = [(table, column, keys[_USED_TYPE[column]])
+                for table, used_columns in ACTIVITIES.items()
+                for column in used_columns
+                if keys.get(_USED_TYPE[column])]
+    for (table, column, _), rows in zip(requests, tables.rows_containing_any(requests),
+                                        strict=True):
+        used_type = _USED_TYPE[column]
+        for row in _real(rows):
+            activity = (table, _column(row, _pk(table), table))
+            outputs = [(FILE, f) for f in _keys(row, 'generated_file_id', table)]
+            for used in set(_keys(row, column, table)) & keys[used_type]:
+                graph.link(_name(table, row), [(used_type, used)], activity, outputs)
 
 
 def _upstream(tables: AnvilTables, graph: _Graph, keys: Mapping[str, set[str]]) -> None:
     if keys.get(FILE):
-        for table, used_columns in ACTIVITIES.items():
-            for row in _real(tables.rows_containing(table, 'generated_file_id', keys[FILE])):
+        requests = [(table, 'generated_file_id', keys[FILE]) for table in ACTIVITIES]
+        for table, rows in zip(ACTIVITIES, tables.rows_containing_any(requests), strict=True):
+            used_columns = ACTIVITIES[table]
+            for row in _real(rows):
                 activity = (table, _column(row, _pk(table), table))
                 # Only the generated files in the bundle: the link is not the
                 # whole activity
