@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
-from conftest import ServiceClient, index_sources, make_config
 
 from azul.runtime import Runtime
 from azul.synth.anvil import generate_anvil
 from azul_testing import FIXTURES
+from conftest import ServiceClient, index_sources, make_config
 
 CATALOG = 'anvil'
 RESTRICTED = f'file://{FIXTURES}/anvil/*.tdr.anvil.json'
