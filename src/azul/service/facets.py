@@ -15,7 +15,7 @@ from typing import Any
 
 from azul.auth.reify import Access, accessible_terms
 from azul.core.fields import FieldRegistry, Value
-from azul.core.filters import Filters, Is
+from azul.core.filters import Filters, Is, Term
 from azul.core.search import (
     Count,
     FacetResult,
@@ -53,30 +53,42 @@ def companion_values(companions: Mapping[str, str],
 
 
 def accessible_requests(entity_type: str, filters: Filters, registry: FieldRegistry,
-                        access: Access, source_field: str) -> dict[bool, SummaryRequest]:
+                        access: Access, source_field: str, total: int
+                        ) -> dict[bool, SummaryRequest | int]:
     """
     The `accessible` facet depends on the caller, so it is counted, as the
     original synthesizes it, under every filter but the one on sources (into
     which a filter on `accessible` was folded): per term, the entities the
-    caller may read or not. Where access is limited, only the first.
+    caller may read or not (where access is limited, only the first; the
+    scope already holds the limit). A count the search already made, its
+    `total`, is given as a number rather than asked again: whenever the
+    filters have no term on sources and the term adds none, which is every
+    request to a catalog of public sources without such a filter.
     """
     field = registry[source_field]
+    own = source_field in filters.fields()
     base = filters.without(source_field)
-    terms = {True: accessible_terms(field, access)}
+    terms: dict[bool, tuple[Term, ...]] = {
+        True: () if access.limited else accessible_terms(field, access)}
     if not access.limited:
         terms[False] = (Is(field, tuple(sorted(access.unreadable))),)
-    return {
-        term: SummaryRequest(entity_type=entity_type,
-                             filters=Filters(base.terms + extra, base.scope),
-                             aggregations=(Count(name='count'),))
-        for term, extra in terms.items()
-    }
+    result: dict[bool, SummaryRequest | int] = {}
+    for term, extra in terms.items():
+        if not own and not extra:
+            result[term] = total
+        elif not own and not access.unreadable:
+            # Of no source: nothing
+            result[term] = 0
+        else:
+            result[term] = SummaryRequest(entity_type=entity_type,
+                                          filters=Filters(base.terms + extra, base.scope),
+                                          aggregations=(Count(name='count'),))
+    return result
 
 
-def accessible_facet(results: Mapping[bool, SummaryResult]) -> FacetResult:
-    counts: dict[Value, int] = {term: result['count'] for term, result in results.items()
-                                if result['count']}
-    return FacetResult(total=sum(counts.values()), counts=counts)
+def accessible_facet(counts: Mapping[bool, int]) -> FacetResult:
+    present: dict[Value, int] = {term: count for term, count in counts.items() if count}
+    return FacetResult(total=sum(present.values()), counts=present)
 
 
 def term_facets(registry: FieldRegistry, facets: Mapping[str, FacetResult],

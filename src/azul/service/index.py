@@ -184,12 +184,11 @@ def search(runtime: Runtime, request: Request, entity_type: str) -> Response:
     if ACCESSIBLE in registry and plugin.source_id_field in registry:
         accessible = facets.accessible_requests(search_request.entity_type,
                                                 backend_request.filters, registry, caller,
-                                                plugin.source_id_field)
-        result = attrs.evolve(result, facets={
-            **result.facets,
-            ACCESSIBLE: facets.accessible_facet({term: backend.summary(catalog, r)
-                                                 for term, r in accessible.items()})
-        })
+                                                plugin.source_id_field, result.total)
+        counts = {term: r if isinstance(r, int) else backend.summary(catalog, r)['count']
+                  for term, r in accessible.items()}
+        result = attrs.evolve(result, facets={**result.facets,
+                                              ACCESSIBLE: facets.accessible_facet(counts)})
     base_url = request.base_url(runtime.config.service_url)
     context = HitContext(catalog=catalog, service_url=base_url, readable=caller.readable)
     sort = search_request.sort
