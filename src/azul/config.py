@@ -106,6 +106,12 @@ def _memory_size(value: str, _env: Mapping[str, str]) -> str:
     return value
 
 
+def _bool(value: str, _env) -> bool:
+    if value not in ('true', 'false'):
+        raise ValueError(f'{value!r} is not `true` or `false`')
+    return value == 'true'
+
+
 def _path(value: str, _env) -> Path:
     return Path(_str(value, _env))
 
@@ -217,6 +223,10 @@ SETTINGS: tuple[Setting, ...] = (
                                       '`opensearch` backend)', required=False),
     Setting('AZUL_ES_AUTH', _auth, '`user:password` for the OpenSearch cluster',
             required=False, secret=True),
+    Setting('AZUL_ES_SIGV4', _bool, 'Whether requests to the cluster are signed with AWS '
+                                    'Signature Version 4 (AWS OpenSearch Service, with the '
+                                    'credentials boto3 finds, region AZUL_AWS_REGION); unset: '
+                                    'for an endpoint under amazonaws.com', required=False),
     Setting('AZUL_ES_TIMEOUT', _int_between(1, 600), 'Seconds before an OpenSearch request '
                                                      'times out'),
     Setting('AZUL_INDEX_PREFIX', lambda value, _env: _index_prefix(value),
@@ -337,6 +347,7 @@ class Config:
     duckdb_memory_limit: str | None
     es_endpoint: str | None
     es_auth: str | None
+    es_sigv4: bool | None
     es_timeout: int
     index_prefix: str
     host: str
@@ -392,6 +403,13 @@ class Config:
             service_url = values['service_url']
             values['drs_domain'] = (urlsplit(service_url).netloc if service_url
                                     else f'{values["host"]}:{values["port"]}')
+        if values['es_sigv4'] is None:
+            endpoint = values['es_endpoint']
+            values['es_sigv4'] = bool(endpoint and (urlsplit(endpoint).hostname or '')
+                                      .endswith('.amazonaws.com'))
+        if values['es_sigv4'] and values['es_auth'] is not None:
+            raise ConfigError('AZUL_ES_AUTH and AZUL_ES_SIGV4 exclude each other: a cluster '
+                              'takes either a password or signed requests')
         values['manifest_store'] = values['manifest_store'] or 'local'
         if values['manifest_dir'] is None:
             values['manifest_dir'] = values['data_dir'] / 'manifests'

@@ -21,6 +21,7 @@ def make_backend(config: Config) -> SearchBackend:
                                  prefix=config.index_prefix,
                                  deployment=config.deployment,
                                  auth=config.es_auth,
-                                 timeout=config.es_timeout)
+                                 timeout=config.es_timeout,
+                                 sigv4_region=config.aws_region if config.es_sigv4 else None)
     else:
         raise AssertionError(config.index_backend)

@@ -46,6 +46,7 @@ from azul.backends.base import (
 )
 from azul.backends.opensearch import mapping
 from azul.backends.opensearch import replicas as replica_docs
+from azul.backends.opensearch.aws_auth import sigv4_auth
 from azul.backends.opensearch.errors import error_type, translated
 from azul.backends.opensearch.queries import filter_query, search_bodies, search_result
 from azul.backends.opensearch.summary import summary_body, summary_result
@@ -98,7 +99,8 @@ class OpenSearchBackend(SearchBackend):
                  shards: int = 1,
                  replicas: int = 0,
                  refresh: Refresh = True,
-                 request_cache: bool | None = None):
+                 request_cache: bool | None = None,
+                 sigv4_region: str | None = None):
         # For messages, health and logs: credentials in the URL are masked
         self.endpoint = mask_credentials(endpoint.rstrip('/'))
         self.prefix = prefix
@@ -114,6 +116,8 @@ class OpenSearchBackend(SearchBackend):
         if auth is not None:
             user, _, password = auth.partition(':')
             options['http_auth'] = (user, password)
+        elif sigv4_region is not None:
+            options['http_auth'] = sigv4_auth(sigv4_region)
         # Reads are idempotent, so the client may retry them on another
         # connection after a failed connection or a 502/503/504; not after a
         # timeout: a hung node would then hold a request (and its client) for
