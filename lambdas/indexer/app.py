@@ -16,6 +16,7 @@ from azul.errors import ForbiddenError
 from azul.indexer.access import check_unsigned
 from azul.indexer.queue import NOTIFICATIONS, TALLIES, Message
 from azul.indexer.signature import SIGNATURE, TIMESTAMP, verify
+from azul.indexer.sqs import queue_name
 from azul.indexer.worker import Worker, parse_notification
 from azul.service.catalogs import validate_catalog
 from azul.service.health import INDEXER_FAST_KEYS, HealthService
@@ -132,7 +133,7 @@ app = create_app()
 
 
 # Queue names are fixed when Chalice packages the app, hence read from the
-# environment of the packaging process (see azul.indexer.sqs for the naming).
+# environment of the packaging process.
 _deployment = os.environ.get('AZUL_DEPLOYMENT', 'local')
 
 
@@ -148,13 +149,13 @@ def worker() -> Worker:
         return _worker
 
 
-@app.on_sqs_message(queue=f'azul-{NOTIFICATIONS}-{_deployment}', batch_size=1)
+@app.on_sqs_message(queue=queue_name(NOTIFICATIONS, _deployment), batch_size=1)
 def contribute(event):
     for record in event:
         worker().contribute(json.loads(record.body))
 
 
-@app.on_sqs_message(queue=f'azul-{TALLIES}-{_deployment}', batch_size=10)
+@app.on_sqs_message(queue=queue_name(TALLIES, _deployment), batch_size=10)
 def aggregate(event):
     records = list(event)
     results = worker().aggregate_each([json.loads(r.body) for r in records])

@@ -22,6 +22,10 @@ def queue():
         yield q
 
 
+def tally(x: int) -> dict:
+    return {'catalog': 'dcp', 'entity_type': 'files', 'entity_ids': [f'e{x}']}
+
+
 def test_send_receive_delete(queue):
     queue.send('notifications', [{'n': i} for i in range(15)])
     received = []
@@ -34,7 +38,7 @@ def test_send_receive_delete(queue):
 
 
 def test_failed_messages_reach_the_fail_queue(queue):
-    queue.send('tallies', [{'x': 1}])
+    queue.send('tallies', [tally(1)])
     for _ in range(MAX_ATTEMPTS):
         [message] = queue.receive('tallies')
         queue.release(message)
@@ -43,23 +47,23 @@ def test_failed_messages_reach_the_fail_queue(queue):
 
 
 def test_fail_queue_operations(queue):
-    queue.send('tallies', [{'x': 1}, {'x': 2}])
+    queue.send('tallies', [tally(1), tally(2)])
     for _ in range(MAX_ATTEMPTS):
         for message in queue.receive('tallies'):
             queue.release(message)
     assert queue.receive('tallies') == []
     assert queue.counts()['tallies'] == {'queued': 0, 'failed': 2}
-    assert sorted(b['x'] for b in queue.failed('tallies', 10)) == [1, 2]
+    assert sorted(b['entity_ids'][0] for b in queue.failed('tallies', 10)) == ['e1', 'e2']
     assert len(queue.failed('tallies', 1)) == 1
     # Back to the queue, for more deliveries
     assert queue.redrive('tallies') == 2
     received = queue.receive('tallies')
-    assert sorted(m.body['x'] for m in received) == [1, 2]
+    assert sorted(m.body['entity_ids'][0] for m in received) == ['e1', 'e2']
     assert all(m.attempts == 1 for m in received)
     for message in received:
         queue.delete(message)
     # Purging drops them
-    queue.send('tallies', [{'x': 3}])
+    queue.send('tallies', [tally(3)])
     for _ in range(MAX_ATTEMPTS):
         for message in queue.receive('tallies'):
             queue.release(message)

@@ -1,22 +1,68 @@
 """
 The Queue interface on Amazon SQS, for deployments on AWS.
 
-Queue names are `azul-{queue}-{deployment}`; each has a fail queue
-`azul-{queue}-fail-{deployment}` that SQS moves a message to after
-`MAX_ATTEMPTS` receives (a redrive policy provisioned by Terraform, and by
-`ensure_queues` for tests and first deployments).
+Queue names come from `queue_name`; each queue has a fail queue that SQS moves
+a message to after `MAX_ATTEMPTS` receives (a redrive policy provisioned by
+Terraform, and by `ensure_queues` for tests and first deployments).
+
+Notifications go through a standard queue: contributions of different bundles
+are independent, and a redelivered one is rewritten to the same document.
+Tallies go through a FIFO queue with one message group per entity: SQS hands
+out no message of a group while another of that group is in flight, so two
+Lambda invocations never fold the same entity at once, and one that failed
+holds back the later tallies of its entity instead of being overtaken by them.
 """
+import hashlib
 import json
+import re
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import boto3
 
 from azul.config import Config
-from azul.indexer.queue import MAX_ATTEMPTS, QUEUES, VISIBILITY_TIMEOUT, Message, Queue
+from azul.indexer.queue import (
+    MAX_ATTEMPTS,
+    QUEUES,
+    TALLIES,
+    VISIBILITY_TIMEOUT,
+    Message,
+    Queue,
+)
 
 # SQS accepts at most ten messages per batch call
 SQS_BATCH = 10
+
+# The queues whose order per entity matters (see the module's docstring)
+FIFO_QUEUES = frozenset({TALLIES})
+
+# What SQS allows in a MessageGroupId: up to 128 of these characters
+_GROUP_ID = re.compile(r'[A-Za-z0-9!"#$%&\'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,128}')
+
+
+def queue_name(queue: str, deployment: str, fail: bool = False) -> str:
+    """
+    The SQS name of one of the `QUEUES` (or of its fail queue). Terraform
+    provisions queues by these names, the Lambda event sources subscribe to
+    them and `SQSQueue` sends to them, so all three must agree. A FIFO
+    queue's name must end in `.fifo`, and its fail queue must be FIFO too.
+    """
+    infix = f'{queue}-fail' if fail else queue
+    suffix = '.fifo' if queue in FIFO_QUEUES else ''
+    return f'azul-{infix}-{deployment}{suffix}'
+
+
+def message_group_id(catalog: str, entity_type: str, entity_id: str) -> str:
+    """
+    The FIFO message group of the tallies of one entity. A readable id helps
+    an operator looking at a queue; one that SQS would refuse (too long, or
+    with characters outside its alphabet) is hashed instead.
+    """
+    group = f'{catalog}/{entity_type}/{entity_id}'
+    if _GROUP_ID.fullmatch(group):
+        return group
+    return hashlib.sha256(group.encode()).hexdigest()
 
 
 class SQSQueue(Queue):
@@ -27,15 +73,20 @@ class SQSQueue(Queue):
         self._urls: dict[str, str] = {}
 
     def name(self, queue: str, fail: bool = False) -> str:
-        return f'azul-{queue}-fail-{self.deployment}' if fail else f'azul-{queue}-{self.deployment}'
+        return queue_name(queue, self.deployment, fail)
 
     def ensure_queues(self, queues: Sequence[str]) -> None:
         for queue in queues:
-            fail_url = self.client.create_queue(QueueName=self.name(queue, fail=True))['QueueUrl']
+            # Deduplication is never by content: see `_entries`
+            fifo = {'FifoQueue': 'true', 'ContentBasedDeduplication': 'false'} \
+                if queue in FIFO_QUEUES else {}
+            fail_url = self.client.create_queue(QueueName=self.name(queue, fail=True),
+                                                Attributes=fifo)['QueueUrl']
             fail_arn = self.client.get_queue_attributes(
                 QueueUrl=fail_url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
             policy = {'deadLetterTargetArn': fail_arn, 'maxReceiveCount': MAX_ATTEMPTS}
             self.client.create_queue(QueueName=self.name(queue), Attributes={
+                **fifo,
                 'RedrivePolicy': json.dumps(policy),
                 'VisibilityTimeout': str(VISIBILITY_TIMEOUT),
             })
@@ -45,12 +96,34 @@ class SQSQueue(Queue):
             self._urls[name] = self.client.get_queue_url(QueueName=name)['QueueUrl']
         return self._urls[name]
 
+    def _entries(self, queue: str, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        if queue not in FIFO_QUEUES:
+            return [{'MessageBody': json.dumps(body)} for body in bodies]
+        entries = []
+        for body in bodies:
+            # A message has one group, so a tally of several entities (the
+            # worker chunks them for the local queue) becomes one per entity
+            for entity_id in body['entity_ids']:
+                entries.append({
+                    'MessageBody': json.dumps({**body, 'entity_ids': [entity_id]}),
+                    'MessageGroupId': message_group_id(body['catalog'], body['entity_type'],
+                                                       entity_id),
+                    # Unique, not derived from the content: SQS drops a message
+                    # whose deduplication id it saw in the past five minutes,
+                    # but an equal tally sent later announces contributions
+                    # written after the first one was sent, which an
+                    # aggregation already under way may have missed
+                    'MessageDeduplicationId': uuid.uuid4().hex,
+                })
+        return entries
+
     def send(self, queue: str, bodies: Sequence[Mapping[str, Any]]) -> None:
         url = self._url(self.name(queue))
-        for i in range(0, len(bodies), SQS_BATCH):
-            batch = bodies[i:i + SQS_BATCH]
+        entries = self._entries(queue, bodies)
+        for i in range(0, len(entries), SQS_BATCH):
+            batch = entries[i:i + SQS_BATCH]
             response = self.client.send_message_batch(QueueUrl=url, Entries=[
-                {'Id': str(j), 'MessageBody': json.dumps(body)} for j, body in enumerate(batch)
+                {'Id': str(j), **entry} for j, entry in enumerate(batch)
             ])
             if response.get('Failed'):
                 raise RuntimeError(f'SQS rejected messages: {response["Failed"]}')
