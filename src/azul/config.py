@@ -57,6 +57,12 @@ class Catalog:
         return bool(self.groups)
 
 
+#: Where a setting applies: `local` (the local server and the CLI, which runs
+#: on a machine, also against a deployment), `lambda` (the Lambda functions of
+#: an AWS deployment), or `both`
+Scope = Literal['local', 'lambda', 'both']
+
+
 @attrs.frozen
 class Setting:
     name: str
@@ -64,6 +70,15 @@ class Setting:
     description: str
     required: bool = True
     secret: bool = False
+    scope: Scope = 'both'
+
+    def applies(self, lambda_: bool) -> bool:
+        return self.scope == 'both' or (self.scope == 'lambda') == lambda_
+
+
+def on_lambda(env: Mapping[str, str]) -> bool:
+    """Whether `env` is the environment of a Lambda function (AWS sets this)."""
+    return bool(env.get('AWS_LAMBDA_FUNCTION_NAME'))
 
 
 def _str(value: str, _env) -> str:
@@ -110,6 +125,21 @@ def _bool(value: str, _env) -> bool:
     if value not in ('true', 'false'):
         raise ValueError(f'{value!r} is not `true` or `false`')
     return value == 'true'
+
+
+def _service_account(value: str, _env) -> str:
+    # The message never quotes the value: it is a private key
+    try:
+        key = json.loads(value)
+    except ValueError:
+        raise ValueError('is not JSON (expected the JSON key of a service account)') from None
+    if not isinstance(key, dict) or key.get('type') != 'service_account':
+        raise ValueError('is not the JSON key of a service account (`type` must be '
+                         '`service_account`)')
+    missing = [k for k in ('client_email', 'private_key', 'token_uri') if not key.get(k)]
+    if missing:
+        raise ValueError(f'lacks {", ".join(missing)}')
+    return value
 
 
 def _path(value: str, _env) -> Path:
@@ -209,16 +239,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_DEPLOYMENT', _str, 'Name of the selected deployment (a folder under '
                                      'deployments/)'),
     Setting('AZUL_DATA_DIR', _path, 'Directory for local state: embedded index, queue, demo '
-                                    'catalog, manifests'),
+                                    'catalog, manifests', scope='local'),
     Setting('AZUL_CATALOGS', parse_catalogs, 'The catalogs as JSON; the first is the default'),
     Setting('AZUL_INDEX_BACKEND', _choice('duckdb', 'opensearch'), 'Index backend: `duckdb` '
                                                                     'or `opensearch`'),
-    Setting('AZUL_DUCKDB_PATH', _path, 'DuckDB database file of the embedded backend'),
+    Setting('AZUL_DUCKDB_PATH', _path, 'DuckDB database file of the embedded backend',
+            scope='local'),
     Setting('AZUL_DUCKDB_MEMORY_LIMIT', _memory_size, 'Memory DuckDB may hold (its '
                                                      '`memory_limit`, e.g. `2GB`), beyond which '
                                                      'it evicts to the database file; unset: '
                                                      'DuckDB\'s default, 80% of RAM',
-            required=False),
+            required=False, scope='local'),
     Setting('AZUL_ES_ENDPOINT', _url, 'URL of the OpenSearch cluster (required for the '
                                       '`opensearch` backend)', required=False),
     Setting('AZUL_ES_AUTH', _auth, '`user:password` for the OpenSearch cluster',
@@ -231,34 +262,36 @@ SETTINGS: tuple[Setting, ...] = (
                                                      'times out'),
     Setting('AZUL_INDEX_PREFIX', lambda value, _env: _index_prefix(value),
             'Prefix of every index name'),
-    Setting('AZUL_HOST', _str, 'Interface the local server binds to'),
-    Setting('AZUL_PORT', _int_between(1, 65535), 'Port of the local server'),
+    Setting('AZUL_HOST', _str, 'Interface the local server binds to', scope='local'),
+    Setting('AZUL_PORT', _int_between(1, 65535), 'Port of the local server', scope='local'),
     Setting('AZUL_SERVICE_URL', _url, 'Public base URL of the service for absolute links; '
                                       'unset: taken from each request', required=False),
     Setting('AZUL_ALLOWED_HOSTS', lambda value, _env: _host_names(value),
             'Comma-separated host names the local server answers to (its `Host` header, '
             'port ignored); `*` for any; unset: the loopback names, AZUL_HOST and the '
-            'host of AZUL_SERVICE_URL', required=False),
+            'host of AZUL_SERVICE_URL', required=False, scope='local'),
     Setting('AZUL_READ_TIMEOUT', _int_between(1, 3600), 'Seconds the local server waits for '
                                                         'a client to send (or accept) data '
                                                         'before it closes the connection; '
-                                                        'unset: 30', required=False),
+                                                        'unset: 30', required=False, scope='local'),
     Setting('AZUL_MAX_CONNECTIONS', _int_between(1, 10_000), 'Connections the local server '
                                                              'serves at once; more are answered '
-                                                             '503; unset: 128', required=False),
+                                                             '503; unset: 128', required=False,
+            scope='local'),
     Setting('AZUL_DRS_DOMAIN', _str, 'Host (and port) in the DRS URIs of files from '
                                      'repositories without DRS URIs of their own; unset: the '
                                      'host of AZUL_SERVICE_URL, else AZUL_HOST:AZUL_PORT',
             required=False),
     Setting('AZUL_QUEUE', _choice('local', 'sqs'), 'Queue between indexer stages: `local` '
                                                    '(SQLite) or `sqs`'),
-    Setting('AZUL_QUEUE_PATH', _path, 'SQLite file of the local queue'),
+    Setting('AZUL_QUEUE_PATH', _path, 'SQLite file of the local queue', scope='local'),
     Setting('AZUL_DEMO_BIOSAMPLES', _int_between(1, 10_000_000),
             'Synthetic biosamples `make run` generates for the AnVIL demo catalog (a catalog '
             'of atlas `anvil` whose source is under AZUL_DATA_DIR/demo); unset: 300',
-            required=False),
+            required=False, scope='local'),
     Setting('AZUL_DEMO_BUNDLES', _int_between(1, 10_000_000), 'Synthetic bundles `make run` '
-                                                              'generates for the demo catalog'),
+                                                              'generates for the demo catalog',
+            scope='local'),
     Setting('AZUL_INDEXER_HMAC_KEY', _str, 'Secret key that notifications must be signed with; '
                                           'unset: only a server bound to loopback accepts '
                                           'notifications, unsigned',
@@ -283,7 +316,8 @@ SETTINGS: tuple[Setting, ...] = (
             'Where prepared manifests are kept: `local` (a directory) or `s3`; unset: '
             '`local`', required=False),
     Setting('AZUL_MANIFEST_DIR', _path, 'Directory of the local manifest store; unset: '
-                                        '`manifests` in AZUL_DATA_DIR', required=False),
+                                        '`manifests` in AZUL_DATA_DIR', required=False,
+            scope='local'),
     Setting('AZUL_MANIFEST_BUCKET', _str, 'S3 bucket of the `s3` manifest store',
             required=False),
     Setting('AZUL_MANIFEST_EXPIRATION', _int_between(60, 365 * 24 * 3600),
@@ -297,18 +331,22 @@ SETTINGS: tuple[Setting, ...] = (
                                                           'once; unset: 1', required=False),
     Setting('AZUL_REINDEX_WORKERS', _int_between(1, 256),
             'Processes that fetch and transform bundles during `azul reindex`; 1: none, '
-            'the reindexing process does it; unset: one per core', required=False),
+            'the reindexing process does it; unset: one per core', required=False, scope='local'),
     Setting('AZUL_BIGQUERY_ENDPOINT', _url, 'BigQuery API endpoint of the TDR repositories, '
                                             'e.g. the local stand-in (`azul bigquery`); '
                                             'unset: Google\'s, with the application default '
                                             'credentials', required=False),
+    Setting('AZUL_GOOGLE_SERVICE_ACCOUNT', _service_account,
+            'JSON key of the Google service account the TDR repositories query BigQuery as; '
+            'unset: the application default credentials', required=False, secret=True),
     # Access (see azul.auth)
     Setting('AZUL_AUTH', _choice('local', 'google'),
             'Who vouches for bearer tokens: `local` (AZUL_TOKENS_FILE) or `google` (Google '
             'OAuth2 access tokens, groups from Terra\'s SAM); unset: `local`', required=False),
     Setting('AZUL_TOKENS_FILE', _path, 'JSON file of the `local` verifier: token (or '
                                        '`sha256:` and its digest) -> `subject`, `groups`, '
-                                       '`expires`; unset: no token is valid', required=False),
+                                       '`expires`; unset: no token is valid', required=False,
+            scope='local'),
     Setting('AZUL_SOURCE_CACHE_TTL', _int_between(0, 3600),
             'Seconds a verified token (and so its readable sources) is remembered; unset: 60, '
             'as the original caches sources', required=False),
@@ -320,6 +358,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_AWS_REGION', _str, 'AWS region of SQS, S3 and OpenSearch Service'),
     Setting('AZUL_LOG_LEVEL', _log_level, 'Python log level'),
 )
+
+
+def _check_lambda(config: 'Config') -> None:
+    # What a Lambda function lacks: a lasting local disk (so no DuckDB file,
+    # SQLite queue or manifest directory) and a host name of its own
+    needs = (
+        (config.index_backend == 'opensearch', 'AZUL_INDEX_BACKEND must be `opensearch`'),
+        (config.queue == 'sqs', 'AZUL_QUEUE must be `sqs`'),
+        (config.manifest_store == 's3', 'AZUL_MANIFEST_STORE must be `s3`'),
+        (config.drs_domain is not None, 'AZUL_SERVICE_URL (or AZUL_DRS_DOMAIN) must be set, '
+                                        'the public URL of the service'),
+    )
+    for ok, message in needs:
+        if not ok:
+            raise ConfigError(f'On AWS Lambda {message}')
+    for catalog in config.catalogs:
+        for source in catalog.sources:
+            if source.startswith('file:'):
+                raise ConfigError(f'On AWS Lambda catalog {catalog.name!r} cannot read the '
+                                  f'local source {source!r}')
 
 
 def _host_names(value: str) -> tuple[str, ...]:
@@ -340,27 +398,27 @@ def _index_prefix(value: str) -> str:
 @attrs.frozen
 class Config:
     deployment: str
-    data_dir: Path
+    data_dir: Path | None  # None on Lambda, as every local setting
     catalogs: tuple[Catalog, ...]
     index_backend: BackendKind
-    duckdb_path: Path
+    duckdb_path: Path | None
     duckdb_memory_limit: str | None
     es_endpoint: str | None
     es_auth: str | None
     es_sigv4: bool | None
     es_timeout: int
     index_prefix: str
-    host: str
-    port: int
+    host: str | None
+    port: int | None
     service_url: str | None
     allowed_hosts: tuple[str, ...] | None
     read_timeout: int | None
     max_connections: int | None
     drs_domain: str | None
     queue: str
-    queue_path: Path
+    queue_path: Path | None
     demo_biosamples: int | None
-    demo_bundles: int
+    demo_bundles: int | None
     indexer_hmac_key: str | None
     max_filter_terms: int | None
     max_filter_ranges: int | None
@@ -375,6 +433,7 @@ class Config:
     manifest_workers: int | None
     reindex_workers: int | None
     bigquery_endpoint: str | None
+    google_service_account: str | None
     auth: str | None
     tokens_file: Path | None
     source_cache_ttl: int | None
@@ -386,9 +445,14 @@ class Config:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> 'Config':
         values = {}
+        lambda_ = on_lambda(env)
         for setting in SETTINGS:
-            raw = env.get(setting.name)
-            if raw is None or (raw == '' and not setting.required):
+            # A setting of the other place is neither required nor read: the
+            # local server's port means nothing to a Lambda function
+            raw = env.get(setting.name) if setting.applies(lambda_) else None
+            if raw is None and not setting.applies(lambda_):
+                value = None
+            elif raw is None or (raw == '' and not setting.required):
                 if setting.required:
                     raise ConfigError(f'{setting.name} is not set ({setting.description}). '
                                       f'Did you `source environment`?')
@@ -401,8 +465,10 @@ class Config:
             values[setting.name.removeprefix('AZUL_').lower()] = value
         if values['drs_domain'] is None:
             service_url = values['service_url']
-            values['drs_domain'] = (urlsplit(service_url).netloc if service_url
-                                    else f'{values["host"]}:{values["port"]}')
+            if service_url:
+                values['drs_domain'] = urlsplit(service_url).netloc
+            elif not lambda_:
+                values['drs_domain'] = f'{values["host"]}:{values["port"]}'
         if values['es_sigv4'] is None:
             endpoint = values['es_endpoint']
             values['es_sigv4'] = bool(endpoint and (urlsplit(endpoint).hostname or '')
@@ -411,7 +477,7 @@ class Config:
             raise ConfigError('AZUL_ES_AUTH and AZUL_ES_SIGV4 exclude each other: a cluster '
                               'takes either a password or signed requests')
         values['manifest_store'] = values['manifest_store'] or 'local'
-        if values['manifest_dir'] is None:
+        if values['manifest_dir'] is None and values['data_dir'] is not None:
             values['manifest_dir'] = values['data_dir'] / 'manifests'
         values['manifest_expiration'] = values['manifest_expiration'] or 7 * 24 * 3600
         values['manifest_workers'] = values['manifest_workers'] or 1
@@ -429,6 +495,8 @@ class Config:
         if config.index_backend == 'opensearch' and config.es_endpoint is None:
             raise ConfigError('AZUL_ES_ENDPOINT must be set when AZUL_INDEX_BACKEND is '
                               '`opensearch`')
+        if lambda_:
+            _check_lambda(config)
         return config
 
     @property

@@ -26,7 +26,7 @@ from urllib.parse import quote, urlencode
 
 import attrs
 
-from azul.errors import BadRequestError, ForbiddenError
+from azul.errors import BadRequestError, ConfigError, ForbiddenError
 
 KEY_FILE = '.signing-key'
 EXPIRES = 'expires'
@@ -87,10 +87,15 @@ _lock = threading.Lock()
 _keys: dict[Path, bytes] = {}
 
 
-def signing_key(configured: str | None, directory: Path) -> bytes:
+def signing_key(configured: str | None, directory: Path | None) -> bytes:
     """The configured secret, else the one kept in `directory` (made if missing)."""
     if configured:
         return configured.encode()
+    if directory is None:
+        # On Lambda: no lasting directory, and a key per container would make
+        # one container's links invalid in the next
+        raise ConfigError('AZUL_MANIFEST_SIGNING_KEY is not set (on AWS Lambda it belongs in '
+                          'the deployment\'s secret)')
     path = Path(directory) / KEY_FILE
     with _lock:
         key = _keys.get(path)

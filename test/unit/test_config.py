@@ -166,10 +166,12 @@ def test_unknown_deployment(tmp_path):
 
 
 def test_every_deployment_builds_a_config():
+    # What Terraform makes for an AWS deployment, and its environment.local.py
+    # then names for the CLI
+    made = {'AZUL_ES_ENDPOINT': 'https://search.example.org', 'AZUL_MANIFEST_BUCKET': 'b'}
     for deployment in ('local', 'sandbox', 'dev', 'prod'):
-        env = envfiles.evaluate({'AZUL_DEPLOYMENT': deployment,
-                                 'AZUL_ES_ENDPOINT': 'https://search.example.org'}, ROOT)
-        env.update(AZUL_DEPLOYMENT=deployment, AZUL_ES_ENDPOINT='https://search.example.org')
+        env = envfiles.evaluate({'AZUL_DEPLOYMENT': deployment, **made}, ROOT)
+        env.update(AZUL_DEPLOYMENT=deployment, **made)
         assert Config.from_env(env).deployment == deployment
 
 

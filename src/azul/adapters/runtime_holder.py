@@ -1,6 +1,8 @@
 """The one Runtime of a Lambda app module, built lazily and injectable."""
+import os
 import threading
 
+from azul.config import on_lambda
 from azul.runtime import Runtime
 
 
@@ -21,5 +23,9 @@ class RuntimeHolder:
     def get(self) -> Runtime:
         with self._lock:
             if self._runtime is None:
-                self._runtime = Runtime.from_env()
+                env = os.environ
+                if on_lambda(env):
+                    from azul.adapters.aws_secrets import with_secrets
+                    env = with_secrets(env)
+                self._runtime = Runtime.from_env(env)
             return self._runtime

@@ -15,11 +15,15 @@ from azul.plugins.repository.base import RepositoryPlugin, drs_object_url
 from azul.plugins.repository.tdr.bigquery import BigQueryTableClient
 from azul.plugins.repository.tdr.spec import TDRSourceSpec
 
+# Reading snapshot tables needs no more than BigQuery itself
+BIGQUERY_SCOPE = 'https://www.googleapis.com/auth/bigquery'
+
 
 class TDRRepository(RepositoryPlugin):
 
     def __init__(self, config: Any = None):
         self.endpoint = getattr(config, 'bigquery_endpoint', None)
+        self.service_account = getattr(config, 'google_service_account', None)
         self._lock = threading.Lock()
         self._clients: dict[str, BigQueryTableClient] = {}
 
@@ -32,9 +36,19 @@ class TDRRepository(RepositoryPlugin):
         with self._lock:
             client = self._clients.get(spec.project)
             if client is None:
-                client = BigQueryTableClient(spec.project, endpoint=self.endpoint)
+                client = BigQueryTableClient(spec.project, endpoint=self.endpoint,
+                                             credentials=self._credentials())
                 self._clients[spec.project] = client
         return spec, client, f'{spec.project}.{spec.name}'
+
+    def _credentials(self):
+        if self.service_account is None:
+            return None
+        import json
+
+        from google.oauth2 import service_account
+        return service_account.Credentials.from_service_account_info(
+            json.loads(self.service_account), scopes=[BIGQUERY_SCOPE])
 
     @staticmethod
     def _start(spec: TDRSourceSpec, prefix: str) -> str | None:

@@ -1,0 +1,1 @@
+"""Building an AWS deployment: its Lambda environment, packages and Terraform."""
