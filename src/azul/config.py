@@ -367,8 +367,11 @@ def _check_lambda(config: 'Config') -> None:
         (config.index_backend == 'opensearch', 'AZUL_INDEX_BACKEND must be `opensearch`'),
         (config.queue == 'sqs', 'AZUL_QUEUE must be `sqs`'),
         (config.manifest_store == 's3', 'AZUL_MANIFEST_STORE must be `s3`'),
-        (config.drs_domain is not None, 'AZUL_SERVICE_URL (or AZUL_DRS_DOMAIN) must be set, '
-                                        'the public URL of the service'),
+        # Links are never built from a request's Host header there: API
+        # Gateway's own host name carries the stage in the path, and the
+        # local server's allow-list of host names does not run on Lambda
+        (config.service_url is not None, 'AZUL_SERVICE_URL must be set, the public URL of '
+                                         'the service (its custom domain)'),
     )
     for ok, message in needs:
         if not ok:

@@ -63,7 +63,9 @@ def test_the_same_settings_are_required_off_lambda():
     ({'AZUL_INDEX_BACKEND': 'duckdb'}, 'AZUL_INDEX_BACKEND must be `opensearch`'),
     ({'AZUL_QUEUE': 'local'}, 'AZUL_QUEUE must be `sqs`'),
     ({'AZUL_MANIFEST_STORE': None}, 'AZUL_MANIFEST_STORE must be `s3`'),
-    ({'AZUL_SERVICE_URL': None}, 'AZUL_SERVICE_URL \\(or AZUL_DRS_DOMAIN\\) must be set'),
+    ({'AZUL_SERVICE_URL': None}, 'AZUL_SERVICE_URL must be set'),
+    ({'AZUL_SERVICE_URL': None, 'AZUL_DRS_DOMAIN': 'drs.example.org'},
+     'AZUL_SERVICE_URL must be set'),
 ])
 def test_what_lambda_cannot_do_fails_at_start(override, message):
     with pytest.raises(ConfigError, match=f'On AWS Lambda {message}'):
