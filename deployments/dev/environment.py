@@ -1,47 +1,12 @@
-"""
-Settings of the `dev` deployment on AWS; see the root environment.py for
-every variable and its default, and `azul.deploy.environment` for which of
-them the Lambda functions get. Secrets (AZUL_INDEXER_HMAC_KEY,
-AZUL_MANIFEST_SIGNING_KEY, AZUL_GOOGLE_SERVICE_ACCOUNT, ...) are not set here:
-they go in the Secrets Manager secret `azul/dev` (see README, Deployment).
-"""
-import json
+"""Settings of the `dev` deployment on AWS: see deployments/aws.py."""
+import importlib.util
 from collections.abc import Mapping
+from pathlib import Path
 
-
-def _tdr_catalog(atlas: str, repository: str, *sources: str) -> dict:
-    return {
-        'atlas': atlas,
-        'internal': False,
-        'plugins': {'metadata': {'name': atlas}, 'repository': {'name': repository}},
-        'sources': list(sources),
-    }
+_spec = importlib.util.spec_from_file_location('_aws', Path(__file__).parents[1] / 'aws.py')
+_aws = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_aws)
 
 
 def env() -> Mapping[str, str | None]:
-    return {
-        # Lambda functions fed by SQS, AWS OpenSearch Service, manifests in S3.
-        # The cluster's endpoint and the bucket's name come from the resources
-        # Terraform makes; the CLI run against the deployment (`make reindex`)
-        # needs AZUL_ES_ENDPOINT in deployments/dev/environment.local.py.
-        'AZUL_INDEX_BACKEND': 'opensearch',
-        'AZUL_QUEUE': 'sqs',
-        'AZUL_MANIFEST_STORE': 's3',
-        'AZUL_ES_ENDPOINT': None,
-        'AZUL_MANIFEST_BUCKET': None,
-
-        # The public URL of the service: its custom domain (API Gateway's own
-        # URL carries the stage in its path, which DRS URIs cannot)
-        'AZUL_SERVICE_URL': 'https://service.dev.azul.example.org',
-
-        # Google OAuth2 tokens, groups from Terra's SAM
-        'AZUL_AUTH': 'google',
-
-        # Production catalogs come from TDR snapshots (BigQuery datasets)
-        'AZUL_CATALOGS': json.dumps({
-            'dcp': _tdr_catalog('hca', 'tdr_hca',
-                                'tdr:bigquery:gcp:azul-tdr-dev:hca_dev_snapshot:'),
-            'anvil': _tdr_catalog('anvil', 'tdr_anvil',
-                                  'tdr:bigquery:gcp:azul-tdr-dev:anvil_dev_snapshot:'),
-        }),
-    }
+    return _aws.aws_env('dev')

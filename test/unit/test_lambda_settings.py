@@ -117,8 +117,8 @@ def test_secrets_in_the_files_stay_out_of_the_lambda_environment(tmp_path):
     from azul.envfiles import project_root
     real = project_root()
     (root / 'environment.py').write_text((real / 'environment.py').read_text())
-    dev = real / 'deployments' / 'dev' / 'environment.py'
-    (root / 'deployments' / 'dev' / 'environment.py').write_text(dev.read_text())
+    for path in ('deployments/aws.py', 'deployments/dev/environment.py'):
+        (root / path).write_text((real / path).read_text())
     (root / 'deployments' / 'dev' / 'environment.local.py').write_text(
         'def env():\n'
         '    return {"AZUL_INDEXER_HMAC_KEY": "hmac-secret", '
