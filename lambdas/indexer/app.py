@@ -7,17 +7,20 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import unquote
 
 from chalice import Chalice, Response
+from chalice.app import SQSEvent, SQSRecord
 
 from azul.adapters.runtime_holder import RuntimeHolder
-from azul.errors import ForbiddenError
+from azul.errors import AzulError, ForbiddenError, ServiceUnavailableError
 from azul.indexer.access import check_unsigned
 from azul.indexer.queue import NOTIFICATIONS, TALLIES, Message
 from azul.indexer.signature import SIGNATURE, TIMESTAMP, verify
 from azul.indexer.sqs import queue_name
-from azul.indexer.worker import Worker, parse_notification
+from azul.indexer.worker import Worker, parse_notification, retry_delay
 from azul.service.catalogs import validate_catalog
 from azul.service.health import INDEXER_FAST_KEYS, HealthService
 from azul.service.request import Request, json_body
@@ -141,31 +144,101 @@ _worker: Worker | None = None
 
 
 def worker() -> Worker:
-    # One per Lambda container: it remembers which indices exist
+    # One per Lambda container: it remembers which indices exist. A runtime
+    # injected later (tests) gets a worker of its own.
     global _worker
     with _lock:
-        if _worker is None:
+        if _worker is None or _worker.runtime is not runtime():
             _worker = Worker(runtime(), runtime().queue)
         return _worker
 
 
-@app.on_sqs_message(queue=queue_name(NOTIFICATIONS, _deployment), batch_size=1)
-def contribute(event):
-    for record in event:
-        worker().contribute(json.loads(record.body))
+def reported(groups: Sequence[str | None], failed: Sequence[bool]) -> list[int]:
+    """
+    The positions of the records of a batch to report as failed. In a FIFO
+    batch a failed record also fails the later records of its message group:
+    were they deleted, they would overtake it. Those of other groups are
+    independent and are acknowledged: were they reported too, a bad message at
+    the head of every batch would drag good messages of other groups into the
+    fail queue with it.
+    """
+    result = []
+    blocked: set[str] = set()
+    for i, (group, fail) in enumerate(zip(groups, failed, strict=True)):
+        if fail or (group is not None and group in blocked):
+            result.append(i)
+            if group is not None:
+                blocked.add(group)
+    return result
+
+
+def _batch_response(queue: str, records: Sequence[SQSRecord],
+                    errors: Sequence[Exception | None]) -> dict[str, Any]:
+    """
+    The partial-batch response (`ReportBatchItemFailures`, set on the event
+    source mappings): Lambda deletes the records it does not name, so that a
+    good message is neither redelivered nor sent to the fail queue because
+    another of its batch failed, as it was when a failure failed the whole
+    invocation.
+    """
+    records = [record.to_dict() for record in records]
+    failures = []
+    for i in reported([r['attributes'].get('MessageGroupId') for r in records],
+                      [error is not None for error in errors]):
+        record, error = records[i], errors[i]
+        attempts = int(record['attributes']['ApproximateReceiveCount'])
+        if error is not None:
+            log.warning('Message %s of %s failed (attempt %d)', record['messageId'], queue,
+                        attempts, exc_info=error)
+        failures.append({'itemIdentifier': record['messageId']})
+        # Lambda would leave a failed message invisible for the queue's whole
+        # visibility timeout; the worker's back-off is shorter, and shorter
+        # still for a message refused for cause, on Lambda as on a local server
+        transient = error is None or not isinstance(error, AzulError) \
+            or isinstance(error, ServiceUnavailableError)
+        try:
+            runtime().queue.release(Message(record['receiptHandle'], queue, {}, attempts),
+                                    retry_delay(attempts, transient))
+        except Exception:
+            # Then it is redelivered after the visibility timeout
+            log.exception('Could not shorten the visibility of message %s', record['messageId'])
+    return {'batchItemFailures': failures}
+
+
+# Chalice returns the handler's value to Lambda unchanged (its
+# EventSourceHandler calls the function and returns the result), so the
+# partial-batch response needs no wrapping.
+
+@app.on_sqs_message(queue=queue_name(NOTIFICATIONS, _deployment), batch_size=10)
+def contribute(event: SQSEvent) -> dict[str, Any]:
+    records = list(event)
+    bodies, errors = [], [None] * len(records)
+    for i, record in enumerate(records):
+        try:
+            bodies.append((i, json.loads(record.body)))
+        except ValueError as e:
+            errors[i] = e
+    # One write for the contributions of the whole batch
+    for (i, _), error in zip(bodies, worker().contribute_each([b for _, b in bodies]),
+                             strict=True):
+        errors[i] = error
+    return _batch_response(NOTIFICATIONS, records, errors)
 
 
 @app.on_sqs_message(queue=queue_name(TALLIES, _deployment), batch_size=10)
-def aggregate(event):
+def aggregate(event: SQSEvent) -> dict[str, Any]:
     records = list(event)
-    results = worker().aggregate_each([json.loads(r.body) for r in records])
-    if not all(results):
-        # Acknowledge what succeeded, then fail the invocation so that SQS
-        # redelivers only the rest, and the fail queue gets only bad tallies
-        for record, ok in zip(records, results, strict=True):
-            if ok:
-                runtime().queue.delete(Message(record.receipt_handle, TALLIES, {}, 0))
-        raise RuntimeError(f'{results.count(False)} of {len(results)} tallies failed')
+    bodies, errors = [], [None] * len(records)
+    for i, record in enumerate(records):
+        try:
+            bodies.append((i, json.loads(record.body)))
+        except ValueError as e:
+            errors[i] = e
+    results = worker().aggregate_each([b for _, b in bodies])
+    for (i, _), ok in zip(bodies, results, strict=True):
+        if not ok:
+            errors[i] = RuntimeError('Aggregating the tally failed (logged above)')
+    return _batch_response(TALLIES, records, errors)
 
 
 __all__ = ['app', 'set_runtime', 'NOTIFICATIONS', 'TALLIES']
