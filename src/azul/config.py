@@ -339,6 +339,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_GOOGLE_SERVICE_ACCOUNT', _service_account,
             'JSON key of the Google service account the TDR repositories query BigQuery as; '
             'unset: the application default credentials', required=False, secret=True),
+    Setting('AZUL_TDR_URL', _url, 'The Terra Data Repository, which names the DUOS dataset '
+                                  'of an AnVIL snapshot; unset: https://data.terra.bio',
+            required=False),
+    Setting('AZUL_DUOS_URL', _url, 'DUOS, which holds the descriptions of AnVIL datasets '
+                                   '(the DUOS bundles of `tdr_anvil` catalogs); unset: no '
+                                   'DUOS bundles', required=False),
     # Access (see azul.auth)
     Setting('AZUL_AUTH', _choice('local', 'google'),
             'Who vouches for bearer tokens: `local` (AZUL_TOKENS_FILE) or `google` (Google '
@@ -437,6 +443,8 @@ class Config:
     reindex_workers: int | None
     bigquery_endpoint: str | None
     google_service_account: str | None
+    tdr_url: str | None
+    duos_url: str | None
     auth: str | None
     tokens_file: Path | None
     source_cache_ttl: int | None
@@ -485,6 +493,7 @@ class Config:
         values['manifest_expiration'] = values['manifest_expiration'] or 7 * 24 * 3600
         values['manifest_workers'] = values['manifest_workers'] or 1
         values['demo_biosamples'] = values['demo_biosamples'] or 300
+        values['tdr_url'] = values['tdr_url'] or 'https://data.terra.bio'
         values['auth'] = values['auth'] or 'local'
         if values['source_cache_ttl'] is None:
             values['source_cache_ttl'] = 60

@@ -41,14 +41,14 @@ class TDRRepository(RepositoryPlugin):
                 self._clients[spec.project] = client
         return spec, client, f'{spec.project}.{spec.name}'
 
-    def _credentials(self):
+    def _credentials(self, scopes: list[str] | None = None):
         if self.service_account is None:
             return None
         import json
 
         from google.oauth2 import service_account
         return service_account.Credentials.from_service_account_info(
-            json.loads(self.service_account), scopes=[BIGQUERY_SCOPE])
+            json.loads(self.service_account), scopes=scopes or [BIGQUERY_SCOPE])
 
     @staticmethod
     def _start(spec: TDRSourceSpec, prefix: str) -> str | None:
