@@ -39,6 +39,10 @@ def aws_env(name: str) -> Mapping[str, str | None]:
         # Google OAuth2 tokens, groups from Terra's SAM
         'AZUL_AUTH': 'google',
 
+        # AnVIL datasets' descriptions come from DUOS (the DUOS bundles)
+        'AZUL_TDR_URL': 'https://data.terra.bio',
+        'AZUL_DUOS_URL': 'https://consent.dsde-prod.broadinstitute.org',
+
         # Production catalogs come from TDR snapshots (BigQuery datasets)
         'AZUL_CATALOGS': json.dumps({
             'dcp': _tdr_catalog('hca', 'tdr_hca',
