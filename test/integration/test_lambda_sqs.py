@@ -8,6 +8,7 @@ aggregates on the real OpenSearch node and read back through the service app.
 receives a batch, invokes the function, and deletes what the function did
 not report as failed (`ReportBatchItemFailures`).
 """
+import importlib.util
 import json
 import os
 import uuid
@@ -24,7 +25,7 @@ from azul.config import Config
 from azul.indexer.queue import MAX_ATTEMPTS, NOTIFICATIONS, TALLIES
 from azul.indexer.signature import signed_headers
 from azul.runtime import Runtime
-from azul_testing import STAGING_SOURCE
+from azul_testing import ROOT, STAGING_SOURCE
 
 KEY = 'lambda-test-key'
 CATALOG = 'dcp'
@@ -47,11 +48,11 @@ FILE_NAMES = {'SRR6260013.fastq.gz', 'R1.fastq.gz', 'R2.fastq.gz',
               'pbmc4k_1000_S1_L001_I1_001.fastq.gz'}
 
 
-def _config(deployment: str, tmp_path) -> Config:
+def _env(deployment: str, prefix: str, tmp_path) -> dict[str, str]:
     catalog = {'atlas': 'hca', 'internal': False,
                'plugins': {'metadata': {'name': 'hca'}, 'repository': {'name': 'canned'}},
                'sources': [STAGING_SOURCE]}
-    return Config.from_env({
+    return {
         'AZUL_DEPLOYMENT': deployment,
         'AZUL_DATA_DIR': str(tmp_path),
         'AZUL_CATALOGS': json.dumps({CATALOG: catalog}),
@@ -59,7 +60,7 @@ def _config(deployment: str, tmp_path) -> Config:
         'AZUL_DUCKDB_PATH': str(tmp_path / 'index.duckdb'),
         'AZUL_ES_ENDPOINT': os.environ['AZUL_ES_ENDPOINT'],
         'AZUL_ES_TIMEOUT': '30',
-        'AZUL_INDEX_PREFIX': 'azul',
+        'AZUL_INDEX_PREFIX': prefix,
         'AZUL_HOST': '127.0.0.1',
         'AZUL_PORT': '8000',
         'AZUL_SERVICE_URL': 'http://azul.test',
@@ -67,11 +68,11 @@ def _config(deployment: str, tmp_path) -> Config:
         'AZUL_DEMO_BUNDLES': '1',
         'AZUL_QUEUE_PATH': str(tmp_path / 'queue.sqlite'),
         'AZUL_MANIFEST_STORE': 's3',
-        'AZUL_MANIFEST_BUCKET': f'azul-manifests-{deployment}',
+        'AZUL_MANIFEST_BUCKET': f'azul-manifests-{prefix}',
         'AZUL_INDEXER_HMAC_KEY': KEY,
         'AZUL_AWS_REGION': 'us-east-1',
         'AZUL_LOG_LEVEL': 'INFO',
-    })
+    }
 
 
 class LambdaEventSource:
@@ -140,8 +141,13 @@ def aws(es_endpoint, tmp_path, monkeypatch) -> Iterator[tuple[LambdaEventSource,
         monkeypatch.setenv(name, 'testing')
     monkeypatch.delenv('AWS_PROFILE', raising=False)
     with mock_aws():
-        deployment = 't' + uuid.uuid4().hex[:10]
-        config = _config(deployment, tmp_path)
+        # A deployment the `azul` command knows (`deployments/local`); a fresh
+        # index prefix keeps the test's indices apart on the shared node
+        env = _env('local', 't' + uuid.uuid4().hex[:10], tmp_path)
+        # For the `azul` commands a test runs
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        config = Config.from_env(env)
         boto3.client('s3', region_name='us-east-1').create_bucket(Bucket=config.manifest_bucket)
         runtime = Runtime(config)
         runtime.queue.ensure_queues([NOTIFICATIONS, TALLIES])
@@ -287,3 +293,71 @@ def test_a_failure_holds_back_the_rest_of_its_message_group():
     assert indexer.reported(groups, failed) == [2, 3, 6]
     assert indexer.reported([None, None], [False, False]) == []
     assert indexer.reported(['a', 'a', 'a'], [True, False, False]) == [0, 1, 2]
+
+
+def _manage_queues():
+    path = ROOT / 'scripts' / 'manage_queues.py'
+    spec = importlib.util.spec_from_file_location('manage_queues', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def _fail(runtime: Runtime, body: Mapping[str, Any]) -> None:
+    # Deliveries that all fail, until SQS moves the message to the fail queue
+    runtime.queue.send(TALLIES, [body])
+    for _ in range(MAX_ATTEMPTS):
+        [message] = runtime.queue.receive(TALLIES)
+        runtime.queue.release(message)
+    assert runtime.queue.receive(TALLIES) == []
+
+
+def test_manage_queues(aws, tmp_path, capsys, monkeypatch):
+    source, runtime, service = aws
+    manage_queues = _manage_queues()
+    body = {'catalog': 'gone', 'entity_type': 'files',
+            'entity_ids': ['e2c4bd0c-d2b4-4dcf-bb5e-0a6c5b0b3a42']}
+    _fail(runtime, body)
+    capsys.readouterr()
+
+    assert manage_queues(['list']) == 0
+    assert capsys.readouterr().out == ('notifications: 0 queued, 0 failed\n'
+                                       'tallies: 0 queued, 1 failed\n')
+    out = tmp_path / 'failed.jsonl'
+    assert manage_queues(['dump', '--queue', 'tallies', '--out', str(out)]) == 0
+    assert out.read_text() == ('{"queue": "tallies", "body": {"catalog": "gone", '
+                               '"entity_type": "files", "entity_ids": '
+                               '["e2c4bd0c-d2b4-4dcf-bb5e-0a6c5b0b3a42"]}}\n')
+    # Dumping leaves the message where it was
+    assert manage_queues(['list', '--queue', 'tallies']) == 0
+    assert capsys.readouterr().out == 'tallies: 0 queued, 1 failed\n'
+
+    # Fed back, it is delivered again, in its entity's message group
+    assert manage_queues(['redrive']) == 0
+    assert capsys.readouterr().out == (
+        'notifications: 0 failed message(s) moved back to the queue\n'
+        'tallies: 1 failed message(s) moved back to the queue\n')
+    [message] = source.receive(TALLIES)
+    assert json.loads(message['Body']) == body
+    assert message['Attributes']['ApproximateReceiveCount'] == '1'
+    assert message['Attributes']['MessageGroupId'] == \
+        'gone/files/e2c4bd0c-d2b4-4dcf-bb5e-0a6c5b0b3a42'
+    # Still failing: the catalog is still gone
+    assert source.deliver(TALLIES, 'aggregate', [message]) == {message['MessageId']}
+    source.elapse(TALLIES, [message])
+    for _ in range(MAX_ATTEMPTS - 1):
+        [message] = runtime.queue.receive(TALLIES)
+        runtime.queue.release(message)
+    # SQS moves a message to the fail queue at the receive after its last
+    assert runtime.queue.receive(TALLIES) == []
+
+    assert manage_queues(['purge', '--queue', 'tallies']) == 0
+    assert capsys.readouterr().out == 'tallies: 1 failed message(s) dropped from the queue\n'
+    assert manage_queues(['list']) == 0
+    assert capsys.readouterr().out == ('notifications: 0 queued, 0 failed\n'
+                                       'tallies: 0 queued, 0 failed\n')
+
+    # Not a deployment on AWS: nothing is touched
+    monkeypatch.setenv('AZUL_QUEUE', 'local')
+    assert manage_queues(['purge']) == 2
+    assert 'not `sqs`' in capsys.readouterr().err
