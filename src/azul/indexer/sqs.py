@@ -171,7 +171,10 @@ class SQSQueue(Queue):
 
     def failed(self, queue: str, limit: int) -> list[Mapping[str, Any]]:
         # SQS cannot peek: received messages are hidden while we list, each
-        # is listed once, and all are made visible again at the end
+        # is listed once, and all are made visible again at the end. A FIFO
+        # queue hides the rest of a message group while one of it is hidden,
+        # so further failed tallies of an entity may go unlisted; they are
+        # the same tally (one entity each), and `counts` still counts them.
         fail_url = self._url(self.name(queue, fail=True))
         seen: dict[str, Mapping[str, Any]] = {}
         handles = []
