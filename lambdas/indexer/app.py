@@ -205,6 +205,18 @@ def _batch_response(queue: str, records: Sequence[SQSRecord],
     return {'batchItemFailures': failures}
 
 
+def _parse(records: Sequence[SQSRecord]) -> tuple[list[tuple[int, Any]],
+                                                  list[Exception | None]]:
+    # A body that is no JSON fails alone, not its batch
+    bodies, errors = [], [None] * len(records)
+    for i, record in enumerate(records):
+        try:
+            bodies.append((i, json.loads(record.body)))
+        except ValueError as e:
+            errors[i] = e
+    return bodies, errors
+
+
 # Chalice returns the handler's value to Lambda unchanged (its
 # EventSourceHandler calls the function and returns the result), so the
 # partial-batch response needs no wrapping.
@@ -212,12 +224,7 @@ def _batch_response(queue: str, records: Sequence[SQSRecord],
 @app.on_sqs_message(queue=queue_name(NOTIFICATIONS, _deployment), batch_size=10)
 def contribute(event: SQSEvent) -> dict[str, Any]:
     records = list(event)
-    bodies, errors = [], [None] * len(records)
-    for i, record in enumerate(records):
-        try:
-            bodies.append((i, json.loads(record.body)))
-        except ValueError as e:
-            errors[i] = e
+    bodies, errors = _parse(records)
     # One write for the contributions of the whole batch
     for (i, _), error in zip(bodies, worker().contribute_each([b for _, b in bodies]),
                              strict=True):
@@ -228,12 +235,7 @@ def contribute(event: SQSEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=queue_name(TALLIES, _deployment), batch_size=10)
 def aggregate(event: SQSEvent) -> dict[str, Any]:
     records = list(event)
-    bodies, errors = [], [None] * len(records)
-    for i, record in enumerate(records):
-        try:
-            bodies.append((i, json.loads(record.body)))
-        except ValueError as e:
-            errors[i] = e
+    bodies, errors = _parse(records)
     results = worker().aggregate_each([b for _, b in bodies])
     for (i, _), ok in zip(bodies, results, strict=True):
         if not ok:

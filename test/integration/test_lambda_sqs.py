@@ -361,3 +361,16 @@ def test_manage_queues(aws, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv('AZUL_QUEUE', 'local')
     assert manage_queues(['purge']) == 2
     assert 'not `sqs`' in capsys.readouterr().err
+
+
+def test_a_body_that_is_no_json_fails_alone(aws):
+    source, runtime, service = aws
+    notify(source, '68bdc676-c442-4581-923e-319c1c2d9018', '2018-10-07T130111.835234Z')
+    source.sqs.send_message(QueueUrl=source.url(NOTIFICATIONS), MessageBody='{"catalog": ')
+    messages = source.receive(NOTIFICATIONS)
+    assert len(messages) == 2
+    bad = {m['MessageId'] for m in messages if m['Body'] == '{"catalog": '}
+    assert source.deliver(NOTIFICATIONS, 'contribute', messages) == bad
+    source.drain(TALLIES, 'aggregate')
+    assert {f['name'] for h in index_files(service) for f in h['files']} == {
+        'SRR6260013.fastq.gz'}
