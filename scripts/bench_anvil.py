@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from azul.plugins.repository.canned.anvil import SUFFIX
-from azul.synth.anvil import generate_anvil
+from azul_dev.synth.anvil import generate_anvil
 from bench_reindex import add_reindex_arguments, bench, emit
 
 

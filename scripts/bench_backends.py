@@ -27,11 +27,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import benchdata
 from azul.backends.base import AggregateWrite, SearchBackend
 from azul.core.fields import FieldRegistry
 from azul.core.filters import Filters
 from azul.core.search import SearchRequest, Sort
+from azul_dev import benchdata
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = 'bench'

@@ -31,7 +31,7 @@ sys.path[:0] = [str(ROOT / 'test' / 'http'), str(ROOT / 'test')]
 from azul.adapters.server import LocalServer  # noqa: E402
 from azul.indexer.index import Indexer  # noqa: E402
 from azul.runtime import Runtime  # noqa: E402
-from azul.synth.generator import generate  # noqa: E402
+from azul_dev.synth.generator import generate  # noqa: E402
 from conftest import catalog_spec, make_config  # noqa: E402
 
 CATALOG = 'dcp'

@@ -1,5 +1,5 @@
 """
-Measure how fast `azul.synth` generates synthetic bundles.
+Measure how fast `azul_dev.synth` generates synthetic bundles.
 
 Prints one JSON line, for example:
 
@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 try:
-    from azul.synth import generate
+    from azul_dev.synth import generate
 except ImportError:
     # Allow running from a checkout without installing the package
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'src'))
-    from azul.synth import generate
+    from azul_dev.synth import generate
 
 
 def total_bytes(directory: Path) -> int:

@@ -1,6 +1,6 @@
 """
 Building HCA bundles from TDR snapshot tables: a synthetic catalog (the
-output of `azul synth`) is written as snapshot tables (`azul.synth.tdr`),
+output of `azul synth`) is written as snapshot tables (`azul_dev.synth.tdr`),
 served by the local BigQuery stand-in, and the `tdr_hca` plugin lists and
 fetches its bundles through the real `google-cloud-bigquery` client. One JSON
 line per stage (seconds, bundles/s, this process's CPU seconds), and per
@@ -24,7 +24,7 @@ from azul.core.documents import BundleFQID
 from azul.plugins.repository.tdr.anvil import TDRAnvilRepository
 from azul.plugins.repository.tdr.hca import TDRHCARepository
 from azul.plugins.repository.tdr.local_bigquery import LocalBigQuery
-from azul.synth.tdr import anvil_tables_from_bundles, write_tables
+from azul_dev.synth.tdr import anvil_tables_from_bundles, write_tables
 
 PROJECT, DATASET = 'bench', 'snapshot'
 SOURCE = f'tdr:bigquery:gcp:{PROJECT}:{DATASET}:'

@@ -45,7 +45,7 @@ from azul.core.documents import BundleFQID
 from azul.plugins.metadata.hca.plugin import HCAPlugin
 from azul.plugins.repository.base import Bundle
 from azul.plugins.repository.canned.names import BadBundleFile, parse_name
-from azul.synth import generate
+from azul_dev.synth import generate
 
 CATALOG = 'bench'
 

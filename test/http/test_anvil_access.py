@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from azul.runtime import Runtime
-from azul.synth.anvil import generate_anvil
+from azul_dev.synth.anvil import generate_anvil
 from azul_testing import FIXTURES
 from conftest import ServiceClient, index_sources, make_config
 

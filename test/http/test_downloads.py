@@ -22,7 +22,7 @@ from azul.indexer.index import Indexer
 from azul.runtime import Runtime
 from azul.service import repository
 from azul.service.request import Request
-from azul.synth import generate
+from azul_dev.synth import generate
 from conftest import CATALOG, FIXTURES, ServiceClient, catalog_spec, make_config
 
 BUNDLE = 'aaa96233-bf27-44c7-82df-b4dc15ad4d9d.2018-11-02T11:33:44.698028Z.dss.hca.json'

@@ -1,5 +1,5 @@
 """
-Synthetic bundles through a TDR snapshot and back: `azul.synth.tdr` writes
+Synthetic bundles through a TDR snapshot and back: `azul_dev.synth.tdr` writes
 the tables of a synthetic catalog, the local BigQuery stand-in serves them,
 and the `tdr_hca` builder must give every bundle (at its newest version) as
 the generator wrote it: the expected values are the generator's files.
@@ -11,9 +11,9 @@ from azul.plugins.repository.tdr import hca_bundles
 from azul.plugins.repository.tdr.anvil import TDRAnvilRepository
 from azul.plugins.repository.tdr.bigquery import BigQueryTableClient
 from azul.plugins.repository.tdr.local_bigquery import LocalBigQuery
-from azul.synth import generate
-from azul.synth.anvil import generate_anvil
-from azul.synth.tdr import anvil_tables_from_bundles, read_bundles, write_tables
+from azul_dev.synth import generate
+from azul_dev.synth.anvil import generate_anvil
+from azul_dev.synth.tdr import anvil_tables_from_bundles, read_bundles, write_tables
 
 
 def test_synthetic_bundles_round_trip(tmp_path: Path):

@@ -1,5 +1,5 @@
 """
-Tests of the synthetic bundle generator, `azul.synth`.
+Tests of the synthetic bundle generator, `azul_dev.synth`.
 """
 import hashlib
 import json
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from azul.synth import DELETIONS_FILE, STATS_FILE, SynthStats, generate
-from azul.synth import vocabulary as vocab
-from azul.synth.data import crc32c
+from azul_dev.synth import DELETIONS_FILE, STATS_FILE, SynthStats, generate
+from azul_dev.synth import vocabulary as vocab
+from azul_dev.synth.data import crc32c
 
 FIXTURES = Path(__file__).resolve().parents[3] / 'shared/fixtures/hca/bundles/indexer'
 

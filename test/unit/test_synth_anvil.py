@@ -1,5 +1,5 @@
 """
-Tests of the synthetic AnVIL catalog generator, `azul.synth.anvil`.
+Tests of the synthetic AnVIL catalog generator, `azul_dev.synth.anvil`.
 
 The shape is checked against the fixture bundles (fixtures README §6.2), not
 against the generator's own code: every synthetic bundle must have the
@@ -19,7 +19,7 @@ from azul.core.documents import BundleFQID
 from azul.plugins.metadata.anvil.plugin import AnvilPlugin
 from azul.plugins.repository.canned import CannedRepository
 from azul.plugins.repository.tdr.anvil_bundles import ACTIVITIES, build_bundle
-from azul.synth.anvil import AnvilSynthStats, generate_anvil
+from azul_dev.synth.anvil import AnvilSynthStats, generate_anvil
 
 # From the fixtures README §6.2, not from the code under test
 VERSION = '2022-06-01T00:00:00.000000Z'

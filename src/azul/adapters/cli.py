@@ -98,7 +98,7 @@ def cmd_synth(args) -> int:
         if args.biosamples is None:
             print('azul synth: --atlas anvil needs --biosamples', file=sys.stderr)
             return 2
-        from azul.synth.anvil import generate_anvil
+        from azul_dev.synth.anvil import generate_anvil
         with tqdm(total=args.biosamples, desc='generating', unit='biosample',
                   file=sys.stderr, disable=args.quiet) as bar:
             anvil = generate_anvil(args.biosamples, Path(args.out), seed=args.seed,
@@ -116,7 +116,7 @@ def cmd_synth(args) -> int:
     if args.bundles is None:
         print('azul synth: --bundles is required', file=sys.stderr)
         return 2
-    from azul.synth import generate
+    from azul_dev.synth import generate
     with tqdm(total=args.bundles, desc='generating', unit='bundle', file=sys.stderr,
               disable=args.quiet) as bar:
         stats = generate(args.bundles, Path(args.out), seed=args.seed, progress=bar.update,

@@ -22,7 +22,6 @@ from azul.config import Catalog, Config
 from azul.core.documents import BundleFQID
 from azul.indexer.index import Indexer
 from azul.runtime import Runtime
-from azul.synth.generator import RESTRICTED_DIR
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ def ensure_demo_catalog(config: Config) -> Path | None:
     if directory is None:
         return None
     if not (directory / 'stats.json').exists() or _predates(directory):
-        from azul.synth import generate
+        from azul_dev.synth import generate
         if directory.exists():
             # stats.json is written last: without it, a previous run was interrupted
             print(f'Removing the incomplete or outdated demo catalog in {directory}')
@@ -75,7 +74,7 @@ def ensure_anvil_demo(config: Config) -> list[Catalog]:
     The AnVIL catalogs whose source is a directory of the demo (under
     AZUL_DATA_DIR/demo), each generated unless it is complete.
     """
-    from azul.synth.anvil import generate_anvil
+    from azul_dev.synth.anvil import generate_anvil
     demo = config.data_dir / 'demo'
     result = []
     for catalog in config.catalogs:
@@ -103,7 +102,8 @@ def ensure_anvil_demo(config: Config) -> list[Catalog]:
 
 def _predates(directory: Path) -> bool:
     """Whether the demo catalog predates data files, or restricted projects."""
-    from azul.synth.data import DATA_DIR
+    from azul_dev.synth.data import DATA_DIR
+    from azul_dev.synth.generator import RESTRICTED_DIR
     return not (directory / DATA_DIR).is_dir() or not (directory / RESTRICTED_DIR).is_dir()
 
 
@@ -116,6 +116,7 @@ def index_demo(runtime: Runtime, directory: Path | None, regenerated: bool = Fal
               f'({runtime.backend.count(catalog.name, "bundles")} bundles); '
               f'`azul reindex` rebuilds it')
         return
+    from azul_dev.synth.generator import RESTRICTED_DIR
     report = reindex_with_progress(runtime, catalog.name)
     print(f'Indexed {report.bundles} bundles: {report.contributions} contributions, '
           f'{report.aggregates} aggregates')

@@ -3,9 +3,9 @@ One synthetic bundle: a DCP/2-style subgraph of a project, from a donor
 through specimens and a cell suspension to sequence files and, in many
 bundles, analysis files.
 """
-from azul.synth.analysis import AnalysisBuilder
-from azul.synth.data import MAX_SIZE, checksums, data_bytes
-from azul.synth.documents import (
+from azul_dev.synth.analysis import AnalysisBuilder
+from azul_dev.synth.data import MAX_SIZE, checksums, data_bytes
+from azul_dev.synth.documents import (
     DAY_MICROS,
     JSON,
     document,
@@ -14,8 +14,8 @@ from azul.synth.documents import (
     timestamp,
     uuid4,
 )
-from azul.synth.graph import Bundle
-from azul.synth.vocabulary import DNA_SEQUENCE, ORGANS, TAXON_IDS
+from azul_dev.synth.graph import Bundle
+from azul_dev.synth.vocabulary import DNA_SEQUENCE, ORGANS, TAXON_IDS
 
 _DNA_SEQUENCE = [onto(DNA_SEQUENCE)]
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from random import Random
 from typing import Any
 
-from azul.synth.data import checksums, data_bytes, data_size
-from azul.synth.vocabulary import Term
+from azul_dev.synth.data import checksums, data_bytes, data_size
+from azul_dev.synth.vocabulary import Term
 
 JSON = dict[str, Any]
 
@@ -121,7 +121,7 @@ def manifest_entry(rng: Random,
                    drs_prefix: str) -> JSON:
     """
     The manifest entry of a data file a real one of `size` bytes stands for:
-    its size and checksums are those of its synthetic bytes (`azul.synth.data`).
+    its size and checksums are those of its synthetic bytes (`azul_dev.synth.data`).
     """
     file_uuid = uuid4(rng)
     size = data_size(size)

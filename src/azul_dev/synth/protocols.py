@@ -5,8 +5,8 @@ refers to the same protocols, as in real DCP/2 submissions.
 import re
 from random import Random
 
-from azul.synth.documents import JSON, document, onto, uuid4
-from azul.synth.vocabulary import (
+from azul_dev.synth.documents import JSON, document, onto, uuid4
+from azul_dev.synth.vocabulary import (
     DISSOCIATION_METHODS,
     ENRICHMENT_METHODS,
     FULL_LENGTH,

@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from random import Random
 
-from azul.synth.bundle import Bundle, BundleBuilder
-from azul.synth.data import DATA_DIR, data_bytes, data_file_name
-from azul.synth.project import make_project
+from azul_dev.synth.bundle import Bundle, BundleBuilder
+from azul_dev.synth.data import DATA_DIR, data_bytes, data_file_name
+from azul_dev.synth.project import make_project
 
 #: Fractions of the bundles the demo should treat as deleted, or that get a
 #: second, newer version. No bundle is both.
@@ -130,7 +130,7 @@ def generate(bundles: int,
     """
     Write `bundles` synthetic bundles to `out`, one `<uuid>.<version>.json`
     file per bundle version, the bytes of each data file they declare as
-    `data/<file uuid>.<file version>` (see `azul.synth.data`), plus
+    `data/<file uuid>.<file version>` (see `azul_dev.synth.data`), plus
     `deletions.json` and `stats.json`.
 
     The output depends only on `bundles` and `seed`. `out` is created if

@@ -2,10 +2,10 @@
 Analysis subgraphs: DCP/2 pipeline runs on the sequence files of a bundle,
 or matrices contributed by the submitters.
 """
-from azul.synth.documents import JSON, document, onto, process_link, timestamp, uuid4
-from azul.synth.graph import Bundle, GraphBuilder
-from azul.synth.protocols import reference_genome
-from azul.synth.vocabulary import COUNT_MATRIX, EXPRESSION_MATRIX, HUMAN
+from azul_dev.synth.documents import JSON, document, onto, process_link, timestamp, uuid4
+from azul_dev.synth.graph import Bundle, GraphBuilder
+from azul_dev.synth.protocols import reference_genome
+from azul_dev.synth.vocabulary import COUNT_MATRIX, EXPRESSION_MATRIX, HUMAN
 
 _DCP_MATRIX = [onto(COUNT_MATRIX, text='DCP/2-generated matrix')]
 _CONTRIBUTOR_MATRIX = [onto(EXPRESSION_MATRIX, text='expression matrix')]

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from random import Random
 
-from azul.synth import names
-from azul.synth.documents import (
+from azul_dev.synth import names
+from azul_dev.synth.documents import (
     DAY_MICROS,
     JSON,
     document,
@@ -18,8 +18,8 @@ from azul.synth.documents import (
     timestamp,
     uuid4,
 )
-from azul.synth.protocols import make_protocols
-from azul.synth.vocabulary import (
+from azul_dev.synth.protocols import make_protocols
+from azul_dev.synth.vocabulary import (
     ASSAYS,
     BIOPSY,
     BLOOD_DRAW,

@@ -30,8 +30,8 @@ from typing import Any
 
 from azul.plugins.repository.canned.anvil import SUFFIX
 from azul.plugins.repository.tdr.anvil_bundles import FIXED_VERSION, bundle_uuid
-from azul.synth import anvil_vocabulary as vocab
-from azul.synth.generator import STATS_FILE, _write, _Writer  # threads that write files
+from azul_dev.synth import anvil_vocabulary as vocab
+from azul_dev.synth.generator import STATS_FILE, _write, _Writer  # threads that write files
 
 JSON = dict[str, Any]
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from random import Random
 
-from azul.synth.documents import JSON, LINKS_HEADER, document, manifest_entry, uuid4
-from azul.synth.project import Project
+from azul_dev.synth.documents import JSON, LINKS_HEADER, document, manifest_entry, uuid4
+from azul_dev.synth.project import Project
 
 _CONTENT_TYPES = {
     'fastq.gz': 'application/gzip',

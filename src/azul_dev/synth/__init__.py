@@ -12,7 +12,7 @@ documents and typed links (links schema 3.0.0).
 >>> stats.bundles, stats.projects, n == stats.bundles + stats.updated
 (25, 1, True)
 """
-from azul.synth.generator import (
+from azul_dev.synth.generator import (
     DELETIONS_FILE,
     STATS_FILE,
     SynthStats,
