@@ -18,8 +18,20 @@ Conventions shared by both implementations:
 - A catalog also has one replica index (`replica_index_name`): the metadata
   documents of its bundles as submitted, for the verbatim manifests (see
   `Replica`). It is created and deleted with the catalog's other indices.
+- Generations: a reindex builds a complete new set of the catalog's indices
+  (`begin_generation`) next to the set readers use, and makes it theirs in
+  one atomic step at the end (`switch_generation`), so that no reader ever
+  sees an empty or half-built catalog. The stored index of a generation is
+  named `index_name(..., generation)`; the plain name stays what readers
+  and incremental writers address (an OpenSearch alias, a DuckDB pointer).
+  Indices made by `create_indices` alone (a catalog that was never
+  reindexed, or one indexed before generations existed) have no generation
+  suffix; the first reindex replaces them like any other generation.
 """
 import hashlib
+import re
+import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -103,16 +115,45 @@ def merge_replicas(replicas: Iterable[Replica]) -> dict[str, Replica]:
     return merged
 
 
+# Separates an index's plain name from its generation. Neither a catalog
+# nor an entity type contains it, so the plain name is everything before it.
+GENERATION_SEPARATOR = '__'
+
+
+def _generational(name: str, generation: str) -> str:
+    return f'{name}{GENERATION_SEPARATOR}{generation}' if generation else name
+
+
 def index_name(prefix: str, deployment: str, catalog: str, entity_type: str,
-               aggregate: bool) -> str:
+               aggregate: bool, generation: str = '') -> str:
     kind = 'aggregate' if aggregate else 'contribution'
-    return f'{prefix}_{deployment}_{catalog}_{entity_type}_{kind}'
+    return _generational(f'{prefix}_{deployment}_{catalog}_{entity_type}_{kind}', generation)
 
 
-def replica_index_name(prefix: str, deployment: str, catalog: str) -> str:
+def replica_index_name(prefix: str, deployment: str, catalog: str,
+                       generation: str = '') -> str:
     # Matched by the catalog's pattern (`{prefix}_{deployment}_{catalog}_*`),
     # so that deleting the catalog's indices deletes it too
-    return f'{prefix}_{deployment}_{catalog}_replica'
+    return _generational(f'{prefix}_{deployment}_{catalog}_replica', generation)
+
+
+def new_generation() -> str:
+    """
+    A fresh generation id: lower case (OpenSearch index names), valid in a
+    DuckDB identifier, with the UTC time the reindex began first, so that
+    an operator listing indices sees which set is the newer; the random
+    tail keeps two reindexes within a second apart.
+    """
+    return 'g' + time.strftime('%Y%m%d%H%M%S', time.gmtime()) + uuid.uuid4().hex[:6]
+
+
+_generational_re = re.compile(rf'^(.+){GENERATION_SEPARATOR}(g[0-9]{{14}}[0-9a-f]{{6}})$')
+
+
+def split_generation(name: str) -> tuple[str, str]:
+    """An index's plain name and its generation ('' if it has none)."""
+    match = _generational_re.match(name)
+    return (name, '') if match is None else (match[1], match[2])
 
 
 class SearchBackend(ABC):
@@ -127,7 +168,50 @@ class SearchBackend(ABC):
 
     @abstractmethod
     def delete_indices(self, catalog: str) -> None:
-        """Delete every index of the catalog; missing ones are fine."""
+        """Delete every index of the catalog, of every generation; missing ones are fine."""
+
+    @abstractmethod
+    def begin_generation(self, catalog: str, entity_types: Sequence[str],
+                         registry: FieldRegistry) -> str:
+        """
+        Drop what earlier reindexes of the catalog left unfinished (every
+        generation but the one readers use), create a new generation of the
+        catalog's indices and point this backend object at it for the
+        catalog: its reads and writes of the catalog go there until
+        `switch_generation` or `abandon_generation`, while other backend
+        objects (the service's, another process's) keep the old one. One
+        reindex of a catalog at a time. Returns the generation's id.
+        """
+
+    @abstractmethod
+    def switch_generation(self, catalog: str) -> None:
+        """
+        Make the generation this object builds the one every reader of the
+        catalog uses, in one atomic step, and drop the one they used before
+        (along with any other leftover generation).
+        """
+
+    @abstractmethod
+    def abandon_generation(self, catalog: str) -> None:
+        """Drop the generation this object builds; readers keep the old one."""
+
+    @abstractmethod
+    def generations(self, catalog: str) -> list[str]:
+        """
+        The generations of which the catalog has indices, sorted ('' for
+        indices without a generation): the one readers use, plus any being
+        built or left behind by an interrupted reindex.
+        """
+
+    def late_entities(self, catalog: str) -> Mapping[str, list[str]]:
+        """
+        Entity ids by entity type whose contributions incremental writers
+        added to the generation being built (or, after the switch, to the
+        catalog's indices) while a reindex was building it: their aggregates
+        must be folded again from every stored contribution. Only a backend
+        whose incremental writers can run alongside a reindex has any.
+        """
+        return {}
 
     @abstractmethod
     def write_contributions(self, catalog: str, contributions: Iterable[Contribution]) -> int:

@@ -1,7 +1,11 @@
 """
-Reindexing a catalog: (re)create its indices, then two passes over its bundles,
-the CPU-bound work of both on every core (`reindex_pool`) while this process
-alone writes.
+Reindexing a catalog: build a new generation of its indices next to the one
+readers use, in two passes over its bundles, the CPU-bound work of both on
+every core (`reindex_pool`) while this process alone writes; then switch the
+readers to it in one atomic step and drop the old one (see the generations
+of `azul.backends.base`). Until the switch, readers see the catalog as it
+was; a reindex that fails drops what it built, and one that is killed
+leaves it for the next reindex to drop.
 
 contribute  chunks of bundles are fetched and transformed in the workers; this
             process appends their contributions to the fresh indices in large
@@ -18,7 +22,9 @@ the cost is linear in the catalog (plus a sort), where aggregating in the
 indexer's incremental way reads each batch of entities out of every stored
 contribution. An entity that gained an aggregate meanwhile (a notification
 processed during the reindex) is aggregated again the incremental way, with
-its version check.
+its version check, and so is every entity of a contribution that an
+incremental writer added to the new generation while it was being built
+(`SearchBackend.late_entities`), before the switch and again right after.
 """
 import logging
 import os
@@ -66,6 +72,8 @@ class ReindexReport:
     aggregates: int
     problems: tuple[BundleProblem, ...]
     timings: Timings = attrs.field(factory=Timings, eq=False)
+    # The generation of the catalog's indices the reindex built
+    generation: str = attrs.field(default='', eq=False)
 
     def to_json(self) -> dict:
         return {
@@ -96,17 +104,60 @@ def reindex(runtime: Runtime,
             on_entities: Progress | None = None,
             on_total: Callable[[str, int], None] | None = None,
             workers: int | None = None,
-            chunk_size: int = CHUNK_SIZE) -> ReindexReport:
+            chunk_size: int = CHUNK_SIZE,
+            before_switch: Callable[[], None] | None = None) -> ReindexReport:
     """
     Reindex the catalog from `sources` (default: every source of the catalog)
     with `workers` transforming processes (default: one per core; fewer than
     two transform in this process). The callbacks let a CLI drive progress
     bars without this module knowing: `on_total('bundles' | 'contributions',
     n)` starts a pass, `on_bundle` and `on_entities` count bundles
-    transformed and contributions folded.
+    transformed and contributions folded. `before_switch` is called once the
+    new generation is complete, before readers switch to it; if it raises,
+    the reindex fails like any other.
     """
     catalog_obj = runtime.catalog(catalog)
     sources = list(sources or catalog_obj.sources)
+    backend = runtime.backend
+    plugin = runtime.metadata_plugin(catalog)
+    indexer = Indexer(runtime)
+    # Before the listing: a notification handled before the new generation
+    # exists (and so written only to the old one) is of a bundle the
+    # listing already finds
+    generation = backend.begin_generation(catalog, plugin.entity_types, plugin.field_registry)
+    try:
+        report = _build(runtime, indexer, catalog, sources, on_bundle, on_entities, on_total,
+                        workers, chunk_size)
+        _fold_late(indexer, catalog)
+        if before_switch:
+            before_switch()
+        backend.switch_generation(catalog)
+    except BaseException:
+        try:
+            backend.abandon_generation(catalog)
+        except Exception:
+            # The next reindex drops it; the cause of the failure matters more
+            log.exception('Could not drop generation %s of catalog %r', generation, catalog)
+        raise
+    # Notifications aggregated into the old generation between the re-fold
+    # and the switch
+    _fold_late(indexer, catalog)
+    return attrs.evolve(report, generation=generation)
+
+
+def _fold_late(indexer: Indexer, catalog: str) -> None:
+    late = indexer.runtime.backend.late_entities(catalog)
+    for entity_type, entity_ids in late.items():
+        log.info('Aggregating %i %s again: changed by notifications during the reindex',
+                 len(entity_ids), entity_type)
+        indexer.aggregate(catalog, entity_type, entity_ids)
+
+
+def _build(runtime: Runtime, indexer: Indexer, catalog: str, sources: Sequence[str],
+           on_bundle: Progress | None, on_entities: Progress | None,
+           on_total: Callable[[str, int], None] | None, workers: int | None,
+           chunk_size: int) -> ReindexReport:
+    """Index the sources' bundles into the generation the backend is building."""
     work: list[tuple[str, list[BundleFQID]]] = []
     problems: list[BundleProblem] = []
     seen: set[BundleFQID] = set()
@@ -128,8 +179,6 @@ def reindex(runtime: Runtime,
     workers = min(workers, -(-total // chunk_size))
     if on_total:
         on_total('bundles', total)
-    indexer = Indexer(runtime)
-    indexer.create_indices(catalog, delete=True)
     backend = runtime.backend
     with (backend.bulk_load(catalog),
           tempfile.TemporaryDirectory(prefix='azul-reindex-') as tmp,

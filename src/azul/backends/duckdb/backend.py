@@ -9,11 +9,23 @@ connection to the same database with its own transaction context; DuckDB's
 MVCC lets readers run while a write transaction is open). Writes take a lock:
 DuckDB would abort a second concurrent writer of the same rows with a
 transaction conflict, which the lock turns into plain waiting.
+
+Generations (see `azul.backends.base`): the tables of an index are named
+after its generation, registered with it in the `__meta` table, and the
+`__live` table holds each catalog's live generation (none: the tables
+without one). Every read resolves the plain index name to the live tables
+first, with one lookup of that small table, so the switch is one
+transaction: the new pointer, the old generation's tables dropped. The
+facet counts and the dictionary of an index are tables of its generation
+too, so they switch with it. A reader between the lookup and its query
+may find the old tables gone: it resolves again, once (`_switch_safe`).
+Nothing writes a catalog during its reindex but the reindexing process:
+a DuckDB file has one writer, so the server cannot run alongside it.
 """
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +40,7 @@ from azul.backends.base import (
     SearchBackend,
     VersionedAggregate,
     index_name,
+    new_generation,
     replica_index_name,
 )
 from azul.backends.duckdb import replicas as replica_sql
@@ -59,7 +72,7 @@ from azul.core.search import (
     reference_search,
     reference_summary,
 )
-from azul.errors import BadRequestError, ServiceUnavailableError
+from azul.errors import AzulError, BadRequestError, ServiceUnavailableError
 from azul.external_sort import sort_by_key
 
 _SCAN_BATCH = 500
@@ -81,6 +94,9 @@ class DuckDBBackend(SearchBackend):
         self._prefix = prefix
         self._deployment = deployment
         self._meta = ident(f'{prefix}_{deployment}__meta')
+        self._live = ident(f'{prefix}_{deployment}__live')
+        # Catalog -> the generation this object builds for it, see `begin_generation`
+        self._building: dict[str, str] = {}
         self._content = ident(f'{prefix}_{deployment}__content')
         self._path = str(path)
         config = {} if memory_limit is None else {'memory_limit': memory_limit}
@@ -89,11 +105,19 @@ class DuckDBBackend(SearchBackend):
         self._write_lock = threading.RLock()
         self._tables: dict[str, TableSpec] = {}
         with self._write_lock:
-            self._cursor().execute(
-                f'CREATE TABLE IF NOT EXISTS {self._meta} (table_name VARCHAR NOT NULL, '
-                f'catalog VARCHAR NOT NULL, entity_type VARCHAR NOT NULL, '
-                f'aggregate BOOLEAN NOT NULL, registry VARCHAR)')
+            self._create_meta_tables()
             self._create_content_table()
+
+    def _create_meta_tables(self) -> None:
+        cursor = self._cursor()
+        cursor.execute(f'CREATE TABLE IF NOT EXISTS {self._meta} (table_name VARCHAR NOT NULL, '
+                       f'catalog VARCHAR NOT NULL, entity_type VARCHAR NOT NULL, '
+                       f'aggregate BOOLEAN NOT NULL, registry VARCHAR)')
+        # Files made before generations: their tables have none
+        cursor.execute(f"ALTER TABLE {self._meta} ADD COLUMN IF NOT EXISTS "
+                       f"generation VARCHAR DEFAULT ''")
+        cursor.execute(f'CREATE TABLE IF NOT EXISTS {self._live} '
+                       f'(catalog VARCHAR PRIMARY KEY, generation VARCHAR NOT NULL)')
 
     def _create_content_table(self) -> None:
         self._cursor().execute(f'CREATE TABLE IF NOT EXISTS {self._content} '
@@ -144,8 +168,18 @@ class DuckDBBackend(SearchBackend):
 
     # Tables
 
+    def _generation(self, catalog: str) -> str:
+        """The generation this object reads and writes: the one it builds, else the live one."""
+        generation = self._building.get(catalog)
+        if generation is None:
+            row = self._cursor().execute(f'SELECT generation FROM {self._live} '
+                                         f'WHERE catalog = ?', [catalog]).fetchone()
+            generation = '' if row is None else row[0]
+        return generation
+
     def _name(self, catalog: str, entity_type: str, aggregate: bool) -> str:
-        return index_name(self._prefix, self._deployment, catalog, entity_type, aggregate)
+        return index_name(self._prefix, self._deployment, catalog, entity_type, aggregate,
+                          self._generation(catalog))
 
     def _table(self, catalog: str, entity_type: str) -> TableSpec | None:
         name = self._name(catalog, entity_type, True)
@@ -174,28 +208,80 @@ class DuckDBBackend(SearchBackend):
     def create_indices(self, catalog: str, entity_types: Sequence[str],
                        registry: FieldRegistry) -> None:
         with self._transaction() as cursor:
+            generation = self._generation(catalog)
+            insert = (f'INSERT INTO {self._meta} (table_name, catalog, entity_type, aggregate, '
+                      f'registry, generation) VALUES (?, ?, ?, ?, ?, ?)')
             for entity_type in entity_types:
-                name = self._name(catalog, entity_type, True)
+                name = index_name(self._prefix, self._deployment, catalog, entity_type, True,
+                                  generation)
                 if not self._exists(name):
                     table = TableSpec.of(name, registry)
                     for statement in table.create_statements():
                         cursor.execute(statement)
-                    cursor.execute(f'INSERT INTO {self._meta} VALUES (?, ?, ?, TRUE, ?)',
-                                   [name, catalog, entity_type, _registry_to_json(registry)])
-                name = self._name(catalog, entity_type, False)
+                    cursor.execute(insert, [name, catalog, entity_type, True,
+                                            _registry_to_json(registry), generation])
+                name = index_name(self._prefix, self._deployment, catalog, entity_type, False,
+                                  generation)
                 if not self._exists(name):
                     cursor.execute(contribution_create_statement(name))
-                    cursor.execute(f'INSERT INTO {self._meta} VALUES (?, ?, ?, FALSE, NULL)',
-                                   [name, catalog, entity_type])
-            name = self._replica_name(catalog)
+                    cursor.execute(insert, [name, catalog, entity_type, False, None, generation])
+            name = replica_index_name(self._prefix, self._deployment, catalog, generation)
             if not self._exists(name):
                 for statement in replica_sql.create_statements(name):
                     cursor.execute(statement)
                 # Registered as a table that is not an aggregate, with an
                 # entity type no plugin has, so that `_drop` finds it
-                cursor.execute(f'INSERT INTO {self._meta} VALUES (?, ?, ?, FALSE, NULL)',
-                               [name, catalog, REPLICA_ENTITY_TYPE])
+                cursor.execute(insert, [name, catalog, REPLICA_ENTITY_TYPE, False, None,
+                                        generation])
+            if catalog not in self._building:
+                # A generation being built changes no content until the switch
+                self._touch(cursor, catalog)
+
+    # Generations
+
+    def generations(self, catalog: str) -> list[str]:
+        rows = self._cursor().execute(f'SELECT DISTINCT generation FROM {self._meta} '
+                                      f'WHERE catalog = ? ORDER BY 1', [catalog]).fetchall()
+        return [generation for generation, in rows]
+
+    def begin_generation(self, catalog: str, entity_types: Sequence[str],
+                         registry: FieldRegistry) -> str:
+        if catalog in self._building:
+            raise AzulError(f'Catalog {catalog!r} is already being reindexed by this process')
+        # Whatever is not live is an interrupted reindex's
+        live = self._generation(catalog)
+        self._drop('catalog = ? AND generation <> ?', [catalog, live])
+        generation = new_generation()
+        self._building[catalog] = generation
+        try:
+            self.create_indices(catalog, entity_types, registry)
+        except BaseException:
+            self.abandon_generation(catalog)
+            raise
+        return generation
+
+    def switch_generation(self, catalog: str) -> None:
+        generation = self._building.pop(catalog)
+        with self._transaction() as cursor:
+            self._drop_in(cursor, 'catalog = ? AND generation <> ?', [catalog, generation])
+            cursor.execute(f'INSERT OR REPLACE INTO {self._live} VALUES (?, ?)',
+                           [catalog, generation])
             self._touch(cursor, catalog)
+
+    def abandon_generation(self, catalog: str) -> None:
+        generation = self._building.pop(catalog, None)
+        if generation is not None:
+            self._drop('catalog = ? AND generation = ?', [catalog, generation])
+
+    def _switch_safe(self, read: Callable[[], Any]) -> Any:
+        """
+        The result of `read`, which resolves the live tables first: asked
+        again if a switch dropped them before its query ran.
+        """
+        try:
+            return read()
+        except duckdb.CatalogException:
+            return read()
 
     @contextmanager
     def bulk_load(self, catalog: str) -> Iterator[None]:
@@ -216,36 +302,40 @@ class DuckDBBackend(SearchBackend):
                 cursor.execute('CHECKPOINT')
 
     def delete_indices(self, catalog: str) -> None:
+        self._building.pop(catalog, None)
         self._drop('catalog = ?', [catalog])
         with self._transaction() as cursor:
             cursor.execute(f'DELETE FROM {self._content} WHERE catalog = ?', [catalog])
+            cursor.execute(f'DELETE FROM {self._live} WHERE catalog = ?', [catalog])
 
     def drop_deployment(self) -> None:
         self._drop('TRUE', [])
+        self._building.clear()
         with self._write_lock:
             self._cursor().execute(f'DROP TABLE IF EXISTS {self._meta}')
+            self._cursor().execute(f'DROP TABLE IF EXISTS {self._live}')
             self._cursor().execute(f'DROP TABLE IF EXISTS {self._content}')
             self._create_content_table()
-            self._cursor().execute(
-                f'CREATE TABLE IF NOT EXISTS {self._meta} (table_name VARCHAR NOT NULL, '
-                f'catalog VARCHAR NOT NULL, entity_type VARCHAR NOT NULL, '
-                f'aggregate BOOLEAN NOT NULL, registry VARCHAR)')
+            self._create_meta_tables()
 
     def _drop(self, condition: str, params: list) -> None:
         with self._transaction() as cursor:
-            rows = cursor.execute(f'SELECT table_name, aggregate, entity_type FROM {self._meta} '
-                                  f'WHERE {condition}', params).fetchall()
-            for name, aggregate, entity_type in rows:
-                if aggregate:
-                    statements = TableSpec(name, ()).drop_statements()
-                elif entity_type == REPLICA_ENTITY_TYPE:
-                    statements = replica_sql.drop_statements(name)
-                else:
-                    statements = [f'DROP TABLE IF EXISTS {ident(name)}']
-                for statement in statements:
-                    cursor.execute(statement)
-                self._tables.pop(name, None)
-            cursor.execute(f'DELETE FROM {self._meta} WHERE {condition}', params)
+            self._drop_in(cursor, condition, params)
+
+    def _drop_in(self, cursor: duckdb.DuckDBPyConnection, condition: str, params: list) -> None:
+        rows = cursor.execute(f'SELECT table_name, aggregate, entity_type FROM {self._meta} '
+                              f'WHERE {condition}', params).fetchall()
+        for name, aggregate, entity_type in rows:
+            if aggregate:
+                statements = TableSpec(name, ()).drop_statements()
+            elif entity_type == REPLICA_ENTITY_TYPE:
+                statements = replica_sql.drop_statements(name)
+            else:
+                statements = [f'DROP TABLE IF EXISTS {ident(name)}']
+            for statement in statements:
+                cursor.execute(statement)
+            self._tables.pop(name, None)
+        cursor.execute(f'DELETE FROM {self._meta} WHERE {condition}', params)
 
     def count(self, catalog: str, entity_type: str, aggregate: bool = True) -> int:
         name = self._name(catalog, entity_type, aggregate)
@@ -311,7 +401,8 @@ class DuckDBBackend(SearchBackend):
     # Replicas
 
     def _replica_name(self, catalog: str) -> str:
-        return replica_index_name(self._prefix, self._deployment, catalog)
+        return replica_index_name(self._prefix, self._deployment, catalog,
+                                  self._generation(catalog))
 
     def _require_replicas(self, catalog: str) -> str:
         name = self._replica_name(catalog)
@@ -374,6 +465,9 @@ class DuckDBBackend(SearchBackend):
     # Queries
 
     def search(self, catalog: str, request: SearchRequest) -> SearchResult:
+        return self._switch_safe(lambda: self._search(catalog, request))
+
+    def _search(self, catalog: str, request: SearchRequest) -> SearchResult:
         table = self._table(catalog, request.entity_type)
         if table is None:
             # A catalog not indexed yet: the answer for no documents, as OpenSearch gives
@@ -455,6 +549,9 @@ class DuckDBBackend(SearchBackend):
         return result, total, [rowid for _, rowid in sorted(ranked)]
 
     def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
+        return self._switch_safe(lambda: self._summary(catalog, request))
+
+    def _summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
         table = self._table(catalog, request.entity_type)
         if table is None:
             return reference_summary((), request)

@@ -23,6 +23,27 @@ refresh (`refresh_interval: -1`) and aggregates and replicas are written
 without one: nothing reads them by search until the end, when one refresh
 makes them visible. Contributions still refresh, because the indexer searches
 for them right after writing them.
+
+Generations (see `azul.backends.base`): the stored indices of a reindexed
+catalog are `<name>__<generation>`, and `<name>` is an alias of the live
+one, which every reader and incremental writer addresses. While a reindex
+builds a generation, each of its indices also has the alias `<name>__next`.
+The switch is one `_aliases` request that points the plain aliases at the
+new generation, drops its `__next` aliases and deletes every other index of
+the catalog (`remove_index`): the old generation, leftovers of interrupted
+reindexes, and indices made before generations existed, whose names the
+aliases take over. Readers see the old catalog or the new one, never both.
+
+Incremental writers (the service's indexer) keep working during a reindex.
+They write to the live generation as always; contributions and replicas are
+also written to the `__next` indices, the contributions marked `late`, so
+the new generation misses none of them. Aggregates are not: the reindex
+folds the entities of late contributions again from every stored
+contribution, once before the switch and once right after it (a
+notification aggregated into the old generation between the first re-fold
+and the switch). What a reader may see: for the moment between the switch
+and that second re-fold, an entity changed by a notification during the
+reindex shows its aggregate as of the first re-fold.
 """
 import logging
 import uuid
@@ -37,12 +58,15 @@ from opensearchpy import exceptions as os_errors
 from opensearchpy.serializer import JSONSerializer
 
 from azul.backends.base import (
+    GENERATION_SEPARATOR,
     AggregateWrite,
     Replica,
     SearchBackend,
     VersionedAggregate,
     index_name,
+    new_generation,
     replica_index_name,
+    split_generation,
 )
 from azul.backends.opensearch import mapping
 from azul.backends.opensearch import replicas as replica_docs
@@ -67,6 +91,9 @@ from azul.masking import mask_credentials
 log = logging.getLogger(__name__)
 
 Refresh = Literal[True, False, 'wait_for']
+
+# Suffix of the alias of each index of a generation being built
+NEXT = GENERATION_SEPARATOR + 'next'
 
 # Documents per bulk request and per page of a read
 CHUNK_SIZE = 500
@@ -140,11 +167,14 @@ class OpenSearchBackend(SearchBackend):
         self._facets_of: dict[str, dict[str, FieldType]] = {}
         # Catalog -> how many `bulk_load` blocks are open for it
         self._bulk_loading: Counter[str] = Counter()
+        # Catalog -> the generation this object builds for it, see `begin_generation`
+        self._building: dict[str, str] = {}
 
     # Indices
 
     def _index(self, catalog: str, entity_type: str, aggregate: bool) -> str:
-        return index_name(self.prefix, self.deployment, catalog, entity_type, aggregate)
+        return index_name(self.prefix, self.deployment, catalog, entity_type, aggregate,
+                          self._building.get(catalog, ''))
 
     def create_indices(self, catalog: str, entity_types: Sequence[str],
                        registry: FieldRegistry) -> None:
@@ -158,17 +188,22 @@ class OpenSearchBackend(SearchBackend):
                 self._create_index(self._index(catalog, entity_type, aggregate),
                                    settings, mappings)
         self._create_index(self._replica_index(catalog), settings, replica_docs.mappings())
-        self._touch(catalog)
+        if catalog not in self._building:
+            # A generation being built changes no content until the switch
+            self._touch(catalog)
 
     def _create_index(self, index: str, settings: Mapping[str, Any],
                       mappings: Mapping[str, Any]) -> None:
-        """Create the index unless it exists."""
+        """Create the index unless it exists (as an index or as an alias)."""
+        body: dict[str, Any] = {'settings': settings, 'mappings': mappings}
+        plain, generation = split_generation(index)
+        if generation:
+            body['aliases'] = {plain + NEXT: {}}
         with translated(self.endpoint):
             if self._reader.indices.exists(index=index):
                 return
             try:
-                self._writer.indices.create(index=index, body={'settings': settings,
-                                                               'mappings': mappings})
+                self._writer.indices.create(index=index, body=body)
             except os_errors.RequestError as e:
                 # Another process created it between our check and ours
                 if error_type(e) != 'resource_already_exists_exception':
@@ -193,7 +228,9 @@ class OpenSearchBackend(SearchBackend):
         if index not in self._facets_of:
             self._require(index)
             with translated(self.endpoint):
-                mappings = self._reader.indices.get_mapping(index=index)[index]['mappings']
+                # Keyed by the stored index, which an alias names differently
+                [response] = self._reader.indices.get_mapping(index=index).values()
+            mappings = response['mappings']
             facets = mappings.get('_meta', {}).get('facets')
             if facets is None:
                 raise AzulError(f'Index {index!r} at {self.endpoint} predates facet terms; '
@@ -202,28 +239,129 @@ class OpenSearchBackend(SearchBackend):
         return self._facets_of[index]
 
     def _delete_matching(self, pattern: str) -> None:
-        self._existing.clear()
-        self._facets_of.clear()
         with translated(self.endpoint):
             # Resolve the pattern first: clusters with
             # `action.destructive_requires_name` refuse wildcard deletes.
             indices = sorted(self._reader.indices.get(index=pattern,
                                                       allow_no_indices=True,
                                                       ignore_unavailable=True))
+        self._delete_indices(indices)
+
+    def _delete_indices(self, indices: Sequence[str]) -> None:
+        self._existing.clear()
+        self._facets_of.clear()
+        with translated(self.endpoint):
             for i in range(0, len(indices), 50):
                 self._writer.indices.delete(index=','.join(indices[i:i + 50]),
                                             ignore_unavailable=True)
 
-    def _pattern(self, catalog: str) -> str:
+    def _catalog_pattern(self, catalog: str) -> str:
+        """Every index of the catalog, of every generation, and their aliases."""
         return f'{self.prefix}_{self.deployment}_{catalog}_*'
 
+    def _pattern(self, catalog: str) -> str:
+        """The indices of the catalog this object reads and writes."""
+        generation = self._building.get(catalog)
+        pattern = self._catalog_pattern(catalog)
+        return pattern if generation is None else f'{pattern}{GENERATION_SEPARATOR}{generation}'
+
     def delete_indices(self, catalog: str) -> None:
-        self._delete_matching(self._pattern(catalog))
+        self._building.pop(catalog, None)
+        self._delete_matching(self._catalog_pattern(catalog))
         with translated(self.endpoint):
             try:
                 self._writer.delete(index=self._content_index, id=catalog, refresh=False)
             except os_errors.NotFoundError:
                 pass
+
+    # Generations
+
+    def _aliases(self, catalog: str) -> dict[str, set[str]]:
+        """Every stored index of the catalog and its aliases."""
+        with translated(self.endpoint):
+            response = self._reader.indices.get_alias(index=self._catalog_pattern(catalog),
+                                                      allow_no_indices=True,
+                                                      ignore_unavailable=True)
+        return {index: set(entry.get('aliases', {})) for index, entry in response.items()}
+
+    def generations(self, catalog: str) -> list[str]:
+        return sorted({split_generation(index)[1] for index in self._aliases(catalog)})
+
+    def begin_generation(self, catalog: str, entity_types: Sequence[str],
+                         registry: FieldRegistry) -> str:
+        if catalog in self._building:
+            raise AzulError(f'Catalog {catalog!r} is already being reindexed by this process')
+        # A generation without its plain alias is not live: an interrupted
+        # reindex's. Indices without a generation are live (made before
+        # generations, or by `create_indices` alone).
+        leftovers = [index for index, aliases in self._aliases(catalog).items()
+                     if split_generation(index)[1]
+                     and split_generation(index)[0] not in aliases]
+        if leftovers:
+            log.info('Deleting %i indices of an unfinished reindex of catalog %r',
+                     len(leftovers), catalog)
+            self._delete_indices(leftovers)
+        generation = new_generation()
+        self._building[catalog] = generation
+        try:
+            self.create_indices(catalog, entity_types, registry)
+        except BaseException:
+            self.abandon_generation(catalog)
+            raise
+        return generation
+
+    def switch_generation(self, catalog: str) -> None:
+        generation = self._building.pop(catalog)
+        actions = []
+        for index in self._aliases(catalog):
+            plain, index_generation = split_generation(index)
+            if index_generation == generation:
+                actions += [{'add': {'index': index, 'alias': plain}},
+                            {'remove': {'index': index, 'alias': plain + NEXT}}]
+            else:
+                # The aliases of a deleted index go with it
+                actions.append({'remove_index': {'index': index}})
+        self._existing.clear()
+        self._facets_of.clear()
+        with translated(self.endpoint):
+            self._writer.indices.update_aliases(body={'actions': actions})
+        self._touch(catalog)
+        log.info('Catalog %r now reads generation %s', catalog, generation)
+
+    def abandon_generation(self, catalog: str) -> None:
+        generation = self._building.pop(catalog, None)
+        if generation is not None:
+            pattern = f'{self._catalog_pattern(catalog)}{GENERATION_SEPARATOR}{generation}'
+            self._delete_matching(pattern)
+
+    def _next_indices(self, catalog: str) -> dict[str, str]:
+        """Plain name -> `__next` alias of each index of a generation being built."""
+        with translated(self.endpoint):
+            try:
+                response = self._reader.indices.get_alias(index=self._catalog_pattern(catalog),
+                                                          name='*' + NEXT,
+                                                          allow_no_indices=True,
+                                                          ignore_unavailable=True)
+            except os_errors.NotFoundError:
+                return {}
+        return {alias.removesuffix(NEXT): alias
+                for entry in response.values()
+                for alias in entry.get('aliases', {})}
+
+    def late_entities(self, catalog: str) -> Mapping[str, list[str]]:
+        pattern = index_name(self.prefix, self.deployment, catalog, '*', False,
+                             self._building.get(catalog, ''))
+        query = {'term': {mapping.LATE: True}}
+        late: dict[str, set[str]] = defaultdict(set)
+        with translated(self.endpoint):
+            # Written with a refresh by the incremental writer, but perhaps
+            # after the refresh that ended the reindex's `bulk_load`
+            self._writer.indices.refresh(index=pattern, allow_no_indices=True,
+                                         ignore_unavailable=True)
+        for source in self._paged(pattern, query, 'contribution_id',
+                                  source=['entity_type', mapping.ENTITY_ID], missing_ok=True):
+            late[source['entity_type']].add(source[mapping.ENTITY_ID])
+        return {entity_type: sorted(ids) for entity_type, ids in late.items()}
 
     # Content versions: one small document per catalog in an index of the
     # deployment (not of a catalog, so that no catalog's pattern matches it),
@@ -331,7 +469,42 @@ class OpenSearchBackend(SearchBackend):
                          f"({result.get('status')}): {error}")
 
     def write_contributions(self, catalog: str, contributions: Iterable[Contribution]) -> int:
-        return self._write_contributions(catalog, contributions, refresh=True)
+        if catalog in self._building:
+            return self._write_contributions(catalog, contributions, refresh=True)
+        contributions = list(contributions)
+        written = self._write_contributions(catalog, contributions, refresh=True)
+        if next_indices := self._next_indices(catalog):
+            self._write_late_contributions(catalog, contributions, next_indices)
+        return written
+
+    def _write_late_contributions(self, catalog: str, contributions: Sequence[Contribution],
+                                  next_indices: Mapping[str, str]) -> None:
+        """The contributions also into the generation a reindex is building, marked late."""
+        actions = []
+        for c in contributions:
+            alias = next_indices.get(index_name(self.prefix, self.deployment, catalog,
+                                                c.entity_type, False))
+            if alias is not None:
+                actions.append({'_op_type': 'index', '_index': alias, '_id': c.id,
+                                '_source': {**mapping.contribution_source(c),
+                                            mapping.LATE: True}})
+        self._write_next(actions)
+
+    def _write_next(self, actions: list[dict[str, Any]]) -> None:
+        # To the alias, which must exist: an index of that name written to
+        # after the reindex switched (or gave up) would be created anew,
+        # with dynamic mappings
+        with translated(self.endpoint):
+            results = helpers.streaming_bulk(self._writer, actions, chunk_size=CHUNK_SIZE,
+                                             max_chunk_bytes=10 * 1024 * 1024,
+                                             raise_on_error=False, raise_on_exception=True,
+                                             max_retries=0, refresh=True, require_alias=True)
+            for _ok, item in results:
+                [(_, result)] = item.items()
+                if result['status'] >= 300 and error_type_of(result) not in (
+                    'index_not_found_exception', 'aliases_not_found_exception'
+                ):
+                    raise self._bulk_failure(result)
 
     def load_contributions(self, catalog: str, contributions: Sequence[Contribution]) -> int:
         # Inside `bulk_load` nothing searches them (but see `load_aggregates`),
@@ -407,14 +580,21 @@ class OpenSearchBackend(SearchBackend):
     # Replicas
 
     def _replica_index(self, catalog: str) -> str:
-        return replica_index_name(self.prefix, self.deployment, catalog)
+        return replica_index_name(self.prefix, self.deployment, catalog,
+                                  self._building.get(catalog, ''))
 
     def write_replicas(self, catalog: str, replicas: Iterable[Replica]) -> int:
         index = self._require(self._replica_index(catalog))
+        replicas = list(replicas)
         actions = replica_docs.actions(index, replicas)
         for _, status, result in self._bulk(actions, catalog):
             if status >= 300:
                 raise self._bulk_failure(result)
+        if catalog not in self._building:
+            next_indices = self._next_indices(catalog)
+            alias = next_indices.get(replica_index_name(self.prefix, self.deployment, catalog))
+            if alias is not None:
+                self._write_next(replica_docs.actions(alias, replicas))
         return len(actions)
 
     def scan_replicas(self, catalog: str, hub_ids: Sequence[str],
@@ -444,6 +624,7 @@ class OpenSearchBackend(SearchBackend):
             query = {'terms': {mapping.ENTITY_ID: ids[i:i + PAGE_SIZE]}}
             for source in self._paged(index, query, 'contribution_id', missing_ok=True):
                 del source['contribution_id']
+                source.pop(mapping.LATE, None)
                 contribution = Contribution.from_json(source)
                 result[contribution.entity_id].append(contribution)
         return dict(result)

@@ -84,6 +84,9 @@ def sort_path(field: Field) -> str:
 
 NULLS = 'nulls'
 ENTITY_ID = 'entity_id'
+
+# Marks a contribution of a notification handled while a reindex built its generation
+LATE = 'late'
 FACET_TERMS = 'facet_terms'
 
 
@@ -129,6 +132,9 @@ def contribution_mappings() -> dict[str, Any]:
             'source': keyword,
             'deleted': {'type': 'boolean'},
             'contents': {'type': 'object', 'enabled': False},
+            # Written by an incremental writer into a generation a reindex
+            # was building (see the backend): its entity is folded again
+            LATE: {'type': 'boolean'},
         }
     }
 
