@@ -129,8 +129,8 @@ def test_file_download(client):
 # `TestAnvilManifests.test_compact_manifest`), transcribed: per column, the
 # values of the supplementary file, the VCF and the BAM. Differences, applied
 # below: the supplementary bundle's uuid and the source are ours; our
-# fixture's biosample has no `apriori_cell_type`; the age ranges and
-# `files.azul_mirror_uri` are left out (see `anvil.fields.manifest_config`); DRS URIs and
+# fixture's biosample has no `apriori_cell_type`; `files.azul_mirror_uri` is
+# left out (see `anvil.fields.manifest_config`); DRS URIs and
 # file URLs are those of our fixture and service.
 _ORIGINAL_COMPACT = {
     'bundles.bundle_uuid': ('595c469e-604d-ab34-af39-f5b9f5d61818',
@@ -218,9 +218,7 @@ _ORIGINAL_COMPACT = {
 
 def _expected_compact() -> list[dict[str, str]]:
     columns = dict(_ORIGINAL_COMPACT)
-    for name in ('diagnoses.diagnosis_age', 'diagnoses.onset_age',
-                 'biosamples.donor_age_at_collection', 'files.azul_mirror_uri'):
-        del columns[name]
+    del columns['files.azul_mirror_uri']
     columns['bundles.bundle_uuid'] = ('6b0f6c0f-5d80-a242-accb-840921351cd5',
                                       *columns['bundles.bundle_uuid'][1:])
     columns['sources.source_id'] = columns['sources.source_spec'] = (SOURCE,) * 3

@@ -34,6 +34,9 @@ from azul.manifests.formats.curl import (
     ('a b', 'a b'),
     ({'value': '6-12', 'unit': 'week'}, '6-12 week'),
     ({'value': '20', 'unit': None}, '20'),
+    # An AnVIL age range, as the original's TSV writer spells the dict
+    ({'gte': None, 'lte': None}, "{'gte': None, 'lte': None}"),
+    ({'gte': 20, 'lte': 30.5}, "{'gte': 20.0, 'lte': 30.5}"),
 ])
 def test_tsv_value(value, text):
     assert tsv_value(value) == text
@@ -41,7 +44,7 @@ def test_tsv_value(value, text):
 
 def test_tsv_value_refuses_other_structures():
     with pytest.raises(TypeError):
-        tsv_value({'gte': 1, 'lte': 2})
+        tsv_value({'gte': 1, 'lt': 2})
     with pytest.raises(TypeError):
         tsv_value(['a'])
 

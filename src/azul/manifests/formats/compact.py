@@ -39,7 +39,8 @@ def tsv_value(value: Any) -> str:
     """
     One value as text, as the original's field types' `to_tsv` spell it:
     null is empty, booleans and numbers are Python's `str` of them (`True`,
-    `9001`), an age is `value unit` (or just `value` without a unit).
+    `9001`), an age is `value unit` (or just `value` without a unit), an
+    AnVIL age range the dict's text (`{'gte': 20.0, 'lte': None}`).
     """
     if value is None:
         return ''
@@ -48,9 +49,19 @@ def tsv_value(value: Any) -> str:
     elif isinstance(value, Mapping) and value.keys() == {'value', 'unit'}:
         # The original's `value_and_unit` field type, e.g. `organism_age`
         return value['value'] if value['unit'] is None else f'{value["value"]} {value["unit"]}'
+    elif isinstance(value, Mapping) and value.keys() == {'gte', 'lte'}:
+        # An AnVIL age range: the original's field type passes the range
+        # through, and its TSV writer spells it as Python's text of the dict
+        return str({'gte': _bound(value['gte']), 'lte': _bound(value['lte'])})
     else:
         # No configured column holds anything else; a new one must say how
         raise TypeError(f'No TSV form for {value!r}')
+
+
+def _bound(value: Any) -> Any:
+    # The original's bounds are floats (`20.0`); a backend may hand back a
+    # whole number as an int
+    return None if value is None else float(value)
 
 
 def join_values(values: Iterable[str]) -> str:

@@ -151,23 +151,15 @@ default_sorts: dict[str, tuple[str, Order]] = {
 # DUOS stub never reaches a file). Added as there: `files.azul_url`, the
 # service's download URL (`file_url`, synthesized by the manifest).
 #
-# Not (yet) here:
+# Age ranges are cells like the others, each range as the original's TSV
+# writer spells a pass-through value (`{'gte': None, 'lte': None}`, see
+# `azul.manifests.formats.compact.tsv_value`).
 #
-# * the age ranges (`biosamples.donor_age_at_collection`,
-#   `diagnoses.diagnosis_age`, `diagnoses.onset_age`), which the original
-#   writes as the Python text of the range (`{'gte': None, 'lte': None}`): the
-#   manifest's cell writer (`azul.manifests.formats.compact.tsv_value`) has no
-#   text for a range yet and would fail on one;
-# * `files.azul_mirror_uri`: this deployment mirrors no files.
+# Not here: `files.azul_mirror_uri`, as this deployment mirrors no files.
 
 ManifestConfig = Mapping[tuple[str, ...], Mapping[str, str]]
 
-_OMITTED = frozenset({
-    'activities.activity_table',
-    'biosamples.donor_age_at_collection',
-    'diagnoses.diagnosis_age',
-    'diagnoses.onset_age',
-})
+_OMITTED = frozenset({'activities.activity_table'})
 
 
 def _config() -> ManifestConfig:

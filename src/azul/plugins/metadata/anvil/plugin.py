@@ -3,23 +3,24 @@ The AnVIL metadata plugin: the field registry and manifest columns of
 `fields`, the transformers and aggregators of `indexer`, the hits and the
 summary of `response`, after the original Azul's AnVIL plugin.
 
-Manifests: `compact` (see `fields.manifest_config`) and `terra.pfb`
-(`azul.manifests.formats.pfb_anvil`). Not (yet) provided: replicas for the
-original's verbatim manifests; `curl` needs mirroring in the original,
-which this deployment does not do.
+Manifests: `compact` (see `fields.manifest_config`), `terra.pfb`
+(`azul.manifests.formats.pfb_anvil`) and, from the replicas of `replicas`,
+`verbatim.jsonl` and `verbatim.pfb`. Not `curl`: it needs mirroring in the
+original, which this deployment does not do.
 """
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from azul.backends.base import Replica
 from azul.core.aggregation import InnerAggregator
 from azul.core.documents import Contribution
 from azul.core.fields import FieldRegistry
 from azul.core.filters import Filters
 from azul.core.search import Order, SummaryRequest, SummaryResult
 from azul.errors import BadRequestError
-from azul.plugins.metadata.anvil import fields, indexer, response
+from azul.plugins.metadata.anvil import fields, indexer, replicas, response
 from azul.plugins.metadata.anvil.fields import ManifestConfig, manifest_config
-from azul.plugins.metadata.base import HitContext, MetadataPlugin
+from azul.plugins.metadata.base import HitContext, MetadataPlugin, ReplicaJoin
 from azul.plugins.repository.base import Bundle
 
 
@@ -53,6 +54,15 @@ class AnvilPlugin(MetadataPlugin):
     def transform(self, bundle: Bundle, deleted: bool) -> Iterable[Contribution]:
         return indexer.transform_bundle(bundle, deleted)
 
+    def replicas(self, bundle: Bundle, deleted: bool) -> Iterable[Replica]:
+        return replicas.bundle_replicas(bundle, deleted)
+
+    @property
+    def replica_join(self) -> ReplicaJoin:
+        return ReplicaJoin(root_entity_type=replicas.ROOT_ENTITY_TYPE,
+                           hot_inner_entity_types=replicas.HOT_INNER_ENTITY_TYPES,
+                           source_fields=replicas.SOURCE_FIELDS)
+
     def aggregators(self, entity_type: str) -> Mapping[str, InnerAggregator]:
         return indexer.aggregators(entity_type)
 
@@ -68,9 +78,8 @@ class AnvilPlugin(MetadataPlugin):
 
     @property
     def manifest_formats(self) -> tuple[str, ...]:
-        # As the original's, but for `curl` (mirroring) and the verbatim
-        # manifests (replicas)
-        return ('compact', 'terra.pfb')
+        # As the original's with replicas enabled and mirroring disabled
+        return ('compact', 'terra.pfb', 'verbatim.jsonl', 'verbatim.pfb')
 
     @property
     def manifest_config(self) -> ManifestConfig:

@@ -1,0 +1,239 @@
+"""
+The `verbatim.jsonl` and `verbatim.pfb` manifests of an AnVIL catalog, on
+both backends, through the service's HTTP API (the manifest protocol of a
+local server, the manifest downloaded from its store): the three AnVIL
+fixture bundles plus a bundle of an orphan row, compared to the golden files
+of `golden/verbatim_anvil/` (see its README for how they were written and
+checked against the original's rules).
+
+A second catalog holds the same bundles in a source readable by group
+`consent-1` only: no replica of it may reach a caller outside the group.
+"""
+import io
+import json
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import fastavro
+import pytest
+
+# The manifest protocol's HTTP client and its helpers
+from test_manifest_protocol import Http, Reply, manifest_path, until_done
+
+from azul.adapters.server import LocalServer
+from azul.runtime import Runtime
+from azul_testing import FIXTURES
+from conftest import index_sources, make_config
+
+GOLDEN = Path(__file__).resolve().parent / 'golden' / 'verbatim_anvil'
+
+CATALOG = 'anvil'
+RESTRICTED_CATALOG = 'anvilr'
+TOKENS = {'token-consented': {'subject': 'alice@example.org', 'groups': ['consent-1']}}
+
+DATASET = '2370f948-2783-4eb6-afea-e022897f4dcf'
+DATASET_ID = '52ee7665-7033-63f2-a8d9-ce8e32666739'
+ORPHAN = 'c0ffee00-0000-4000-8000-000000000001'
+# The fixture's files by `file_id` (the business id the API filters by) and
+# their golden manifests
+FILES = {
+    '1e269f04-4347-4188-b060-1dcc69e71d67': 'file_1e269f04.jsonl',  # the VCF
+    '8b722e88-8103-49c1-b351-e64fa7c6ab37': 'file_8b722e88.jsonl',  # the BAM
+    '1fab11f5-7eab-4318-9a58-68d8d06e0715': 'file_1fab11f5.jsonl',  # supplementary
+}
+
+
+@attrs.frozen
+class Served:
+    http: Http
+    runtime: Runtime
+    source: str
+
+
+@pytest.fixture(scope='module', params=('duckdb', 'opensearch'))
+def served(request, tmp_path_factory) -> Iterator[Served]:
+    kind = request.param
+    if kind == 'opensearch':
+        request.getfixturevalue('es_endpoint')
+    data_dir = tmp_path_factory.mktemp(f'verbatim-anvil-{kind}')
+    # The fixture's bundles (not its tables) and the orphan's bundle
+    bundles = data_dir / 'bundles'
+    bundles.mkdir()
+    for path in [*(FIXTURES / 'anvil').glob('*.tdr.anvil.json'),
+                 *(GOLDEN / 'orphan_bundle').glob('*.tdr.anvil.json')]:
+        shutil.copy(path, bundles / path.name)
+    source = f'file://{bundles}/*.tdr.anvil.json'
+    tokens = data_dir / 'tokens.json'
+    tokens.write_text(json.dumps(TOKENS))
+
+    def spec(sources: list) -> dict[str, Any]:
+        return {'atlas': 'anvil', 'internal': False,
+                'plugins': {'metadata': {'name': 'anvil'}, 'repository': {'name': 'canned'}},
+                'sources': sources}
+
+    catalogs = {CATALOG: spec([source]),
+                RESTRICTED_CATALOG: spec([{'spec': source, 'group': 'consent-1'}])}
+    runtime = Runtime(make_config(kind, data_dir, 't' + uuid.uuid4().hex[:10],
+                                  catalogs=catalogs,
+                                  extra_env={'AZUL_TOKENS_FILE': str(tokens)}))
+    server = None
+    try:
+        for catalog in catalogs:
+            index_sources(runtime, catalog, [source])
+        server = LocalServer(runtime, '127.0.0.1', 0, worker=False)
+        server.start()
+        yield Served(Http(server.url), runtime, source)
+    finally:
+        if server is not None:
+            server.stop()
+        runtime.backend.drop_deployment()
+        runtime.backend.close()
+
+
+def fetch(served: Served, filters: Mapping[str, Any], format_name: str = 'verbatim.jsonl',
+          catalog: str = CATALOG, token: str | None = None) -> Reply:
+    """The manifest as a client gets it: PUT, follow the 301s, GET the 302's target."""
+    headers = {} if token is None else {'Authorization': f'Bearer {token}'}
+    put = served.http.request('PUT', manifest_path(catalog=catalog, format=format_name,
+                                                   filters=dict(filters)), headers=headers)
+    if put.status not in (301, 302):
+        return put
+    done, _ = until_done(served.http, put, fetch=False)
+    assert done.status == 302, done.body
+    reply = served.http.request('GET', done.headers['location'])
+    assert reply.status == 200, reply.body[:500]
+    return reply
+
+
+def golden(name: str) -> bytes:
+    return (GOLDEN / name).read_bytes()
+
+
+def lines(content: bytes) -> list[dict]:
+    return [json.loads(line) for line in content.decode().splitlines()]
+
+
+# verbatim.jsonl
+
+
+def test_content_type_and_name(served):
+    reply = fetch(served, {})
+    assert reply.headers['content-type'] == 'application/jsonl'
+    assert reply.headers['content-disposition'].endswith('.jsonl"') or \
+        reply.headers['content-disposition'].endswith('.jsonl')
+
+
+# Filters on nothing but the dataset or the source select whole datasets and
+# include the orphan; any file filter leaves it out (the original's
+# `expect_orphans_by_filters` of its AnVIL manifest tests)
+SOURCE_FILTER = object()
+ORPHAN_CASES = [
+    ({}, True),
+    (SOURCE_FILTER, True),
+    ({'datasets.title': {'is': ['ANVIL_CMG_UWASH_DS_BDIS']}}, True),
+    ({'datasets.dataset_id': {'is': [DATASET_ID]}}, True),
+    ({'files.is_supplementary': {'is': [True, False]}}, False),
+    ({'files.is_supplementary': {'is': [True, False]},
+      'datasets.title': {'is': ['ANVIL_CMG_UWASH_DS_BDIS']}}, False),
+]
+
+
+@pytest.mark.parametrize('filters, orphans', ORPHAN_CASES,
+                         ids=['none', 'source', 'title', 'dataset', 'files', 'files+title'])
+def test_orphans_only_without_a_file_filter(served, filters, orphans):
+    if filters is SOURCE_FILTER:
+        filters = {'source_id': {'is': [served.source]}}
+    content = fetch(served, filters).body
+    # The lines in the original's order (by entity id, then replica id). The
+    # keys of a row are compared as a dict: OpenSearch hands a document back
+    # with its keys in an order of its own
+    assert lines(content) == lines(golden('all.jsonl' if orphans else 'linked.jsonl'))
+    assert (ORPHAN in content.decode()) is orphans
+
+
+def test_lines_are_the_originals_spelling(served):
+    content = fetch(served, {'files.file_id': {'is': ['1fab11f5-7eab-4318-9a58-68d8d06e0715']}})
+    for line in content.body.decode().splitlines():
+        # `json.dumps` with its default separators, the value before the type
+        parsed = json.loads(line)
+        assert line == json.dumps({'value': parsed['value'], 'type': parsed['type']})
+
+
+@pytest.mark.parametrize('file_id', sorted(FILES))
+def test_one_file_gives_its_connected_replicas(served, file_id):
+    content = fetch(served, {'files.file_id': {'is': [file_id]}}).body
+    assert lines(content) == lines(golden(FILES[file_id]))
+
+
+def test_two_files_share_their_replicas(served):
+    # Every row either file reaches, each once, in one (entity id, replica
+    # id) order: the whole linked manifest but the supplementary file
+    vcf, bam = '1e269f04-4347-4188-b060-1dcc69e71d67', '8b722e88-8103-49c1-b351-e64fa7c6ab37'
+    actual = lines(fetch(served, {'files.file_id': {'is': [vcf, bam]}}).body)
+    union = lines(golden(FILES[vcf])) + lines(golden(FILES[bam]))
+    expected = [line for line in lines(golden('linked.jsonl')) if line in union]
+    assert actual == expected
+    assert len(expected) == 10
+
+
+def test_no_match_is_empty(served):
+    assert fetch(served, {'files.file_id': {'is': ['nothing']}}).body == b''
+
+
+def test_unreadable_source_leaks_nothing(served):
+    # Anonymous: the restricted catalog's datasets are listed to everyone, but
+    # their replicas are not; a filter naming the source is refused
+    assert fetch(served, {}, catalog=RESTRICTED_CATALOG).body == b''
+    _, records = read_pfb(fetch(served, {}, 'verbatim.pfb', catalog=RESTRICTED_CATALOG).body)
+    assert [r['name'] for r in records] == ['Metadata']
+    for file_id in FILES:
+        filters = {'files.file_id': {'is': [file_id]}}
+        assert fetch(served, filters, catalog=RESTRICTED_CATALOG).body == b''
+    refused = fetch(served, {'source_id': {'is': [served.source]}}, catalog=RESTRICTED_CATALOG)
+    assert refused.status == 403, refused.body
+    # A member of the group gets what the open catalog gives everyone
+    consented = fetch(served, {}, catalog=RESTRICTED_CATALOG, token='token-consented')
+    assert lines(consented.body) == lines(golden('all.jsonl'))
+
+
+def test_formats_offered(served):
+    reply = served.http.request('PUT', manifest_path(catalog=CATALOG, format='curl'))
+    assert reply.status == 400
+    # The original's AnVIL formats with replicas and without mirroring
+    assert "'compact', 'terra.pfb', 'verbatim.jsonl', 'verbatim.pfb'" in reply.body.decode()
+
+
+# verbatim.pfb
+
+
+def read_pfb(content: bytes) -> tuple[dict, list[dict]]:
+    reader = fastavro.reader(io.BytesIO(content))
+    return reader.writer_schema, list(reader)
+
+
+def test_pfb_holds_the_jsonl_rows(served):
+    for filters, name in [({}, 'all.jsonl'),
+                          *(({'files.file_id': {'is': [f]}}, n) for f, n in FILES.items())]:
+        reply = fetch(served, filters, 'verbatim.pfb')
+        assert reply.headers['content-type'] == 'application/octet-stream'
+        _, records = read_pfb(reply.body)
+        expected = lines(golden(name))
+        metadata, *entities = records
+        assert metadata['name'] == 'Metadata'
+        assert [n['name'] for n in metadata['object']['nodes']] == \
+            sorted({line['type'] for line in expected})
+        # One entity per line, in the manifest's order, named by table,
+        # identified by `datarepo_row_id` (a DUOS stub has none: its
+        # dataset's), holding the row without the indexer's `version`
+        assert [(e['name'], e['id']) for e in entities] == [
+            (line['type'], line['value'].get('datarepo_row_id', DATASET)) for line in expected]
+        for entity, line in zip(entities, expected, strict=True):
+            assert entity['relations'] == []
+            row = {k: v for k, v in line['value'].items() if k != 'version'}
+            obj = entity['object']
+            assert {k: v for k, v in obj.items() if k in row} == row
+            assert all(v is None for k, v in obj.items() if k not in row), obj
