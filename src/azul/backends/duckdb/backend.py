@@ -131,13 +131,21 @@ class DuckDBBackend(SearchBackend):
 
     def content_version(self, catalog: str) -> str:
         try:
-            row = self._cursor().execute(f'SELECT stamp FROM {self._content} '
-                                         f'WHERE catalog = ?', [catalog]).fetchone()
+            row = self._one(f'SELECT stamp FROM {self._content} WHERE catalog = ?', [catalog])
         except duckdb.Error as e:
             raise ServiceUnavailableError(f'DuckDB at {self._path} is unavailable: {e}') from e
         return 'none' if row is None else row[0]
 
     # Connections
+
+    def _one(self, query: str, params: list) -> tuple | None:
+        """
+        The first row of a query of at most one. Fetched to the end: a
+        result left open keeps its transaction open, and an open transaction
+        on any cursor makes a reindex's CHECKPOINT fail.
+        """
+        rows = self._cursor().execute(query, params).fetchall()
+        return rows[0] if rows else None
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = getattr(self._local, 'cursor', None)
@@ -172,8 +180,8 @@ class DuckDBBackend(SearchBackend):
         """The generation this object reads and writes: the one it builds, else the live one."""
         generation = self._building.get(catalog)
         if generation is None:
-            row = self._cursor().execute(f'SELECT generation FROM {self._live} '
-                                         f'WHERE catalog = ?', [catalog]).fetchone()
+            row = self._one(f'SELECT generation FROM {self._live} WHERE catalog = ?',
+                            [catalog])
             generation = '' if row is None else row[0]
         return generation
 
@@ -341,7 +349,7 @@ class DuckDBBackend(SearchBackend):
         name = self._name(catalog, entity_type, aggregate)
         if not self._exists(name):
             return 0
-        return self._cursor().execute(f'SELECT count(*) FROM {ident(name)}').fetchone()[0]
+        return self._one(f'SELECT count(*) FROM {ident(name)}', [])[0]
 
     # Contributions
 
@@ -458,8 +466,7 @@ class DuckDBBackend(SearchBackend):
         table = self._table(catalog, entity_type)
         if table is None:
             return None
-        row = self._cursor().execute(f'SELECT document FROM {table.table} WHERE entity_id = ?',
-                                     [entity_id]).fetchone()
+        row = self._one(f'SELECT document FROM {table.table} WHERE entity_id = ?', [entity_id])
         return None if row is None else orjson.loads(row[0])
 
     # Queries
