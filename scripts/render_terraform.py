@@ -1,40 +1,41 @@
 """
-Render terraform/*.tf.json.template.py into terraform/*.tf.json for the
-selected deployment. The generated files are not committed; the Lambda
-functions and API Gateway come from `chalice package --pkg-format terraform`.
+Render the Terraform configuration of the selected deployment (see
+azul.deploy.terraform): terraform/*.tf.json, or with --bootstrap the one of
+its state bucket, terraform/bootstrap/*.tf.json. With --state-bucket, print
+the name of that bucket in the account of the current AWS credentials.
 """
-import importlib.util
-import json
+import argparse
 import os
 import sys
-from pathlib import Path
 
 from azul import envfiles
-from azul.config import Config
-
-ROOT = Path(__file__).resolve().parents[1]
+from azul.deploy import terraform
 
 
-def render(config: Config, directory: Path = ROOT / 'terraform') -> list[Path]:
-    written = []
-    for path in sorted(directory.glob('*.tf.json.template.py')):
-        spec = importlib.util.spec_from_file_location(path.stem.replace('.', '_'), path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        document = module.template(config)
-        target = path.with_name(path.name.removesuffix('.template.py'))
-        if document:
-            target.write_text(json.dumps(document, indent=4) + '\n')
-            written.append(target)
-        elif target.exists():
-            target.unlink()
-    return written
-
-
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument('--bootstrap', action='store_true')
+    group.add_argument('--state-bucket', action='store_true')
+    args = parser.parse_args(argv)
     envfiles.load(os.environ)
-    for path in render(Config.from_env(os.environ)):
+    name = os.environ['AZUL_DEPLOYMENT']
+    if args.state_bucket:
+        import boto3
+        account = boto3.client('sts').get_caller_identity()['Account']
+        print(terraform.state_bucket(name, account))
+        return 0
+    directory = terraform.BOOTSTRAP if args.bootstrap else terraform.TEMPLATES
+    deployment = terraform.deployment(name, out=directory)
+    documents = terraform.render(deployment, directory)
+    problems = terraform.dangling_references(documents) + terraform.name_violations(documents)
+    if problems:
+        print(f'The configuration of {name} is broken:', *problems, sep='\n  ', file=sys.stderr)
+        return 1
+    for path in terraform.write(documents, directory):
         print(f'Wrote {path}')
+    if not documents:
+        print(f'Deployment {name} has no AWS resources: nothing to render')
     return 0
 
 

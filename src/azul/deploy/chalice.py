@@ -1,0 +1,195 @@
+"""
+The Lambda functions and REST APIs of the two Chalice apps, as Terraform.
+
+`chalice package --pkg-format terraform` writes a deployment.zip and a
+chalice.tf.json meant to be a Terraform module of its own. Both apps go into
+one configuration with the rest of a deployment, so `merge` turns each into
+a fragment of ours: resource names get the app as prefix (both apps call
+their function `api_handler`), the role Chalice makes (wildcard SQS access)
+gives way to the app's role from iam.tf.json, the event sources point at our
+queue resources instead of ARNs spelled from names, and the providers this
+machine's Terraform lacks (`null`) are dropped.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from azul.envfiles import project_root
+from azul.errors import ConfigError
+from azul.indexer.queue import QUEUES
+from azul.indexer.sqs import queue_name
+
+APPS = ('indexer', 'service')
+
+# `${type.name...}` or `${data.type.name...}` or `${local.name}` inside a string
+_reference = re.compile(r'\b(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)|\blocal\.([A-Za-z0-9_]+)')
+
+
+def app_dir(app: str, deployment: str) -> Path:
+    """
+    The directory `chalice package` packages: the app with our `azul`
+    package and its dependencies once `azul.deploy.package` exists, the bare
+    app (whose zip lacks them) until then.
+    """
+    try:
+        from azul.deploy.package import prepare_app
+    except ImportError:
+        return project_root() / 'lambdas' / app
+    return prepare_app(app, deployment)
+
+
+def package(app: str, deployment: str, region: str,
+            project_dir: Path | None = None, outdir: Path | None = None) -> dict:
+    """
+    Run `chalice package` for the app and return its chalice.tf.json. The
+    zip lands next to it, in `outdir` (build/<deployment>/<app>/).
+    """
+    project_dir = app_dir(app, deployment) if project_dir is None else project_dir
+    outdir = project_root() / 'build' / deployment / app if outdir is None else outdir
+    outdir.mkdir(parents=True, exist_ok=True)
+    # A process of its own: Chalice imports app.py as the module `app`, and
+    # the indexer's queue names depend on AZUL_DEPLOYMENT at import time
+    env = {**os.environ, 'AZUL_DEPLOYMENT': deployment, 'AWS_DEFAULT_REGION': region}
+    command = [str(Path(sys.executable).with_name('chalice')), '--project-dir', str(project_dir),
+               'package', '--pkg-format', 'terraform', '--stage', deployment, str(outdir)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ConfigError(f'chalice package of {app} failed:\n{result.stdout}{result.stderr}')
+    return json.loads((outdir / 'chalice.tf.json').read_text())
+
+
+def _rewrite(value: Any, rename: Callable[[str | None, str, str], str | None],
+             rename_local: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        def substitute(match: re.Match) -> str:
+            if match[4] is not None:
+                return f'local.{rename_local.get(match[4], match[4])}'
+            new = rename(match[1], match[2], match[3])
+            return match[0] if new is None else new
+        return _reference.sub(substitute, value)
+    if isinstance(value, dict):
+        return {k: _rewrite(v, rename, rename_local) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rewrite(v, rename, rename_local) for v in value]
+    return value
+
+
+def resource_name(app: str, chalice_name: str) -> str:
+    return f'{app}_{chalice_name.replace("-", "_")}'
+
+
+def merge(app: str, document: Mapping[str, Any], *,
+          deployment: str,
+          zip_path: str,
+          environment: Mapping[str, str],
+          functions: Mapping[str, Mapping[str, Any]]) -> dict:
+    """
+    Our fragment for the app from its chalice.tf.json.
+
+    `zip_path`: the deployment.zip as Terraform should find it (relative to
+    the configuration's directory, so that the state does not depend on where
+    the checkout is). `functions`: the attributes that override Chalice's per
+    function (by Chalice's resource name, e.g. `api_handler`: memory size,
+    timeout, reserved concurrency), so that a stage missing from
+    .chalice/config.json gets the same functions as one that is there.
+    """
+    resources = document['resource']
+    dropped = {'aws_iam_role', 'aws_iam_role_policy'}
+    known = ('aws_lambda', 'aws_api_gateway')
+    unknown = {t for t in resources if not t.startswith(known)} - dropped
+    if unknown:
+        raise ConfigError(f'chalice package of {app} made resources this merge does not know: '
+                          f'{sorted(unknown)}')
+    queues = {queue_name(queue, deployment): queue for queue in QUEUES}
+
+    def rename(data: str | None, type_: str, name: str) -> str | None:
+        if data:
+            # Chalice's own data sources, one set per module; ours are `current`
+            return f'data.{type_}.current'
+        if type_ == 'aws_iam_role':
+            return f'aws_iam_role.{app}'
+        if type_ in resources and name in resources[type_]:
+            return f'{type_}.{resource_name(app, name)}'
+        return None
+
+    locals_ = {name: f'{app}_{name.removeprefix("chalice_")}'
+               for name in document.get('locals', {})}
+    merged: dict[str, dict] = {}
+    for type_, blocks in resources.items():
+        if type_ in dropped:
+            continue
+        for name, block in blocks.items():
+            block = _rewrite(block, rename, locals_)
+            merged.setdefault(type_, {})[resource_name(app, name)] = block
+    swagger = f'local.{locals_["chalice_api_swagger"]}'
+
+    zip_hash = f'${{filebase64sha256("{zip_path}")}}'
+    for name, function in merged.get('aws_lambda_function', {}).items():
+        chalice_name = name.removeprefix(f'{app}_')
+        function.update(filename=zip_path, source_code_hash=zip_hash,
+                        environment={'variables': dict(environment)},
+                        tracing_config={'mode': 'Active'},
+                        **functions.get(chalice_name, {}))
+
+    for name, mapping in merged.get('aws_lambda_event_source_mapping', {}).items():
+        arn = mapping['event_source_arn']
+        queue = queues.get(arn.rpartition(':')[2])
+        if queue is None:
+            raise ConfigError(f'{app}: event source {name} reads {arn}, none of our queues '
+                              f'{sorted(queues)}')
+        mapping['event_source_arn'] = f'${{aws_sqs_queue.{queue}.arn}}'
+        # The handlers answer which messages of a batch failed; without this
+        # Lambda would ignore the answer and redeliver the whole batch
+        mapping['function_response_types'] = ['ReportBatchItemFailures']
+
+    api = resource_name(app, 'rest_api')
+    merged['aws_api_gateway_rest_api'][api].update(name=f'azul-{app}-{deployment}',
+                                                    lifecycle={'create_before_destroy': True})
+    # A stage of its own instead of the deployment's `stage_name` (deprecated
+    # in the AWS provider 5), so that it can have access logs and tracing;
+    # the deployment is replaced whenever the API's definition changes
+    gateway_deployment = merged['aws_api_gateway_deployment'][api]
+    gateway_deployment.pop('stage_name', None)
+    gateway_deployment.pop('stage_description', None)
+    gateway_deployment['triggers'] = {'redeployment': f'${{md5({swagger})}}'}
+    merged['aws_api_gateway_stage'] = {api: {
+        'rest_api_id': f'${{aws_api_gateway_rest_api.{api}.id}}',
+        'deployment_id': f'${{aws_api_gateway_deployment.{api}.id}}',
+        'stage_name': deployment,
+        'xray_tracing_enabled': True,
+        'access_log_settings': {
+            'destination_arn': f'${{aws_cloudwatch_log_group.{api}.arn}}',
+            'format': json.dumps({key: f'$context.{key}' for key in (
+                'requestId', 'requestTime', 'httpMethod', 'resourcePath', 'status',
+                'responseLength', 'integrationLatency', 'identity.sourceIp')}),
+        },
+    }}
+    merged['aws_cloudwatch_log_group'] = {api: {
+        'name': f'/aws/apigateway/azul-{app}-{deployment}',
+        'retention_in_days': 365,
+        'kms_key_id': '${aws_kms_key.azul.arn}',
+    }}
+    for name, function in merged.get('aws_lambda_function', {}).items():
+        # Made before the function, so that Lambda does not make one without
+        # retention or encryption on first use
+        merged['aws_cloudwatch_log_group'][name] = {
+            'name': f'/aws/lambda/{function["function_name"]}',
+            'retention_in_days': 365,
+            'kms_key_id': '${aws_kms_key.azul.arn}',
+        }
+        function['depends_on'] = [f'aws_cloudwatch_log_group.{name}']
+
+    return {
+        'resource': merged,
+        'locals': {locals_[k]: _rewrite(v, rename, locals_)
+                   for k, v in document.get('locals', {}).items()},
+        'output': {
+            f'{app}_url': {'value': f'${{aws_api_gateway_stage.{api}.invoke_url}}'},
+            f'{app}_rest_api_id': {'value': f'${{aws_api_gateway_rest_api.{api}.id}}'},
+        },
+    }
