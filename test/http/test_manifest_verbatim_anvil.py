@@ -215,25 +215,63 @@ def read_pfb(content: bytes) -> tuple[dict, list[dict]]:
     return reader.writer_schema, list(reader)
 
 
+def golden_records() -> dict[str, list]:
+    records = json.loads(golden('pfb_records.json'))
+    del records['_comment']
+    return records
+
+
+def avro_type(abbreviation: str) -> Any:
+    if abbreviation.endswith('?'):
+        return ['null', avro_type(abbreviation[:-1])]
+    elif abbreviation.startswith('['):
+        return {'type': 'array', 'items': avro_type(abbreviation[1:-1])}
+    return {'S': 'string', 'D': 'double', 'L': 'long', 'B': 'boolean'}[abbreviation]
+
+
+def test_pfb_schema_is_the_data_models(served):
+    # Whichever rows a manifest holds, every table of the AnVIL model, each
+    # with the same record, as the original declares them
+    expected = golden_records()
+    for filters in ({}, {'files.file_id': {'is': ['1fab11f5-7eab-4318-9a58-68d8d06e0715']}}):
+        schema, _ = read_pfb(fetch(served, filters, 'verbatim.pfb').body)
+        assert schema['name'] == 'Entity'
+        object_field, = (f for f in schema['fields'] if f['name'] == 'object')
+        metadata, *records = object_field['type']
+        assert metadata['name'] == 'Metadata'
+        assert [r['name'] for r in records] == list(expected)
+        for record in records:
+            fields = expected[record['name']]
+            assert [f['name'] for f in record['fields']] == [name for name, _ in fields]
+            for field, (_, abbreviation) in zip(record['fields'], fields, strict=True):
+                assert field['type'] == avro_type(abbreviation), (record['name'], field)
+                assert field['namespace'] == record['name']
+                assert 'default' not in field
+
+
 def test_pfb_holds_the_jsonl_rows(served):
+    records = golden_records()
     for filters, name in [({}, 'all.jsonl'),
                           *(({'files.file_id': {'is': [f]}}, n) for f, n in FILES.items())]:
         reply = fetch(served, filters, 'verbatim.pfb')
         assert reply.headers['content-type'] == 'application/octet-stream'
-        _, records = read_pfb(reply.body)
+        assert reply.headers['content-disposition'].rstrip('"').endswith('.avro')
+        _, entities = read_pfb(reply.body)
         expected = lines(golden(name))
-        metadata, *entities = records
-        assert metadata['name'] == 'Metadata'
-        assert [n['name'] for n in metadata['object']['nodes']] == \
-            sorted({line['type'] for line in expected})
+        metadata, *entities = entities
+        # Every table of the model is a node, without links, as the original
+        assert metadata == {'id': None, 'name': 'Metadata', 'relations': [],
+                            'object': {'misc': {}, 'nodes': [
+                                {'name': t, 'ontology_reference': '', 'values': {},
+                                 'links': [], 'properties': []} for t in records]}}
         # One entity per line, in the manifest's order, named by table,
         # identified by `datarepo_row_id` (a DUOS stub has none: its
-        # dataset's), holding the row without the indexer's `version`
+        # dataset's), holding the row's columns of the record (not the
+        # `version` the bundle adds), null where the row has none
         assert [(e['name'], e['id']) for e in entities] == [
             (line['type'], line['value'].get('datarepo_row_id', DATASET)) for line in expected]
         for entity, line in zip(entities, expected, strict=True):
             assert entity['relations'] == []
-            row = {k: v for k, v in line['value'].items() if k != 'version'}
-            obj = entity['object']
-            assert {k: v for k, v in obj.items() if k in row} == row
-            assert all(v is None for k, v in obj.items() if k not in row), obj
+            fields = [field for field, _ in records[line['type']]]
+            assert entity['object'] == {f: line['value'].get(f) for f in fields}
+            assert 'version' not in entity['object']

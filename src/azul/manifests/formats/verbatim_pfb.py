@@ -12,6 +12,14 @@ by the JSON values seen under it (`null`, `boolean`, `long`, `double`,
 are). A field some documents lack, or have null, is nullable. Fields are
 sorted by name, record types by name.
 
+A plugin may declare the records of some replica types instead
+(`verbatim_pfb_records`, a mapping of type to Avro record), as the original
+does for AnVIL from its data model: those records are the schema of their
+types whatever the documents hold (a key the record lacks is left out, a
+field the document lacks is null), every declared type is a node of the
+`Metadata` entity even without a replica in the manifest, and only the
+other types are derived from the documents.
+
 The schema must be complete before the first entity is written, so the
 replicas are listed twice: once to derive the schema, then again to write
 them. Holding them all in memory (as the original does) would cost the whole
@@ -19,7 +27,7 @@ manifest; the second listing costs the queries again. A replica that appears
 between the two listings is left out: it is not described by the schema.
 """
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import attrs
@@ -141,32 +149,46 @@ class Schema:
     """The replica types of a manifest and the shapes of their documents."""
     shapes: dict[str, Shape] = attrs.field(factory=dict)
     ids: set[str] = attrs.field(factory=set)
+    #: Records declared by the plugin, by replica type
+    declared: Mapping[str, JSON] = attrs.field(factory=dict)
 
     def add(self, replica: Replica) -> None:
-        shape = self.shapes.get(replica.replica_type)
-        if shape is None:
-            shape = self.shapes[replica.replica_type] = Shape()
-        shape.fold(replica.contents)
+        if replica.replica_type not in self.declared:
+            shape = self.shapes.get(replica.replica_type)
+            if shape is None:
+                shape = self.shapes[replica.replica_type] = Shape()
+            shape.fold(replica.contents)
         self.ids.add(replica.id)
 
+    def names(self) -> list[str]:
+        return sorted({*self.shapes, *self.declared})
+
     def entity_schemas(self) -> list[JSON]:
-        return [self.shapes[name].record(_identifier(name), namespace='')
-                for name in sorted(self.shapes)]
+        return [self.declared[name] if name in self.declared
+                else self.shapes[name].record(_identifier(name), namespace='')
+                for name in self.names()]
 
     def metadata_entity(self) -> JSON:
-        # HCA declares no links between replica types (the original's
-        # `verbatim_pfb_links` returns none for it)
-        return avro_pfb.metadata_entity({name: [] for name in sorted(self.shapes)})
+        # No links between replica types (the original's `verbatim_pfb_links`
+        # returns none for HCA, nor for AnVIL without relations)
+        return avro_pfb.metadata_entity({name: [] for name in self.names()})
 
     def entity(self, replica: Replica) -> JSON:
-        obj = self.shapes[replica.replica_type].conform(replica.contents)
+        record = self.declared.get(replica.replica_type)
+        if record is None:
+            obj = self.shapes[replica.replica_type].conform(replica.contents)
+            name = _identifier(replica.replica_type)
+        else:
+            obj = {f['name']: replica.contents.get(f['name']) for f in record['fields']}
+            name = record['name']
         # The original's `verbatim_pfb_entity_id`: the replica's entity id;
-        # HCA replicas carry no relations
-        return avro_pfb.entity(_identifier(replica.replica_type), replica.entity_id, obj)
+        # no relations between the entities
+        return avro_pfb.entity(name, replica.entity_id, obj)
 
 
-def derive_schema(replicas: Iterable[Replica]) -> Schema:
-    schema = Schema()
+def derive_schema(replicas: Iterable[Replica],
+                  declared: Mapping[str, JSON] | None = None) -> Schema:
+    schema = Schema(declared=declared or {})
     for replica in replicas:
         schema.add(replica)
     return schema
@@ -185,7 +207,9 @@ class VerbatimPFBFormat(ManifestFormat):
     content_type = 'application/octet-stream'
 
     def write(self, context: ManifestContext, output: BinaryIO) -> str | None:
-        schema = derive_schema(list_replicas(context))
+        # Duck-typed: only a plugin with a data model of its own declares records
+        declared = getattr(context.plugin, 'verbatim_pfb_records', None)
+        schema = derive_schema(list_replicas(context), declared)
         pfb_schema = avro_pfb.pfb_schema(schema.entity_schemas())
         avro_pfb.write_entities(output, pfb_schema, entities(schema, list_replicas(context)))
         return None

@@ -18,7 +18,7 @@ from azul.core.fields import FieldRegistry
 from azul.core.filters import Filters
 from azul.core.search import Order, SummaryRequest, SummaryResult
 from azul.errors import BadRequestError
-from azul.plugins.metadata.anvil import fields, indexer, replicas, response
+from azul.plugins.metadata.anvil import fields, indexer, replicas, response, schema
 from azul.plugins.metadata.anvil.fields import ManifestConfig, manifest_config
 from azul.plugins.metadata.base import HitContext, MetadataPlugin, ReplicaJoin
 from azul.plugins.repository.base import Bundle
@@ -62,6 +62,11 @@ class AnvilPlugin(MetadataPlugin):
         return ReplicaJoin(root_entity_type=replicas.ROOT_ENTITY_TYPE,
                            hot_inner_entity_types=replicas.HOT_INNER_ENTITY_TYPES,
                            source_fields=replicas.SOURCE_FIELDS)
+
+    @property
+    def verbatim_pfb_records(self) -> Mapping[str, Any]:
+        # The original types an AnVIL verbatim PFB by the AnVIL data model
+        return schema.pfb_records()
 
     def aggregators(self, entity_type: str) -> Mapping[str, InnerAggregator]:
         return indexer.aggregators(entity_type)
