@@ -2,7 +2,7 @@ include common.mk
 
 .DEFAULT_GOAL := help
 .PHONY: help requirements test test-unit test-integration test-http lint format run serve \
-	reindex opensearch synth bench openapi terraform clean
+	reindex opensearch synth bench openapi terraform package clean
 
 help:
 	@echo "make run          set up, generate a demo catalog, index it and serve the APIs"
@@ -13,6 +13,7 @@ help:
 	@echo "make opensearch   build and start a local OpenSearch node on port \$$OS_PORT (9200)"
 	@echo "make bench        run the benchmarks under scripts/"
 	@echo "make terraform    render terraform/*.tf.json for the selected deployment"
+	@echo "make package      build both Lambda packages of the selected deployment in build/"
 
 requirements: $(VENV_STAMP)
 
@@ -55,6 +56,9 @@ bench: $(VENV_STAMP)
 
 terraform: $(VENV_STAMP)
 	$(WITH_ENV) $(VENV_BIN)/python scripts/render_terraform.py
+
+package: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/python -m azul.deploy.package
 
 openapi: $(VENV_STAMP)
 	$(WITH_ENV) $(VENV_BIN)/azul openapi --write
