@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 import fastavro
@@ -275,3 +276,27 @@ def test_pfb_holds_the_jsonl_rows(served):
             fields = [field for field, _ in records[line['type']]]
             assert entity['object'] == {f: line['value'].get(f) for f in fields}
             assert 'version' not in entity['object']
+
+
+# Field names: the original's AnVIL plugin has `source_id` and `source_spec`,
+# not HCA's `sourceId` and `sourceSpec`, and answers 400 for unknown fields
+
+
+@pytest.mark.parametrize('name', ['sourceId', 'sourceSpec'])
+def test_hca_source_fields_are_unknown(served, name):
+    filters = json.dumps({name: {'is': [served.source]}})
+    for path in (f'/index/files?catalog={CATALOG}&filters={quote(filters)}',
+                 f'/index/files?catalog={CATALOG}&sort={name}'):
+        reply = served.http.request('GET', path)
+        assert reply.status == 400, (path, reply.body[:300])
+        assert name in reply.body.decode()
+    reply = served.http.request('PUT', manifest_path(catalog=CATALOG, format='verbatim.jsonl',
+                                                     filters={name: {'is': [served.source]}}))
+    assert reply.status == 400, reply.body[:300]
+    # The original's names are fields
+    for original in ('source_id', 'source_spec'):
+        filters = json.dumps({original: {'is': [served.source]}})
+        reply = served.http.request('GET', f'/index/files?catalog={CATALOG}'
+                                           f'&filters={quote(filters)}&sort={original}')
+        assert reply.status == 200, reply.body[:300]
+        assert reply.json['pagination']['total'] == 3

@@ -182,7 +182,10 @@ def test_registry_as_the_original():
     }
     # What the service's access control needs
     assert plugin.open_entity_types == ('datasets',)
-    assert not registry['sourceId'].nullable and not registry['accessible'].sortable
+    assert not registry['source_id'].nullable and not registry['accessible'].sortable
+    # HCA's names of the sources fields are not the original's AnVIL ones
+    for name in ('sourceId', 'sourceSpec'):
+        assert name not in registry
     for name in ('entryId', 'source_id', 'source_spec', 'bundle_uuid', 'bundle_version',
                  'fileVersion', 'files.drs_uri', 'datasets.duos_id',
                  'diagnoses.diagnosis_age', 'biosamples.donor_age_at_collection'):

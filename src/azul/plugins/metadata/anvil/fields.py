@@ -8,11 +8,11 @@ field mapping (`manifest_config`).
 
 Decisions where the reference left room:
 
-* `sourceId` and `accessible` are registered as in the HCA registry, because
-  the service folds access into a `sourceId` term (`azul.auth.reify`). The
-  original AnVIL names `source_id` and `source_spec` read the same values;
-  like HCA's `sourceSpec`, they all read the source string, a canned or TDR
-  source having no id apart from its spec.
+* The sources fields are the original's AnVIL names only, `source_id` and
+  `source_spec` (HCA's `sourceId` and `sourceSpec` are unknown fields here,
+  a 400 as in the original); access control reads `source_id`
+  (`AnvilPlugin.source_id_field`). Both read the source string, a canned or
+  TDR source having no id apart from its spec.
 * The age ranges may lack a bound (TDR columns are nullable). The original's
   OpenSearch range fields treat a null bound as unbounded, and a range
   without any bound as the range of all numbers, which is a value: here a
@@ -107,8 +107,6 @@ def _metadata_field(name: str) -> Field:
 _fields: tuple[Field, ...] = (
     Field(name='entryId', type=keyword, path='entity_id'),
     # The original's filter schema refuses null for the source id
-    Field(name='sourceId', type=keyword, path='sources', nullable=False),
-    Field(name='sourceSpec', type=keyword, path='sources'),
     Field(name='source_id', type=keyword, path='sources', nullable=False),
     Field(name='source_spec', type=keyword, path='sources'),
     Field(name='bundle_uuid', type=keyword, path='bundles.uuid'),
