@@ -13,17 +13,28 @@ help:
 	@echo "make opensearch   build and start a local OpenSearch node on port \$$OS_PORT (9200)"
 	@echo "make bench        run the benchmarks under scripts/"
 	@echo "make terraform    render terraform/*.tf.json for the selected deployment"
+	@echo "make terraform-bootstrap  create the selected deployment's Terraform state bucket (once)"
+	@echo "make deploy       render, then terraform init + apply the selected deployment"
+	@echo "make create       create the indices of every catalog (\$$CATALOG: of one)"
+	@echo "make delete       delete the indices of every catalog (\$$CATALOG: of one)"
 	@echo "make package      build both Lambda packages of the selected deployment in build/"
 
 requirements: $(VENV_STAMP)
 
-test: $(VENV_STAMP)
+# checkov's dependencies conflict with our pins (boto3, packaging): own venv
+CHECKOV_STAMP := .venv-checkov/.installed
+$(CHECKOV_STAMP): terraform/requirements.checkov.txt
+	test -d .venv-checkov || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install -q -r terraform/requirements.checkov.txt
+	touch $@
+
+test: $(VENV_STAMP) $(CHECKOV_STAMP)
 	$(WITH_ENV) $(VENV_BIN)/python -m pytest -n 2 --dist loadgroup test
 
 test-unit: $(VENV_STAMP)
 	$(WITH_ENV) $(VENV_BIN)/python -m pytest test/unit
 
-test-integration: $(VENV_STAMP)
+test-integration: $(VENV_STAMP) $(CHECKOV_STAMP)
 	$(WITH_ENV) $(VENV_BIN)/python -m pytest test/integration
 
 test-http: $(VENV_STAMP)
@@ -56,6 +67,32 @@ bench: $(VENV_STAMP)
 
 terraform: $(VENV_STAMP)
 	$(WITH_ENV) $(VENV_BIN)/python scripts/render_terraform.py
+
+# The state bucket, kept in a local state of its own (see terraform/bootstrap)
+terraform-bootstrap: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/python scripts/render_terraform.py --bootstrap
+	cd terraform/bootstrap && terraform init -input=false && terraform apply $(TF_APPLY_ARGS)
+
+# TF_APPLY_ARGS=-auto-approve in a pipeline. The state bucket's name holds the
+# account's id, which only the credentials tell.
+TF_APPLY_ARGS ?=
+deploy: terraform
+	bucket="$$($(WITH_ENV) $(VENV_BIN)/python scripts/render_terraform.py --state-bucket)" \
+		&& cd terraform \
+		&& terraform init -input=false -reconfigure -backend-config="bucket=$$bucket" \
+		&& terraform apply -input=false $(TF_APPLY_ARGS)
+
+# The indices of the selected deployment's catalogs, through its backend
+# (against AWS: AZUL_ES_ENDPOINT in deployments/<name>/environment.local.py)
+_CATALOGS = r = Runtime.from_env(); names = '$(CATALOG)'.split() or [c.name for c in r.config.catalogs]
+create: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/python -c "from azul.runtime import Runtime; \
+		from azul.indexer.index import Indexer; $(_CATALOGS); \
+		[Indexer(r).create_indices(r.catalog(n).name) or print('Created', n) for n in names]"
+
+delete: $(VENV_STAMP)
+	$(WITH_ENV) $(VENV_BIN)/python -c "from azul.runtime import Runtime; $(_CATALOGS); \
+		[r.backend.delete_indices(r.catalog(n).name) or print('Deleted', n) for n in names]"
 
 package: $(VENV_STAMP)
 	$(WITH_ENV) $(VENV_BIN)/python -m azul.deploy.package

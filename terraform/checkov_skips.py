@@ -33,13 +33,13 @@ SKIPS: dict[str, str] = {
                    'plugin, which the AWS provider cannot; the IAM access policy decides',
     'CKV_AWS_317': 'Audit logs need fine-grained access control (see CKV2_AWS_52); slow '
                    'and application logs are published',
-    # S3 (manifests)
-    'CKV_AWS_18': 'Manifests are derived data that expire within days; access logs would '
-                  'need a bucket of their own; CloudTrail data events can be enabled per '
-                  'account',
-    'CKV_AWS_144': 'Manifests are made again on request; replicating them to another region '
-                   'buys nothing',
-    'CKV2_AWS_62': 'Nothing reacts to new manifests',
+    # S3 (the manifests and, in terraform/bootstrap, the Terraform state)
+    'CKV_AWS_18': 'Access logs would need a bucket of their own (with its own logs); who '
+                  'reads manifests or the state is what CloudTrail data events record, an '
+                  'account\'s setting',
+    'CKV_AWS_144': 'Manifests are made again on request; the state is versioned, and a lost '
+                   'region loses the deployment it describes with it',
+    'CKV2_AWS_62': 'Nothing reacts to new manifests or states',
     # Secrets Manager
     'CKV2_AWS_57': 'The secret holds keys shared with others (notifiers\' HMAC key, a Google '
                    'service account), which are rotated by hand with them, not by a function',
