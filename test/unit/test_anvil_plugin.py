@@ -310,6 +310,43 @@ def test_dataset_description():
     assert folded['title'] == ['ANVIL_CMG_UWASH_DS_BDIS']
 
 
+def _by_type(bundle: Bundle) -> dict[str, Any]:
+    return {c.entity_type: c.contents for c in AnvilPlugin().transform(bundle, deleted=False)
+            if c.entity_type in ('datasets', 'bundles')}
+
+
+def _duos_ids(contents: dict[str, Any]) -> list:
+    # What the `datasets.duos_id` field reads of a document
+    path = AnvilPlugin().field_registry['datasets.duos_id'].path
+    assert path == 'contents.duos.duos_id'
+    return [d['duos_id'] for d in contents.get('duos', ()) if 'duos_id' in d]
+
+
+def test_duos_id_only_in_the_datasets_index():
+    # As the original's `_detailed_dataset_types`: a full dataset row's DUOS
+    # id is found (and shown) in the datasets index, not in the bundles index
+    bundle = _with_dataset(fixture_bundle(PRIMARY), description='From DUOS',
+                           duos_id='DUOS-000002')
+    contents = _by_type(bundle)
+    assert _duos_ids(contents['datasets']) == ['DUOS-000002']
+    assert _duos_ids(contents['bundles']) == []
+    (folded,) = contents['bundles']['datasets']
+    assert 'duos_id' not in folded
+    by_type = _bundle_hits(bundle)
+    (bundle_hit,) = by_type['bundles']
+    assert all('duos_id' not in d for d in bundle_hit['datasets'])
+    # A DUOS bundle's stub alike
+    duos = fixture_bundle(DUOS)
+    stub = _with_dataset(duos, duos_id='DUOS-000003')
+    contents = _by_type(stub)
+    assert _duos_ids(contents['datasets']) == ['DUOS-000003']
+    assert _duos_ids(contents['bundles']) == []
+    (bundle_hit,) = _bundle_hits(stub)['bundles']
+    assert all('duos_id' not in d for d in bundle_hit['datasets'])
+    (dataset_hit,) = _bundle_hits(stub)['datasets']
+    assert dataset_hit['datasets'][0]['duos_id'] == 'DUOS-000003'
+
+
 def test_files_hits_have_mirror_uri():
     # The original always shows `azul_mirror_uri` of a files hit's file,
     # null without mirroring

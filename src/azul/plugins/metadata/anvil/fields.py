@@ -19,12 +19,11 @@ Decisions where the reference left room:
   missing lower bound is the most negative finite double and a missing upper
   one the largest (the core range type and both backends take finite bounds
   only, JSON having no infinity).
-* `datasets.duos_id` reads the DUOS stub, which `indexer` keeps apart
-  (`contents.duos`). A full dataset row carrying `duos_id` (the original's
-  current bundles) keeps it in the datasets index's own dataset
-  (`contents.datasets.duos_id`), which this field does not read yet: a
-  field has one path. `datasets.description` is no field, as in the
-  original's field mapping.
+* `datasets.duos_id` reads `contents.duos`, where the indexer puts the DUOS
+  id of a dataset's contribution to the datasets index, whether a DUOS
+  bundle's stub or a full dataset row carries it: as in the original, only
+  the datasets index knows a dataset by it. `datasets.description` is no
+  field, as in the original's field mapping.
 """
 import sys
 from collections.abc import Mapping

@@ -17,7 +17,8 @@ them in `links['links']`, each `{inputs, activity, outputs}`. Three kinds:
   `duos_id` as well (the original's current bundles do): it is no stub, and
   the dataset's contribution to the datasets index keeps them, as the
   original's `_detailed_dataset_types` (`response` shows them null when
-  missing).
+  missing). The DUOS id reaches the datasets index only, from a stub or a
+  full row alike.
 
 Outer entities: every activity (whatever its table), biosample, donor and
 file; the one dataset; the bundle itself. Diagnoses are inner entities only,
@@ -202,17 +203,27 @@ class _Transformer:
             if kind in by_type:
                 by_type[kind].append(self._entity(kind, ref))
         row = self.rows[self.dataset]
+        # The datasets index alone holds the DUOS id of a dataset, as the
+        # original's `_detailed_dataset_types`: the bundles index neither
+        # finds a dataset by it nor shows it in the datasets it folds
+        duos_id = {'duos_id': row['duos_id']} if detailed and 'duos_id' in row else {}
         if _is_duos_stub(row):
             duos.append({'document_id': self.dataset[1],
-                         'description': row['description'],
-                         **({'duos_id': row['duos_id']} if 'duos_id' in row else {})})
+                         'description': row['description'], **duos_id})
             datasets = []
         else:
             dataset = self._entity('datasets', self.dataset)
             if detailed:
-                # The datasets index alone holds what DUOS says of a dataset,
-                # as the original's `_detailed_dataset_types`
                 dataset.update({k: row[k] for k in ('description', 'duos_id') if k in row})
+                if duos_id:
+                    # Where the `datasets.duos_id` field finds it (a field has
+                    # one path); the dataset's own description goes along, so
+                    # that whichever of this and a DUOS bundle's stub the
+                    # aggregate keeps, the hit shows both
+                    duos.append({'document_id': self.dataset[1],
+                                 **({'description': row['description']}
+                                    if 'description' in row else {}),
+                                 **duos_id})
             datasets = [dataset]
         contents = {**by_type, 'datasets': datasets}
         if duos:

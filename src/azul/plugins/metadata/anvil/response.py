@@ -18,7 +18,8 @@ A hit has `entryId`, `sources`, `bundles` and one list per inner entity type
 * a bundles hit has no pivotal entity: its `bundles` entry is marked.
 
 The DUOS stub (`contents.duos`, see `indexer`) is merged into the pivotal
-dataset; folded datasets show its `duos_id` as the original's do. The
+dataset; only the datasets index has a DUOS id, so folded datasets show
+none, as the original's (its `_detailed_dataset_types`). The
 pivotal dataset always shows `description` and `duos_id`, null when unknown,
 as the original's (`test_anvil.py::test_absent_duos_id`).
 
