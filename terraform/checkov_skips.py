@@ -18,10 +18,9 @@ SKIPS: dict[str, str] = {
     # API Gateway
     'CKV_AWS_120': 'No API cache: answers depend on the bearer token, and a cache keyed by '
                    'it would serve little; the service caches what is shared itself',
+    'CKV_AWS_225': 'No cache in the method settings either (see CKV_AWS_120)',
     'CKV2_AWS_51': 'Client certificates authenticate API Gateway to an HTTP backend; the '
                    'backends are Lambda proxy integrations',
-    'CKV2_AWS_4': 'Execution logging needs the account-wide API Gateway CloudWatch role, a '
-                  'setting of the account, not of one deployment; stages write access logs',
     'CKV2_AWS_29': 'No WAF: a web ACL costs per rule and request, and both APIs are public '
                    'by design (the indexer checks an HMAC signature, the service a token); '
                    'reserved concurrency bounds what a flood can cost',

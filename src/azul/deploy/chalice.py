@@ -169,6 +169,15 @@ def merge(app: str, document: Mapping[str, Any], *,
                 'responseLength', 'integrationLatency', 'identity.sourceIp')}),
         },
     }}
+    # Execution logs of failed requests and per-method metrics; both need the
+    # account's API Gateway logging role from terraform/bootstrap
+    merged['aws_api_gateway_method_settings'] = {api: {
+        'rest_api_id': f'${{aws_api_gateway_rest_api.{api}.id}}',
+        'stage_name': f'${{aws_api_gateway_stage.{api}.stage_name}}',
+        'method_path': '*/*',
+        'settings': {'metrics_enabled': True, 'logging_level': 'ERROR',
+                     'data_trace_enabled': False},
+    }}
     merged['aws_cloudwatch_log_group'] = {api: {
         'name': f'/aws/apigateway/azul-{app}-{deployment}',
         'retention_in_days': 365,
