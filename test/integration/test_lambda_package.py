@@ -13,12 +13,15 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from azul.deploy.package import APPS, EXCLUDED, package, unzipped_size
+from azul.deploy.package import APPS, EXCLUDED, package_apps, unzipped_size
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENT = 'dev'
 #: Lambda's limit of a function's code and layers, unzipped
 LIMIT = 250 * 1024 * 1024
+
+# One worker builds the packages once for all the tests of the module
+pytestmark = pytest.mark.xdist_group('lambda_package')
 
 #: What Lambda's Python runtime provides besides the standard library
 RUNTIME_PROVIDED = ('boto3', 'botocore', 's3transfer', 'jmespath')
@@ -37,7 +40,7 @@ LOCAL_ONLY = {
 @pytest.fixture(scope='module')
 def zips(tmp_path_factory) -> dict[str, Path]:
     build = tmp_path_factory.mktemp('build')
-    return {app: package(app, DEPLOYMENT, 'us-east-1', build=build) for app in APPS}
+    return package_apps(APPS, DEPLOYMENT, 'us-east-1', build=build)
 
 
 @pytest.fixture(scope='module')

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from azul.envfiles import project_root
@@ -196,6 +197,20 @@ def package(app: str, deployment: str, region: str, root: Path | None = None,
     return out / 'deployment.zip'
 
 
+def package_apps(apps: Iterable[str], deployment: str, region: str,
+                 root: Path | None = None, build: Path | None = None) -> dict[str, Path]:
+    """`package` of each app, at once; their zips by app."""
+    apps = list(apps)
+    root = project_root() if root is None else root
+    # Installed before the apps start, which would otherwise both install them
+    dependencies(runtime_requirements((root / 'requirements.txt').read_text().splitlines()),
+                 root)
+    with ThreadPoolExecutor(max_workers=len(apps)) as pool:
+        futures = {app: pool.submit(package, app, deployment, region, root, build)
+                   for app in apps}
+    return {app: future.result() for app, future in futures.items()}
+
+
 def unzipped_size(path: Path) -> int:
     """What counts against Lambda's limit of 250 MB for code and layers."""
     with zipfile.ZipFile(path) as z:
@@ -213,8 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f'no such app: {", ".join(sorted(unknown))}')
     deployment = os.environ.get('AZUL_DEPLOYMENT', 'local')
     region = os.environ.get('AZUL_AWS_REGION', 'us-east-1')
-    for app in args.apps or APPS:
-        path = package(app, deployment, region)
+    for path in package_apps(args.apps or APPS, deployment, region).values():
         print(f'{path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}: '
               f'{path.stat().st_size / 1e6:.1f} MB, '
               f'{unzipped_size(path) / 1e6:.1f} MB unzipped (Lambda allows 262.1)')
