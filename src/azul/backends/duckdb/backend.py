@@ -11,16 +11,17 @@ DuckDB would abort a second concurrent writer of the same rows with a
 transaction conflict, which the lock turns into plain waiting.
 
 Generations (see `azul.backends.base`): the tables of an index are named
-after its generation, registered with it in the `__meta` table, and the
+after its generation and registered with it in the `__meta` table; the
 `__live` table holds each catalog's live generation (none: the tables
-without one). Every read resolves the plain index name to the live tables
-first, with one lookup of that small table, so the switch is one
-transaction: the new pointer, the old generation's tables dropped. The
-facet counts and the dictionary of an index are tables of its generation
-too, so they switch with it. A reader between the lookup and its query
-may find the old tables gone: it resolves again, once (`_switch_safe`).
-Nothing writes a catalog during its reindex but the reindexing process:
-a DuckDB file has one writer, so the server cannot run alongside it.
+without one, under the plain names). Searches read an aggregate index by
+its plain names, which after a reindex are views of the live generation's
+three tables (rows, facet counts, dictionary), so that a read costs no
+lookup and the counts and codes always come from the same generation as
+the rows. The switch is one transaction: the old generation's tables and
+views dropped, the new views, the new pointer. Writers, and the rarer
+reads of contributions and replicas, look the live generation up first.
+Nothing writes a catalog during its reindex but the reindexing process: a
+DuckDB file has one writer, so the server cannot run alongside it.
 """
 
 import threading
@@ -42,6 +43,7 @@ from azul.backends.base import (
     index_name,
     new_generation,
     replica_index_name,
+    split_generation,
 )
 from azul.backends.duckdb import replicas as replica_sql
 from azul.backends.duckdb import sql
@@ -190,19 +192,36 @@ class DuckDBBackend(SearchBackend):
                           self._generation(catalog))
 
     def _table(self, catalog: str, entity_type: str) -> TableSpec | None:
+        """The aggregate index to read: by its plain names unless this object builds it."""
+        if catalog in self._building:
+            return self._stored_table(catalog, entity_type)
+        name = index_name(self._prefix, self._deployment, catalog, entity_type, True)
+        table = self._tables.get(name)
+        if table is None:
+            row = self._one(f'SELECT registry FROM {self._meta} WHERE catalog = ? '
+                            f'AND entity_type = ? AND aggregate AND generation = coalesce('
+                            f'(SELECT generation FROM {self._live} WHERE catalog = ?), \'\')',
+                            [catalog, entity_type, catalog])
+            if row is None:
+                return None
+            table = TableSpec.of(name, _registry_from_json(orjson.loads(row[0])))
+            self._tables[name] = table
+        return table
+
+    def _stored_table(self, catalog: str, entity_type: str) -> TableSpec | None:
+        """The aggregate index to write: the tables of its generation."""
         name = self._name(catalog, entity_type, True)
         table = self._tables.get(name)
         if table is None:
-            rows = self._cursor().execute(
-                f'SELECT registry FROM {self._meta} WHERE table_name = ?', [name]).fetchall()
-            if not rows:
+            row = self._one(f'SELECT registry FROM {self._meta} WHERE table_name = ?', [name])
+            if row is None:
                 return None
-            table = TableSpec.of(name, _registry_from_json(orjson.loads(rows[0][0])))
+            table = TableSpec.of(name, _registry_from_json(orjson.loads(row[0])))
             self._tables[name] = table
         return table
 
     def _require(self, catalog: str, entity_type: str) -> TableSpec:
-        table = self._table(catalog, entity_type)
+        table = self._stored_table(catalog, entity_type)
         if table is None:
             raise BadRequestError(f'No index for entity type {entity_type!r} '
                                   f'in catalog {catalog!r}')
@@ -272,6 +291,14 @@ class DuckDBBackend(SearchBackend):
         generation = self._building.pop(catalog)
         with self._transaction() as cursor:
             self._drop_in(cursor, 'catalog = ? AND generation <> ?', [catalog, generation])
+            rows = cursor.execute(f'SELECT table_name FROM {self._meta} WHERE catalog = ? '
+                                  f'AND generation = ? AND aggregate',
+                                  [catalog, generation]).fetchall()
+            for name, in rows:
+                stored = TableSpec(name, ())
+                plain = TableSpec(split_generation(name)[0], ())
+                for view, table in _aggregate_tables(plain, stored):
+                    cursor.execute(f'CREATE VIEW {view} AS SELECT * FROM {table}')
             cursor.execute(f'INSERT OR REPLACE INTO {self._live} VALUES (?, ?)',
                            [catalog, generation])
             self._touch(cursor, catalog)
@@ -283,12 +310,13 @@ class DuckDBBackend(SearchBackend):
 
     def _switch_safe(self, read: Callable[[], Any]) -> Any:
         """
-        The result of `read`, which resolves the live tables first: asked
-        again if a switch dropped them before its query ran.
+        The result of `read`, asked again if the tables it found in the cache
+        are gone (another object of this process deleted or reindexed them).
         """
         try:
             return read()
         except duckdb.CatalogException:
+            self._tables.clear()
             return read()
 
     @contextmanager
@@ -331,11 +359,18 @@ class DuckDBBackend(SearchBackend):
             self._drop_in(cursor, condition, params)
 
     def _drop_in(self, cursor: duckdb.DuckDBPyConnection, condition: str, params: list) -> None:
-        rows = cursor.execute(f'SELECT table_name, aggregate, entity_type FROM {self._meta} '
-                              f'WHERE {condition}', params).fetchall()
-        for name, aggregate, entity_type in rows:
+        live = dict(cursor.execute(f'SELECT catalog, generation FROM {self._live}').fetchall())
+        rows = cursor.execute(f'SELECT table_name, aggregate, entity_type, catalog, generation '
+                              f'FROM {self._meta} WHERE {condition}', params).fetchall()
+        for name, aggregate, entity_type, catalog, generation in rows:
             if aggregate:
                 statements = TableSpec(name, ()).drop_statements()
+                if generation and live.get(catalog) == generation:
+                    # The views that the plain names are of the live generation
+                    plain = TableSpec(split_generation(name)[0], ())
+                    statements = [f'DROP VIEW IF EXISTS {view}'
+                                  for view, _ in _aggregate_tables(plain, plain)] + statements
+                    self._tables.pop(plain.name, None)
             elif entity_type == REPLICA_ENTITY_TYPE:
                 statements = replica_sql.drop_statements(name)
             else:
@@ -458,7 +493,9 @@ class DuckDBBackend(SearchBackend):
         table = self._require(catalog, entity_type)
         with self._transaction() as cursor:
             conflicts = AggregateWriter(cursor, table).write(writes)
-            self._touch(cursor, catalog)
+            if catalog not in self._building:
+                # A generation being built is new content only once switched to
+                self._touch(cursor, catalog)
             return conflicts
 
     def get_aggregate(self, catalog: str, entity_type: str, entity_id: str
@@ -635,6 +672,12 @@ class DuckDBBackend(SearchBackend):
             else:
                 return
         self._con.close()
+
+
+def _aggregate_tables(view: TableSpec, table: TableSpec) -> list[tuple[str, str]]:
+    """The tables of an aggregate index that searches read, paired with those of another."""
+    return [(view.table, table.table), (view.counts_table, table.counts_table),
+            (view.terms_table, table.terms_table)]
 
 
 def _registry_to_json(registry: FieldRegistry) -> str:

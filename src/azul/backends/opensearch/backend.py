@@ -574,7 +574,9 @@ class OpenSearchBackend(SearchBackend):
                 conflicts.add(entity_id)
             elif status >= 300:
                 raise self._bulk_failure(result)
-        self._touch(catalog)
+        if catalog not in self._building:
+            # A generation being built is new content only once switched to
+            self._touch(catalog)
         return [w.entity_id for w in writes if w.entity_id in conflicts]
 
     # Replicas
