@@ -34,6 +34,8 @@ GOLDEN = Path(__file__).resolve().parent / 'golden' / 'verbatim_anvil'
 
 CATALOG = 'anvil'
 RESTRICTED_CATALOG = 'anvilr'
+# The supplementary bundle with the DUOS id on its dataset row
+DUOS_ID_CATALOG = 'anvild'
 TOKENS = {'token-consented': {'subject': 'alice@example.org', 'groups': ['consent-1']}}
 
 DATASET = '2370f948-2783-4eb6-afea-e022897f4dcf'
@@ -76,15 +78,18 @@ def served(request, tmp_path_factory) -> Iterator[Served]:
                 'plugins': {'metadata': {'name': 'anvil'}, 'repository': {'name': 'canned'}},
                 'sources': sources}
 
+    duos_id_source = f'file://{GOLDEN}/duos_id_bundle/*.tdr.anvil.json'
     catalogs = {CATALOG: spec([source]),
-                RESTRICTED_CATALOG: spec([{'spec': source, 'group': 'consent-1'}])}
+                RESTRICTED_CATALOG: spec([{'spec': source, 'group': 'consent-1'}]),
+                DUOS_ID_CATALOG: spec([duos_id_source])}
     runtime = Runtime(make_config(kind, data_dir, 't' + uuid.uuid4().hex[:10],
                                   catalogs=catalogs,
                                   extra_env={'AZUL_TOKENS_FILE': str(tokens)}))
     server = None
     try:
-        for catalog in catalogs:
-            index_sources(runtime, catalog, [source])
+        for catalog, catalog_spec in catalogs.items():
+            index_sources(runtime, catalog, [s if isinstance(s, str) else s['spec']
+                                             for s in catalog_spec['sources']])
         server = LocalServer(runtime, '127.0.0.1', 0, worker=False)
         server.start()
         yield Served(Http(server.url), runtime, source)
@@ -300,3 +305,39 @@ def test_hca_source_fields_are_unknown(served, name):
                                            f'&filters={quote(filters)}&sort={original}')
         assert reply.status == 200, reply.body[:300]
         assert reply.json['pagination']['total'] == 3
+
+
+# The DUOS id
+
+
+def test_duos_id_only_in_the_datasets_index(served):
+    filters = quote(json.dumps({'datasets.duos_id': {'is': ['DUOS-000002']}}))
+
+    def hits(entity_type: str) -> list[dict]:
+        reply = served.http.request('GET', f'/index/{entity_type}?catalog={DUOS_ID_CATALOG}'
+                                           f'&filters={filters}')
+        assert reply.status == 200, reply.body[:300]
+        return reply.json['hits']
+
+    (hit,) = hits('datasets')
+    (dataset,) = hit['datasets']
+    assert dataset['duos_id'] == 'DUOS-000002'
+    assert dataset['description'] == 'Study description from DUOS'
+    # As the original: the other indices do not know the DUOS id
+    for entity_type in ('bundles', 'files'):
+        assert hits(entity_type) == []
+    reply = served.http.request('GET', f'/index/bundles?catalog={DUOS_ID_CATALOG}')
+    (bundle_hit,) = reply.json['hits']
+    assert all('duos_id' not in d for d in bundle_hit['datasets'])
+
+
+def test_duos_id_in_the_verbatim_manifests(served):
+    bundle = json.loads(next((GOLDEN / 'duos_id_bundle').glob('*.json')).read_text())
+    dataset = bundle['entities'][f'anvil_dataset/{DATASET}']
+    file = bundle['entities']['anvil_file/6b0f6c0f-5d80-4242-accb-840921351cd5']
+    expected = [{'value': dataset, 'type': 'anvil_dataset'}, {'value': file, 'type': 'anvil_file'}]
+    assert lines(fetch(served, {}, catalog=DUOS_ID_CATALOG).body) == expected
+    _, records = read_pfb(fetch(served, {}, 'verbatim.pfb', catalog=DUOS_ID_CATALOG).body)
+    (pfb_dataset,) = (r for r in records if r['name'] == 'anvil_dataset')
+    assert pfb_dataset['object']['duos_id'] == 'DUOS-000002'
+    assert pfb_dataset['object']['description'] == 'Study description from DUOS'

@@ -67,8 +67,9 @@ TABLES: Mapping[str, tuple[str, Mapping[str, Any]]] = {
 _AVRO = {S: 'string', F: 'double', N: 'long', B: 'boolean', R: 'string'}
 
 # Columns the bundles add to a table's rows, which the original declares:
-# a file's DRS URI, and what DUOS says of a dataset
-_EXTRA = {'anvil_file': {'drs_uri': S}, 'anvil_dataset': {'description': S}}
+# a file's DRS URI, and what DUOS says of a dataset (the DUOS id since the
+# original's dataset rows carry it)
+_EXTRA = {'anvil_file': {'drs_uri': S}, 'anvil_dataset': {'description': S, 'duos_id': S}}
 
 # A DUOS bundle's dataset row holds the description only, and is a row of the
 # same table: every field of a dataset may be missing, even its keys
