@@ -141,10 +141,10 @@ print(json.dumps(failed))
 '''
 
 
-@pytest.mark.parametrize('app', APPS)
-def test_the_packaged_app_imports_from_the_zip_alone(zips, app, tmp_path):
+def _run_from_zip(path: Path, probe: str, tmp_path: Path) -> str:
+    """Run `probe` with only the zip's contents and the runtime's on sys.path."""
     code = tmp_path / 'task'
-    with zipfile.ZipFile(zips[app]) as z:
+    with zipfile.ZipFile(path) as z:
         z.extractall(code)
     # Lambda's runtime directory, made of the copies this virtualenv holds
     runtime = tmp_path / 'runtime'
@@ -152,11 +152,17 @@ def test_the_packaged_app_imports_from_the_zip_alone(zips, app, tmp_path):
     for name in RUNTIME_PROVIDED:
         module = __import__(name)
         (runtime / name).symlink_to(Path(module.__file__).parent)
-    result = subprocess.run([sys.executable, '-I', '-S', '-c', _PROBE, str(code), str(runtime)],
+    result = subprocess.run([sys.executable, '-I', '-S', '-c', probe, str(code), str(runtime)],
                             capture_output=True, text=True, cwd=tmp_path, timeout=120,
                             env={'AZUL_DEPLOYMENT': DEPLOYMENT})
     assert result.returncode == 0, result.stderr
-    failed = json.loads(result.stdout.splitlines()[-1])
+    return result.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize('app', APPS)
+def test_the_packaged_app_imports_from_the_zip_alone(zips, app, tmp_path):
+    output = _run_from_zip(zips[app], _PROBE, tmp_path)
+    failed = json.loads(output)
     # Only a local module may need a distribution that the package leaves out
     assert {name: missing.partition('.')[0] for name, missing in failed.items()} == {
         name: _local_only(name) for name in failed}
@@ -170,3 +176,36 @@ def _local_only(name: str) -> str | None:
         if name == module or name.startswith(module + '.'):
             return needs
     return None
+
+
+# Requests that need no settings, as API Gateway passes them to the function
+_REQUESTS = r'''
+import json, sys
+sys.path[:0] = sys.argv[1:3]
+import app
+
+def get(resource, path, parameters=None):
+    event = {'resource': resource, 'path': path, 'httpMethod': 'GET',
+             'headers': {'host': 'example.org'}, 'multiValueHeaders': {},
+             'queryStringParameters': None, 'multiValueQueryStringParameters': None,
+             'pathParameters': parameters, 'stageVariables': None, 'body': None,
+             'isBase64Encoded': False,
+             'requestContext': {'resourcePath': resource, 'httpMethod': 'GET',
+                                'path': '/dev' + path, 'stage': 'dev'}}
+    response = app.app(event, None)
+    return [response['statusCode'], response['headers'].get('Content-Type'),
+            response['body'][:100]]
+
+print(json.dumps([get('/', '/'),
+                  get('/static/{file}', '/static/swagger-ui-bundle.js',
+                      {'file': 'swagger-ui-bundle.js'}),
+                  get('/health/basic', '/health/basic')]))
+'''
+
+
+def test_the_packaged_service_serves_swagger_ui_from_the_zip(zips, tmp_path):
+    # The page's script comes out of swagger-ui-bundle's package data
+    page, script, health = json.loads(_run_from_zip(zips['service'], _REQUESTS, tmp_path))
+    assert page[:2] == [200, 'text/html; charset=utf-8'] and '<!DOCTYPE html>' in page[2]
+    assert script[:2] == [200, 'application/javascript; charset=utf-8'] and script[2]
+    assert health == [200, 'application/json', '{"up": true}']
