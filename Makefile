@@ -16,7 +16,7 @@ help:
 	@echo "make terraform-bootstrap  create the selected deployment's Terraform state bucket (once)"
 	@echo "make deploy       render, then terraform init + apply the selected deployment"
 	@echo "make create       create the indices of every catalog (\$$CATALOG: of one)"
-	@echo "make delete       delete the indices of every catalog (\$$CATALOG: of one)"
+	@echo "make delete       delete every index of the deployment (\$$CATALOG: of one catalog)"
 	@echo "make package      build both Lambda packages of the selected deployment in build/"
 
 requirements: $(VENV_STAMP)
@@ -90,9 +90,11 @@ create: $(VENV_STAMP)
 		from azul.indexer.index import Indexer; $(_CATALOGS); \
 		[Indexer(r).create_indices(r.catalog(n).name) or print('Created', n) for n in names]"
 
+# Without CATALOG every index of the deployment, shared ones included
 delete: $(VENV_STAMP)
 	$(WITH_ENV) $(VENV_BIN)/python -c "from azul.runtime import Runtime; $(_CATALOGS); \
-		[r.backend.delete_indices(r.catalog(n).name) or print('Deleted', n) for n in names]"
+		[r.backend.delete_indices(r.catalog(n).name) or print('Deleted', n) for n in names] \
+		if '$(CATALOG)' else r.backend.drop_deployment() or print('Deleted every index')"
 
 package: $(VENV_STAMP)
 	$(WITH_ENV) $(VENV_BIN)/python -m azul.deploy.package

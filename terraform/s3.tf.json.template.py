@@ -31,7 +31,7 @@ def template(deployment) -> dict:
             'Condition': {'Bool': {'aws:SecureTransport': 'false'}},
         }],
     }
-    return {'resource': {
+    return {'output': {'manifest_bucket': {'value': bucket}}, 'resource': {
         'aws_s3_bucket': {'manifests': {'bucket': bucket_name(deployment)}},
         'aws_s3_bucket_public_access_block': {'manifests': {
             'bucket': bucket,

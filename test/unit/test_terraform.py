@@ -7,6 +7,7 @@ Chalice apps' chalice.tf.json is a document of the shape `chalice package`
 """
 import json
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -178,6 +179,10 @@ def test_event_sources_read_our_queues_and_report_failed_messages(dev):
         assert mapping['event_source_arn'] == f'${{aws_sqs_queue.{SQS_HANDLERS[handler]}.arn}}'
         assert mapping['function_response_types'] == ['ReportBatchItemFailures']
         assert mapping['function_name'] == f'${{aws_lambda_function.indexer_{handler}.arn}}'
+        # Lambda never polls more than the function may take
+        reserved = resources(dev, 'aws_lambda_function')[f'indexer_{handler}'][
+            'reserved_concurrent_executions']
+        assert mapping['scaling_config'] == {'maximum_concurrency': reserved}
     queues = resources(dev, 'aws_sqs_queue')
     functions = resources(dev, 'aws_lambda_function')
     for handler, queue in SQS_HANDLERS.items():
@@ -283,3 +288,26 @@ def test_write_replaces_an_earlier_rendering(tmp_path):
     (tmp_path / 'keep.txt').write_text('')
     terraform.write({'new.tf.json': {'locals': {'a': 1}}}, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['keep.txt', 'new.tf.json']
+
+
+def test_the_service_answers_at_the_host_of_its_url(dev):
+    host = urlparse(lambda_environment('dev')['AZUL_SERVICE_URL']).hostname
+    domain = resources(dev, 'aws_api_gateway_domain_name')['service']
+    assert domain['domain_name'] == host
+    mapping = resources(dev, 'aws_api_gateway_base_path_mapping')['service']
+    assert mapping['api_id'] == '${aws_api_gateway_rest_api.service_rest_api.id}'
+    assert resources(dev, 'aws_route53_record')['service']['name'] == host
+    zone = dev['domain.tf.json']['data']['aws_route53_zone']['azul']['name']
+    assert host == f'service.{zone}'
+
+
+def test_stages_log_with_the_role_the_bootstrap_sets(tmp_path, dev):
+    d = terraform.deployment('dev', out=tmp_path, build=tmp_path, packager=_packager)
+    bootstrap = terraform.render(d, terraform.BOOTSTRAP)
+    account = resources(bootstrap, 'aws_api_gateway_account')['account']
+    assert account['cloudwatch_role_arn'] == '${aws_iam_role.apigateway.arn}'
+    for name, stage in resources(dev, 'aws_api_gateway_stage').items():
+        assert stage['access_log_settings']['destination_arn'] \
+            == f'${{aws_cloudwatch_log_group.{name}.arn}}'
+        assert resources(dev, 'aws_api_gateway_method_settings')[name]['settings'][
+            'logging_level'] == 'ERROR'

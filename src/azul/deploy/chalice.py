@@ -146,6 +146,13 @@ def merge(app: str, document: Mapping[str, Any], *,
         # The handlers answer which messages of a batch failed; without this
         # Lambda would ignore the answer and redeliver the whole batch
         mapping['function_response_types'] = ['ReportBatchItemFailures']
+        # Polling no faster than the function may run: a batch the reserved
+        # concurrency throttles goes back to the queue with its receive
+        # count up, and after MAX_ATTEMPTS to the fail queue, unprocessed
+        function = merged['aws_lambda_function'][_reference.search(mapping['function_name'])[3]]
+        reserved = function.get('reserved_concurrent_executions')
+        if reserved is not None and reserved >= 2:  # SQS's least maximum
+            mapping['scaling_config'] = {'maximum_concurrency': reserved}
 
     api = resource_name(app, 'rest_api')
     merged['aws_api_gateway_rest_api'][api].update(name=f'azul-{app}-{deployment}',
