@@ -215,7 +215,11 @@ def test_an_interrupted_reindex_is_cleaned_up_by_the_next(handles):
             killed.close()
     assert handles.reader.generations(CATALOG) == sorted([first.generation, orphan])
     assert handles.answer() == before
-    second = handles.reindex(PROD)
+    seen = {}
+    second = handles.reindex(PROD, before_switch=lambda: seen.update(
+        generations=handles.reader.generations(CATALOG)))
+    # Dropped when the next reindex began, not only by its switch
+    assert seen['generations'] == sorted([first.generation, second.generation])
     assert handles.reader.generations(CATALOG) == [second.generation]
     assert {generation_of(name) for name in handles.stored_indices()} == {second.generation}
     assert handles.projects() == PROD_PROJECTS
