@@ -6,6 +6,7 @@ Chalice apps' chalice.tf.json is a document of the shape `chalice package`
 1.34 writes (test/integration/test_terraform_tools.py runs the real one).
 """
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -311,3 +312,23 @@ def test_stages_log_with_the_role_the_bootstrap_sets(tmp_path, dev):
             == f'${{aws_cloudwatch_log_group.{name}.arn}}'
         assert resources(dev, 'aws_api_gateway_method_settings')[name]['settings'][
             'logging_level'] == 'ERROR'
+
+
+@pytest.mark.parametrize('name', AWS_DEPLOYMENTS)
+def test_deployments_can_share_an_account(name, tmp_path):
+    # Every name AWS keeps unique per account (or globally) holds the deployment's
+    documents = render(name, tmp_path)
+    for type_, attribute in [('aws_lambda_function', 'function_name'), ('aws_sqs_queue', 'name'),
+                             ('aws_s3_bucket', 'bucket'), ('aws_iam_role', 'name'),
+                             ('aws_opensearch_domain', 'domain_name'),
+                             ('aws_cloudwatch_metric_alarm', 'alarm_name'),
+                             ('aws_sns_topic', 'name'), ('aws_cloudwatch_log_group', 'name'),
+                             ('aws_secretsmanager_secret', 'name'), ('aws_kms_alias', 'name'),
+                             ('aws_api_gateway_rest_api', 'name'),
+                             ('aws_cloudwatch_log_resource_policy', 'policy_name'),
+                             ('aws_api_gateway_domain_name', 'domain_name')]:
+        blocks = resources(documents, type_)
+        assert blocks, type_
+        for block in blocks.values():
+            assert re.search(rf'(^|[-/.]){name}($|[-/.])', block[attribute]), \
+                (type_, block[attribute])
