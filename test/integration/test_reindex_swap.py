@@ -276,3 +276,24 @@ def test_notifications_during_a_reindex_survive_the_switch(handles):
     assert handles.reader.count(CATALOG, 'bundles') == 6
     doc = handles.reader.get_aggregate(CATALOG, 'projects', '93f6a42f-1790-4af4-b5d1-8c436cb6feae')
     assert [b['uuid'] for b in doc['bundles']] == ['b2216048-7eaa-45f4-8077-5a3fb4204953']
+
+
+def test_an_index_added_after_a_reindex_is_live(handles):
+    # A plugin that gained an entity type since the catalog's last reindex:
+    # the indexer creates its indices on the next notification
+    first = handles.reindex(STAGING)
+    plugin = handles.service.metadata_plugin(CATALOG)
+    registry = plugin.field_registry
+    handles.reader.create_indices(CATALOG, ('projects', 'extra'), registry)
+    field, order = plugin.default_sort('projects')
+    request = SearchRequest('extra', Filters(), Sort(registry[field], order), size=10)
+    assert handles.reader.search(CATALOG, request).total == 0
+    assert handles.reader.count(CATALOG, 'extra') == 0
+    assert handles.projects() == STAGING_PROJECTS
+    assert handles.reader.generations(CATALOG) == {
+        # The live generation's own index on DuckDB; a plain index beside
+        # the aliases on OpenSearch, replaced by the next reindex's switch
+        'duckdb': [first.generation], 'opensearch': ['', first.generation],
+    }[handles.kind]
+    second = handles.reindex(STAGING)
+    assert handles.reader.generations(CATALOG) == [second.generation]

@@ -34,7 +34,7 @@ def cmd_config(args) -> int:
 
 
 def cmd_reindex(args) -> int:
-    """(Re)create a catalog's indices and index every bundle of its sources."""
+    """Index every bundle of a catalog into a new generation of its indices, then switch to it."""
     from azul.adapters.progress import reindex_with_progress
     runtime = _runtime(args)
     catalog = runtime.catalog(args.catalog).name
@@ -239,7 +239,8 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     add('config', cmd_config, 'print the effective settings (secrets masked)')
-    p = add('reindex', cmd_reindex, 'recreate a catalog\'s indices and index all its bundles')
+    p = add('reindex', cmd_reindex, 'index all bundles of a catalog into new indices and switch '
+                                    'its readers to them when done')
     p.add_argument('--catalog', help='catalog name (default: the first catalog)')
     p.add_argument('--source', action='append', metavar='SPEC',
                    help='index only this source (repeatable; default: all of the catalog\'s)')

@@ -245,6 +245,12 @@ class DuckDBBackend(SearchBackend):
                     table = TableSpec.of(name, registry)
                     for statement in table.create_statements():
                         cursor.execute(statement)
+                    if generation and catalog not in self._building:
+                        # An entity type new to a live generation: searches
+                        # read it by its plain names, as the switch made them
+                        plain = TableSpec(split_generation(name)[0], ())
+                        for view, stored in _aggregate_tables(plain, table):
+                            cursor.execute(f'CREATE VIEW {view} AS SELECT * FROM {stored}')
                     cursor.execute(insert, [name, catalog, entity_type, True,
                                             _registry_to_json(registry), generation])
                 name = index_name(self._prefix, self._deployment, catalog, entity_type, False,
