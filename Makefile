@@ -83,18 +83,14 @@ deploy: terraform
 		&& terraform apply -input=false $(TF_APPLY_ARGS)
 
 # The indices of the selected deployment's catalogs, through its backend
-# (against AWS: AZUL_ES_ENDPOINT in deployments/<name>/environment.local.py)
-_CATALOGS = r = Runtime.from_env(); names = '$(CATALOG)'.split() or [c.name for c in r.config.catalogs]
+# (against AWS: AZUL_ES_ENDPOINT and AZUL_MANIFEST_BUCKET in
+# deployments/<name>/environment.local.py)
 create: $(VENV_STAMP)
-	$(WITH_ENV) $(VENV_BIN)/python -c "from azul.runtime import Runtime; \
-		from azul.indexer.index import Indexer; $(_CATALOGS); \
-		[Indexer(r).create_indices(r.catalog(n).name) or print('Created', n) for n in names]"
+	$(WITH_ENV) $(VENV_BIN)/azul indices create $(if $(CATALOG),--catalog $(CATALOG))
 
-# Without CATALOG every index of the deployment, shared ones included
+# Without CATALOG every index of the deployment, also those of catalogs no longer configured
 delete: $(VENV_STAMP)
-	$(WITH_ENV) $(VENV_BIN)/python -c "from azul.runtime import Runtime; $(_CATALOGS); \
-		[r.backend.delete_indices(r.catalog(n).name) or print('Deleted', n) for n in names] \
-		if '$(CATALOG)' else r.backend.drop_deployment() or print('Deleted every index')"
+	$(WITH_ENV) $(VENV_BIN)/azul indices delete $(if $(CATALOG),--catalog $(CATALOG))
 
 package: $(VENV_STAMP)
 	$(WITH_ENV) $(VENV_BIN)/python -m azul.deploy.package

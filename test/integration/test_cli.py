@@ -148,3 +148,27 @@ def test_queues_command(env, capsys):
     assert main(['queues', 'list']) == 0
     assert capsys.readouterr().out.splitlines() == ['notifications: 2 queued, 0 failed',
                                                    'tallies: 1 queued, 0 failed']
+
+
+def test_indices_command(env, capsys):
+    import duckdb
+
+    def tables() -> set[str]:
+        # The CLI ran against the embedded backend of `env`; each command closes it
+        with duckdb.connect(os.environ['AZUL_DUCKDB_PATH'], read_only=True) as db:
+            rows = db.execute('SELECT table_name FROM duckdb_tables()').fetchall()
+        return {row[0] for row in rows}
+
+    assert main(['indices', 'create']) == 0
+    assert "Created the indices of catalog 'staging'" in capsys.readouterr().out
+    created = {t for t in tables() if 'staging' in t}
+    # An aggregate and a contribution index per HCA entity type, at least
+    assert any('files' in t for t in created) and any('projects' in t for t in created)
+    assert main(['indices', 'delete', '--catalog', 'staging']) == 0
+    assert "Deleted the indices of catalog 'staging'" in capsys.readouterr().out
+    assert not {t for t in tables() if 'staging' in t}
+    assert main(['indices', 'create']) == 0
+    assert main(['indices', 'delete']) == 0
+    assert "Deleted every index of deployment" in capsys.readouterr().out
+    assert not {t for t in tables() if 'staging' in t}
+    assert main(['indices', 'create', '--catalog', 'nosuch']) != 0

@@ -197,6 +197,30 @@ def cmd_manifest(args) -> int:
     return 0
 
 
+def cmd_indices(args) -> int:
+    """
+    Create the indices of every catalog (or one), or delete them; without
+    --catalog `delete` drops every index of the deployment, also those of
+    catalogs no longer configured.
+    """
+    from azul.indexer.index import Indexer
+    runtime = _runtime(args)
+    names = ([runtime.catalog(args.catalog).name] if args.catalog
+             else [c.name for c in runtime.config.catalogs])
+    if args.action == 'create':
+        indexer = Indexer(runtime)
+        for name in names:
+            indexer.create_indices(name)
+            print(f'Created the indices of catalog {name!r}')
+    elif args.catalog:
+        runtime.backend.delete_indices(names[0])
+        print(f'Deleted the indices of catalog {names[0]!r}')
+    else:
+        runtime.backend.drop_deployment()
+        print(f'Deleted every index of deployment {runtime.config.deployment!r}')
+    return 0
+
+
 def cmd_queues(args) -> int:
     """
     The queues between indexer stages and their fail queues: counts, the
@@ -265,6 +289,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--port', type=int, help='port (default: AZUL_PORT)')
     p = add('run', cmd_run, 'generate and index a demo catalog, then serve it')
     p.add_argument('--port', type=int, help='port (default: AZUL_PORT)')
+    p = add('indices', cmd_indices, 'create or delete the indices of the deployment')
+    p.add_argument('action', choices=('create', 'delete'))
+    p.add_argument('--catalog', help='one catalog (default: every catalog; `delete`: every '
+                                     'index of the deployment)')
     p = add('queues', cmd_queues, 'show, dump, redrive or purge the fail queues')
     p.add_argument('action', choices=('list', 'dump', 'redrive', 'purge'),
                    help='list: counts; dump: failed messages as JSON lines; redrive: move '
