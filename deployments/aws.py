@@ -25,7 +25,8 @@ def aws_env(name: str) -> Mapping[str, str | None]:
         # Lambda functions fed by SQS, AWS OpenSearch Service, manifests in S3.
         # The cluster's endpoint and the bucket's name come from the resources
         # Terraform makes; the CLI run against the deployment (`make reindex`)
-        # needs AZUL_ES_ENDPOINT in deployments/{name}/environment.local.py.
+        # needs both (AZUL_ES_ENDPOINT, AZUL_MANIFEST_BUCKET) in
+        # deployments/{name}/environment.local.py, from Terraform's outputs.
         'AZUL_INDEX_BACKEND': 'opensearch',
         'AZUL_QUEUE': 'sqs',
         'AZUL_MANIFEST_STORE': 's3',
