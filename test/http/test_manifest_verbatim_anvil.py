@@ -27,6 +27,7 @@ from test_manifest_protocol import Http, Reply, manifest_path, until_done
 
 from azul.adapters.server import LocalServer
 from azul.runtime import Runtime
+from azul_dev.synth.anvil import generate_anvil
 from azul_testing import FIXTURES
 from conftest import index_sources, make_config
 
@@ -36,6 +37,8 @@ CATALOG = 'anvil'
 RESTRICTED_CATALOG = 'anvilr'
 # The supplementary bundle with the DUOS id on its dataset row
 DUOS_ID_CATALOG = 'anvild'
+# The fixture's source and a synthetic one
+TWO_SOURCES_CATALOG = 'anvil2'
 TOKENS = {'token-consented': {'subject': 'alice@example.org', 'groups': ['consent-1']}}
 
 DATASET = '2370f948-2783-4eb6-afea-e022897f4dcf'
@@ -55,6 +58,7 @@ class Served:
     http: Http
     runtime: Runtime
     source: str
+    synthetic_source: str
 
 
 @pytest.fixture(scope='module', params=('duckdb', 'opensearch'))
@@ -79,9 +83,13 @@ def served(request, tmp_path_factory) -> Iterator[Served]:
                 'sources': sources}
 
     duos_id_source = f'file://{GOLDEN}/duos_id_bundle/*.tdr.anvil.json'
+    generate_anvil(4, data_dir / 'synthetic', seed=3)
+    synthetic_source = f'file://{data_dir}/synthetic/*.tdr.anvil.json'
     catalogs = {CATALOG: spec([source]),
                 RESTRICTED_CATALOG: spec([{'spec': source, 'group': 'consent-1'}]),
-                DUOS_ID_CATALOG: spec([duos_id_source])}
+                DUOS_ID_CATALOG: spec([duos_id_source]),
+                # Not in the order of their names, which is the manifest's
+                TWO_SOURCES_CATALOG: spec([synthetic_source, source])}
     runtime = Runtime(make_config(kind, data_dir, 't' + uuid.uuid4().hex[:10],
                                   catalogs=catalogs,
                                   extra_env={'AZUL_TOKENS_FILE': str(tokens)}))
@@ -92,7 +100,7 @@ def served(request, tmp_path_factory) -> Iterator[Served]:
                                              for s in catalog_spec['sources']])
         server = LocalServer(runtime, '127.0.0.1', 0, worker=False)
         server.start()
-        yield Served(Http(server.url), runtime, source)
+        yield Served(Http(server.url), runtime, source, synthetic_source)
     finally:
         if server is not None:
             server.stop()
@@ -341,3 +349,36 @@ def test_duos_id_in_the_verbatim_manifests(served):
     (pfb_dataset,) = (r for r in records if r['name'] == 'anvil_dataset')
     assert pfb_dataset['object']['duos_id'] == 'DUOS-000002'
     assert pfb_dataset['object']['description'] == 'Study description from DUOS'
+
+
+# Several sources
+
+
+def test_jsonl_source_by_source(served):
+    # As the original partitions its JSONL manifest: the sources in order,
+    # each source's replicas together, each part in its own order
+    first, second = sorted([served.source, served.synthetic_source])
+    assert first == served.source
+
+    def part(source: str) -> list[dict]:
+        filters = {'source_id': {'is': [source]}}
+        return lines(fetch(served, filters, catalog=TWO_SOURCES_CATALOG).body)
+
+    assert part(served.source) == lines(golden('all.jsonl'))
+    synthetic = part(served.synthetic_source)
+    assert synthetic and not any(line in synthetic for line in lines(golden('all.jsonl')))
+    everything = lines(fetch(served, {}, catalog=TWO_SOURCES_CATALOG).body)
+    assert everything == part(served.source) + synthetic
+    # Both sources named: the same
+    both = {'source_id': {'is': [second, first]}}
+    assert lines(fetch(served, both, catalog=TWO_SOURCES_CATALOG).body) == everything
+    # The PFB lists all sources' replicas in one pass, as the original's, by
+    # entity id
+    _, records = read_pfb(fetch(served, {}, 'verbatim.pfb', catalog=TWO_SOURCES_CATALOG).body)
+    ids = [r['id'] for r in records[1:]]
+    assert ids == sorted(ids)
+    assert len(ids) == len(everything)
+    # (A DUOS row has no `datarepo_row_id`: its entity id is its dataset's)
+    assert set(ids) >= {line['value']['datarepo_row_id'] for line in everything
+                        if 'datarepo_row_id' in line['value']}
+    assert ids != [r for line in everything for r in [line['value'].get('datarepo_row_id')]]

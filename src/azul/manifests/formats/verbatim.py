@@ -14,13 +14,22 @@ How replicas are found, as the original finds them (`replicas`):
   page's aggregates name;
 * each page's replicas come in (entity id, replica id) order; a replica
   reached from several pages is written the first time only.
+
+The JSONL manifest is written source by source, as the original partitions
+it: for each source in order (those a source filter names, else the
+catalog's), the aggregates of that source alone, so that the lines of one
+source come together. The PFB manifest lists its replicas in one pass over
+all sources, as the original's does.
 """
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any, BinaryIO
 
+import attrs
+
 from azul.backends.base import Replica
+from azul.core.filters import Filters, Is
 from azul.manifests.formats.base import ManifestContext, ManifestFormat
 from azul.plugins.metadata.base import ReplicaJoin
 
@@ -60,11 +69,35 @@ def _pages(documents: Iterable[Mapping[str, Any]]) -> Iterator[list[Mapping[str,
         yield page
 
 
-def replicas(context: ManifestContext) -> Iterator[Replica]:
-    """Every distinct replica of the manifest, streamed."""
+def source_partitions(context: ManifestContext) -> list[ManifestContext]:
+    """
+    The context of each source's part of the manifest, by source: the
+    sources an `is` filter on the plugin's sources field names (all of them,
+    if it has several such terms), else the catalog's. The caller's access
+    still bounds each part (the filters' scope).
+    """
+    name = context.plugin.source_id_field
+    sources = set(context.catalog.sources)
+    for term in context.filters.terms:
+        if isinstance(term, Is) and term.field.name == name and not term.negated:
+            sources &= {str(v) for v in term.values}
+    field = context.plugin.field_registry[name]
+    return [attrs.evolve(context, filters=Filters((*context.filters.terms,
+                                                   Is(field, (source,))),
+                                                  context.filters.scope))
+            for source in sorted(sources)]
+
+
+def replicas(context: ManifestContext, by_source: bool = False) -> Iterator[Replica]:
+    """
+    Every distinct replica of the manifest, streamed; source by source if
+    `by_source`.
+    """
     join = context.plugin.replica_join
     if join is None:
         raise ValueError(f'Catalog {context.catalog.name!r} has no verbatim manifests')
+    # Decided on the request's filters: a source partition's own term must
+    # not turn a manifest of whole roots into one without orphans
     entity_type = join.root_entity_type if include_orphans(context, join) else 'files'
     # Why a set of every id written: a replica (a donor, a protocol) is
     # reached from the files of many pages, and the pages' lookups come in
@@ -72,7 +105,8 @@ def replicas(context: ManifestContext) -> Iterator[Replica]:
     # grows with the manifest's distinct documents, not its files; the
     # original holds the same set (per source).
     emitted: set[str] = set()
-    for page in _pages(context.scan(entity_type)):
+    parts = source_partitions(context) if by_source else [context]
+    for page in (page for part in parts for page in _pages(part.scan(entity_type))):
         hub_ids: list[str] = []
         hot_ids: list[str] = []
         for document in page:
@@ -98,7 +132,7 @@ class VerbatimJSONLFormat(ManifestFormat):
     content_type = 'application/jsonl'
 
     def write(self, context: ManifestContext, output: BinaryIO) -> str | None:
-        for replica in replicas(context):
+        for replica in replicas(context, by_source=True):
             output.write(jsonl_line(replica))
         # The original names no verbatim manifest after its content
         return None
