@@ -332,3 +332,24 @@ def test_deployments_can_share_an_account(name, tmp_path):
         for block in blocks.values():
             assert re.search(rf'(^|[-/.]){name}($|[-/.])', block[attribute]), \
                 (type_, block[attribute])
+
+
+def test_api_gateway_answers_its_own_errors_as_the_apps_do(dev):
+    # Issue 12: a route or method the API lacks was API Gateway's 403
+    # "Missing Authentication Token"; the local server answers a JSON 404
+    responses = resources(dev, 'aws_api_gateway_gateway_response')
+    for app in ('indexer', 'service'):
+        missing = responses[f'{app}_rest_api_missing_authentication_token']
+        assert missing['rest_api_id'] == f'${{aws_api_gateway_rest_api.{app}_rest_api.id}}'
+        assert missing['status_code'] == '404'
+        assert '"Code": "NotFoundError"' in missing['response_templates']['application/json']
+        for kind in ('default_4xx', 'default_5xx'):
+            body = responses[f'{app}_rest_api_{kind}']['response_templates']['application/json']
+            assert body == ('{"Code": "$context.error.responseType", '
+                            '"Message": $context.error.messageString}')
+    cors = 'gatewayresponse.header.Access-Control-Allow-Origin'
+    assert responses['service_rest_api_default_4xx']['response_parameters'] == {cors: "'*'"}
+    assert 'response_parameters' not in responses['indexer_rest_api_default_4xx']
+    # A new deployment of the API whenever they change
+    triggers = resources(dev, 'aws_api_gateway_deployment')['service_rest_api']['triggers']
+    assert set(triggers) == {'redeployment', 'responses'}

@@ -79,6 +79,47 @@ def _rewrite(value: Any, rename: Callable[[str | None, str, str], str | None],
     return value
 
 
+#: The answers API Gateway gives itself, in the shape of the apps' own
+#: errors. A route or method the API lacks is API Gateway's
+#: MISSING_AUTHENTICATION_TOKEN (a 403 "Missing Authentication Token", as
+#: for an unsigned request to an IAM-authorized route, which these APIs have
+#: none of): a 404 as the local server answers. `messageString` is the
+#: message as a quoted JSON string.
+_GATEWAY_RESPONSES = {
+    'MISSING_AUTHENTICATION_TOKEN': (
+        '404', '{"Code": "NotFoundError", "Message": "No such route or method: '
+               '$context.httpMethod $context.resourcePath"}'),
+    'DEFAULT_4XX': (None, '{"Code": "$context.error.responseType", '
+                          '"Message": $context.error.messageString}'),
+    'DEFAULT_5XX': (None, '{"Code": "$context.error.responseType", '
+                          '"Message": $context.error.messageString}'),
+}
+
+
+def gateway_responses(app: str, api: str) -> dict[str, dict]:
+    responses = {}
+    for kind, (status, body) in _GATEWAY_RESPONSES.items():
+        response: dict[str, Any] = {
+            'rest_api_id': f'${{aws_api_gateway_rest_api.{api}.id}}',
+            'response_type': kind,
+            'response_templates': {'application/json': body},
+        }
+        if status is not None:
+            response['status_code'] = status
+        if app == 'service':
+            # A portal on another origin reads the service's errors too; the
+            # indexer is no CORS resource (see lambdas/indexer/app.py)
+            response['response_parameters'] = {
+                'gatewayresponse.header.Access-Control-Allow-Origin': "'*'"}
+        responses[f'{api}_{kind.lower()}'] = response
+    return responses
+
+
+def _digest(value: Any) -> str:
+    import hashlib
+    return hashlib.md5(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
 def resource_name(app: str, chalice_name: str) -> str:
     return f'{app}_{chalice_name.replace("-", "_")}'
 
@@ -163,7 +204,11 @@ def merge(app: str, document: Mapping[str, Any], *,
     gateway_deployment = merged['aws_api_gateway_deployment'][api]
     gateway_deployment.pop('stage_name', None)
     gateway_deployment.pop('stage_description', None)
-    gateway_deployment['triggers'] = {'redeployment': f'${{md5({swagger})}}'}
+    responses = gateway_responses(app, api)
+    merged['aws_api_gateway_gateway_response'] = responses
+    # A changed gateway response takes effect only with a new deployment
+    gateway_deployment['triggers'] = {'redeployment': f'${{md5({swagger})}}',
+                                      'responses': _digest(responses)}
     merged['aws_api_gateway_stage'] = {api: {
         'rest_api_id': f'${{aws_api_gateway_rest_api.{api}.id}}',
         'deployment_id': f'${{aws_api_gateway_deployment.{api}.id}}',
