@@ -18,7 +18,7 @@ from opensearchpy import OpenSearch
 
 from azul import envfiles
 from azul.config import Config
-from azul.core.filters import Filters
+from azul.core.filters import Filters, Is
 from azul.core.search import SearchRequest, Sort
 from azul.indexer.index import Indexer
 from azul.indexer.reindex import list_source, reindex
@@ -92,6 +92,17 @@ class Handles:
                 'facets': {name: [f.total, sorted(f.counts.items(), key=repr)]
                            for name, f in result.facets.items()},
             }
+        # A filtered search: its facets and page come from other queries
+        field, order = plugin.default_sort('files')
+        request = SearchRequest('files', Filters((Is(registry['fileFormat'], ('fastq.gz',)),)),
+                                Sort(registry[field], order), size=5, facets=registry.facets)
+        result = self.reader.search(CATALOG, request)
+        answer['fastq.gz'] = {
+            'total': result.total,
+            'hits': [hit.entity_id for hit in result.hits],
+            'facets': {name: [f.total, sorted(f.counts.items(), key=repr)]
+                       for name, f in result.facets.items()},
+        }
         return json.loads(json.dumps(answer, sort_keys=True, default=str))
 
     def stored_indices(self) -> list[str]:
@@ -176,6 +187,8 @@ def test_a_failed_reindex_leaves_the_old_catalog(handles):
     first = handles.reindex(STAGING)
     before = handles.answer()
     assert before['projects']['total'] == 4
+    # The staging bundles' sequence files of format fastq.gz, counted in the files
+    assert before['fastq.gz']['total'] == 6
     stored = handles.stored_indices()
 
     def fail(n: int):

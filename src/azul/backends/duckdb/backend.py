@@ -249,8 +249,8 @@ class DuckDBBackend(SearchBackend):
                         # An entity type new to a live generation: searches
                         # read it by its plain names, as the switch made them
                         plain = TableSpec(split_generation(name)[0], ())
-                        for view, stored in _aggregate_tables(plain, table):
-                            cursor.execute(f'CREATE VIEW {view} AS SELECT * FROM {stored}')
+                        for statement in _view_statements(plain, table):
+                            cursor.execute(statement)
                     cursor.execute(insert, [name, catalog, entity_type, True,
                                             _registry_to_json(registry), generation])
                 name = index_name(self._prefix, self._deployment, catalog, entity_type, False,
@@ -294,7 +294,8 @@ class DuckDBBackend(SearchBackend):
         return generation
 
     def switch_generation(self, catalog: str) -> None:
-        generation = self._building.pop(catalog)
+        # Still this object's to abandon if the switch fails
+        generation = self._building[catalog]
         with self._transaction() as cursor:
             self._drop_in(cursor, 'catalog = ? AND generation <> ?', [catalog, generation])
             rows = cursor.execute(f'SELECT table_name FROM {self._meta} WHERE catalog = ? '
@@ -303,11 +304,12 @@ class DuckDBBackend(SearchBackend):
             for name, in rows:
                 stored = TableSpec(name, ())
                 plain = TableSpec(split_generation(name)[0], ())
-                for view, table in _aggregate_tables(plain, stored):
-                    cursor.execute(f'CREATE VIEW {view} AS SELECT * FROM {table}')
+                for statement in _view_statements(plain, stored):
+                    cursor.execute(statement)
             cursor.execute(f'INSERT OR REPLACE INTO {self._live} VALUES (?, ?)',
                            [catalog, generation])
             self._touch(cursor, catalog)
+        del self._building[catalog]
 
     def abandon_generation(self, catalog: str) -> None:
         generation = self._building.pop(catalog, None)
@@ -684,6 +686,13 @@ def _aggregate_tables(view: TableSpec, table: TableSpec) -> list[tuple[str, str]
     """The tables of an aggregate index that searches read, paired with those of another."""
     return [(view.table, table.table), (view.counts_table, table.counts_table),
             (view.terms_table, table.terms_table)]
+
+
+def _view_statements(plain: TableSpec, stored: TableSpec) -> list[str]:
+    # A view has no rowid of its own: the filtered searches find their page
+    # by the table's (the plan is the same semi join as on the table)
+    return [f'CREATE VIEW {view} AS SELECT rowid AS rowid, * FROM {table}'
+            for view, table in _aggregate_tables(plain, stored)]
 
 
 def _registry_to_json(registry: FieldRegistry) -> str:

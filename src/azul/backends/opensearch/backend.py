@@ -311,7 +311,8 @@ class OpenSearchBackend(SearchBackend):
         return generation
 
     def switch_generation(self, catalog: str) -> None:
-        generation = self._building.pop(catalog)
+        # Still this object's to abandon if the switch fails
+        generation = self._building[catalog]
         actions = []
         for index in self._aliases(catalog):
             plain, index_generation = split_generation(index)
@@ -325,6 +326,7 @@ class OpenSearchBackend(SearchBackend):
         self._facets_of.clear()
         with translated(self.endpoint):
             self._writer.indices.update_aliases(body={'actions': actions})
+        del self._building[catalog]
         self._touch(catalog)
         log.info('Catalog %r now reads generation %s', catalog, generation)
 
