@@ -345,6 +345,12 @@ def test_duos_id_in_the_verbatim_manifests(served):
     file = bundle['entities']['anvil_file/6b0f6c0f-5d80-4242-accb-840921351cd5']
     expected = [{'value': dataset, 'type': 'anvil_dataset'}, {'value': file, 'type': 'anvil_file'}]
     assert lines(fetch(served, {}, catalog=DUOS_ID_CATALOG).body) == expected
+    # A field of the dataset, the root entity: the whole dataset, as a filter
+    # on any of its fields gives (only the datasets index knows the DUOS id)
+    filters = {'datasets.duos_id': {'is': ['DUOS-000002']}}
+    assert lines(fetch(served, filters, catalog=DUOS_ID_CATALOG).body) == expected
+    filters = {'datasets.duos_id': {'is': ['DUOS-000009']}}
+    assert fetch(served, filters, catalog=DUOS_ID_CATALOG).body == b''
     _, records = read_pfb(fetch(served, {}, 'verbatim.pfb', catalog=DUOS_ID_CATALOG).body)
     (pfb_dataset,) = (r for r in records if r['name'] == 'anvil_dataset')
     assert pfb_dataset['object']['duos_id'] == 'DUOS-000002'

@@ -46,7 +46,11 @@ def include_orphans(context: ManifestContext, join: ReplicaJoin) -> bool:
     filters at all select every root (the empty set is a proper subset).
     """
     prefix = f'contents.{join.root_entity_type}.'
-    root_fields = {f.name for f in context.plugin.field_registry if f.path.startswith(prefix)}
+    # A field of the root entity by its path, or by its name where the
+    # plugin keeps the values elsewhere (AnVIL's `datasets.duos_id`): the
+    # original asks its field mapping, which names every such field
+    root_fields = {f.name for f in context.plugin.field_registry
+                   if f.path.startswith(prefix) or f.name.startswith(f'{join.root_entity_type}.')}
     return set(context.filters.fields()) < root_fields | set(join.source_fields)
 
 
