@@ -392,6 +392,7 @@ class OpenSearchBackend(SearchBackend):
         return doc['_source']['stamp']
 
     def drop_deployment(self) -> None:
+        self._building.clear()
         self._delete_matching(f'{self.prefix}_{self.deployment}_*')
 
     def count(self, catalog: str, entity_type: str, aggregate: bool = True) -> int:
