@@ -17,6 +17,7 @@ re-encoding the query does not break the link.
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import threading
 import time
@@ -75,7 +76,8 @@ class Signer:
         """
         expires, signature = params.get(EXPIRES), params.get(SIGNATURE)
         # Bounded, so that the integer is cheap to parse and compare
-        if expires is None or not expires.isdigit() or len(expires) > 12:
+        # ASCII digits only: str.isdigit() also admits '²', which int() refuses
+        if expires is None or not re.fullmatch(r'[0-9]{1,12}', expires):
             raise BadRequestError(f'The link lacks a valid `{EXPIRES}` parameter')
         if signature is None:
             raise BadRequestError(f'The link lacks the `{SIGNATURE}` parameter')
