@@ -292,10 +292,11 @@ def test_pfb_holds_the_jsonl_rows(served):
 
 
 # Field names: the original's AnVIL plugin has `source_id` and `source_spec`,
-# not HCA's `sourceId` and `sourceSpec`, and answers 400 for unknown fields
+# not HCA's `sourceId` and `sourceSpec`, looks files up by `files.document_id`,
+# not HCA's `fileId`, and answers 400 for unknown fields
 
 
-@pytest.mark.parametrize('name', ['sourceId', 'sourceSpec'])
+@pytest.mark.parametrize('name', ['sourceId', 'sourceSpec', 'fileId'])
 def test_hca_source_fields_are_unknown(served, name):
     filters = json.dumps({name: {'is': [served.source]}})
     for path in (f'/index/files?catalog={CATALOG}&filters={quote(filters)}',

@@ -184,8 +184,10 @@ def test_registry_as_the_original():
     assert plugin.open_entity_types == ('datasets',)
     assert not registry['source_id'].nullable and not registry['accessible'].sortable
     # HCA's names of the sources fields are not the original's AnVIL ones
-    for name in ('sourceId', 'sourceSpec'):
+    for name in ('sourceId', 'sourceSpec', 'fileId'):
         assert name not in registry
+    # Files are looked up by the original's `special_fields.file_uuid`
+    assert plugin.file_id_field == 'files.document_id'
     for name in ('entryId', 'source_id', 'source_spec', 'bundle_uuid', 'bundle_version',
                  'fileVersion', 'files.drs_uri', 'datasets.duos_id',
                  'diagnoses.diagnosis_age', 'biosamples.donor_age_at_collection'):

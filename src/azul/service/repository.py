@@ -3,13 +3,14 @@ GET /repository/files/{file_uuid}: a 302 to where the data file's bytes are
 served, and GET /fetch/repository/files/{file_uuid}, the same as a 200 JSON
 body for browsers' JavaScript (which cannot see a redirect's Location).
 
-The file is looked up in the catalog's files index by its data file uuid
-(`fileId`) and, if given, version (`fileVersion`); without a version the
-newest wins. The file's own entry in the hit (`contents.files`) is the
-descriptor the repository plugin resolves. A related file (a member of a zarr
-store, which the index does not list as a file) comes with `requestIndex=1`,
-`version`, `fileName` and `drsUri`, as the curl manifest writes its URL; like
-the original, the index is then not consulted.
+The file is looked up in the catalog's files index by its data file uuid (the
+plugin's `file_id_field`: HCA `fileId`, AnVIL `files.document_id`) and, if
+given, version (`fileVersion`); without a version the newest wins. The file's
+own entry in the hit (`contents.files`) is the descriptor the repository
+plugin resolves. A related file (a member of a zarr store, which the index
+does not list as a file) comes with `requestIndex=1`, `version`, `fileName`
+and `drsUri`, as the curl manifest writes its URL; like the original, the
+index is then not consulted.
 
 Where the bytes are, in order:
 
@@ -61,7 +62,6 @@ FILE_PARAMS = ('catalog', 'version', 'fileName', 'wait', 'requestIndex', 'replic
 BLOB_PARAMS = ('catalog', 'version', 'fileName', 'expires', 'signature')
 BLOB_PATH = '/repository/blobs/{file_uuid}'
 FILES = 'files'
-ID_FIELD = 'fileId'
 VERSION_FIELD = 'fileVersion'
 REPLICAS = ('aws', 'gcp')
 # File versions: DCP/2 timestamps, or the DSS spelling of one, each with
@@ -133,8 +133,9 @@ def find_file(runtime: Runtime, catalog: Catalog, file_uuid: str,
     """
     plugin = runtime.metadata_plugin(catalog)
     registry = plugin.field_registry
-    ids = {ID_FIELD: file_uuid} if version is None else {ID_FIELD: file_uuid,
-                                                         VERSION_FIELD: version}
+    ids = {plugin.file_id_field: file_uuid}
+    if version is not None:
+        ids[VERSION_FIELD] = version
     try:
         filters = lookup_filters(registry, **ids)
     except ValueError:

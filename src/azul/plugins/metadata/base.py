@@ -83,6 +83,10 @@ class MetadataPlugin(ABC):
     #: original's `special_fields.source_id`)
     source_id_field: str = 'sourceId'
 
+    #: The field the service's file downloads and DRS look a file up by (the
+    #: original's `special_fields.file_uuid`); its version is `fileVersion`
+    file_id_field: str = 'fileId'
+
     @abstractmethod
     def default_sort(self, entity_type: str) -> tuple[str, Order]: ...
 

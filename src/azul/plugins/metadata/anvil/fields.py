@@ -113,9 +113,8 @@ _fields: tuple[Field, ...] = (
     *(_metadata_field(f'{inner}.{f}') for inner, names in METADATA_FIELDS.items() for f in names),
     # The DUOS stub's fields (see `transform`)
     Field(name='datasets.duos_id', type=keyword, path=_c + 'duos.duos_id'),
-    # The names the service's file downloads look files up by (the original's
-    # `files.document_id` is the same value)
-    Field(name='fileId', type=keyword, path=_c + 'files.uuid'),
+    # The version the service's file downloads look files up by, beside
+    # `files.document_id` (the plugin's `file_id_field`), as the original
     Field(name='fileVersion', type=keyword, path=_c + 'files.version'),
     AccessibleField(name='accessible', type=boolean, path='sources', facet=True,
                     nullable=False, sortable=False),

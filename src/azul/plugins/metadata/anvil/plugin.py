@@ -31,6 +31,7 @@ class AnvilPlugin(MetadataPlugin):
     open_entity_types = ('datasets',)
     # The original's AnVIL name of the sources field (`special_fields.source_id`)
     source_id_field = 'source_id'
+    file_id_field = 'files.document_id'
 
     @property
     def entity_types(self) -> tuple[str, ...]:
