@@ -207,9 +207,7 @@ class VerbatimPFBFormat(ManifestFormat):
     content_type = 'application/octet-stream'
 
     def write(self, context: ManifestContext, output: BinaryIO) -> str | None:
-        # Duck-typed: only a plugin with a data model of its own declares records
-        declared = getattr(context.plugin, 'verbatim_pfb_records', None)
-        schema = derive_schema(list_replicas(context), declared)
+        schema = derive_schema(list_replicas(context), context.plugin.verbatim_pfb_records)
         pfb_schema = avro_pfb.pfb_schema(schema.entity_schemas())
         avro_pfb.write_entities(output, pfb_schema, entities(schema, list_replicas(context)))
         return None

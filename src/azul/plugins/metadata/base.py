@@ -107,6 +107,15 @@ class MetadataPlugin(ABC):
         """How verbatim manifests join aggregates to replicas; None: no replicas."""
         return None
 
+    @property
+    def verbatim_pfb_records(self) -> Mapping[str, Any] | None:
+        """
+        The Avro record of each replica type of a verbatim PFB, for a plugin
+        whose data model types them (AnVIL); None: derived from the replicas
+        a manifest holds (HCA), as the original does.
+        """
+        return None
+
     @abstractmethod
     def aggregators(self, entity_type: str) -> Mapping[str, InnerAggregator]: ...
 
