@@ -2,8 +2,14 @@
 Test helpers shared by every tier. A module of its own, not `conftest`: with
 one conftest.py per tier, `from conftest import ...` would be ambiguous.
 """
+import contextlib
+import http.server
 import os
+import socketserver
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = (ROOT.parent / 'shared' / 'fixtures').resolve()
@@ -37,3 +43,26 @@ def set_staging_cli_env(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv('AZUL_DATA_DIR', str(tmp_path))
     monkeypatch.setenv('AZUL_DUCKDB_PATH', str(tmp_path / 'index.duckdb'))
     monkeypatch.setenv('AZUL_INDEX_BACKEND', 'duckdb')
+
+
+@contextlib.contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator:
+    """`server` answering on its loopback port in a thread, shut down afterwards."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def send_json(handler: http.server.BaseHTTPRequestHandler, status: int, body: Any) -> None:
+    """Answer the handler's request with `body` as JSON."""
+    import json
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header('Content-Type', 'application/json')
+    handler.send_header('Content-Length', str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)

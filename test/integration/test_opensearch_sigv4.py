@@ -4,7 +4,6 @@ at a loopback proxy in front of the real node that records each request's
 headers and passes it on, so the signed requests must also work end to end.
 """
 import http.server
-import threading
 import urllib.request
 import uuid
 
@@ -14,6 +13,7 @@ from backend_data import registry
 from azul.backends import make_backend
 from azul.config import Config
 from azul.errors import ConfigError
+from azul_testing import serving
 
 KEY_ID = 'AKIDEXAMPLE'
 
@@ -60,14 +60,8 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def proxy(es_endpoint):
-    server = _Recorder(es_endpoint.rstrip('/'))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_Recorder(es_endpoint.rstrip('/'))) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _env(endpoint: str, **overrides) -> dict[str, str]:

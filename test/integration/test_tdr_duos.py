@@ -9,7 +9,6 @@ local stand-in. The expected DUOS bundle is the fixture's
 import http.server
 import json
 import os
-import threading
 import urllib.parse
 
 import pytest
@@ -21,7 +20,7 @@ from azul.plugins.repository.tdr.anvil import TDRAnvilRepository
 from azul.plugins.repository.tdr.duos import TerraDUOS
 from azul.plugins.repository.tdr.local_bigquery import LocalBigQuery
 from azul.plugins.repository.tdr.spec import TDRSourceSpec
-from azul_testing import FIXTURES
+from azul_testing import FIXTURES, send_json, serving
 
 ANVIL = FIXTURES / 'anvil'
 TABLES = ANVIL / '6c87f0e1-509d-46a4-b845-7584df39263b.tables.tdr.json'
@@ -81,12 +80,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(404, {'message': 'not found'})
 
     def _send(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def log_message(self, *args):
         pass
@@ -94,14 +88,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def terra():
-    server = _Terra()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_Terra()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope='module')

@@ -10,7 +10,6 @@ import base64
 import http.server
 import json
 import os
-import threading
 import urllib.parse
 
 import pytest
@@ -20,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from azul.config import Config
 from azul.plugins.repository.tdr.hca import TDRHCARepository
 from azul.plugins.repository.tdr.local_bigquery import LocalBigQuery
-from azul_testing import FIXTURES
+from azul_testing import FIXTURES, send_json, serving
 
 TABLES = FIXTURES / 'hca' / 'tdr-tables' / 'd8c20944-739f-4e7d-9161-b720953432ce.tables.tdr.json'
 SOURCE = 'tdr:bigquery:gcp:local-tdr:hca_snapshot:'
@@ -54,13 +53,8 @@ class _TokenHandler(http.server.BaseHTTPRequestHandler):
         self.server.public_key.verify(_b64decode(signature), f'{header}.{payload}'.encode(),
                                       padding.PKCS1v15(), hashes.SHA256())
         self.server.claims.append(json.loads(_b64decode(payload)))
-        body = json.dumps({'access_token': 'token-of-the-service-account',
-                           'expires_in': 3600, 'token_type': 'Bearer'}).encode()
-        self.send_response(200)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, 200, {'access_token': 'token-of-the-service-account',
+                              'expires_in': 3600, 'token_type': 'Bearer'})
 
     def log_message(self, *args):
         pass
@@ -69,18 +63,12 @@ class _TokenHandler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def token_server():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    server = _TokenServer(key.public_key())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption()).decode()
-    try:
+    with serving(_TokenServer(key.public_key())) as server:
         yield server, {'type': 'service_account', 'project_id': 'azul-test',
                        'private_key_id': 'k1', 'private_key': pem, 'client_email': EMAIL,
                        'client_id': '1', 'token_uri': server.url}
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_bigquery_is_queried_as_the_service_account(token_server):
