@@ -202,6 +202,9 @@ def test_functions_get_the_deployment_environment_and_our_roles(dev):
         assert variables['AZUL_MANIFEST_BUCKET'] == '${aws_s3_bucket.manifests.id}'
         assert variables['AZUL_ES_ENDPOINT'] == 'https://${aws_opensearch_domain.index.endpoint}'
         assert not set(variables) & set(secret_names())
+        # What /version reports on Lambda, from the rendering checkout
+        assert re.fullmatch(r'[0-9a-f]{40}', variables['AZUL_GIT_COMMIT'])
+        assert variables['AZUL_GIT_DIRTY'] in ('true', 'false')
         app = name.partition('_')[0]
         assert function['role'] == f'${{aws_iam_role.{app}.arn}}'
         assert function['reserved_concurrent_executions'] > 0

@@ -22,6 +22,7 @@ from azul.config import Config
 from azul.deploy import chalice
 from azul.deploy.environment import TERRAFORM_PROVIDED, deployment_settings, lambda_environment
 from azul.envfiles import project_root
+from azul.service.version import git_info
 
 TEMPLATES = project_root() / 'terraform'
 BOOTSTRAP = TEMPLATES / 'bootstrap'
@@ -63,6 +64,11 @@ class Deployment:
         Lambda, plus what Terraform knows only once it made the resources.
         """
         environment = lambda_environment(self.name)
+        # /version: a function has no .git to ask, so it gets what the
+        # checkout that renders it says
+        git = git_info({})
+        environment['AZUL_GIT_COMMIT'] = str(git['commit'])
+        environment['AZUL_GIT_DIRTY'] = 'true' if git['dirty'] else 'false'
         environment['AZUL_MANIFEST_BUCKET'] = '${aws_s3_bucket.manifests.id}'
         if self.config.index_backend == 'opensearch':
             environment['AZUL_ES_ENDPOINT'] = 'https://${aws_opensearch_domain.index.endpoint}'
