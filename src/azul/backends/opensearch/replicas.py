@@ -1,8 +1,11 @@
 """
 Replicas in OpenSearch: one index per catalog (`replica_index_name`) with an
-explicit, strict mapping. The document itself (`contents`) is stored but not
-indexed (`enabled: false`): it is only ever returned, and indexing arbitrary
-metadata would let its fields grow the mapping without bound.
+explicit, strict mapping. The document itself is stored as its JSON text
+(`contents_json`), not indexed: it is only ever returned, indexing arbitrary
+metadata would let its fields grow the mapping without bound, and as text
+its keys keep the order the bundle gave them (an object's keys came back
+sorted from our serializer and in hash order after the hub script rewrote
+the source, so a verbatim manifest's lines differed from DuckDB's).
 
   replica_id    keyword, the document id again: the tie-breaker of the sort
                 (sorting on `_id` is slow and deprecated)
@@ -11,8 +14,10 @@ metadata would let its fields grow the mapping without bound.
   replica_type  keyword
   source        keyword
   hub_ids       keyword array: the lookup by file (or project) hub
-  contents      object, `enabled: false`
+  contents_json text, not indexed (`contents`, an object, in indices
+                written before: read, never written)
 """
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -51,7 +56,7 @@ def mappings() -> dict[str, Any]:
             'replica_type': keyword,
             'source': keyword,
             'hub_ids': keyword,
-            'contents': {'type': 'object', 'enabled': False},
+            'contents_json': {'type': 'text', 'index': False},
         },
     }
 
@@ -63,13 +68,16 @@ def source(replica_id: str, replica: Replica) -> dict[str, Any]:
         'replica_type': replica.replica_type,
         'source': replica.source,
         'hub_ids': list(replica.hub_ids),
-        'contents': replica.contents,
+        'contents_json': json.dumps(replica.contents, separators=(',', ':'),
+                                    ensure_ascii=False),
     }
 
 
 def from_source(doc: Mapping[str, Any]) -> Replica:
+    text = doc.get('contents_json')
+    contents = doc['contents'] if text is None else json.loads(text)
     return Replica(replica_type=doc['replica_type'], entity_id=doc['entity_id'],
-                   contents=doc['contents'], source=doc['source'],
+                   contents=contents, source=doc['source'],
                    hub_ids=tuple(doc.get('hub_ids', ())))
 
 
