@@ -44,6 +44,7 @@ from azul.core.documents import Aggregate, Contribution, IndexedAggregate
 from azul.core.fields import FieldRegistry
 from azul.core.filters import Filters
 from azul.core.search import SearchRequest, SearchResult, SummaryRequest, SummaryResult
+from azul.errors import AzulError
 
 # Opaque to callers: an int for DuckDB, (seq_no, primary_term) for OpenSearch
 Version = Any
@@ -170,7 +171,9 @@ class SearchBackend(ABC):
     def delete_indices(self, catalog: str) -> None:
         """Delete every index of the catalog, of every generation; missing ones are fine."""
 
-    @abstractmethod
+    #: Catalog -> the generation this object builds (see `begin_generation`)
+    _building: dict[str, str]
+
     def begin_generation(self, catalog: str, entity_types: Sequence[str],
                          registry: FieldRegistry) -> str:
         """
@@ -182,6 +185,21 @@ class SearchBackend(ABC):
         objects (the service's, another process's) keep the old one. One
         reindex of a catalog at a time. Returns the generation's id.
         """
+        if catalog in self._building:
+            raise AzulError(f'Catalog {catalog!r} is already being reindexed by this process')
+        self._drop_leftovers(catalog)
+        generation = new_generation()
+        self._building[catalog] = generation
+        try:
+            self.create_indices(catalog, entity_types, registry)
+        except BaseException:
+            self.abandon_generation(catalog)
+            raise
+        return generation
+
+    @abstractmethod
+    def _drop_leftovers(self, catalog: str) -> None:
+        """Drop every generation of the catalog but the live one."""
 
     @abstractmethod
     def switch_generation(self, catalog: str) -> None:

@@ -41,7 +41,6 @@ from azul.backends.base import (
     SearchBackend,
     VersionedAggregate,
     index_name,
-    new_generation,
     replica_index_name,
     split_generation,
 )
@@ -74,7 +73,7 @@ from azul.core.search import (
     reference_search,
     reference_summary,
 )
-from azul.errors import AzulError, BadRequestError, ServiceUnavailableError
+from azul.errors import BadRequestError, ServiceUnavailableError
 from azul.external_sort import sort_by_key
 
 _SCAN_BATCH = 500
@@ -277,21 +276,10 @@ class DuckDBBackend(SearchBackend):
                                       f'WHERE catalog = ? ORDER BY 1', [catalog]).fetchall()
         return [generation for generation, in rows]
 
-    def begin_generation(self, catalog: str, entity_types: Sequence[str],
-                         registry: FieldRegistry) -> str:
-        if catalog in self._building:
-            raise AzulError(f'Catalog {catalog!r} is already being reindexed by this process')
+    def _drop_leftovers(self, catalog: str) -> None:
         # Whatever is not live is an interrupted reindex's
         live = self._generation(catalog)
         self._drop('catalog = ? AND generation <> ?', [catalog, live])
-        generation = new_generation()
-        self._building[catalog] = generation
-        try:
-            self.create_indices(catalog, entity_types, registry)
-        except BaseException:
-            self.abandon_generation(catalog)
-            raise
-        return generation
 
     def switch_generation(self, catalog: str) -> None:
         # Still this object's to abandon if the switch fails

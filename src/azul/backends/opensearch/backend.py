@@ -64,7 +64,6 @@ from azul.backends.base import (
     SearchBackend,
     VersionedAggregate,
     index_name,
-    new_generation,
     replica_index_name,
     split_generation,
 )
@@ -287,10 +286,7 @@ class OpenSearchBackend(SearchBackend):
     def generations(self, catalog: str) -> list[str]:
         return sorted({split_generation(index)[1] for index in self._aliases(catalog)})
 
-    def begin_generation(self, catalog: str, entity_types: Sequence[str],
-                         registry: FieldRegistry) -> str:
-        if catalog in self._building:
-            raise AzulError(f'Catalog {catalog!r} is already being reindexed by this process')
+    def _drop_leftovers(self, catalog: str) -> None:
         # A generation without its plain alias is not live: an interrupted
         # reindex's. Indices without a generation are live (made before
         # generations, or by `create_indices` alone).
@@ -301,14 +297,6 @@ class OpenSearchBackend(SearchBackend):
             log.info('Deleting %i indices of an unfinished reindex of catalog %r',
                      len(leftovers), catalog)
             self._delete_indices(leftovers)
-        generation = new_generation()
-        self._building[catalog] = generation
-        try:
-            self.create_indices(catalog, entity_types, registry)
-        except BaseException:
-            self.abandon_generation(catalog)
-            raise
-        return generation
 
     def switch_generation(self, catalog: str) -> None:
         # Still this object's to abandon if the switch fails
