@@ -16,6 +16,7 @@ from azul.core.documents import Contribution
 from azul.core.fields import FieldRegistry
 from azul.core.filters import Filters
 from azul.core.search import Order, SummaryRequest, SummaryResult
+from azul.errors import BadRequestError
 from azul.plugins.repository.base import Bundle
 
 
@@ -64,14 +65,16 @@ class MetadataPlugin(ABC):
     def entity_types(self) -> tuple[str, ...]:
         """Every entity type the transformers produce (indices to create)."""
 
-    @property
-    @abstractmethod
-    def exposed_entity_types(self) -> tuple[str, ...]:
-        """Entity types served at /index/{entity_type}."""
+    #: The API's field names, facets and filters (declared by each plugin)
+    field_registry: FieldRegistry
+
+    #: Entity type served at /index/{entity_type} -> its default sort
+    default_sorts: Mapping[str, tuple[str, Order]]
 
     @property
-    @abstractmethod
-    def field_registry(self) -> FieldRegistry: ...
+    def exposed_entity_types(self) -> tuple[str, ...]:
+        """Entity types served at /index/{entity_type}."""
+        return tuple(self.default_sorts)
 
     #: Entity types listed to every caller, each hit marked `accessible` or
     #: not (the original: HCA projects, AnVIL datasets); the other entity
@@ -87,8 +90,12 @@ class MetadataPlugin(ABC):
     #: original's `special_fields.file_uuid`); its version is `fileVersion`
     file_id_field: str = 'fileId'
 
-    @abstractmethod
-    def default_sort(self, entity_type: str) -> tuple[str, Order]: ...
+    def default_sort(self, entity_type: str) -> tuple[str, Order]:
+        try:
+            return self.default_sorts[entity_type]
+        except KeyError:
+            raise BadRequestError(f'Unknown entity type {entity_type!r}; expected one of '
+                                  f'{", ".join(self.exposed_entity_types)}') from None
 
     @abstractmethod
     def transform(self, bundle: Bundle, deleted: bool) -> Iterable[Contribution]:
@@ -132,21 +139,13 @@ class MetadataPlugin(ABC):
     def shape_summary(self, results: Mapping[str, SummaryResult]) -> dict[str, Any]:
         """The /index/summary response from the results of `summary_requests`."""
 
-    @property
-    def manifest_formats(self) -> tuple[str, ...]:
-        """
-        Names of the manifest formats the plugin's catalogs offer
-        (`azul.manifests.formats.FORMATS`); the first is the default.
-        """
-        return ()
+    #: Names of the manifest formats the plugin's catalogs offer
+    #: (`azul.manifests.formats.FORMATS`); the first is the default
+    manifest_formats: tuple[str, ...] = ()
 
-    @property
-    def manifest_config(self) -> Mapping[tuple[str, ...], Mapping[str, str]]:
-        """
-        The columns of the tabular manifests: path of a list of entities in a
-        `files` aggregate → {field name → column name}, in column order.
-        """
-        return {}
+    #: The columns of the tabular manifests: path of a list of entities in a
+    #: `files` aggregate → {field name → column name}, in column order
+    manifest_config: Mapping[tuple[str, ...], Mapping[str, str]] = {}
 
     def facet_companions(self) -> Mapping[str, str]:
         """

@@ -14,12 +14,10 @@ from typing import Any
 from azul.backends.base import Replica
 from azul.core.aggregation import InnerAggregator
 from azul.core.documents import Contribution
-from azul.core.fields import FieldRegistry
 from azul.core.filters import Filters
-from azul.core.search import Order, SummaryRequest, SummaryResult
-from azul.errors import BadRequestError
+from azul.core.search import SummaryRequest, SummaryResult
 from azul.plugins.metadata.anvil import fields, indexer, replicas, response, schema
-from azul.plugins.metadata.anvil.fields import ManifestConfig, manifest_config
+from azul.plugins.metadata.anvil.fields import manifest_config
 from azul.plugins.metadata.base import HitContext, MetadataPlugin, ReplicaJoin
 from azul.plugins.repository.base import Bundle
 
@@ -33,24 +31,15 @@ class AnvilPlugin(MetadataPlugin):
     source_id_field = 'source_id'
     file_id_field = 'files.document_id'
 
+    field_registry = fields.registry
+    default_sorts = fields.default_sorts
+    # As the original's with replicas enabled and mirroring disabled
+    manifest_formats = ('compact', 'terra.pfb', 'verbatim.jsonl', 'verbatim.pfb')
+    manifest_config = manifest_config
+
     @property
     def entity_types(self) -> tuple[str, ...]:
         return indexer.ENTITY_TYPES
-
-    @property
-    def exposed_entity_types(self) -> tuple[str, ...]:
-        return tuple(fields.default_sorts)
-
-    @property
-    def field_registry(self) -> FieldRegistry:
-        return fields.registry
-
-    def default_sort(self, entity_type: str) -> tuple[str, Order]:
-        try:
-            return fields.default_sorts[entity_type]
-        except KeyError:
-            raise BadRequestError(f'Unknown entity type {entity_type!r}; expected one of '
-                                  f'{", ".join(self.exposed_entity_types)}') from None
 
     def transform(self, bundle: Bundle, deleted: bool) -> Iterable[Contribution]:
         return indexer.transform_bundle(bundle, deleted)
@@ -82,11 +71,4 @@ class AnvilPlugin(MetadataPlugin):
     def shape_summary(self, results: Mapping[str, SummaryResult]) -> dict[str, Any]:
         return response.shape_summary(results)
 
-    @property
-    def manifest_formats(self) -> tuple[str, ...]:
-        # As the original's with replicas enabled and mirroring disabled
-        return ('compact', 'terra.pfb', 'verbatim.jsonl', 'verbatim.pfb')
 
-    @property
-    def manifest_config(self) -> ManifestConfig:
-        return manifest_config

@@ -8,13 +8,11 @@ from typing import Any
 from azul.backends.base import Replica
 from azul.core.aggregation import InnerAggregator
 from azul.core.documents import Contribution
-from azul.core.fields import FieldRegistry
 from azul.core.filters import Filters
-from azul.core.search import Order, SummaryRequest, SummaryResult
-from azul.errors import BadRequestError
+from azul.core.search import SummaryRequest, SummaryResult
 from azul.plugins.metadata.base import HitContext, MetadataPlugin, ReplicaJoin
 from azul.plugins.metadata.hca import fields, shape, summary
-from azul.plugins.metadata.hca.manifest import ManifestConfig, manifest_config
+from azul.plugins.metadata.hca.manifest import manifest_config
 from azul.plugins.repository.base import Bundle
 
 
@@ -23,27 +21,19 @@ class HCAPlugin(MetadataPlugin):
     # As the original: project metadata is public, the data behind it may not be
     open_entity_types = ('projects',)
 
+    field_registry = fields.registry
+    default_sorts = fields.default_sorts
+    # The reference API's order; compact is the default
+    manifest_formats = ('compact', 'terra.bdbag', 'terra.pfb', 'curl', 'verbatim.jsonl',
+                        'verbatim.pfb')
+    manifest_config = manifest_config
+
     @property
     def entity_types(self) -> tuple[str, ...]:
         # Imported here so that the service side does not load the indexer's
         # metadata model until something indexes
         from azul.plugins.metadata.hca.transform import ENTITY_TYPES
         return tuple(ENTITY_TYPES)
-
-    @property
-    def exposed_entity_types(self) -> tuple[str, ...]:
-        return tuple(fields.default_sorts)
-
-    @property
-    def field_registry(self) -> FieldRegistry:
-        return fields.registry
-
-    def default_sort(self, entity_type: str) -> tuple[str, Order]:
-        try:
-            return fields.default_sorts[entity_type]
-        except KeyError:
-            raise BadRequestError(f'Unknown entity type {entity_type!r}; expected one of '
-                                  f'{", ".join(self.exposed_entity_types)}') from None
 
     def transform(self, bundle: Bundle, deleted: bool) -> Iterable[Contribution]:
         from azul.plugins.metadata.hca.transform import transform_bundle
@@ -78,11 +68,4 @@ class HCAPlugin(MetadataPlugin):
     def facet_companions(self) -> Mapping[str, str]:
         return dict(fields.facet_companions)
 
-    @property
-    def manifest_formats(self) -> tuple[str, ...]:
-        # The reference API's order; compact is the default
-        return ('compact', 'terra.bdbag', 'terra.pfb', 'curl', 'verbatim.jsonl', 'verbatim.pfb')
 
-    @property
-    def manifest_config(self) -> ManifestConfig:
-        return manifest_config
