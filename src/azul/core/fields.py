@@ -1,71 +1,37 @@
 """
-Field types and the field registry: the one place that knows which API field
-names exist, where their values live in an aggregate document, and how they
-may be filtered, faceted and sorted.
+The field registry: the one place that knows which API field names exist,
+where their values live in an aggregate document, and how they may be
+filtered, faceted and sorted. What differs between the types of fields lives
+in their classes (`azul.core.field_types`), re-exported here.
 
 A metadata plugin declares its fields; the indexer uses `FieldRegistry.extract`
 to project every aggregate onto its fields, and both backends index exactly that
 projection. So the backends never see plugin-specific document paths, and field
 names reach a query only after they were looked up here.
 """
-import enum
 import functools
 import itertools
 import json
-import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
 
+from azul.core.field_types import (
+    LONG_MAX,
+    LONG_MIN,
+    FieldType,
+    Range,
+    Value,
+    canonical_json,
+    check_text,
+    is_finite,
+)
 from azul.errors import InvalidFilterError
 
-
-class FieldType(enum.Enum):
-    """
-    How a field's values are stored and compared.
-
-    keyword  strings; exact match
-    long     integers; `within` numeric ranges
-    double   floats
-    boolean  True/False; facet terms are "true"/"false" as in the original API
-    date     ISO 8601 strings with a `T`, normalized so that they sort
-             lexicographically; `within` ranges of such strings, as the original
-             allows for its date fields
-    object   JSON objects (e.g. organism age, accessions); stored in canonical JSON
-    range    numeric intervals (lo, hi), e.g. organism age ranges in seconds
-    """
-    keyword = 'keyword'
-    long = 'long'
-    double = 'double'
-    boolean = 'boolean'
-    date = 'date'
-    object = 'object'
-    range = 'range'
-
-    @property
-    def relations(self) -> frozenset[str]:
-        return _relations[self]
-
-    @property
-    def numeric(self) -> bool:
-        return self in (FieldType.long, FieldType.double)
-
-
-_relations = {
-    FieldType.keyword: frozenset({'is'}),
-    FieldType.long: frozenset({'is', 'within'}),
-    FieldType.double: frozenset({'is', 'within'}),
-    FieldType.boolean: frozenset({'is'}),
-    FieldType.date: frozenset({'is', 'within'}),
-    FieldType.object: frozenset({'is'}),
-    FieldType.range: frozenset({'is', 'within', 'contains', 'intersects'}),
-}
-
-Range = tuple[float, float]
-# One value of a field in the projection: None stands for "no value" and is a
-# facet term of its own.
-Value = str | int | float | bool | Range | None
+__all__ = ['LONG_MAX', 'LONG_MIN', 'FieldType', 'Range', 'Value', 'canonical_json',
+           'check_text', 'is_finite', 'ObjectShape', 'Field', 'FieldRegistry',
+           'AccessibleField']
 
 
 @attrs.frozen
@@ -126,89 +92,11 @@ class Field:
         A value read from a document, in the canonical form of this field's type.
         Raises ValueError if the value does not fit the type.
         """
-        if value is None:
-            return None
-        kind = self.type
-        if kind is FieldType.keyword or kind is FieldType.date:
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                raise ValueError(f'expected a string, got {value!r}')
-            return check_text(str(value))
-        elif kind is FieldType.long:
-            if (isinstance(value, bool) or not isinstance(value, int | float)
-                    or not is_finite(value) or value != int(value)):
-                raise ValueError(f'expected an integer, got {value!r}')
-            if not LONG_MIN <= value <= LONG_MAX:
-                raise ValueError(f'{value!r} is outside the range of a 64-bit integer')
-            return int(value)
-        elif kind is FieldType.double:
-            if (isinstance(value, bool) or not isinstance(value, int | float)
-                    or not is_finite(value)):
-                raise ValueError(f'expected a finite number, got {value!r}')
-            return float(value)
-        elif kind is FieldType.boolean:
-            if not isinstance(value, bool):
-                raise ValueError(f'expected a boolean, got {value!r}')
-            return value
-        elif kind is FieldType.object:
-            if not isinstance(value, dict):
-                raise ValueError(f'expected an object, got {value!r}')
-            return canonical_json(value)
-        elif kind is FieldType.range:
-            return _range(value)
-        else:
-            raise AssertionError(kind)
+        return None if value is None else self.type.normalize(value)
 
     def term(self, value: Value) -> Any:
         """A stored value as the API shows it in facets (`termFacets`)."""
-        if value is None:
-            return None
-        elif self.type is FieldType.boolean:
-            return 'true' if value else 'false'
-        elif self.type is FieldType.object:
-            return json.loads(value)
-        elif self.type is FieldType.range:
-            return list(value)
-        else:
-            return value
-
-
-LONG_MIN, LONG_MAX = -2 ** 63, 2 ** 63 - 1
-
-
-def is_finite(value: int | float) -> bool:
-    # Python ints are unbounded; both backends store IEEE doubles or int64
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
-
-
-def check_text(value: str) -> str:
-    """A string both backends can store: valid Unicode (no lone surrogates)."""
-    try:
-        value.encode('utf-8')
-    except UnicodeEncodeError:
-        raise ValueError(f'{value!r} is not valid Unicode') from None
-    return value
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(',', ':'))
-
-
-def _range(value: Any) -> Range:
-    if isinstance(value, dict):
-        # Documents hold ranges as {"gte": lo, "lte": hi}, like OpenSearch range fields
-        value = (value.get('gte'), value.get('lte'))
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise ValueError(f'expected a range [lo, hi], got {value!r}')
-    lo, hi = value
-    for bound in (lo, hi):
-        if isinstance(bound, bool) or not isinstance(bound, int | float) or not is_finite(bound):
-            raise ValueError(f'expected finite numeric range bounds, got {value!r}')
-    if lo > hi:
-        raise ValueError(f'lower bound exceeds upper bound in {value!r}')
-    return (float(lo), float(hi))
+        return None if value is None else self.type.term(value)
 
 
 @attrs.frozen
@@ -258,7 +146,7 @@ class FieldRegistry:
                 for node in nodes:
                     if node.__class__ is dict:
                         for v in _flatten(node.get(key)):
-                            values[v if v.__class__ is str and field.type in _string_types
+                            values[v if v.__class__ is str and field.type.textual
                                    else normalize(v)] = None
                 shape = field.shape
                 if shape is not None and shape.partial:
@@ -276,9 +164,6 @@ class FieldRegistry:
             *prefix, key = field.path.split('.')
             plan.setdefault(tuple(prefix), []).append((field, key))
         return list(plan.items())
-
-
-_string_types = (FieldType.keyword, FieldType.date)
 
 
 def _walk(node: Any, path: tuple[str, ...]) -> list[Any]:

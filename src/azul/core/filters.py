@@ -17,22 +17,17 @@ Every invalid input raises `InvalidFilterError`, as does one beyond the
 tests check them against it).
 """
 import json
-import re
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from azul.core.fields import (
-    Field,
-    FieldRegistry,
-    FieldType,
-    ObjectShape,
-    Range,
-    Value,
-    canonical_json,
-    is_finite,
-)
+from azul.core.field_types import SchemaViolation as _Invalid
+from azul.core.field_types import check_additional as _check_additional
+from azul.core.field_types import check_array as _check_array
+from azul.core.field_types import child_path as _child
+from azul.core.field_types import json_type_names as _json_type
+from azul.core.fields import Field, FieldRegistry, Range, Value
 from azul.core.limits import Limits, exceeded, json_depth
 from azul.errors import InvalidFilterError
 
@@ -123,8 +118,8 @@ class Filters:
             assert not (isinstance(term, Is) and term.negated), term
             relation = _relation_names[type(term)]
             if isinstance(term, Is):
-                values = [term.field.term(v) if term.field.type is not FieldType.boolean
-                          else v for v in term.values]
+                values = [None if v is None else term.field.type.filter_json(v)
+                          for v in term.values]
             else:
                 values = [_json_number(r) for r in term.ranges]
             result[term.field.name] = {relation: values}
@@ -146,15 +141,6 @@ _relation_order = ('is', 'within', 'contains', 'intersects')
 
 def _json_number(r: Bounds) -> list[Any]:
     return [int(x) if isinstance(x, float) and x.is_integer() else x for x in r]
-
-
-class _Invalid(Exception):
-    """A schema violation: the message and the JSON path of the offending value."""
-
-    def __init__(self, message: str, path: str):
-        super().__init__(message, path)
-        self.message = message
-        self.path = path
 
 
 def _error(e: _Invalid) -> InvalidFilterError:
@@ -281,149 +267,13 @@ def _check_relation(field: Field, relation: str, body: Any, path: str) -> None:
     _check_additional(body, (relation,), path)
 
 
-def _child(path: str, name: str) -> str:
-    """The JSON path of a property, spelled as `jsonschema` spells it."""
-    if _identifier_re.match(name):
-        return f'{path}.{name}'
-    escaped = name.replace('\\', '\\\\').replace("'", "\\'")
-    return f"{path}['{escaped}']"
-
-
-_identifier_re = re.compile(r'[a-zA-Z][a-zA-Z0-9_]*\Z')
-
-
-def _check_additional(instance: Mapping, allowed: Container[str], path: str) -> None:
-    extras = sorted({k for k in instance if k not in allowed}, key=str)
-    if extras:
-        verb = 'was' if len(extras) == 1 else 'were'
-        names = ', '.join(repr(k) for k in extras)
-        raise _Invalid(f'Additional properties are not allowed ({names} {verb} unexpected)',
-                       path)
-
-
-def _check_array(values: Any, path: str, *, item, min_items: int = 0,
-                 max_items: int | None = None) -> None:
-    if not isinstance(values, list):
-        raise _Invalid(f'{values!r} is not of type {_json_type("array")}', path)
-    for i, value in enumerate(values):
-        item(value, f'{path}[{i}]')
-    if len(values) < min_items:
-        message = 'should be non-empty' if min_items == 1 else 'is too short'
-        raise _Invalid(f'{values!r} {message}', path)
-    if max_items is not None and len(values) > max_items:
-        raise _Invalid(f'{values!r} is too long', path)
-
-
-def _json_type(*names: str) -> str:
-    return ', '.join(repr(n) for n in names)
-
-
-def _is_type(value: Any, name: str) -> bool:
-    if name == 'null':
-        return value is None
-    elif name == 'string':
-        return isinstance(value, str)
-    elif name == 'boolean':
-        return isinstance(value, bool)
-    elif name == 'integer':
-        # As in JSON schema, 1.0 is an integer
-        return (isinstance(value, int | float) and not isinstance(value, bool)
-                and is_finite(value) and float(value).is_integer())
-    elif name == 'number':
-        # JSON has no infinities; Python's decoder makes them of 1e400
-        return isinstance(value, int | float) and not isinstance(value, bool) and is_finite(value)
-    elif name == 'object':
-        return isinstance(value, Mapping)
-    elif name == 'array':
-        return isinstance(value, list)
-    else:
-        raise AssertionError(name)
-
-
-def _check_type(value: Any, path: str, *names: str) -> None:
-    if not any(_is_type(value, n) for n in names):
-        raise _Invalid(f'{value!r} is not of type {_json_type(*names)}', path)
-
-
-# The JSON schema type of a single `is` value and of a range bound, per field type
-_scalar_types = {
-    FieldType.keyword: 'string',
-    FieldType.date: 'string',
-    FieldType.long: 'integer',
-    FieldType.double: 'number',
-    FieldType.boolean: 'boolean',
-    FieldType.range: 'number',
-}
-
-
+# What a single value may be is its field type's to say; the structure around
+# the values is checked here
 def _check_value(field: Field, relation: str, value: Any, path: str) -> None:
-    kind = field.type
     if relation == 'is':
-        if kind is FieldType.boolean and value in ('true', 'false'):
-            # Not in the original's schema, but clients echo our facet terms,
-            # which are strings for booleans
-            return
-        if kind is FieldType.object:
-            _check_object(field, value, path)
-        elif kind is FieldType.range:
-            _check_pair(value, path, 'number')
-        elif kind.numeric:
-            # The original's schema for a nullable number is a union with null
-            name = _scalar_types[kind]
-            if not (_is_type(value, name) or (field.nullable and value is None)):
-                if field.nullable:
-                    raise _Invalid(f'{value!r} is not valid under any of the given schemas',
-                                   path)
-                raise _Invalid(f'{value!r} is not of type {_json_type(name)}', path)
-        else:
-            names = ('null', _scalar_types[kind]) if field.nullable else (_scalar_types[kind],)
-            _check_type(value, path, *names)
-    elif relation == 'contains':
-        if not _is_type(value, 'number'):
-            try:
-                _check_pair(value, path, 'number')
-            except _Invalid:
-                raise _Invalid(f'{value!r} is not valid under any of the given schemas',
-                               path) from None
+        field.type.check_is(field, value, path)
     else:
-        _check_pair(value, path, _scalar_types[kind])
-
-
-def _check_pair(value: Any, path: str, name: str) -> None:
-    def bound(v, p):
-        _check_type(v, p, name)
-
-    _check_array(value, path, item=bound, min_items=2, max_items=2)
-
-
-def _check_object(field: Field, value: Any, path: str) -> None:
-    shape = field.shape
-    if shape is None:
-        names = ('null', 'object') if field.nullable else ('object',)
-        _check_type(value, path, *names)
-    elif shape.partial:
-        # The original's `nested` fields: an object, never null
-        _check_properties(shape, value, path)
-    else:
-        # A union of null and the object in the original's schema
-        try:
-            if not (value is None and field.nullable):
-                _check_properties(shape, value, path)
-        except _Invalid:
-            raise _Invalid(f'{value!r} is not valid under any of the given schemas',
-                           path) from None
-
-
-def _check_properties(shape: ObjectShape, value: Any, path: str) -> None:
-    _check_type(value, path, 'object')
-    for name in shape.properties:
-        if name in value:
-            names = ('null', 'string') if name in shape.nullable else ('string',)
-            _check_type(value[name], _child(path, name), *names)
-    for name in shape.required:
-        if name not in value:
-            raise _Invalid(f'{name!r} is a required property', path)
-    _check_additional(value, shape.properties, path)
+        field.type.check_bounds(relation, value, path)
 
 
 def filters_schema(fields: Sequence[Field]) -> dict[str, Any]:
@@ -448,99 +298,32 @@ def field_filter_schema(field: Field) -> dict[str, Any]:
     return schemas[0] if len(schemas) == 1 else {'oneOf': schemas}
 
 
-_openapi_types = {
-    'string': {'type': 'string'},
-    'integer': {'type': 'integer', 'format': 'int64'},
-    'number': {'type': 'number', 'format': 'double'},
-    'boolean': {'type': 'boolean'},
-}
-
-
 def _relation_schema(field: Field, relation: str) -> dict[str, Any]:
     shape = field.shape
-    values: dict[str, Any] = {'type': 'array', 'items': _value_schema(field, relation),
-                              'minItems': 1}
+    items = field.type.is_schema(field) if relation == 'is' else field.type.bounds_schema(relation)
+    values: dict[str, Any] = {'type': 'array', 'items': items, 'minItems': 1}
     if relation == 'is' and shape is not None and shape.partial:
         values['maxItems'] = 1
     return {'type': 'object', 'properties': {relation: values}, 'required': [relation],
             'additionalProperties': False}
 
 
-def _value_schema(field: Field, relation: str) -> dict[str, Any]:
-    kind = field.type
-    nullable = {'nullable': True} if field.nullable else {}
-    if relation == 'is':
-        if kind is FieldType.object:
-            shape = field.shape
-            if shape is None:
-                return {'type': 'object', **nullable}
-            properties = {name: {'type': 'string',
-                                 **({'nullable': True} if name in shape.nullable else {})}
-                          for name in shape.properties}
-            schema = {'type': 'object', 'properties': properties,
-                      'additionalProperties': False}
-            if shape.required:
-                schema['required'] = list(shape.required)
-            return schema if shape.partial else {**schema, **nullable}
-        elif kind is FieldType.range:
-            return _pair_schema(_openapi_types['number'])
-        else:
-            return {**_openapi_types[_scalar_types[kind]], **nullable}
-    elif relation == 'contains':
-        number = _openapi_types['number']
-        return {'anyOf': [number, _pair_schema(number)]}
-    else:
-        bound = _openapi_types[_scalar_types[kind]]
-        if kind is FieldType.date:
-            bound = {**bound, 'pattern': '^' + _date_re.pattern + '$'}
-        return _pair_schema(bound)
-
-
-def _pair_schema(bound: dict[str, Any]) -> dict[str, Any]:
-    return {'type': 'array', 'items': bound, 'minItems': 2, 'maxItems': 2}
-
-
 def _parse_is(field: Field, value: Any) -> Value:
     if value is None:
         return None
-    kind = field.type
     try:
-        if kind is FieldType.boolean and isinstance(value, str):
-            return value == 'true'
-        elif kind is FieldType.long:
-            return field.normalize(int(value))
-        elif kind is FieldType.object:
-            return canonical_json(value)
-        else:
-            return field.normalize(value)
+        return field.type.parse_is(value)
     except ValueError as e:
         raise InvalidFilterError(f'Invalid value for field {field.name!r}: {e}') from None
 
 
 def _parse_range(field: Field, relation: str, value: Any, path: str) -> Bounds:
     """A range the schema accepted, as the AST holds it."""
-    if relation == 'contains' and not isinstance(value, list):
-        return (float(value), float(value))
-    lo, hi = value
-    if field.type is FieldType.date:
-        for i, bound in enumerate(value):
-            if not _date_re.fullmatch(bound):
-                # The original fails on these while parsing them (500); a
-                # client's malformed value is a 400 here
-                raise InvalidFilterError(f'The value of the `filters` parameter is invalid: '
-                                         f'{bound!r} is not a date of the form '
-                                         f'2021-01-31T23:59:59.000000Z at path {path}[{i}]')
-        bounds: Bounds = (lo, hi)
-    else:
-        bounds = (float(lo), float(hi))
+    bounds = field.type.parse_bounds(relation, value, path)
     if bounds[0] > bounds[1]:
         raise InvalidFilterError(f'Invalid range {value!r} for field {field.name!r}: '
                                  f'the lower bound exceeds the upper bound')
     return bounds
-
-
-# The form of the original's dates (`format_dcp2_datetime`), which sort as strings
-_date_re = re.compile(r'\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z')
 
 
 def matches(term: Term, values: Sequence[Value]) -> bool:
@@ -548,15 +331,7 @@ def matches(term: Term, values: Sequence[Value]) -> bool:
     if isinstance(term, Is):
         return any(v in term.values for v in values) != term.negated
     present = [v for v in values if v is not None]
-    if term.field.type is FieldType.range:
-        test = {
-            Within: lambda v, r: r[0] <= v[0] and v[1] <= r[1],
-            Contains: lambda v, r: v[0] <= r[0] and r[1] <= v[1],
-            Intersects: lambda v, r: v[0] <= r[1] and r[0] <= v[1],
-        }[type(term)]
-    else:
-        def test(v, r):
-            return r[0] <= v <= r[1]
+    test = term.field.type.range_test(_relation_names[type(term)])
     # Every range must be met, each by any value
     return all(any(test(v, r) for v in present) for r in term.ranges)
 

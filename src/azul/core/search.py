@@ -21,7 +21,7 @@ from typing import Any, Literal
 import attrs
 
 from azul.core.documents import IndexedAggregate
-from azul.core.fields import Field, FieldType, Value
+from azul.core.fields import Field, Value
 from azul.core.filters import Filters, filter_matches
 
 Order = Literal['asc', 'desc']
@@ -140,9 +140,7 @@ SummaryResult = Mapping[str, Any]
 
 def sort_key(field: Field, values: Sequence[Value]) -> SortValue:
     """The value a document sorts by, in both directions: its smallest, None if it has none."""
-    present = [v for v in values if v is not None]
-    if field.type is FieldType.range:
-        present = [v[0] for v in present]
+    present = [field.type.sort_key(v) for v in values if v is not None]
     return min(present) if present else None
 
 

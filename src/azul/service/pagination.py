@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from azul.core.fields import LONG_MAX, LONG_MIN, Field, FieldType, check_text, is_finite
+from azul.core.fields import Field, check_text
 from azul.core.search import Cursor, Hit, SearchRequest, SearchResult
 from azul.errors import BadRequestError
 
@@ -57,25 +57,11 @@ def decode_cursor(name: str, text: Any, uid: str | None, field: Field) -> Cursor
 def _sort_value(name: str, field: Field, value: Any) -> Any:
     if value is None:
         return None
-    kind = field.type
-    if kind is FieldType.boolean:
-        ok = isinstance(value, bool)
-    elif kind is FieldType.long:
-        ok = _number(value) and float(value).is_integer() and LONG_MIN <= value <= LONG_MAX
-        value = int(value) if ok else value
-    elif kind in (FieldType.double, FieldType.range):
-        ok = _number(value)
-        value = float(value) if ok else value
-    else:
-        ok = isinstance(value, str) and _text(value)
-    if not ok:
+    try:
+        return field.type.parse_sort_value(value)
+    except ValueError:
         raise BadRequestError(f'The sort value {value!r} in parameter {name!r} does not fit '
-                              f'the sort field {field.name!r} of type {field.type.value}')
-    return value
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and is_finite(value)
+                              f'the sort field {field.name!r} of type {field.type.value}') from None
 
 
 def _text(value: str) -> bool:

@@ -694,8 +694,4 @@ def _registry_from_json(fields: list[dict]) -> FieldRegistry:
 
 
 def _sort_value(field: Field, value: Any):
-    if value is None:
-        return None
-    if field.type in (FieldType.double, FieldType.range):
-        return float(value)
-    return value
+    return None if value is None else field.type.duckdb_sort_param(value)

@@ -39,16 +39,6 @@ from azul.errors import ConfigError, InvalidFilterError
 
 _identifier_re = re.compile(r'^[a-z][a-z0-9_-]{0,250}$')
 
-_list_types = {
-    FieldType.keyword: 'VARCHAR',
-    FieldType.date: 'VARCHAR',
-    FieldType.object: 'VARCHAR',
-    FieldType.long: 'BIGINT',
-    FieldType.double: 'DOUBLE',
-    FieldType.boolean: 'BOOLEAN',
-    FieldType.range: 'STRUCT(lo DOUBLE, hi DOUBLE)',
-}
-
 
 def ident(name: str) -> str:
     """A table or sequence name, validated and quoted for interpolation into SQL."""
@@ -58,11 +48,11 @@ def ident(name: str) -> str:
 
 
 def element_type(field_type: FieldType) -> str:
-    return _list_types[field_type]
+    return field_type.duckdb_type
 
 
 def sort_type(field_type: FieldType) -> str:
-    return 'DOUBLE' if field_type is FieldType.range else _list_types[field_type]
+    return field_type.duckdb_sort_type
 
 
 @attrs.frozen
@@ -155,27 +145,17 @@ def contribution_create_statement(name: str) -> str:
 
 def to_column(field: Field, values: Sequence[Value]) -> list[Any]:
     """A projection as the value of the field's LIST column."""
-    if field.type is FieldType.range:
-        return [None if v is None else {'lo': v[0], 'hi': v[1]} for v in values]
-    return list(values)
+    return [None if v is None else field.type.to_duckdb(v) for v in values]
 
 
 def from_column(field: Field, value: Any) -> Value:
     """One element of a LIST column (or a term) as a projection value."""
-    if value is None:
-        return None
-    if field.type is FieldType.range:
-        return (float(value['lo']), float(value['hi']))
-    elif field.type is FieldType.double:
-        return float(value)
-    return value
+    return None if value is None else field.type.from_duckdb(value)
 
 
 def sort_value(field: Field, values: Sequence[Value]) -> Any:
     """The value of the sort column: the smallest value (range fields: lower bound)."""
-    present = [v for v in values if v is not None]
-    if field.type is FieldType.range:
-        present = [v[0] for v in present]
+    present = [field.type.sort_key(v) for v in values if v is not None]
     return min(present) if present else None
 
 
@@ -186,10 +166,4 @@ def encode_term(value: Value) -> str:
 
 def decode_term(field: Field, text: str | None) -> Value:
     value = None if text is None else orjson.loads(text)
-    if value is None:
-        return None
-    elif field.type is FieldType.range:
-        return (float(value[0]), float(value[1]))
-    elif field.type is FieldType.double:
-        return float(value)
-    return value
+    return None if value is None else field.type.from_json(value)

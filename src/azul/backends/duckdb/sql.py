@@ -10,9 +10,8 @@ from typing import Any
 
 import attrs
 
-from azul.backends.duckdb.schema import FieldSpec, TableSpec, element_type, sort_type
-from azul.core.fields import FieldType
-from azul.core.filters import Contains, Filters, Intersects, Is, Term, Within
+from azul.backends.duckdb.schema import FieldSpec, TableSpec, sort_type
+from azul.core.filters import Filters, Is, Term
 from azul.core.search import Cursor, Sort
 from azul.errors import InvalidFilterError
 
@@ -31,28 +30,18 @@ def term_condition(spec: FieldSpec, term: Term) -> Query:
         for value in term.values:
             if value is None:
                 parts.append(f'list_position({column}, NULL) IS NOT NULL')
-            elif spec.field.type is FieldType.range:
-                parts.append(f'list_contains({column}, '
-                             f'struct_pack(lo := ?::DOUBLE, hi := ?::DOUBLE))')
-                params += [value[0], value[1]]
             else:
-                parts.append(f'list_contains({column}, ?::{element_type(spec.field.type)})')
-                params.append(value)
+                element, values = spec.field.type.duckdb_is(value)
+                parts.append(f'list_contains({column}, {element})')
+                params += values
         text = '(' + (' OR '.join(parts) or 'FALSE') + ')'
         return Query(f'(NOT {text})' if term.negated else text, tuple(params))
-    if spec.field.type is FieldType.range:
-        # Element x is a STRUCT(lo, hi); r the requested range
-        test, order = {
-            Within: ('(x.lo >= ? AND x.hi <= ?)', (0, 1)),
-            Contains: ('(x.lo <= ? AND ? <= x.hi)', (0, 1)),
-            Intersects: ('(x.lo <= ? AND ? <= x.hi)', (1, 0)),
-        }[type(term)]
-    elif isinstance(term, Within) and spec.field.type in _within_types:
-        test, order = '(x >= ? AND x <= ?)', (0, 1)
-    else:
-        raise InvalidFilterError(f'Relation {type(term).__name__.lower()!r} is not allowed '
+    relation = type(term).__name__.lower()
+    translation = spec.field.type.duckdb_range_test(relation)
+    if translation is None:
+        raise InvalidFilterError(f'Relation {relation!r} is not allowed '
                                  f'for field {spec.field.name!r}')
-    bound = _within_types.get(spec.field.type, float)
+    test, order, bound = translation
     for r in term.ranges:
         # Every range must be met, each by any element. NULL elements make the
         # test NULL, which list_bool_or skips; no hit at all is NULL.
@@ -60,10 +49,6 @@ def term_condition(spec: FieldSpec, term: Term) -> Query:
                      f'FALSE)')
         params += [bound(r[i]) for i in order]
     return Query('(' + (' AND '.join(parts) or 'TRUE') + ')', tuple(params))
-
-
-# The types `within` applies to, besides ranges, and how a bound is passed
-_within_types = {FieldType.long: float, FieldType.double: float, FieldType.date: str}
 
 
 def where(table: TableSpec, filters: Filters) -> Query:
@@ -223,7 +208,7 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
                      f'JOIN {table.terms_table} t ON t.code = c.code WHERE t.field IN ({ids})')
     parts.append(f'SELECT {FacetRow.SCOPE}, NULL, NULL, count(*) FROM m WHERE {scope(None)}')
     for spec in own:
-        value = '[v.lo, v.hi]' if spec.field.type is FieldType.range else 'v'
+        value = spec.field.type.duckdb_json
         parts.append(f'SELECT {FacetRow.TERM}, {spec.id}, CASE WHEN v IS NULL THEN NULL '
                      f'ELSE to_json({value})::VARCHAR END, count(*) FROM '
                      f'(SELECT unnest({spec.values}) AS v FROM m WHERE {scope(skipped(spec))}) '

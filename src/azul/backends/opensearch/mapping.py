@@ -47,16 +47,6 @@ import orjson
 from azul.core.documents import Contribution, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType, Range, Value
 
-_property_types = {
-    FieldType.keyword: 'keyword',
-    FieldType.date: 'keyword',
-    FieldType.object: 'keyword',
-    FieldType.long: 'long',
-    FieldType.double: 'double',
-    FieldType.boolean: 'boolean',
-    FieldType.range: 'double_range',
-}
-
 
 def prop(field: Field | str) -> str:
     """The property name of a field under `fields` (and its range companions)."""
@@ -71,15 +61,11 @@ def value_path(field: Field) -> str:
 
 def term_path(field: Field) -> str:
     """Where term queries and term aggregations look."""
-    if field.type is FieldType.range:
-        return f'range_key.{prop(field)}'
-    return f'fields.{prop(field)}'
+    return f'{field.type.opensearch_terms}.{prop(field)}'
 
 
 def sort_path(field: Field) -> str:
-    if field.type is FieldType.range:
-        return f'range_lower.{prop(field)}'
-    return f'fields.{prop(field)}'
+    return f'{field.type.opensearch_sort}.{prop(field)}'
 
 
 NULLS = 'nulls'
@@ -95,8 +81,11 @@ def index_settings(shards: int, replicas: int) -> dict[str, Any]:
 
 
 def aggregate_mappings(registry: FieldRegistry) -> dict[str, Any]:
-    fields = {prop(f): {'type': _property_types[f.type]} for f in registry}
-    ranges = [f for f in registry if f.type is FieldType.range]
+    fields = {prop(f): f.type.opensearch_mapping() for f in registry}
+    companions: dict[str, dict[str, Any]] = {'range_lower': {}, 'range_key': {}}
+    for f in registry:
+        for name, mapping in f.type.opensearch_companions.items():
+            companions[name][prop(f)] = dict(mapping)
     return {
         'dynamic': 'strict',
         '_meta': {'facets': {f.name: f.type.value for f in registry.facets}},
@@ -108,12 +97,8 @@ def aggregate_mappings(registry: FieldRegistry) -> dict[str, Any]:
             # not by the first search after one
             FACET_TERMS: {'type': 'keyword', 'eager_global_ordinals': True},
             'fields': {'type': 'object', 'dynamic': 'strict', 'properties': fields},
-            'range_lower': {'type': 'object', 'dynamic': 'strict', 'properties': {
-                prop(f): {'type': 'double'} for f in ranges
-            }},
-            'range_key': {'type': 'object', 'dynamic': 'strict', 'properties': {
-                prop(f): {'type': 'keyword'} for f in ranges
-            }},
+            **{name: {'type': 'object', 'dynamic': 'strict', 'properties': properties}
+               for name, properties in companions.items()},
         }
     }
 
@@ -144,32 +129,14 @@ def contribution_source(contribution: Contribution) -> dict[str, Any]:
 
 
 def range_key(value: Range) -> str:
-    # Adding 0.0 turns -0.0 into 0.0, so that equal ranges get equal keys
-    return json.dumps([value[0] + 0.0, value[1] + 0.0])
-
-
-# The JSON of a facet term's value, canonical so that equal values (`1` and
-# `1.0` of a double field, `-0.0` and `0.0`) are one term, as they are in a
-# typed field. Strings by orjson, as this runs for every term of every
-# document written (the standard library's took 100 µs a document).
-_encoders = {
-    FieldType.long: lambda v: str(int(v)),
-    # orjson would write NaN as null
-    FieldType.double: lambda v: json.dumps(float(v) + 0.0),
-    FieldType.boolean: lambda v: 'true' if v else 'false',
-    FieldType.range: lambda v: json.dumps([v[0] + 0.0, v[1] + 0.0]),
-}
-
-
-def _encode_string(value: Value) -> str:
-    return orjson.dumps(str(value)).decode()
+    return FieldType.range.opensearch_term(value)
 
 
 def _facet_terms(doc: IndexedAggregate, facets: Mapping[str, FieldType]) -> list[str]:
     """`<field name><TAB><JSON value>` of every value of every facet."""
     terms = []
     for name, kind in facets.items():
-        prefix, encode = name + '\t', _encoders.get(kind, _encode_string)
+        prefix, encode = name + '\t', kind.encode_facet_term
         terms += [prefix + ('null' if v is None else encode(v)) for v in doc.fields.get(name, ())]
     # Values are distinct, but may encode alike (`1` and `1.0` of a double field)
     return list(dict.fromkeys(terms))
@@ -227,10 +194,7 @@ def aggregate_source(doc: IndexedAggregate,
 def source_values(field: Field, source: Mapping[str, Any]) -> tuple[Value, ...]:
     """The projection of one field, read back from a stored source."""
     stored = source.get('fields', {}).get(prop(field), [])
-    if field.type is FieldType.range:
-        values: list[Value] = [(float(r['gte']), float(r['lte'])) for r in stored]
-    else:
-        values = [from_key(field, v) for v in stored]
+    values: list[Value] = [field.type.from_opensearch_source(v) for v in stored]
     if field.name in source.get(NULLS, ()):
         values.append(None)
     return tuple(values)
@@ -241,16 +205,4 @@ def from_key(field: Field, key: Any) -> Value:
     A value as OpenSearch returns it (a source value or an aggregation bucket
     key) or as a facet term holds it, in the canonical form of the projection.
     """
-    kind = field.type
-    if kind is FieldType.boolean:
-        # Buckets of boolean fields have the keys 1 and 0
-        return bool(key)
-    elif kind is FieldType.long:
-        return int(key)
-    elif kind is FieldType.double:
-        return float(key)
-    elif kind is FieldType.range:
-        lo, hi = json.loads(key) if isinstance(key, str) else key
-        return (float(lo), float(hi))
-    else:
-        return str(key)
+    return field.type.from_opensearch(key)

@@ -18,7 +18,6 @@ null count per facet) was 25-35 times slower than DuckDB for a page with 25
 facets at 100,000 documents: every wrapper re-evaluated its filter for every
 document, and every `terms` aggregation (about 10 ms each) read its own field.
 """
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -29,14 +28,13 @@ from azul.backends.opensearch.mapping import (
     from_key,
     parse_facet_terms,
     prop,
-    range_key,
     sort_path,
     source_values,
     term_path,
     value_path,
 )
-from azul.core.fields import Field, FieldType, Value
-from azul.core.filters import Contains, Filters, Intersects, Is, Term, Within
+from azul.core.fields import Field, Value
+from azul.core.filters import Filters, Is, Term
 from azul.core.search import (
     Cursor,
     FacetResult,
@@ -81,13 +79,12 @@ def all_of(clauses: Sequence[Query]) -> Query:
 
 def term_value(field: Field, value: Value) -> Any:
     """A non-null value as a term query expects it."""
-    return range_key(value) if field.type is FieldType.range else value
+    return field.type.opensearch_term(value)
 
 
 def after_value(field: Field, value: Any) -> Any:
     """A non-null sort key as `search_after` expects it."""
-    # Booleans sort as 0 and 1, and `search_after` rejects true and false
-    return int(value) if field.type is FieldType.boolean else value
+    return field.type.opensearch_after(value)
 
 
 def _is(term: Is) -> Query:
@@ -107,7 +104,7 @@ def _ranges(relation: str | None) -> Callable[[Term], Query]:
     is how dates in the original's form sort.
     """
     def translate(term: Term) -> Query:
-        bounds = _bounds.get(term.field.type, _same)
+        bounds = term.field.type.opensearch_bounds
 
         def one(lo: Any, hi: Any) -> Query:
             clamped = bounds(lo, hi)
@@ -122,52 +119,15 @@ def _ranges(relation: str | None) -> Callable[[Term], Query]:
     return translate
 
 
-def _same(lo: Any, hi: Any) -> tuple[Any, Any]:
-    return lo, hi
-
-
-LONG_MIN, LONG_MAX = -2 ** 63, 2 ** 63 - 1
-
-
-def _long_bounds(lo: float, hi: float) -> tuple[int, int] | None:
-    """
-    The bounds of a range on a long field as integers a long can hold:
-    OpenSearch fails the whole query for a bound beyond (`1e300`), where the
-    reference semantics, comparing numbers, match every value up to it. None
-    for a range no long lies in.
-    """
-    if lo > LONG_MAX or hi < LONG_MIN:
-        return None
-    # Comparing before converting: float(LONG_MAX) is 2 ** 63, beyond a long
-    return (LONG_MIN if lo <= LONG_MIN else math.ceil(lo),
-            LONG_MAX if hi >= LONG_MAX else math.floor(hi))
-
-
-# How the bounds of a range on a field of a type are passed, if not as they are
-_bounds: Mapping[FieldType, Callable[[Any, Any], tuple[Any, Any] | None]] = {
-    FieldType.long: _long_bounds,
-}
-
-
-# (term class, whether the field is a range field) -> translation
-_translations: Mapping[tuple[type, bool], Callable[[Any], Query]] = {
-    (Is, False): _is,
-    (Is, True): _is,
-    (Within, False): _ranges(None),
-    (Within, True): _ranges('within'),
-    (Contains, True): _ranges('contains'),
-    (Intersects, True): _ranges('intersects'),
-}
-
-
 def term_query(term: Term) -> Query:
-    key = (type(term), term.field.type is FieldType.range)
+    if isinstance(term, Is):
+        return _is(term)
     try:
-        translate = _translations[key]
+        relation = term.field.type.opensearch_relations[type(term).__name__.lower()]
     except KeyError:
         raise AzulError(f'Cannot translate {type(term).__name__} '
                         f'on field {term.field.name!r}') from None
-    return translate(term)
+    return _ranges(relation)(term)
 
 
 def filter_query(filters: Filters) -> Query:
