@@ -11,7 +11,7 @@ same order (checked against the original's canned PFB schema), so that the
 schema is the same even where our documents lack a field (e.g.
 `biomaterial_name`), which then gets its default.
 """
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 from azul.manifests import avro_pfb
@@ -169,32 +169,44 @@ def _file_entities(file: Mapping[str, Any], relations: list[tuple[str, str]]) ->
         yield avro_pfb.entity('files', id_, avro_pfb.conform(fields, f), relations)
 
 
-def hca_pfb_entities(documents: Iterator[Mapping[str, Any]]) -> Iterator[JSON]:
+def stream_entities(documents: Iterator[Mapping[str, Any]],
+                    metadata: JSON,
+                    inner_names: Iterable[str],
+                    inner_entity: Callable[[str, Mapping[str, Any]], JSON],
+                    file_entities: Callable[[Mapping[str, Any], list[tuple[str, str]]],
+                                            Iterable[JSON]]
+                    ) -> Iterator[JSON]:
     """
     The Metadata entity, then per file aggregate the inner entities not seen
     before (Terra reads a PFB in one pass and wants an entity before any
-    relation to it), then the file. The original collects every document
-    first; this streams, holding only the ids of the inner entities written
-    so far (an inner entity's first occurrence wins, as in the original).
+    relation to it), then the file's entities, related to all of them. The
+    original collects every document first; this streams, holding only the
+    ids of the inner entities written so far (an inner entity's first
+    occurrence wins, as in the original). Both atlases' `terra.pfb`.
     """
-    yield hca_metadata_entity()
+    yield metadata
     written: set[str] = set()
     for document in documents:
         contents = document['contents']
         relations = []
-        for name in INNER_ENTITY_ORDER:
+        for name in inner_names:
             # Inner entities without a document id cannot be told apart
             inner = [e for e in contents.get(name) or () if e.get('document_id')]
             # The order of an aggregate's inner entities depends on the order
             # its contributions were read in; sorting makes the output stable
             for obj in sorted(inner, key=lambda e: e['document_id']):
-                entity = _inner_entity(name, obj)
+                entity = inner_entity(name, obj)
                 relations.append((name, entity['id']))
                 if entity['id'] not in written:
                     written.add(entity['id'])
                     yield entity
         file, = contents['files']
-        yield from _file_entities(file, relations)
+        yield from file_entities(file, relations)
+
+
+def hca_pfb_entities(documents: Iterator[Mapping[str, Any]]) -> Iterator[JSON]:
+    return stream_entities(documents, hca_metadata_entity(), INNER_ENTITY_ORDER,
+                           _inner_entity, _file_entities)
 
 
 class TerraPFBFormat(ManifestFormat):

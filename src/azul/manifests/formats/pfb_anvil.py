@@ -104,26 +104,10 @@ def _entity(name: str, obj: Mapping[str, Any],
 
 
 def anvil_pfb_entities(documents: Iterator[Mapping[str, Any]]) -> Iterator[JSON]:
-    """
-    The Metadata entity, then per file aggregate (in entity id order) its
-    inner entities not written before, then the file, related to all of them:
-    the order of the HCA format (see `pfb.hca_pfb_entities`).
-    """
-    yield anvil_metadata_entity()
-    written: set[str] = set()
-    for document in documents:
-        contents = document['contents']
-        relations = []
-        for name in INNER_ENTITY_TYPES:
-            inner = [e for e in contents.get(name) or () if e.get('document_id')]
-            for obj in sorted(inner, key=lambda e: e['document_id']):
-                entity = _entity(name, obj)
-                relations.append((name, entity['id']))
-                if entity['id'] not in written:
-                    written.add(entity['id'])
-                    yield entity
-        file, = contents['files']
-        yield _entity('files', file, relations)
+    """The entities in the order of the HCA format (see `pfb.stream_entities`)."""
+    return pfb.stream_entities(documents, anvil_metadata_entity(), INNER_ENTITY_TYPES,
+                               _entity, lambda file, relations: [_entity('files', file,
+                                                                         relations)])
 
 
 class TerraPFBFormat(pfb.TerraPFBFormat):
