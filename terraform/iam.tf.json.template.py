@@ -6,6 +6,7 @@ that encrypts queues, bucket and secret.
 """
 import json
 
+from azul.deploy.terraform import assume_role_policy
 from azul.indexer.queue import QUEUES
 
 P = '${data.aws_partition.current.partition}'
@@ -64,18 +65,11 @@ def _policies(deployment) -> dict[str, list[dict]]:
 
 
 def template(deployment) -> dict:
-    assume = {
-        'Version': '2012-10-17',
-        'Statement': [{
-            'Effect': 'Allow',
-            'Principal': {'Service': 'lambda.amazonaws.com'},
-            'Action': 'sts:AssumeRole',
-        }],
-    }
+    assume = assume_role_policy('lambda.amazonaws.com')
     policies = _policies(deployment)
     return {'resource': {
         'aws_iam_role': {
-            app: {'name': f'{deployment.prefix}-{app}', 'assume_role_policy': json.dumps(assume)}
+            app: {'name': f'{deployment.prefix}-{app}', 'assume_role_policy': assume}
             for app in policies
         },
         'aws_iam_role_policy': {

@@ -6,22 +6,14 @@ before any deployment. Each deployment's bootstrap sets it to a role of its
 own with the same permissions; the last one applied is the one in use, and
 destroying that bootstrap leaves the setting pointing at nothing.
 """
-import json
+from azul.deploy.terraform import assume_role_policy
 
 
 def template(deployment) -> dict:
-    assume = {
-        'Version': '2012-10-17',
-        'Statement': [{
-            'Effect': 'Allow',
-            'Principal': {'Service': 'apigateway.amazonaws.com'},
-            'Action': 'sts:AssumeRole',
-        }],
-    }
     return {'resource': {
         'aws_iam_role': {'apigateway': {
             'name': f'{deployment.prefix}-apigateway-logs',
-            'assume_role_policy': json.dumps(assume),
+            'assume_role_policy': assume_role_policy('apigateway.amazonaws.com'),
         }},
         'aws_iam_role_policy_attachment': {'apigateway': {
             'role': '${aws_iam_role.apigateway.name}',

@@ -93,6 +93,18 @@ def deployment(name: str, out: Path = TEMPLATES, build: Path | None = None,
     return Deployment(name, settings, config, out, build, packager)
 
 
+def assume_role_policy(service: str) -> str:
+    """The trust policy of a role that the AWS service (e.g. `lambda.amazonaws.com`) assumes."""
+    return json.dumps({
+        'Version': '2012-10-17',
+        'Statement': [{
+            'Effect': 'Allow',
+            'Principal': {'Service': service},
+            'Action': 'sts:AssumeRole',
+        }],
+    })
+
+
 def state_bucket(deployment: str, account: str) -> str:
     """
     The bucket of the deployment's Terraform state. Bucket names are global,
