@@ -11,10 +11,7 @@ queue resources instead of ARNs spelled from names, and the providers this
 machine's Terraform lacks (`null`) are dropped.
 """
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,36 +27,17 @@ APPS = ('indexer', 'service')
 _reference = re.compile(r'\b(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)|\blocal\.([A-Za-z0-9_]+)')
 
 
-def app_dir(app: str, deployment: str) -> Path:
-    """
-    The directory `chalice package` packages: the app with our `azul`
-    package and its dependencies once `azul.deploy.package` exists, the bare
-    app (whose zip lacks them) until then.
-    """
-    try:
-        from azul.deploy.package import prepare_app
-    except ImportError:
-        return project_root() / 'lambdas' / app
-    return prepare_app(app, deployment)
-
-
 def package(app: str, deployment: str, region: str,
             project_dir: Path | None = None, outdir: Path | None = None) -> dict:
     """
-    Run `chalice package` for the app and return its chalice.tf.json. The
-    zip lands next to it, in `outdir` (build/<deployment>/<app>/).
+    Run `chalice package` for the app (the project `azul.deploy.package`
+    assembles, unless given) and return its chalice.tf.json. The zip lands
+    next to it, in `outdir` (build/<deployment>/<app>/).
     """
-    project_dir = app_dir(app, deployment) if project_dir is None else project_dir
+    from azul.deploy.package import chalice_package, prepare_app
+    project_dir = prepare_app(app, deployment) if project_dir is None else project_dir
     outdir = project_root() / 'build' / deployment / app if outdir is None else outdir
-    outdir.mkdir(parents=True, exist_ok=True)
-    # A process of its own: Chalice imports app.py as the module `app`, and
-    # the indexer's queue names depend on AZUL_DEPLOYMENT at import time
-    env = {**os.environ, 'AZUL_DEPLOYMENT': deployment, 'AWS_DEFAULT_REGION': region}
-    command = [str(Path(sys.executable).with_name('chalice')), '--project-dir', str(project_dir),
-               'package', '--pkg-format', 'terraform', '--stage', deployment, str(outdir)]
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ConfigError(f'chalice package of {app} failed:\n{result.stdout}{result.stderr}')
+    chalice_package(app, project_dir, outdir, deployment, region)
     return json.loads((outdir / 'chalice.tf.json').read_text())
 
 

@@ -183,11 +183,20 @@ def package(app: str, deployment: str, region: str, root: Path | None = None,
     in build/<deployment>/<app>/. Returns the zip.
     """
     project = prepare_app(app, deployment, root, build)
-    out = project.parent
+    return chalice_package(app, project, project.parent, deployment, region)
+
+
+def chalice_package(app: str, project: Path, out: Path, deployment: str, region: str) -> Path:
+    """
+    `chalice package --pkg-format terraform` of the Chalice project into
+    `out` (deployment.zip and chalice.tf.json). Returns the zip.
+    """
+    out.mkdir(parents=True, exist_ok=True)
     for stale in ('deployment.zip', 'chalice.tf.json'):
         (out / stale).unlink(missing_ok=True)
-    # Chalice imports app.py to find its routes and event sources; the
-    # indexer's queue names depend on the deployment
+    # A process of its own: Chalice imports app.py as the module `app` to
+    # find its routes and event sources, and the indexer's queue names
+    # depend on the deployment at import time
     env = {**os.environ, 'AZUL_DEPLOYMENT': deployment, 'AWS_DEFAULT_REGION': region}
     chalice = Path(sys.executable).with_name('chalice')
     result = subprocess.run([str(chalice), '--project-dir', str(project), 'package',
