@@ -5,10 +5,15 @@ queries. Prints one JSON line per measurement:
   {"backend": "duckdb", "docs": 100000, "measure": "load", "seconds": 12.3}
   {"backend": "duckdb", "docs": 100000, "measure": "page_all_facets", "p50_ms": .., "p95_ms": ..}
 
-Measures: `page_all_facets` (a page of 25 with every facet, no filter),
-`page_filtered` (the same with three filters), `summary` (counts, sums,
-cardinalities and grouped sums of /index/summary). Load time counts the time
-spent in the backend's `write_aggregates` only, not generating the documents.
+Measures, the requests a data portal sends (pages of 25 with every facet):
+`page_all_facets` (no filter, the default sort), `page_filtered` (three
+filters), `page_sorted` (no filter, by a numeric field, descending),
+`page_deep` and `page_filtered_deep` (the 11th page, by `search_after`),
+`page_previous` (the 10th page, back by `search_before` from the 11th),
+`summary` and `summary_filtered` (counts, sums, cardinalities and grouped sums
+of /index/summary, without and with the three filters). Load time counts the
+time spent in the backend's `write_aggregates` only, not generating the
+documents.
 
   python scripts/bench_backends.py --docs 100000 --backends duckdb,opensearch --repeat 30
 
@@ -49,6 +54,10 @@ def main(argv: list[str] | None = None) -> None:
                         help='keep the DuckDB file and the OpenSearch indices and, if they '
                              'already hold --docs documents, measure the queries without '
                              'loading again')
+    parser.add_argument('--deployment', default='bench',
+                        help='the deployment a reused load is kept under (OpenSearch indices '
+                             'are named after it, on a node others may share)')
+    parser.add_argument('--measures', help='comma-separated measures to run (default: all)')
     parser.add_argument('--request-cache', action='store_true',
                         help="let OpenSearch answer a repeated page's counts and summary from "
                              'its shard request cache (by default the benchmark turns it off)')
@@ -57,16 +66,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.reuse and 'duckdb' in kinds and args.duckdb_path is None:
         parser.error('--reuse needs --duckdb-path')
     for kind in kinds:
-        with backend_of(kind, args.duckdb_path, args.reuse, args.request_cache) as backend:
-            run(kind, backend, args.docs, args.repeat, args.batch)
+        with backend_of(kind, args.duckdb_path, args.reuse, args.request_cache,
+                        args.deployment) as backend:
+            run(kind, backend, args.docs, args.repeat, args.batch,
+                args.measures.split(',') if args.measures else None)
 
 
 class backend_of:
     """A fresh deployment of the backend, dropped afterwards unless reused."""
 
     def __init__(self, kind: str, duckdb_path: Path | None, reuse: bool = False,
-                 request_cache: bool = False):
+                 request_cache: bool = False, deployment: str = 'bench'):
         self.kind = kind
+        self.deployment = deployment
         self.request_cache = request_cache
         self.duckdb_path = duckdb_path
         self.reuse = reuse
@@ -76,7 +88,7 @@ class backend_of:
 
     def __enter__(self) -> SearchBackend:
         # A reused file keeps one fixed deployment, so a later run finds the loaded rows
-        deployment = 'bench' if self.reuse else 'bench' + uuid.uuid4().hex[:8]
+        deployment = self.deployment if self.reuse else 'bench' + uuid.uuid4().hex[:8]
         if self.kind == 'duckdb':
             from azul.backends.duckdb import DuckDBBackend
             path = self.duckdb_path
@@ -126,7 +138,8 @@ def _batches(docs: Iterator, size: int) -> Iterator[list]:
         yield batch
 
 
-def run(kind: str, backend: SearchBackend, count: int, repeat: int, batch_size: int) -> None:
+def run(kind: str, backend: SearchBackend, count: int, repeat: int, batch_size: int,
+        only: list[str] | None = None) -> None:
     registry = benchdata.registry()
     loaded = backend.count(CATALOG, benchdata.ENTITY_TYPE)
     if loaded == count:
@@ -137,19 +150,13 @@ def run(kind: str, backend: SearchBackend, count: int, repeat: int, batch_size: 
             backend.delete_indices(CATALOG)
         load(kind, backend, registry, count, batch_size)
 
-    def page(filters: Filters) -> Callable[[], object]:
-        request = SearchRequest(entity_type=benchdata.ENTITY_TYPE, filters=filters,
-                                sort=Sort(registry['fileName']), size=25,
-                                facets=registry.facets)
-        return lambda: backend.search(CATALOG, request)
-
-    summary = benchdata.summary_request(registry)
-    measures = {
-        'page_all_facets': page(Filters()),
-        'page_filtered': page(benchdata.filtered(registry)),
-        'summary': lambda: backend.summary(CATALOG, summary),
-    }
+    measures = portal_mix(backend, registry)
+    unknown = set(only or ()) - set(measures)
+    if unknown:
+        raise SystemExit(f'Unknown measures {sorted(unknown)}')
     for measure, call in measures.items():
+        if only is not None and measure not in only:
+            continue
         call()  # warm up caches and code paths
         times, cpu = [], []
         for _ in range(repeat):
@@ -162,6 +169,58 @@ def run(kind: str, backend: SearchBackend, count: int, repeat: int, batch_size: 
         emit(kind, count, measure, p50_ms=round(statistics.median(times), 1),
              p95_ms=round(percentile(times, 95), 1),
              cpu_p50_ms=round(statistics.median(cpu), 1), load_avg=os.getloadavg()[0])
+
+
+PAGE = 25
+# Pages a user reads before the deep page's request
+DEPTH = 10
+
+
+def portal_mix(backend: SearchBackend, registry: FieldRegistry) -> dict[str, Callable[[], object]]:
+    """Measure name -> a call making the request; cursors are found lazily, once."""
+
+    def request(filters: Filters, sort: Sort, **cursor) -> SearchRequest:
+        return SearchRequest(entity_type=benchdata.ENTITY_TYPE, filters=filters, sort=sort,
+                             size=PAGE, facets=registry.facets, **cursor)
+
+    def page(filters: Filters, sort: Sort = Sort(registry['fileName'])) -> Callable[[], object]:
+        return lambda: backend.search(CATALOG, request(filters, sort))
+
+    def deep(filters: Filters, back: bool = False) -> Callable[[], object]:
+        sort = Sort(registry['fileName'])
+        found: list[SearchRequest] = []
+
+        def call():
+            if not found:
+                # Page forward as the portal does: each cursor is the last hit of the page
+                cursor, hits = None, ()
+                for _ in range(DEPTH):
+                    hits = backend.search(CATALOG, request(filters, sort,
+                                                           search_after=cursor)).hits
+                    cursor = hits[-1].sort
+                # `cursor` ends the 10th page; back from the 11th page's first hit is the 10th
+                if back:
+                    first = backend.search(CATALOG, request(filters, sort,
+                                                            search_after=cursor)).hits[0]
+                    found.append(request(filters, sort, search_before=first.sort))
+                else:
+                    found.append(request(filters, sort, search_after=cursor))
+            return backend.search(CATALOG, found[0])
+
+        return call
+
+    filters = benchdata.filtered(registry)
+    return {
+        'page_all_facets': page(Filters()),
+        'page_filtered': page(filters),
+        'page_sorted': page(Filters(), Sort(registry['fileSize'], 'desc')),
+        'page_deep': deep(Filters()),
+        'page_filtered_deep': deep(filters),
+        'page_previous': deep(Filters(), back=True),
+        'summary': lambda: backend.summary(CATALOG, benchdata.summary_request(registry)),
+        'summary_filtered': lambda: backend.summary(
+            CATALOG, benchdata.summary_request(registry, filters)),
+    }
 
 
 def load(kind: str, backend: SearchBackend, registry: FieldRegistry, count: int,
