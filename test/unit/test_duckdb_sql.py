@@ -21,7 +21,7 @@ from azul.backends.duckdb.schema import (
 )
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.core.filters import Contains, Filters, Intersects, Is, Within, matches
-from azul.core.search import Sort
+from azul.core.search import Cardinality, Count, Sort, Sum, Terms
 from azul.errors import ConfigError, InvalidFilterError
 
 EVIL = "x'); DROP TABLE t; --"
@@ -58,8 +58,9 @@ def test_field_names_and_values_never_reach_sql():
                sql.facets(TABLE, filters, TABLE.facets[:1], [TABLE.spec(evil)],
                           sql.PageSpec(Sort(evil), 10, search_before=(EVIL, EVIL))),
                sql.rows(TABLE, sql.PageSpec(Sort(evil), 10), [1, 2]),
-               sql.terms(TABLE, filters, TABLE.spec(evil), [TABLE.spec(REGISTRY['size'])],
-                         [TABLE.spec(evil)]),
+               sql.summary(TABLE, filters, sql.SummarySpec.of(TABLE, (
+                   Count('n'), Sum('s', REGISTRY['size']), Cardinality('c', evil),
+                   Terms('t', evil, sums=(REGISTRY['size'],), distinct=(evil,))))),
                sql.scan(TABLE, filters)]
     for query in queries:
         assert 'DROP' not in query.text
@@ -103,6 +104,29 @@ def test_facets_evaluate_each_filter_once():
     # One statement evaluates each filter once, whatever the facets
     facets = [TABLE.spec(REGISTRY[name]) for name in ('size', 'flag', 'age')]
     assert sql.facets(TABLE, filters, facets[2:], facets[:2]).params == (17, True)
+
+
+def test_own_facets_add_the_rows_failing_their_own_filter_only():
+    size, flag, age = (TABLE.spec(REGISTRY[name]) for name in ('size', 'flag', 'age'))
+    filters = Filters((Is(REGISTRY['size'], (17,)), Is(REGISTRY['flag'], (True,))))
+    text = sql.facets(TABLE, filters, [age], [size, flag]).text
+    # The codes of the rows passing both filters count for all three facets
+    assert f'WHERE t.field IN ({age.id}, {size.id}, {flag.id})' in text
+    # Rows failing one filter are kept, and count for that filter's facet only
+    assert '>= 1)' in text
+    assert f'unnest({size.values}) AS v FROM m WHERE NOT g0' in text
+    assert f'unnest({flag.values}) AS v FROM m WHERE NOT g1' in text
+    # Without own facets only the rows passing every filter are kept
+    assert '>= 2)' in sql.facets(TABLE, filters, [age, size], []).text
+
+
+def test_the_own_facet_of_a_single_filter_reads_the_counts():
+    size, age = (TABLE.spec(REGISTRY[name]) for name in ('size', 'age'))
+    filters = Filters((Is(REGISTRY['size'], (17,)),))
+    text = sql.facets(TABLE, filters, [age], [size]).text
+    assert TABLE.counts_table in text and f'WHERE c.field IN ({size.id})' in text
+    assert f'WHERE t.field IN ({age.id})' in text
+    assert f'unnest({size.values})' not in text and '>= 1)' in text
 
 
 def test_facets_carry_the_page():
@@ -202,10 +226,38 @@ def test_page_order_and_cursor(order, kwargs, order_by, condition):
 
 
 def test_cardinality_may_count_the_null_term():
-    spec = TABLE.spec(REGISTRY['name'])
     filters = Filters((Is(REGISTRY['size'], (1,)),))
-    assert 'bool_or(v IS NULL)' not in sql.cardinality(TABLE, filters, spec).text
-    assert 'bool_or(v IS NULL)' in sql.cardinality(TABLE, filters, spec, True).text
+
+    def text(count_null: bool) -> str:
+        spec = sql.SummarySpec.of(TABLE, (Cardinality('c', REGISTRY['name'], count_null),))
+        return sql.summary(TABLE, filters, spec).text
+
+    assert 'bool_or(v IS NULL)' not in text(False)
+    assert 'bool_or(v IS NULL)' in text(True)
+
+
+def test_summary_evaluates_the_filters_once():
+    filters = Filters((Is(REGISTRY['size'], (17,)), Is(REGISTRY['flag'], (True,))))
+    aggregations = (Count('n'), Sum('total', REGISTRY['ratio']),
+                    Cardinality('sizes', REGISTRY['size']),
+                    Terms('by_flag', REGISTRY['flag'], sums=(REGISTRY['size'],),
+                          distinct=(REGISTRY['name'],)))
+    query = sql.summary(TABLE, filters, sql.SummarySpec.of(TABLE, aggregations))
+    assert query.params == (17, True)
+    assert query.text.count('list_contains') == 2
+    # Without filters nothing is materialized and facet cardinalities read the counts
+    query = sql.summary(TABLE, Filters(), sql.SummarySpec.of(TABLE, aggregations))
+    assert 'MATERIALIZED' not in query.text and TABLE.counts_table in query.text
+    assert query.params == ()
+
+
+def test_summary_columns_number_each_aggregation():
+    aggregations = (Sum('a', REGISTRY['ratio']), Count('n'),
+                    Terms('t', REGISTRY['flag'], sums=(REGISTRY['size'], REGISTRY['ratio']),
+                          distinct=(REGISTRY['name'],)),
+                    Sum('b', REGISTRY['size']))
+    spec = sql.SummarySpec.of(TABLE, aggregations)
+    assert spec.columns() == ['agg', 'n', 't2', 's0', 's4', 's1', 's2', 'd3']
 
 
 def test_ranges_of_one_filter_are_anded():

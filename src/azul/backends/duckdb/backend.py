@@ -575,8 +575,11 @@ class DuckDBBackend(SearchBackend):
                 elif kind == sql.FacetRow.SCOPE:
                     scopes[fields[field_id].name] = n
                 else:
+                    # An own facet's term may come in two parts, see `sql.facets`
                     field = fields[field_id]
-                    terms[field.name][decode_term(field, term)] = n
+                    counts = terms[field.name]
+                    value = decode_term(field, term)
+                    counts[value] = counts.get(value, 0) + n
         elif shared:
             for field_id, term, n in self._query(sql.all_facets(table, shared)):
                 if field_id is None:
@@ -595,37 +598,44 @@ class DuckDBBackend(SearchBackend):
         table = self._table(catalog, request.entity_type)
         if table is None:
             return reference_summary((), request)
-        filters = request.filters
-        sums = [a for a in request.aggregations if isinstance(a, Sum)]
-        row = self._query(sql.totals(table, filters, [table.spec(a.field) for a in sums]))[0]
+        spec = sql.SummarySpec.of(table, request.aggregations)
+        rows = self._query(sql.summary(table, request.filters, spec))
+        columns = spec.columns()
+        [totals] = [dict(zip(columns, row, strict=True)) for row in rows if row[0] is None]
+        by_agg: dict[int, list[dict[str, Any]]] = {}
+        for row in rows:
+            if row[0] is not None:
+                by_agg.setdefault(row[0], []).append(dict(zip(columns, row, strict=True)))
+        sum_columns = iter(k for k, _ in spec.sums)
+        terms = {i: (sums, distinct) for i, _, sums, distinct in spec.terms}
         result: dict[str, Any] = {}
-        sum_values = dict(zip((a.name for a in sums), row[1:], strict=True))
-        for agg in request.aggregations:
+        for i, agg in enumerate(request.aggregations):
             if isinstance(agg, Count):
-                result[agg.name] = row[0]
+                result[agg.name] = totals['n']
             elif isinstance(agg, Sum):
-                result[agg.name] = float(sum_values[agg.name] or 0)
+                result[agg.name] = float(totals[f's{next(sum_columns)}'] or 0)
             elif isinstance(agg, Cardinality):
-                query = sql.cardinality(table, filters, table.spec(agg.field), agg.count_null)
-                result[agg.name] = self._query(query)[0][0]
+                [row] = by_agg[i]
+                result[agg.name] = row['n']
             elif isinstance(agg, Terms):
-                result[agg.name] = self._terms(table, filters, agg)
+                sums, distinct = terms[i]
+                result[agg.name] = self._buckets(agg, i, sums, distinct, by_agg.get(i, []))
             else:
                 raise BadRequestError(f'Unknown aggregation {agg!r}')
         return result
 
-    def _terms(self, table: TableSpec, filters: Filters, agg: Terms) -> tuple[TermBucket, ...]:
-        query = sql.terms(table, filters, table.spec(agg.field),
-                          [table.spec(f) for f in agg.sums],
-                          [table.spec(f) for f in agg.distinct])
+    @staticmethod
+    def _buckets(agg: Terms, i: int, sums: Sequence[tuple[int, Any]],
+                 distinct: Sequence[tuple[int, Any]], rows: Iterable[Mapping[str, Any]]
+                 ) -> tuple[TermBucket, ...]:
         buckets = []
-        n_sums = len(agg.sums)
-        for row in self._query(query):
-            term, count, rest = row[0], row[1], row[2:]
-            sums = {f.name: float(s or 0) for f, s in zip(agg.sums, rest[:n_sums], strict=True)}
-            distinct = {f.name: tuple(sorted(from_column(f, v) for v in values))
-                        for f, values in zip(agg.distinct, rest[n_sums:], strict=True)}
-            buckets.append(TermBucket(from_column(agg.field, term), count, sums, distinct))
+        for row in rows:
+            bucket_sums = {f.name: float(row[f's{k}'] or 0)
+                           for f, (k, _) in zip(agg.sums, sums, strict=True)}
+            values = {f.name: tuple(sorted(from_column(f, v) for v in row[f'd{k}']))
+                      for f, (k, _) in zip(agg.distinct, distinct, strict=True)}
+            buckets.append(TermBucket(from_column(agg.field, row[f't{i}']), row['n'],
+                                      bucket_sums, values))
         return order_buckets(buckets)
 
     def scan(self, catalog: str, entity_type: str, filters: Filters,

@@ -5,6 +5,7 @@ identifiers come from `schema` (validated names, column names derived from
 field positions).
 """
 import enum
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ import attrs
 
 from azul.backends.duckdb.schema import FieldSpec, TableSpec, sort_type
 from azul.core.filters import Filters, Is, Term
-from azul.core.search import Cursor, Sort
+from azul.core.search import Aggregation, Cardinality, Count, Cursor, Sort, Sum, Terms
 from azul.errors import InvalidFilterError
 
 
@@ -168,18 +169,22 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
     """
     Facet counts under non-empty `filters`, and optionally the row ids of a
     page of hits, in one statement, evaluating the filters once. `shared`
-    facets see every filter and are counted from the `codes` of the fully
-    matching rows; each of the `own` facets ignores the filter on its own
-    field and is counted from its own column. Filters are grouped by field
-    into flags g0, g1, ...; rows failing more than one group count for no
-    facet and are dropped first. The rows kept are materialized once, with
-    their row id and the `own` columns (short lists); the long `codes` and
-    the sort keys are read again from the table for the matching row ids,
-    which costs less than copying them through the materialized rows.
+    facets see every filter; each of the `own` facets ignores the filter on
+    its own field. Filters are grouped by field into flags g0, g1, ...
 
-    Rows (kind, field id, term JSON, count) of the kinds of `FacetRow`; the
-    field id is NULL for the scope of the shared facets; a hit of the page is
-    (HIT, position from 1, NULL, row id), for `rows`.
+    The `codes` of the rows passing every group are counted once, for the
+    shared and the own facets alike (the long `codes` are read again from the
+    table for the matching row ids, which costs less than copying them
+    through the materialized rows). An own facet adds the rows that fail its
+    own group only, counted from its own column. So the rows kept are those
+    failing at most one group, with their row id and the `own` columns (short
+    lists), and only if some own facet needs them. With a single group, the
+    own facet's rows are all rows, whose counts the counts table keeps.
+
+    Rows (kind, field id, term JSON, count) of the kinds of `FacetRow`; a
+    field's term may come in two rows, to be added up; the field id is NULL
+    for the scope of the shared facets; a hit of the page is (HIT, position
+    from 1, NULL, row id), for `rows`.
     """
     groups = filters.groups()
     names = list(groups)
@@ -189,32 +194,46 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
         flags.append(f'({condition.text}) AS g{i}')
         params += condition.params
     n = len(groups)
+    # Own facets of a single group count every row: the counts table has them
+    unfiltered = list(own) if n == 1 else []
+    partial = [] if n == 1 else list(own)
     passed = ' + '.join(f'g{i}::INTEGER' for i in range(n))
+    everything = ' AND '.join(f'g{i}' for i in range(n))
 
-    def scope(skip: int | None) -> str:
-        return ' AND '.join([f'g{i}' for i in range(n) if i != skip] or ['TRUE'])
+    def skipped(spec: FieldSpec) -> int:
+        return names.index(spec.field.name)
 
-    def skipped(spec: FieldSpec) -> int | None:
-        return names.index(spec.field.name) if spec.field.name in groups else None
-
-    matching = f'rowid IN (SELECT r FROM m WHERE {scope(None)})'
+    matching = f'rowid IN (SELECT r FROM m WHERE {everything})'
     parts = []
-    if shared:
-        ids = ', '.join(str(f.id) for f in shared)
+    counted = [*shared, *partial]
+    if counted:
+        ids = ', '.join(str(f.id) for f in counted)
         parts.append(f'SELECT {FacetRow.TERM}, t.field, t.value, c.n FROM '
                      f'(SELECT code, count(*) AS n FROM '
                      f'(SELECT unnest(codes) AS code FROM {table.table} WHERE {matching}) '
                      f'GROUP BY code) c '
                      f'JOIN {table.terms_table} t ON t.code = c.code WHERE t.field IN ({ids})')
-    parts.append(f'SELECT {FacetRow.SCOPE}, NULL, NULL, count(*) FROM m WHERE {scope(None)}')
-    for spec in own:
+    # Every scope from one pass over the kept rows
+    scopes = ['NULL', *(str(s.id) for s in partial)]
+    counts = [f'count(*) FILTER (WHERE {everything})']
+    for spec in partial:
+        others = ' AND '.join(f'g{i}' for i in range(n) if i != skipped(spec))
+        counts.append(f'count(*) FILTER (WHERE {others})')
+    parts.append(f'SELECT {FacetRow.SCOPE}, unnest([{", ".join(scopes)}]::SMALLINT[]), NULL, '
+                 f'unnest([{", ".join(counts)}]) FROM m')
+    for spec in partial:
         value = spec.field.type.duckdb_json
         parts.append(f'SELECT {FacetRow.TERM}, {spec.id}, CASE WHEN v IS NULL THEN NULL '
                      f'ELSE to_json({value})::VARCHAR END, count(*) FROM '
-                     f'(SELECT unnest({spec.values}) AS v FROM m WHERE {scope(skipped(spec))}) '
+                     f'(SELECT unnest({spec.values}) AS v FROM m WHERE NOT g{skipped(spec)}) '
                      f'GROUP BY v')
-        parts.append(f'SELECT {FacetRow.SCOPE}, {spec.id}, NULL, count(*) FROM m '
-                     f'WHERE {scope(skipped(spec))}')
+    if unfiltered:
+        ids = ', '.join(str(f.id) for f in unfiltered)
+        parts.append(f'SELECT {FacetRow.TERM}, c.field, t.value, c.n '
+                     f'FROM {table.counts_table} c JOIN {table.terms_table} t ON t.code = c.code '
+                     f'WHERE c.field IN ({ids}) AND c.n > 0')
+        parts.append(f'SELECT {FacetRow.SCOPE}, unnest([{ids}]::SMALLINT[]), NULL, count(*) '
+                     f'FROM {table.table}')
     if page is not None:
         order = page.order(table)
         cursor = page.cursor_condition(table)
@@ -224,54 +243,111 @@ def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
                      f'WHERE {matching} AND {cursor.text} '
                      f'ORDER BY {order} LIMIT ?)')
         params += [*cursor.params, page.size]
-    columns = ''.join(f'{s.values}, ' for s in own)
+    columns = ''.join(f'{s.values}, ' for s in partial)
+    # Rows failing a group count for no facet but an own one
+    threshold = n - 1 if partial else n
     text = (f'WITH m AS MATERIALIZED (SELECT * FROM (SELECT rowid AS r, {columns}'
-            f'{", ".join(flags)} FROM {table.table}) WHERE {passed} >= {n - 1}) '
+            f'{", ".join(flags)} FROM {table.table}) WHERE {passed} >= {threshold}) '
             + ' UNION ALL '.join(parts))
     return Query(text, tuple(params))
 
 
-def totals(table: TableSpec, filters: Filters, sums: Sequence[FieldSpec]) -> Query:
-    """One row: the number of matching documents, then the sum of each field."""
-    condition = where(table, filters)
-    columns = ''.join(f', sum(list_sum({s.values}))' for s in sums)
-    return Query(f'SELECT count(*){columns} FROM {table.table} WHERE {condition.text}',
-                 condition.params)
-
-
-def cardinality(table: TableSpec, filters: Filters, spec: FieldSpec,
-                count_null: bool = False) -> Query:
-    """The number of distinct values; with `count_null` the null term counts as one."""
-    if not filters and spec.field.facet:
-        null = '' if count_null else " AND t.value <> 'null'"
-        return Query(f'SELECT count(*) FROM {table.counts_table} c '
-                     f'JOIN {table.terms_table} t ON t.code = c.code '
-                     f'WHERE c.field = ? AND c.n > 0{null}', (spec.id,))
-    condition = where(table, filters)
-    # count(DISTINCT v) skips NULL; bool_or(v IS NULL) adds it back if wanted
-    null = ' + coalesce(bool_or(v IS NULL), FALSE)::INTEGER' if count_null else ''
-    return Query(f'SELECT count(DISTINCT v){null} FROM (SELECT unnest({spec.values}) AS v '
-                 f'FROM {table.table} WHERE {condition.text})', condition.params)
-
-
-def terms(table: TableSpec, filters: Filters, spec: FieldSpec, sums: Sequence[FieldSpec],
-          distinct: Sequence[FieldSpec]) -> Query:
+@attrs.frozen
+class SummarySpec:
     """
-    Rows (term, count, sum per `sums`..., distinct values per `distinct`...).
-    Values are distinct within a document, so count(*) counts documents.
+    The aggregations of a summary as the columns of one statement's rows:
+    `agg` (the aggregation's position, NULL for the totals row), `n` (a
+    count), and per Terms aggregation i a term column `t{i}`, per summed
+    field a column `s{k}` and per distinct field a column `d{k}`, numbered
+    across the request. A row fills the columns of its aggregation only.
     """
-    condition = where(table, filters)
-    inner = [f'unnest({spec.values}) AS v']
-    outer = ['v', 'count(*)']
-    for i, s in enumerate(sums):
-        inner.append(f'list_sum({s.values}) AS s{i}')
-        outer.append(f'sum(s{i})')
-    for i, d in enumerate(distinct):
-        inner.append(f'{d.values} AS d{i}')
-        # DISTINCT first: documents of one group mostly share their lists
-        outer.append(f'list_distinct(flatten(list(DISTINCT d{i})))')
-    return Query(f'SELECT {", ".join(outer)} FROM (SELECT {", ".join(inner)} '
-                 f'FROM {table.table} WHERE {condition.text}) GROUP BY v', condition.params)
+    count: bool
+    sums: tuple[tuple[int, FieldSpec], ...]           # (column k, field) of the totals row
+    cardinalities: tuple[tuple[int, FieldSpec, bool], ...]  # (agg, field, count_null)
+    terms: tuple[tuple[int, FieldSpec, tuple[tuple[int, FieldSpec], ...],
+                       tuple[tuple[int, FieldSpec], ...]], ...]  # (agg, field, sums, distinct)
+
+    @classmethod
+    def of(cls, table: TableSpec, aggregations: Sequence[Aggregation]) -> 'SummarySpec':
+        k = itertools.count()
+        count, sums, cardinalities, terms = False, [], [], []
+        for i, agg in enumerate(aggregations):
+            if isinstance(agg, Count):
+                count = True
+            elif isinstance(agg, Sum):
+                sums.append((next(k), table.spec(agg.field)))
+            elif isinstance(agg, Cardinality):
+                cardinalities.append((i, table.spec(agg.field), agg.count_null))
+            elif isinstance(agg, Terms):
+                terms.append((i, table.spec(agg.field),
+                              tuple((next(k), table.spec(f)) for f in agg.sums),
+                              tuple((next(k), table.spec(f)) for f in agg.distinct)))
+            else:
+                raise InvalidFilterError(f'Unknown aggregation {agg!r}')
+        return cls(count, tuple(sums), tuple(cardinalities), tuple(terms))
+
+    def columns(self) -> list[str]:
+        names = ['agg', 'n'] + [f't{i}' for i, *_ in self.terms]
+        names += [f's{k}' for k, _ in self.sums]
+        for _, _, sums, distinct in self.terms:
+            names += [f's{k}' for k, _ in sums] + [f'd{k}' for k, _ in distinct]
+        return names
+
+
+def summary(table: TableSpec, filters: Filters, spec: SummarySpec) -> Query:
+    """
+    Every aggregation of a summary in one statement, rows as `SummarySpec`
+    describes. With filters the matching rows are found once, into a
+    materialized CTE of the columns the aggregations read: evaluating the
+    filters costs more than any single aggregation of the matching rows.
+    Without filters the parts read the table, and cardinalities of facet
+    fields read the counts table.
+    """
+    parts, params = [], []
+    used: dict[str, None] = {}
+    source = 'm' if filters else table.table
+    totals = ['NULL::SMALLINT AS agg', 'count(*) AS n']
+    for k, f in spec.sums:
+        totals.append(f'sum(list_sum({f.values})) AS s{k}')
+        used[f.values] = None
+    parts.append(f'SELECT {", ".join(totals)} FROM {source}')
+    for i, f, count_null in spec.cardinalities:
+        if not filters and f.field.facet:
+            null = '' if count_null else " AND t.value <> 'null'"
+            parts.append(f'SELECT {i}::SMALLINT AS agg, count(*) AS n FROM {table.counts_table} c '
+                         f'JOIN {table.terms_table} t ON t.code = c.code '
+                         f'WHERE c.field = {f.id} AND c.n > 0{null}')
+        else:
+            # count(DISTINCT v) skips NULL; bool_or(v IS NULL) adds it back if wanted
+            null = ' + coalesce(bool_or(v IS NULL), FALSE)::INTEGER' if count_null else ''
+            parts.append(f'SELECT {i}::SMALLINT AS agg, count(DISTINCT v){null} AS n '
+                         f'FROM (SELECT unnest({f.values}) AS v FROM {source})')
+            used[f.values] = None
+    for i, f, sums, distinct in spec.terms:
+        # Values are distinct within a document, so count(*) counts documents
+        inner = [f'unnest({f.values}) AS v']
+        outer = [f'{i}::SMALLINT AS agg', 'count(*) AS n', f'v AS t{i}']
+        used[f.values] = None
+        for k, s in sums:
+            inner.append(f'list_sum({s.values}) AS x{k}')
+            outer.append(f'sum(x{k}) AS s{k}')
+            used[s.values] = None
+        for k, d in distinct:
+            inner.append(f'{d.values} AS x{k}')
+            # DISTINCT first: documents of one group mostly share their lists
+            outer.append(f'list_distinct(flatten(list(DISTINCT x{k}))) AS d{k}')
+            used[d.values] = None
+        parts.append(f'SELECT {", ".join(outer)} FROM (SELECT {", ".join(inner)} '
+                     f'FROM {source}) GROUP BY v')
+    text = (f'SELECT {", ".join(spec.columns())} FROM ('
+            + ' UNION ALL BY NAME '.join(f'({part})' for part in parts) + ')')
+    if filters:
+        condition = where(table, filters)
+        columns = ', '.join(used) or '1'
+        text = (f'WITH m AS MATERIALIZED (SELECT {columns} FROM {table.table} '
+                f'WHERE {condition.text}) ' + text)
+        params += condition.params
+    return Query(text, tuple(params))
 
 
 def scan(table: TableSpec, filters: Filters) -> Query:
