@@ -100,18 +100,42 @@ def _lookup_key(value: str) -> int:
     return int.from_bytes(digest, 'big', signed=True)
 
 
-def create_statements(name: str) -> list[str]:
+def create_statements(name: str, indexed: bool = True) -> list[str]:
+    """
+    The tables, and unless not `indexed` their indexes (`index_statements`):
+    a reindex creates them after its bulk load.
+    """
+    table = ident(name)
+    hubs, replica_hubs = ident(hubs_table(name)), ident(replica_hubs_table(name))
+    tables = [
+        f'CREATE TABLE IF NOT EXISTS {table} (key UUID NOT NULL, '
+        f'entity_key BIGINT NOT NULL, id VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, '
+        f'replica_type VARCHAR NOT NULL, source VARCHAR NOT NULL, contents VARCHAR NOT NULL)',
+        f'CREATE TABLE IF NOT EXISTS {hubs} (key UUID NOT NULL, hub_key BIGINT NOT NULL, '
+        f'hub_id VARCHAR NOT NULL, entity_ids VARCHAR[] NOT NULL, '
+        f'replica_ids VARCHAR[] NOT NULL)',
+        f'CREATE TABLE IF NOT EXISTS {replica_hubs} (key UUID NOT NULL, '
+        f'replica_key UUID NOT NULL, hub_ids VARCHAR[] NOT NULL)',
+    ]
+    return tables + index_statements(name) if indexed else tables
+
+
+def index_statements(name: str) -> list[str]:
+    """
+    The ART indexes of the replica tables. Unique indexes rather than
+    primary keys, so that a reindex can create them after loading the rows
+    (DuckDB cannot add a primary key to a table that has rows): built once
+    from all the rows, an index costs a fraction of what maintaining it
+    costs a bulk load, whose checkpoints rewrite every index buffer the
+    inserts touched (issue 16). Idempotent.
+    """
     table = ident(name)
     hubs, replica_hubs = ident(hubs_table(name)), ident(replica_hubs_table(name))
     return [
-        f'CREATE TABLE IF NOT EXISTS {table} (key UUID PRIMARY KEY, '
-        f'entity_key BIGINT NOT NULL, id VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, '
-        f'replica_type VARCHAR NOT NULL, source VARCHAR NOT NULL, contents VARCHAR NOT NULL)',
-        f'CREATE TABLE IF NOT EXISTS {hubs} (key UUID PRIMARY KEY, hub_key BIGINT NOT NULL, '
-        f'hub_id VARCHAR NOT NULL, entity_ids VARCHAR[] NOT NULL, '
-        f'replica_ids VARCHAR[] NOT NULL)',
-        f'CREATE TABLE IF NOT EXISTS {replica_hubs} (key UUID PRIMARY KEY, '
-        f'replica_key UUID NOT NULL, hub_ids VARCHAR[] NOT NULL)',
+        f'CREATE UNIQUE INDEX IF NOT EXISTS {ident(name + "_key")} ON {table} (key)',
+        f'CREATE UNIQUE INDEX IF NOT EXISTS {ident(name + "_hubs_key")} ON {hubs} (key)',
+        f'CREATE UNIQUE INDEX IF NOT EXISTS {ident(name + "_replica_hubs_key")} '
+        f'ON {replica_hubs} (key)',
         f'CREATE INDEX IF NOT EXISTS {ident(name + "_entity")} ON {table} (entity_key)',
         f'CREATE INDEX IF NOT EXISTS {ident(name + "_hub_key")} ON {hubs} (hub_key)',
         f'CREATE INDEX IF NOT EXISTS {ident(name + "_replica_key")} '
@@ -128,7 +152,14 @@ def drop_statements(name: str) -> list[str]:
             f'DROP TABLE IF EXISTS {ident(name)}']
 
 
-def write(cursor: duckdb.DuckDBPyConnection, name: str, replicas: Iterable[Replica]) -> int:
+def write(cursor: duckdb.DuckDBPyConnection, name: str, replicas: Iterable[Replica],
+          written: set[str] | None = None) -> int:
+    """
+    Store the replicas; returns how many. `written`, if given, holds the key
+    of every row the table has, and is kept up to date: a bulk load into
+    tables without indexes asks it instead of the table, which it would
+    have to scan.
+    """
     merged = merge_replicas(replicas)
     if not merged:
         return 0
@@ -152,12 +183,16 @@ def write(cursor: duckdb.DuckDBPyConnection, name: str, replicas: Iterable[Repli
     # then plain inserts of the rest: `INSERT OR IGNORE` costs several times
     # as much (a fixed 3 to 5 ms a statement, whatever the rows), and the
     # write lock makes this bundle the only writer meanwhile
-    probe = [*keys.values(), *group_keys.values(), *hub_list_keys.values()]
-    selects = [f'SELECT key FROM {table} WHERE key IN {_in(keys)}']
-    if group_keys:
-        selects.append(f'SELECT key FROM {hubs} WHERE key IN {_in(group_keys)}')
-        selects.append(f'SELECT key FROM {replica_hubs} WHERE key IN {_in(hub_list_keys)}')
-    stored = {str(key) for key, in cursor.execute(' UNION ALL '.join(selects), probe).fetchall()}
+    if written is None:
+        probe = [*keys.values(), *group_keys.values(), *hub_list_keys.values()]
+        selects = [f'SELECT key FROM {table} WHERE key IN {_in(keys)}']
+        if group_keys:
+            selects.append(f'SELECT key FROM {hubs} WHERE key IN {_in(group_keys)}')
+            selects.append(f'SELECT key FROM {replica_hubs} WHERE key IN {_in(hub_list_keys)}')
+        stored = {str(key)
+                  for key, in cursor.execute(' UNION ALL '.join(selects), probe).fetchall()}
+    else:
+        stored = written
     # The id covers the document's content, so an existing row already holds
     # exactly this document: only its hubs can be new
     new = [(i, r) for i, r in rows if keys[i] not in stored]
@@ -186,7 +221,19 @@ def write(cursor: duckdb.DuckDBPyConnection, name: str, replicas: Iterable[Repli
             f'SELECT unnest(?::UUID[]), unnest(?::UUID[]), unnest(?::VARCHAR[][])',
             [[hub_list_keys[i] for i in new_lists], [keys[i] for i in new_lists],
              [list(hubbed[i]) for i in new_lists]])
+    if written is not None:
+        written.update(keys[i] for i, _ in new)
+        written.update(group_keys[h] for h in new_groups)
+        written.update(hub_list_keys[i] for i in new_lists)
     return len(rows)
+
+
+def stored_keys(cursor: duckdb.DuckDBPyConnection, name: str) -> Iterator[str]:
+    """The key of every row of the three tables, as `write` makes them."""
+    tables = (ident(name), ident(hubs_table(name)), ident(replica_hubs_table(name)))
+    query = ' UNION ALL '.join(f'SELECT key FROM {table}' for table in tables)
+    for key, in cursor.execute(query).fetchall():
+        yield str(key)
 
 
 def _in(values: Collection) -> str:
