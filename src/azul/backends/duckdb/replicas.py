@@ -62,6 +62,7 @@ import orjson
 
 from azul.backends.base import Replica, merge_replicas
 from azul.backends.duckdb.schema import ident
+from azul.backends.duckdb.writes import load_rows
 
 
 def hubs_table(name: str) -> str:
@@ -196,31 +197,25 @@ def write(cursor: duckdb.DuckDBPyConnection, name: str, replicas: Iterable[Repli
     # The id covers the document's content, so an existing row already holds
     # exactly this document: only its hubs can be new
     new = [(i, r) for i, r in rows if keys[i] not in stored]
-    if new:
-        cursor.execute(
-            f'INSERT INTO {table} SELECT unnest(?::UUID[]), '
-            f'unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), '
-            f'unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])',
-            [[keys[i] for i, _ in new], [_lookup_key(r.entity_id) for _, r in new],
-             [i for i, _ in new], [r.entity_id for _, r in new],
-             [r.replica_type for _, r in new], [r.source for _, r in new],
-             [orjson.dumps(r.contents).decode() for _, r in new]])
     new_groups = [h for h, k in group_keys.items() if k not in stored]
-    if new_groups:
-        cursor.execute(
-            f'INSERT INTO {hubs} SELECT unnest(?::UUID[]), '
-            f'unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[][]), '
-            f'unnest(?::VARCHAR[][])',
-            [[group_keys[h] for h in new_groups], [_lookup_key(h) for h in new_groups],
-             new_groups, [[e for e, _ in members[h]] for h in new_groups],
-             [[i for _, i in members[h]] for h in new_groups]])
     new_lists = [i for i, k in hub_list_keys.items() if k not in stored]
+    # Through a JSON file: DuckDB converts the lists of hub ids and replica
+    # ids from Python several times as slowly as it parses them
+    if new:
+        load_rows(cursor, table, _REPLICA_COLUMNS, [
+            {'key': keys[i], 'entity_key': _lookup_key(r.entity_id), 'id': i,
+             'entity_id': r.entity_id, 'replica_type': r.replica_type, 'source': r.source,
+             'contents': orjson.dumps(r.contents).decode()}
+            for i, r in new])
+    if new_groups:
+        load_rows(cursor, hubs, _HUB_COLUMNS, [
+            {'key': group_keys[h], 'hub_key': _lookup_key(h), 'hub_id': h,
+             'entity_ids': [e for e, _ in members[h]], 'replica_ids': [i for _, i in members[h]]}
+            for h in new_groups])
     if new_lists:
-        cursor.execute(
-            f'INSERT INTO {replica_hubs} '
-            f'SELECT unnest(?::UUID[]), unnest(?::UUID[]), unnest(?::VARCHAR[][])',
-            [[hub_list_keys[i] for i in new_lists], [keys[i] for i in new_lists],
-             [list(hubbed[i]) for i in new_lists]])
+        load_rows(cursor, replica_hubs, _REPLICA_HUB_COLUMNS, [
+            {'key': hub_list_keys[i], 'replica_key': keys[i], 'hub_ids': list(hubbed[i])}
+            for i in new_lists])
     if written is not None:
         written.update(keys[i] for i, _ in new)
         written.update(group_keys[h] for h in new_groups)
@@ -234,6 +229,14 @@ def stored_keys(cursor: duckdb.DuckDBPyConnection, name: str) -> Iterator[str]:
     query = ' UNION ALL '.join(f'SELECT key FROM {table}' for table in tables)
     for key, in cursor.execute(query).fetchall():
         yield str(key)
+
+
+_REPLICA_COLUMNS = {'key': 'UUID', 'entity_key': 'BIGINT', 'id': 'VARCHAR',
+                    'entity_id': 'VARCHAR', 'replica_type': 'VARCHAR', 'source': 'VARCHAR',
+                    'contents': 'VARCHAR'}
+_HUB_COLUMNS = {'key': 'UUID', 'hub_key': 'BIGINT', 'hub_id': 'VARCHAR',
+                'entity_ids': 'VARCHAR[]', 'replica_ids': 'VARCHAR[]'}
+_REPLICA_HUB_COLUMNS = {'key': 'UUID', 'replica_key': 'UUID', 'hub_ids': 'VARCHAR[]'}
 
 
 def _in(values: Collection) -> str:
