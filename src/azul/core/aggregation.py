@@ -55,6 +55,12 @@ class Accumulator(ABC):
     @abstractmethod
     def add(self, value: Any) -> None: ...
 
+    def add_all(self, values: Sequence[Any]) -> None:
+        """`add` each value in turn."""
+        add = self.add
+        for value in values:
+            add(value)
+
     @abstractmethod
     def get(self) -> Any: ...
 
@@ -89,6 +95,25 @@ class SetAccumulator(Accumulator):
             key = _canonical(value) if isinstance(value, dict) else value
             if key not in values:
                 values[key] = value
+
+    def add_all(self, column: Sequence[Any]) -> None:
+        # The hot loop of a fold, `add` inlined for as long as the cap is not
+        # reached (most fields never reach it)
+        values, cap = self.values, self.max_size
+        for n, value in enumerate(column):
+            if cap is not None and len(values) >= cap:
+                for rest in column[n:]:
+                    self.add(rest)
+                return
+            if isinstance(value, list):
+                for item in value:
+                    key = _canonical(item) if isinstance(item, _CONTAINERS) else item
+                    if key not in values:
+                        values[key] = item
+            else:
+                key = _canonical(value) if isinstance(value, dict) else value
+                if key not in values:
+                    values[key] = value
 
     def get(self) -> list[Any]:
         try:
@@ -198,20 +223,25 @@ Factory = Callable[[str], Accumulator] | None
 
 
 def _fold(entities: Sequence[Mapping[str, Any]], factory: Callable[[str], Factory]) -> dict:
-    accumulators: dict[str, Accumulator | None] = {}
-    # The bound `add` of each field's accumulator, None for a dropped field
-    adders: dict[str, Callable[[Any], None] | None] = {}
+    # Field by field: each field's values go to its accumulator in one call,
+    # in the order of the entities (the order the accumulators depend on);
+    # fields keep the order in which they were first seen
+    columns: dict[str, list[Any]] = {}
     for entity in entities:
         for field, value in entity.items():
-            try:
-                add = adders[field]
-            except KeyError:
-                make = factory(field)
-                accumulator = accumulators[field] = None if make is None else make(field)
-                add = adders[field] = None if accumulator is None else accumulator.add
-            if add is not None:
-                add(value)
-    return {field: acc.get() for field, acc in accumulators.items() if acc is not None}
+            column = columns.get(field)
+            if column is None:
+                columns[field] = [value]
+            else:
+                column.append(value)
+    result = {}
+    for field, column in columns.items():
+        make = factory(field)
+        if make is not None:
+            accumulator = make(field)
+            accumulator.add_all(column)
+            result[field] = accumulator.get()
+    return result
 
 
 class InnerAggregator(ABC):
