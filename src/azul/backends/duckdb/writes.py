@@ -23,8 +23,6 @@ from azul.backends.duckdb.schema import (
     element_type,
     encode_term,
     sort_type,
-    sort_value,
-    to_column,
 )
 from azul.core.documents import IndexedAggregate
 from azul.core.fields import Value
@@ -85,21 +83,30 @@ class AggregateWriter:
         codes = self._term_codes(documents)
         columns = {'doc': 'BIGINT', 'entity_id': 'VARCHAR', 'document': 'VARCHAR',
                    'codes': 'INTEGER[]'}
+        # Per field once, not per document: its columns and conversions
+        plan = []
         for spec in table.fields:
-            columns[spec.values] = element_type(spec.field.type) + '[]'
-            if spec.field.sortable:
-                columns[spec.sort_column] = sort_type(spec.field.type)
+            field = spec.field
+            columns[spec.values] = element_type(field.type) + '[]'
+            sort_column = None
+            if field.sortable:
+                sort_column = spec.sort_column
+                columns[sort_column] = sort_type(field.type)
+            plan.append((field.name, spec.values, sort_column, field.type.to_duckdb,
+                         field.type.sort_key))
         rows = []
         for doc, document, row_codes in zip(docs, documents, codes, strict=True):
             row = {'doc': doc, 'entity_id': document.entity_id,
                    'document': orjson.dumps(document.aggregate.to_json()).decode(),
                    'codes': row_codes}
-            for spec in table.fields:
-                field = spec.field
-                projection = document.fields[field.name]
-                row[spec.values] = to_column(field, projection)
-                if field.sortable:
-                    row[spec.sort_column] = sort_value(field, projection)
+            projections = document.fields
+            for name, values, sort_column, to_duckdb, sort_key in plan:
+                projection = projections[name]
+                # As `schema.to_column` and `schema.sort_value`
+                row[values] = [None if v is None else to_duckdb(v) for v in projection]
+                if sort_column is not None:
+                    present = [sort_key(v) for v in projection if v is not None]
+                    row[sort_column] = min(present) if present else None
             rows.append(row)
         load_rows(self._cursor, table.table, columns, rows)
 
