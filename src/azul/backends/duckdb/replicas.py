@@ -33,14 +33,15 @@ bundle adds about 80 entries of 8 or 16 bytes:
 - hubs are stored per group, one row per hub id a bundle writes (a file or
   the project, a handful per bundle) rather than one per (hub, replica)
   pair (a hundred per bundle);
-- the primary key of a group row hashes its content, so that writing the
+- the key (unique index) of a group row hashes its content, so that writing the
   same bundle again, or the same project replica from every bundle of the
   project, adds nothing: a hub's rows stay as many as the distinct groups
   written for it (a file's bundle versions). Different groups of the same
   hub are all kept and united on reading;
 - a write looks up which of its rows are stored already (one query of the
-  three primary keys) and inserts the rest plainly: `INSERT OR IGNORE` has a
-  fixed cost of several milliseconds a statement.
+  three unique keys; a bulk load asks a set of the keys it wrote instead)
+  and inserts the rest plainly: `INSERT OR IGNORE` has a fixed cost of
+  several milliseconds a statement.
 
 Hub ids live in tables of their own rather than in a list column of the
 replica: adding the hubs of another bundle is then an insert of new rows
@@ -180,7 +181,7 @@ def write(cursor: duckdb.DuckDBPyConnection, name: str, replicas: Iterable[Repli
                      for replica_id, hub_ids in hubbed.items()}
     table = ident(name)
     hubs, replica_hubs = ident(hubs_table(name)), ident(replica_hubs_table(name))
-    # What is stored already, in one lookup of the three primary keys, and
+    # What is stored already, in one lookup of the three unique keys, and
     # then plain inserts of the rest: `INSERT OR IGNORE` costs several times
     # as much (a fixed 3 to 5 ms a statement, whatever the rows), and the
     # write lock makes this bundle the only writer meanwhile
