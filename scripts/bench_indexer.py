@@ -2,8 +2,9 @@
 Index every `*.dss.hca.json` bundle of the shared fixtures into the embedded
 backend and print one JSON line per measure: `transform` (fetch + parse +
 transform), `write` (contributions), `aggregate` (read contributions, fold,
-write aggregates) and `total` (wall clock of the whole reindex, including
-index creation and listing).
+write aggregates), `total` (wall clock of the whole reindex, including
+index creation and listing) and `cpu` (this process's CPU seconds for the
+same: on a shared machine, steadier than the wall clock).
 
     python scripts/bench_indexer.py [--fixtures DIR] [--repeat N] [--profile]
 """
@@ -37,11 +38,11 @@ def run_once(fixtures: Path, data_dir: Path) -> dict:
     env.update(AZUL_CATALOGS=catalog_json(fixtures), AZUL_INDEX_BACKEND='duckdb',
                AZUL_DUCKDB_PATH=str(data_dir / 'bench.duckdb'), AZUL_DATA_DIR=str(data_dir))
     runtime = Runtime(Config.from_env(env))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = reindex(runtime, 'bench')
-    total = time.perf_counter() - start
+    total, cpu = time.perf_counter() - start, time.process_time() - cpu
     runtime.close()
-    return {'report': report, 'total': total}
+    return {'report': report, 'total': total, 'cpu': cpu}
 
 
 def main(argv=None) -> int:
@@ -71,8 +72,10 @@ def main(argv=None) -> int:
     for measure, seconds in (('transform', report.timings.transform),
                              ('write', report.timings.write),
                              ('aggregate', report.timings.aggregate),
-                             ('total', best['total'])):
-        print(json.dumps({'measure': measure, 'seconds': round(seconds, 3), **common}))
+                             ('total', best['total']),
+                             ('cpu', min(r['cpu'] for r in runs))):
+        print(json.dumps({'measure': measure, 'seconds': round(seconds, 3), **common,
+                          'load': [round(x, 2) for x in os.getloadavg()]}))
     return 0
 
 

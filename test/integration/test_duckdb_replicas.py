@@ -83,3 +83,57 @@ def test_colliding_lookup_keys(backend, monkeypatch):
     assert [r.entity_id for r in backend.scan_replicas(CATALOG, [], ['e3', 'e1'])] == \
         ['e1', 'e3']
     assert list(backend.scan_replicas(CATALOG, ['f4'], ['e4'])) == []
+
+
+def _index_names(backend: DuckDBBackend, name: str) -> set[str]:
+    rows = backend._cursor().execute('SELECT index_name FROM duckdb_indexes() '
+                                     'WHERE table_name LIKE ?', [name + '%']).fetchall()
+    return {index_name for index_name, in rows}
+
+
+INDEXES = {'_key', '_hubs_key', '_replica_hubs_key', '_entity', '_hub_key', '_replica_key'}
+
+
+def test_a_bulk_load_indexes_the_replicas_once_loaded(tmp_path):
+    backend = DuckDBBackend(tmp_path / 'bulk.duckdb', 'azul', 'test')
+    try:
+        backend.begin_generation(CATALOG, ['files'], FieldRegistry(()))
+        name = backend._replica_name(CATALOG)
+        # Without indexes while the generation is being loaded
+        assert _index_names(backend, name) == set()
+        with backend.bulk_load(CATALOG):
+            for i in range(5):
+                backend.write_replicas(CATALOG, _bundle(i))
+            # The same bundles again: nothing new, though nothing is looked up
+            for i in range(5):
+                backend.write_replicas(CATALOG, _bundle(i))
+            assert _index_names(backend, name) == set()
+        assert _index_names(backend, name) == {name + suffix for suffix in INDEXES}
+        assert _counts(backend) == (7, 6, 11)
+        backend.switch_generation(CATALOG)
+        assert backend._replica_name(CATALOG) == name
+        # The incremental path on the live generation: looked up in the indexes
+        backend.write_replicas(CATALOG, _bundle(5) + _bundle(0))
+        assert _counts(backend) == (8, 7, 13)
+        found = list(backend.scan_replicas(CATALOG, ['p', 'f5'], include_hub_ids=True))
+        assert [(r.entity_id, r.hub_ids) for r in found] == [
+            ('donor', tuple(f'f{i}' for i in range(6))),
+            ('f5', ('f5',)),
+            ('p', ('p',)),
+        ]
+    finally:
+        backend.close()
+
+
+def test_a_generation_switched_to_without_a_bulk_load_is_indexed(tmp_path):
+    backend = DuckDBBackend(tmp_path / 'plain.duckdb', 'azul', 'test')
+    try:
+        backend.begin_generation(CATALOG, ['files'], FieldRegistry(()))
+        backend.write_replicas(CATALOG, _bundle(0))
+        backend.write_replicas(CATALOG, _bundle(0))
+        name = backend._replica_name(CATALOG)
+        backend.switch_generation(CATALOG)
+        assert _index_names(backend, name) == {name + suffix for suffix in INDEXES}
+        assert _counts(backend) == (3, 2, 3)
+    finally:
+        backend.close()

@@ -40,8 +40,11 @@ def _canonical(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
+_CONTAINERS = (dict, list)
+
+
 def _frozen(value: Any) -> Hashable:
-    return _canonical(value) if isinstance(value, dict | list) else value
+    return _canonical(value) if isinstance(value, _CONTAINERS) else value
 
 
 def none_last(value: Any) -> tuple:
@@ -51,6 +54,12 @@ def none_last(value: Any) -> tuple:
 class Accumulator(ABC):
     @abstractmethod
     def add(self, value: Any) -> None: ...
+
+    def add_all(self, values: Sequence[Any]) -> None:
+        """`add` each value in turn."""
+        add = self.add
+        for value in values:
+            add(value)
 
     @abstractmethod
     def get(self) -> Any: ...
@@ -66,17 +75,45 @@ class SetAccumulator(Accumulator):
         self.overflow = False
 
     def add(self, value: Any) -> None:
-        items = value if isinstance(value, list) else [value]
+        values = self.values
         # As the original, the cap is checked per value, not per element: a
         # list is taken whole while the set is below the cap
-        if self.max_size is not None and len(self.values) >= self.max_size:
-            if not self.overflow and any(_frozen(i) not in self.values for i in items):
+        if self.max_size is not None and len(values) >= self.max_size:
+            items = value if isinstance(value, list) else [value]
+            if not self.overflow and any(_frozen(i) not in values for i in items):
                 self.overflow = True
                 log.warning('Field %r has more than %d distinct values; further values '
                             'are dropped', self.name, self.max_size)
             return
-        for item in items:
-            self.values.setdefault(_frozen(item), item)
+        # The hot loop of a fold: `_frozen` inlined
+        if isinstance(value, list):
+            for item in value:
+                key = _canonical(item) if isinstance(item, _CONTAINERS) else item
+                if key not in values:
+                    values[key] = item
+        else:
+            key = _canonical(value) if isinstance(value, dict) else value
+            if key not in values:
+                values[key] = value
+
+    def add_all(self, column: Sequence[Any]) -> None:
+        # The hot loop of a fold, `add` inlined for as long as the cap is not
+        # reached (most fields never reach it)
+        values, cap = self.values, self.max_size
+        for n, value in enumerate(column):
+            if cap is not None and len(values) >= cap:
+                for rest in column[n:]:
+                    self.add(rest)
+                return
+            if isinstance(value, list):
+                for item in value:
+                    key = _canonical(item) if isinstance(item, _CONTAINERS) else item
+                    if key not in values:
+                        values[key] = item
+            else:
+                key = _canonical(value) if isinstance(value, dict) else value
+                if key not in values:
+                    values[key] = value
 
     def get(self) -> list[Any]:
         try:
@@ -124,7 +161,8 @@ class DistinctSumAccumulator(Accumulator):
 
     def add(self, pair: Any) -> None:
         key, value = pair
-        key = _frozen(key)
+        if isinstance(key, _CONTAINERS):
+            key = _canonical(key)
         if key not in self.keys:
             self.keys.add(key)
             if value is not None:
@@ -185,16 +223,25 @@ Factory = Callable[[str], Accumulator] | None
 
 
 def _fold(entities: Sequence[Mapping[str, Any]], factory: Callable[[str], Factory]) -> dict:
-    accumulators: dict[str, Accumulator | None] = {}
+    # Field by field: each field's values go to its accumulator in one call,
+    # in the order of the entities (the order the accumulators depend on);
+    # fields keep the order in which they were first seen
+    columns: dict[str, list[Any]] = {}
     for entity in entities:
         for field, value in entity.items():
-            if field not in accumulators:
-                make = factory(field)
-                accumulators[field] = None if make is None else make(field)
-            accumulator = accumulators[field]
-            if accumulator is not None:
-                accumulator.add(value)
-    return {field: acc.get() for field, acc in accumulators.items() if acc is not None}
+            column = columns.get(field)
+            if column is None:
+                columns[field] = [value]
+            else:
+                column.append(value)
+    result = {}
+    for field, column in columns.items():
+        make = factory(field)
+        if make is not None:
+            accumulator = make(field)
+            accumulator.add_all(column)
+            result[field] = accumulator.get()
+    return result
 
 
 class InnerAggregator(ABC):

@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 # Contributions appended per backend round trip
 CONTRIBUTION_BATCH_SIZE = 5000
 
+# Contributions a reindex in one process holds instead of spilling them
+IN_MEMORY_CONTRIBUTIONS = 20_000
+
 # Aggregates created per backend round trip
 AGGREGATE_BATCH_SIZE = 2000
 
@@ -183,7 +186,9 @@ def _build(runtime: Runtime, indexer: Indexer, catalog: str, sources: Sequence[s
     with (backend.bulk_load(catalog),
           tempfile.TemporaryDirectory(prefix='azul-reindex-') as tmp,
           ReindexPool(runtime, workers) as pool):
-        spill = _Spill(tmp)
+        # Contributions folded in this process need not be written out and
+        # parsed again while there are few enough to hold
+        spill = _Spill(tmp, IN_MEMORY_CONTRIBUTIONS if workers < 2 else 0)
         try:
             tasks = (chunk for source, fqids in work
                      for chunk in chunks(catalog, source, fqids, chunk_size))
@@ -276,13 +281,32 @@ def _aggregate(indexer: Indexer, catalog: str, entity_type: str,
 
 
 class _Spill:
-    """Contributions by entity type in temporary files, as `entity_id TAB json` lines."""
+    """
+    Contributions by entity type in temporary files, as `entity_id TAB json`
+    lines; up to `in_memory` of them, as they are in memory.
+    """
 
-    def __init__(self, directory: str):
+    def __init__(self, directory: str, in_memory: int = 0):
         self._directory = directory
         self._files: dict[str, IO[str]] = {}
+        self._in_memory = in_memory
+        self._held: dict[str, list[Contribution]] | None = {} if in_memory else None
+        self._count = 0
 
     def add(self, contributions: Sequence[Contribution]) -> None:
+        held = self._held
+        if held is not None:
+            self._count += len(contributions)
+            if self._count <= self._in_memory:
+                for c in contributions:
+                    held.setdefault(c.entity_type, []).append(c)
+                return
+            self._held = None
+            for entity_type in sorted(held):
+                self._write(held[entity_type])
+        self._write(contributions)
+
+    def _write(self, contributions: Sequence[Contribution]) -> None:
         for c in contributions:
             f = self._files.get(c.entity_type)
             if f is None:
@@ -292,18 +316,23 @@ class _Spill:
             f.write(f'{c.entity_id}\t{orjson.dumps(c.to_json()).decode()}\n')
 
     def entity_types(self) -> list[str]:
-        return sorted(self._files)
+        return sorted(self._files if self._held is None else self._held)
 
     def fold_chunks(self, catalog: str, entity_type: str) -> Iterator[FoldChunk]:
         """The entity type's contributions grouped by entity, in tasks of whole entities."""
-        f = self._files[entity_type]
-        f.flush()
-        f.seek(0)
-        rows = (line.rstrip('\n').split('\t', 1) for line in f)
-        entities: list[tuple[str, tuple[str, ...]]] = []
+        if self._held is None:
+            f = self._files[entity_type]
+            f.flush()
+            f.seek(0)
+            rows = (line.rstrip('\n').split('\t', 1) for line in f)
+            items = sort_items(rows, directory=self._directory)
+        else:
+            # In the order of the spilled lines: stable, by entity
+            items = sorted(((c.entity_id, c) for c in self._held[entity_type]),
+                           key=itemgetter(0))
+        entities: list[tuple[str, tuple]] = []
         size = 0
-        for entity_id, group in groupby(sort_items(rows, directory=self._directory),
-                                        key=itemgetter(0)):
+        for entity_id, group in groupby(items, key=itemgetter(0)):
             lines = tuple(line for _, line in group)
             entities.append((entity_id, lines))
             size += len(lines)

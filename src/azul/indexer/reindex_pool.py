@@ -57,8 +57,9 @@ class FoldChunk:
     catalog: str
     entity_type: str
     # Each entity's contributions as the JSON of `Contribution.to_json`,
-    # passed on as read from the spill: the parent need not parse them
-    entities: tuple[tuple[str, tuple[str, ...]], ...]
+    # passed on as read from the spill: the parent need not parse them; or,
+    # folded in the process that holds them, as they are
+    entities: tuple[tuple[str, tuple[str | Contribution, ...]], ...]
 
 
 @attrs.frozen
@@ -100,7 +101,8 @@ def fold_chunk(runtime: Runtime, chunk: FoldChunk) -> FoldResult:
     documents = []
     count = 0
     for entity_id, lines in chunk.entities:
-        contributions = [Contribution.from_json(orjson.loads(line)) for line in lines]
+        contributions = [line if isinstance(line, Contribution)
+                         else Contribution.from_json(orjson.loads(line)) for line in lines]
         count += len(contributions)
         document = fold(chunk.entity_type, entity_id, contributions, aggregators, registry)
         if document is not None:

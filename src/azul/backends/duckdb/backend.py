@@ -98,6 +98,9 @@ class DuckDBBackend(SearchBackend):
         self._live = ident(f'{prefix}_{deployment}__live')
         # Catalog -> the generation this object builds for it, see `begin_generation`
         self._building: dict[str, str] = {}
+        # Replica table -> the key of every row it has, while a bulk load
+        # fills it without indexes (see `bulk_load`)
+        self._replica_keys: dict[str, set[str]] = {}
         self._content = ident(f'{prefix}_{deployment}__content')
         self._path = str(path)
         config = {} if memory_limit is None else {'memory_limit': memory_limit}
@@ -259,7 +262,9 @@ class DuckDBBackend(SearchBackend):
                     cursor.execute(insert, [name, catalog, entity_type, False, None, generation])
             name = replica_index_name(self._prefix, self._deployment, catalog, generation)
             if not self._exists(name):
-                for statement in replica_sql.create_statements(name):
+                # A generation being built gets its indexes once loaded
+                indexed = catalog not in self._building
+                for statement in replica_sql.create_statements(name, indexed):
                     cursor.execute(statement)
                 # Registered as a table that is not an aggregate, with an
                 # entity type no plugin has, so that `_drop` finds it
@@ -294,6 +299,8 @@ class DuckDBBackend(SearchBackend):
                 plain = TableSpec(split_generation(name)[0], ())
                 for statement in _view_statements(plain, stored):
                     cursor.execute(statement)
+            # Made by `bulk_load` already, unless the generation was built without
+            self._index_replicas(cursor, catalog)
             cursor.execute(f'INSERT OR REPLACE INTO {self._live} VALUES (?, ?)',
                            [catalog, generation])
             self._touch(cursor, catalog)
@@ -325,13 +332,38 @@ class DuckDBBackend(SearchBackend):
             [(previous,)] = cursor.execute("SELECT current_setting('checkpoint_threshold')"
                                            ).fetchall()
             cursor.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT_THRESHOLD}'")
+            # The replica tables of a generation being built have no indexes
+            # yet: while nothing else writes them, which rows they have is
+            # known here, and the load appends without looking them up
+            replicas = self._replica_name(catalog)
+            fresh = (catalog in self._building and self._exists(replicas)
+                     and not self._has_indexes(replicas))
+            if fresh:
+                self._replica_keys[replicas] = set(replica_sql.stored_keys(cursor, replicas))
         try:
             yield
         finally:
             with self._write_lock:
+                self._replica_keys.pop(replicas, None)
                 cursor = self._cursor()
                 cursor.execute(f"SET checkpoint_threshold = '{previous}'")
-                cursor.execute('CHECKPOINT')
+        with self._write_lock:
+            if fresh:
+                # Built from all rows at once, before the checkpoint writes them
+                with self._transaction() as cursor:
+                    self._index_replicas(cursor, catalog)
+            self._cursor().execute('CHECKPOINT')
+
+    def _has_indexes(self, table: str) -> bool:
+        rows = self._cursor().execute('SELECT 1 FROM duckdb_indexes() WHERE table_name = ?',
+                                      [table]).fetchall()
+        return bool(rows)
+
+    def _index_replicas(self, cursor: duckdb.DuckDBPyConnection, catalog: str) -> None:
+        name = self._replica_name(catalog)
+        if self._exists(name):
+            for statement in replica_sql.index_statements(name):
+                cursor.execute(statement)
 
     def delete_indices(self, catalog: str) -> None:
         self._building.pop(catalog, None)
@@ -455,7 +487,7 @@ class DuckDBBackend(SearchBackend):
             # Replicas change no aggregate, so the content version stays: a
             # cached manifest is only stale once the aggregates that lead to
             # the new replicas are written, which touches it
-            return replica_sql.write(cursor, name, replicas)
+            return replica_sql.write(cursor, name, replicas, self._replica_keys.get(name))
 
     def scan_replicas(self, catalog: str, hub_ids: Sequence[str],
                       entity_ids: Sequence[str] = (), *,

@@ -33,14 +33,15 @@ bundle adds about 80 entries of 8 or 16 bytes:
 - hubs are stored per group, one row per hub id a bundle writes (a file or
   the project, a handful per bundle) rather than one per (hub, replica)
   pair (a hundred per bundle);
-- the primary key of a group row hashes its content, so that writing the
+- the key (unique index) of a group row hashes its content, so that writing the
   same bundle again, or the same project replica from every bundle of the
   project, adds nothing: a hub's rows stay as many as the distinct groups
   written for it (a file's bundle versions). Different groups of the same
   hub are all kept and united on reading;
 - a write looks up which of its rows are stored already (one query of the
-  three primary keys) and inserts the rest plainly: `INSERT OR IGNORE` has a
-  fixed cost of several milliseconds a statement.
+  three unique keys; a bulk load asks a set of the keys it wrote instead)
+  and inserts the rest plainly: `INSERT OR IGNORE` has a fixed cost of
+  several milliseconds a statement.
 
 Hub ids live in tables of their own rather than in a list column of the
 replica: adding the hubs of another bundle is then an insert of new rows
@@ -62,6 +63,7 @@ import orjson
 
 from azul.backends.base import Replica, merge_replicas
 from azul.backends.duckdb.schema import ident
+from azul.backends.duckdb.writes import load_rows
 
 
 def hubs_table(name: str) -> str:
@@ -100,18 +102,42 @@ def _lookup_key(value: str) -> int:
     return int.from_bytes(digest, 'big', signed=True)
 
 
-def create_statements(name: str) -> list[str]:
+def create_statements(name: str, indexed: bool = True) -> list[str]:
+    """
+    The tables, and unless not `indexed` their indexes (`index_statements`):
+    a reindex creates them after its bulk load.
+    """
+    table = ident(name)
+    hubs, replica_hubs = ident(hubs_table(name)), ident(replica_hubs_table(name))
+    tables = [
+        f'CREATE TABLE IF NOT EXISTS {table} (key UUID NOT NULL, '
+        f'entity_key BIGINT NOT NULL, id VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, '
+        f'replica_type VARCHAR NOT NULL, source VARCHAR NOT NULL, contents VARCHAR NOT NULL)',
+        f'CREATE TABLE IF NOT EXISTS {hubs} (key UUID NOT NULL, hub_key BIGINT NOT NULL, '
+        f'hub_id VARCHAR NOT NULL, entity_ids VARCHAR[] NOT NULL, '
+        f'replica_ids VARCHAR[] NOT NULL)',
+        f'CREATE TABLE IF NOT EXISTS {replica_hubs} (key UUID NOT NULL, '
+        f'replica_key UUID NOT NULL, hub_ids VARCHAR[] NOT NULL)',
+    ]
+    return tables + index_statements(name) if indexed else tables
+
+
+def index_statements(name: str) -> list[str]:
+    """
+    The ART indexes of the replica tables. Unique indexes rather than
+    primary keys, so that a reindex can create them after loading the rows
+    (DuckDB cannot add a primary key to a table that has rows): built once
+    from all the rows, an index costs a fraction of what maintaining it
+    costs a bulk load, whose checkpoints rewrite every index buffer the
+    inserts touched (issue 16). Idempotent.
+    """
     table = ident(name)
     hubs, replica_hubs = ident(hubs_table(name)), ident(replica_hubs_table(name))
     return [
-        f'CREATE TABLE IF NOT EXISTS {table} (key UUID PRIMARY KEY, '
-        f'entity_key BIGINT NOT NULL, id VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, '
-        f'replica_type VARCHAR NOT NULL, source VARCHAR NOT NULL, contents VARCHAR NOT NULL)',
-        f'CREATE TABLE IF NOT EXISTS {hubs} (key UUID PRIMARY KEY, hub_key BIGINT NOT NULL, '
-        f'hub_id VARCHAR NOT NULL, entity_ids VARCHAR[] NOT NULL, '
-        f'replica_ids VARCHAR[] NOT NULL)',
-        f'CREATE TABLE IF NOT EXISTS {replica_hubs} (key UUID PRIMARY KEY, '
-        f'replica_key UUID NOT NULL, hub_ids VARCHAR[] NOT NULL)',
+        f'CREATE UNIQUE INDEX IF NOT EXISTS {ident(name + "_key")} ON {table} (key)',
+        f'CREATE UNIQUE INDEX IF NOT EXISTS {ident(name + "_hubs_key")} ON {hubs} (key)',
+        f'CREATE UNIQUE INDEX IF NOT EXISTS {ident(name + "_replica_hubs_key")} '
+        f'ON {replica_hubs} (key)',
         f'CREATE INDEX IF NOT EXISTS {ident(name + "_entity")} ON {table} (entity_key)',
         f'CREATE INDEX IF NOT EXISTS {ident(name + "_hub_key")} ON {hubs} (hub_key)',
         f'CREATE INDEX IF NOT EXISTS {ident(name + "_replica_key")} '
@@ -128,7 +154,14 @@ def drop_statements(name: str) -> list[str]:
             f'DROP TABLE IF EXISTS {ident(name)}']
 
 
-def write(cursor: duckdb.DuckDBPyConnection, name: str, replicas: Iterable[Replica]) -> int:
+def write(cursor: duckdb.DuckDBPyConnection, name: str, replicas: Iterable[Replica],
+          written: set[str] | None = None) -> int:
+    """
+    Store the replicas; returns how many. `written`, if given, holds the key
+    of every row the table has, and is kept up to date: a bulk load into
+    tables without indexes asks it instead of the table, which it would
+    have to scan.
+    """
     merged = merge_replicas(replicas)
     if not merged:
         return 0
@@ -148,45 +181,63 @@ def write(cursor: duckdb.DuckDBPyConnection, name: str, replicas: Iterable[Repli
                      for replica_id, hub_ids in hubbed.items()}
     table = ident(name)
     hubs, replica_hubs = ident(hubs_table(name)), ident(replica_hubs_table(name))
-    # What is stored already, in one lookup of the three primary keys, and
+    # What is stored already, in one lookup of the three unique keys, and
     # then plain inserts of the rest: `INSERT OR IGNORE` costs several times
     # as much (a fixed 3 to 5 ms a statement, whatever the rows), and the
     # write lock makes this bundle the only writer meanwhile
-    probe = [*keys.values(), *group_keys.values(), *hub_list_keys.values()]
-    selects = [f'SELECT key FROM {table} WHERE key IN {_in(keys)}']
-    if group_keys:
-        selects.append(f'SELECT key FROM {hubs} WHERE key IN {_in(group_keys)}')
-        selects.append(f'SELECT key FROM {replica_hubs} WHERE key IN {_in(hub_list_keys)}')
-    stored = {str(key) for key, in cursor.execute(' UNION ALL '.join(selects), probe).fetchall()}
+    if written is None:
+        probe = [*keys.values(), *group_keys.values(), *hub_list_keys.values()]
+        selects = [f'SELECT key FROM {table} WHERE key IN {_in(keys)}']
+        if group_keys:
+            selects.append(f'SELECT key FROM {hubs} WHERE key IN {_in(group_keys)}')
+            selects.append(f'SELECT key FROM {replica_hubs} WHERE key IN {_in(hub_list_keys)}')
+        stored = {str(key)
+                  for key, in cursor.execute(' UNION ALL '.join(selects), probe).fetchall()}
+    else:
+        stored = written
     # The id covers the document's content, so an existing row already holds
     # exactly this document: only its hubs can be new
     new = [(i, r) for i, r in rows if keys[i] not in stored]
-    if new:
-        cursor.execute(
-            f'INSERT INTO {table} SELECT unnest(?::UUID[]), '
-            f'unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), '
-            f'unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])',
-            [[keys[i] for i, _ in new], [_lookup_key(r.entity_id) for _, r in new],
-             [i for i, _ in new], [r.entity_id for _, r in new],
-             [r.replica_type for _, r in new], [r.source for _, r in new],
-             [orjson.dumps(r.contents).decode() for _, r in new]])
     new_groups = [h for h, k in group_keys.items() if k not in stored]
-    if new_groups:
-        cursor.execute(
-            f'INSERT INTO {hubs} SELECT unnest(?::UUID[]), '
-            f'unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[][]), '
-            f'unnest(?::VARCHAR[][])',
-            [[group_keys[h] for h in new_groups], [_lookup_key(h) for h in new_groups],
-             new_groups, [[e for e, _ in members[h]] for h in new_groups],
-             [[i for _, i in members[h]] for h in new_groups]])
     new_lists = [i for i, k in hub_list_keys.items() if k not in stored]
+    # Through a JSON file: DuckDB converts the lists of hub ids and replica
+    # ids from Python several times as slowly as it parses them
+    if new:
+        load_rows(cursor, table, _REPLICA_COLUMNS, [
+            {'key': keys[i], 'entity_key': _lookup_key(r.entity_id), 'id': i,
+             'entity_id': r.entity_id, 'replica_type': r.replica_type, 'source': r.source,
+             'contents': orjson.dumps(r.contents).decode()}
+            for i, r in new])
+    if new_groups:
+        load_rows(cursor, hubs, _HUB_COLUMNS, [
+            {'key': group_keys[h], 'hub_key': _lookup_key(h), 'hub_id': h,
+             'entity_ids': [e for e, _ in members[h]], 'replica_ids': [i for _, i in members[h]]}
+            for h in new_groups])
     if new_lists:
-        cursor.execute(
-            f'INSERT INTO {replica_hubs} '
-            f'SELECT unnest(?::UUID[]), unnest(?::UUID[]), unnest(?::VARCHAR[][])',
-            [[hub_list_keys[i] for i in new_lists], [keys[i] for i in new_lists],
-             [list(hubbed[i]) for i in new_lists]])
+        load_rows(cursor, replica_hubs, _REPLICA_HUB_COLUMNS, [
+            {'key': hub_list_keys[i], 'replica_key': keys[i], 'hub_ids': list(hubbed[i])}
+            for i in new_lists])
+    if written is not None:
+        written.update(keys[i] for i, _ in new)
+        written.update(group_keys[h] for h in new_groups)
+        written.update(hub_list_keys[i] for i in new_lists)
     return len(rows)
+
+
+def stored_keys(cursor: duckdb.DuckDBPyConnection, name: str) -> Iterator[str]:
+    """The key of every row of the three tables, as `write` makes them."""
+    tables = (ident(name), ident(hubs_table(name)), ident(replica_hubs_table(name)))
+    query = ' UNION ALL '.join(f'SELECT key FROM {table}' for table in tables)
+    for key, in cursor.execute(query).fetchall():
+        yield str(key)
+
+
+_REPLICA_COLUMNS = {'key': 'UUID', 'entity_key': 'BIGINT', 'id': 'VARCHAR',
+                    'entity_id': 'VARCHAR', 'replica_type': 'VARCHAR', 'source': 'VARCHAR',
+                    'contents': 'VARCHAR'}
+_HUB_COLUMNS = {'key': 'UUID', 'hub_key': 'BIGINT', 'hub_id': 'VARCHAR',
+                'entity_ids': 'VARCHAR[]', 'replica_ids': 'VARCHAR[]'}
+_REPLICA_HUB_COLUMNS = {'key': 'UUID', 'replica_key': 'UUID', 'hub_ids': 'VARCHAR[]'}
 
 
 def _in(values: Collection) -> str:

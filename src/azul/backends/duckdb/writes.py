@@ -23,8 +23,6 @@ from azul.backends.duckdb.schema import (
     element_type,
     encode_term,
     sort_type,
-    sort_value,
-    to_column,
 )
 from azul.core.documents import IndexedAggregate
 from azul.core.fields import Value
@@ -85,23 +83,32 @@ class AggregateWriter:
         codes = self._term_codes(documents)
         columns = {'doc': 'BIGINT', 'entity_id': 'VARCHAR', 'document': 'VARCHAR',
                    'codes': 'INTEGER[]'}
+        # Per field once, not per document: its columns and conversions
+        plan = []
         for spec in table.fields:
-            columns[spec.values] = element_type(spec.field.type) + '[]'
-            if spec.field.sortable:
-                columns[spec.sort_column] = sort_type(spec.field.type)
+            field = spec.field
+            columns[spec.values] = element_type(field.type) + '[]'
+            sort_column = None
+            if field.sortable:
+                sort_column = spec.sort_column
+                columns[sort_column] = sort_type(field.type)
+            plan.append((field.name, spec.values, sort_column, field.type.to_duckdb,
+                         field.type.sort_key))
         rows = []
         for doc, document, row_codes in zip(docs, documents, codes, strict=True):
             row = {'doc': doc, 'entity_id': document.entity_id,
                    'document': orjson.dumps(document.aggregate.to_json()).decode(),
                    'codes': row_codes}
-            for spec in table.fields:
-                field = spec.field
-                projection = document.fields[field.name]
-                row[spec.values] = to_column(field, projection)
-                if field.sortable:
-                    row[spec.sort_column] = sort_value(field, projection)
+            projections = document.fields
+            for name, values, sort_column, to_duckdb, sort_key in plan:
+                projection = projections[name]
+                # As `schema.to_column` and `schema.sort_value`
+                row[values] = [None if v is None else to_duckdb(v) for v in projection]
+                if sort_column is not None:
+                    present = [sort_key(v) for v in projection if v is not None]
+                    row[sort_column] = min(present) if present else None
             rows.append(row)
-        self._load(table.table, columns, rows)
+        load_rows(self._cursor, table.table, columns, rows)
 
     def _term_codes(self, documents: Sequence[IndexedAggregate]) -> list[list[int]]:
         """The codes of each document's facet terms; counts them in `T__counts`."""
@@ -129,22 +136,6 @@ class AggregateWriter:
                 [[fields[c] for c in counts], list(counts), list(counts.values())])
         return result
 
-    def _load(self, table: str, columns: Mapping[str, str], rows: list[dict[str, Any]]) -> None:
-        """
-        Append rows to a table. Converting nested Python lists to DuckDB values
-        costs about ten times as much as DuckDB's parsing the same rows from a
-        JSON file, so large batches go through a temporary file.
-        """
-        spec = ', '.join(f"{name}: '{kind}'" for name, kind in columns.items())
-        with tempfile.NamedTemporaryFile('wb', suffix='.json', delete=False) as f:
-            f.write(orjson.dumps(rows))
-        try:
-            self._cursor.execute(f'INSERT INTO {table} ({", ".join(columns)}) '
-                                 f'SELECT {", ".join(columns)} FROM '
-                                 f"read_json(?, format='array', columns={{{spec}}})", [f.name])
-        finally:
-            os.unlink(f.name)
-
     def _codes(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
         """The dictionary code of every (field, term), assigning new ones as needed."""
         if not keys:
@@ -163,3 +154,31 @@ class AggregateWriter:
                 f'value FROM ({wanted}) RETURNING field, value, code', params).fetchall()
             codes.update({(field, value): code for field, value, code in rows})
         return codes
+
+
+# Rows below which `load_rows` binds them as parameters: a temporary file
+# has a fixed cost that an incremental write of one bundle would feel
+FILE_ROWS = 100
+
+
+def load_rows(cursor: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, str],
+              rows: list[dict[str, Any]]) -> None:
+    """
+    Append rows to a table. Converting nested Python lists to DuckDB values
+    costs about ten times as much as DuckDB's parsing the same rows from a
+    JSON file, so large batches go through a temporary file.
+    """
+    names = ', '.join(columns)
+    if len(rows) < FILE_ROWS:
+        unnest = ', '.join(f'unnest(?::{kind}[])' for kind in columns.values())
+        cursor.execute(f'INSERT INTO {table} ({names}) SELECT {unnest}',
+                       [[row[name] for row in rows] for name in columns])
+        return
+    spec = ', '.join(f"{name}: '{kind}'" for name, kind in columns.items())
+    with tempfile.NamedTemporaryFile('wb', suffix='.json', delete=False) as f:
+        f.write(orjson.dumps(rows))
+    try:
+        cursor.execute(f'INSERT INTO {table} ({names}) SELECT {names} FROM '
+                       f"read_json(?, format='array', columns={{{spec}}})", [f.name])
+    finally:
+        os.unlink(f.name)
