@@ -40,7 +40,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_scale as bs  # noqa: E402
 
-CATALOG = 'notify'
+# bench_scale's child environment and report parsing name its catalog
+CATALOG = bs.CATALOG
 POLL_S = 0.05
 
 

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from azul.backends.opensearch.backend import OpenSearchBackend
+from azul.errors import BadRequestError, ServiceUnavailableError
 from azul.indexer.queue import NOTIFICATIONS, LocalQueue
 from azul.indexer.worker import Worker, retry_delay
 from azul.runtime import Runtime
@@ -73,6 +74,59 @@ def test_one_bad_notification_fails_alone(tmp_path):
             pass
         # The good bundle's (only) bundles aggregate is there
         assert runtime.backend.get_aggregate(CATALOG, 'bundles', BUNDLE['uuid']) is not None
+    finally:
+        queue.close()
+        runtime.close()
+
+
+def _three_bundles(runtime: Runtime) -> list[dict[str, str]]:
+    listing = runtime.repository_plugin(CATALOG).list_bundles(SOURCES[0])
+    return [{'catalog': CATALOG, 'action': 'add', 'source': SOURCES[0],
+             'uuid': fqid.uuid, 'version': fqid.version}
+            for fqid in sorted(listing.bundles)[:3]]
+
+
+@pytest.mark.parametrize('transient', [False, True])
+def test_refused_write_fails_alone(tmp_path, transient):
+    # A round's contributions are written in one call; if the backend
+    # refuses it for cause, each bundle is written on its own, so that only
+    # the one it refuses is released. A backend that is down fails the whole
+    # round at once, without asking it again per bundle.
+    config = make_config('duckdb', tmp_path, 't' + uuid.uuid4().hex[:10])
+    runtime = Runtime(config)
+    queue = LocalQueue(tmp_path / 'queue.sqlite')
+    backend = runtime.backend
+    write = backend.write_contributions
+    calls = []
+    try:
+        bodies = _three_bundles(runtime)
+        bad = bodies[1]['uuid']
+
+        def refusing(catalog, contributions):
+            contributions = list(contributions)
+            calls.append({c.bundle.uuid for c in contributions})
+            if transient:
+                raise ServiceUnavailableError('down')
+            if any(c.bundle.uuid == bad for c in contributions):
+                raise BadRequestError('refused')
+            return write(catalog, contributions)
+
+        backend.write_contributions = refusing
+        queue.send(NOTIFICATIONS, bodies)
+        worker = Worker(runtime, queue)
+        worker.process_once()
+        assert queue.counts()[NOTIFICATIONS] == {'queued': 3 if transient else 1, 'failed': 0}
+        if transient:
+            assert len(calls) == 1
+            assert 8 < _delay_of_next_delivery(tmp_path / 'queue.sqlite') <= 10
+        else:
+            assert calls[0] == {b['uuid'] for b in bodies}
+            assert sorted(map(len, calls[1:])) == [1, 1, 1]
+            while worker.process_once():
+                pass
+            for body in bodies:
+                found = runtime.backend.get_aggregate(CATALOG, 'bundles', body['uuid'])
+                assert (found is None) == (body['uuid'] == bad)
     finally:
         queue.close()
         runtime.close()

@@ -118,10 +118,13 @@ class Indexer:
         writes the same ids again.
         """
         contributions, replicas = self.transform_bundle(catalog, source, fqid, deleted)
+        self.write_replicas(catalog, replicas)
+        return contributions
+
+    def write_replicas(self, catalog: str, replicas: Sequence[Replica]) -> None:
         if replicas:
             with self.timed('write'):
                 self.runtime.backend.write_replicas(catalog, replicas)
-        return contributions
 
     def transform_bundle(self, catalog: str, source: str, fqid: BundleFQID, deleted: bool
                          ) -> tuple[list[Contribution], list[Replica]]:

@@ -9,7 +9,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from azul.core.documents import BundleFQID, normalize_version, validate_uuid
+from azul.backends.base import Replica
+from azul.core.documents import BundleFQID, Contribution, normalize_version, validate_uuid
 from azul.errors import AzulError, BadRequestError, ServiceUnavailableError
 from azul.indexer.index import Indexer, Tally
 from azul.indexer.queue import NOTIFICATIONS, TALLIES, Message, Queue
@@ -25,7 +26,7 @@ TALLY_CHUNK = 100
 # contribution tables for the upserts and a fold of every touched entity (a
 # project's hundreds of contributions), whatever its size, so a busy worker
 # takes large rounds; an idle one handles each message as it comes
-NOTIFICATION_BATCH = 50
+NOTIFICATION_BATCH = 500
 TALLY_BATCH = 500
 
 ACTIONS = ('add', 'delete')
@@ -104,37 +105,63 @@ class Worker:
         """
         Contribute the notifications' bundles together: each is fetched and
         transformed on its own, so that a bad one fails alone, but the
-        contributions of all are written in one round trip, since an upsert
-        costs a search of the contribution table whatever the batch's size.
-        Returns each notification's error, or None.
+        replicas of all, then the contributions of all, are written in one
+        round trip each, since a write costs a transaction and a search of
+        the table whatever the batch's size. If a batch's write fails for
+        cause, its bundles are written one by one, so that a bundle the
+        backend refuses cannot hold back the others. Returns each
+        notification's error, or None.
         """
         errors: list[Exception | None] = [None] * len(bodies)
-        pending: dict[str, list[tuple[int, list]]] = defaultdict(list)
+        pending: dict[str, list[tuple[int, list[Contribution], list[Replica]]]] = defaultdict(list)
         for i, body in enumerate(bodies):
             try:
                 catalog = body['catalog']
                 self._ensure_indices(catalog)
                 fqid = BundleFQID(body['uuid'], body['version'])
-                contributions = self.indexer.transform(catalog, body['source'], fqid,
-                                                       deleted=body['action'] == 'delete')
+                contributions, replicas = self.indexer.transform_bundle(
+                    catalog, body['source'], fqid, deleted=body['action'] == 'delete')
             except Exception as e:
                 errors[i] = e
             else:
-                pending[catalog].append((i, contributions))
+                pending[catalog].append((i, contributions, replicas))
         for catalog, items in pending.items():
             try:
-                tally = self.indexer.write_contributions(catalog, [c for _, contributions in items
-                                                                   for c in contributions])
-                self.queue.send(TALLIES, [
-                    {'catalog': catalog, 'entity_type': entity_type,
-                     'entity_ids': ids[i:i + TALLY_CHUNK]}
-                    for entity_type, ids in tally.by_type().items()
-                    for i in range(0, len(ids), TALLY_CHUNK)
-                ])
-            except Exception as e:
-                for i, _ in items:
+                self._write(catalog, items)
+            except ServiceUnavailableError as e:
+                # One by one would only wait for the backend N times
+                for i, _, _ in items:
                     errors[i] = e
+            except Exception as e:
+                if len(items) == 1:
+                    errors[items[0][0]] = e
+                    continue
+                log.exception('Writing the contributions of %d bundles failed; '
+                              'retrying them one by one', len(items))
+                for item in items:
+                    try:
+                        self._write(catalog, [item])
+                    except Exception as e:
+                        errors[item[0]] = e
         return errors
+
+    def _write(self, catalog: str, items: Sequence[tuple[int, list[Contribution], list[Replica]]]
+               ) -> None:
+        # Replicas first: manifests reach them only through the aggregates
+        # that the contributions lead to, so a crash in between leaves
+        # nothing half visible, and the re-delivery writes the same ids
+        replicas = [r for _, _, rs in items for r in rs]
+        if replicas:
+            self.indexer.write_replicas(catalog, replicas)
+        tally = self.indexer.write_contributions(catalog, [c for _, cs, _ in items for c in cs])
+        # Tallies are sent before the notifications are acknowledged, so a
+        # crash before the send leads to the notifications' re-delivery
+        self.queue.send(TALLIES, [
+            {'catalog': catalog, 'entity_type': entity_type,
+             'entity_ids': ids[i:i + TALLY_CHUNK]}
+            for entity_type, ids in tally.by_type().items()
+            for i in range(0, len(ids), TALLY_CHUNK)
+        ])
 
     def aggregate(self, bodies: Sequence[Mapping[str, Any]]) -> None:
         # Tallies of many notifications often name the same entities (the
