@@ -85,16 +85,8 @@ class SetAccumulator(Accumulator):
                 log.warning('Field %r has more than %d distinct values; further values '
                             'are dropped', self.name, self.max_size)
             return
-        # The hot loop of a fold: `_frozen` inlined
-        if isinstance(value, list):
-            for item in value:
-                key = _canonical(item) if isinstance(item, _CONTAINERS) else item
-                if key not in values:
-                    values[key] = item
-        else:
-            key = _canonical(value) if isinstance(value, dict) else value
-            if key not in values:
-                values[key] = value
+        # Below the cap, the one copy of the hot loop
+        self.add_all((value,))
 
     def add_all(self, column: Sequence[Any]) -> None:
         # The hot loop of a fold, `add` inlined for as long as the cap is not
