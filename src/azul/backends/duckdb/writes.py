@@ -23,6 +23,8 @@ from azul.backends.duckdb.schema import (
     element_type,
     encode_term,
     sort_type,
+    sort_value,
+    to_column,
 )
 from azul.core.documents import IndexedAggregate
 from azul.core.fields import Value
@@ -83,7 +85,7 @@ class AggregateWriter:
         codes = self._term_codes(documents)
         columns = {'doc': 'BIGINT', 'entity_id': 'VARCHAR', 'document': 'VARCHAR',
                    'codes': 'INTEGER[]'}
-        # Per field once, not per document: its columns and conversions
+        # Per field once, not per document: its columns
         plan = []
         for spec in table.fields:
             field = spec.field
@@ -92,21 +94,18 @@ class AggregateWriter:
             if field.sortable:
                 sort_column = spec.sort_column
                 columns[sort_column] = sort_type(field.type)
-            plan.append((field.name, spec.values, sort_column, field.type.to_duckdb,
-                         field.type.sort_key))
+            plan.append((field, spec.values, sort_column))
         rows = []
         for doc, document, row_codes in zip(docs, documents, codes, strict=True):
             row = {'doc': doc, 'entity_id': document.entity_id,
                    'document': orjson.dumps(document.aggregate.to_json()).decode(),
                    'codes': row_codes}
             projections = document.fields
-            for name, values, sort_column, to_duckdb, sort_key in plan:
-                projection = projections[name]
-                # As `schema.to_column` and `schema.sort_value`
-                row[values] = [None if v is None else to_duckdb(v) for v in projection]
+            for field, values, sort_column in plan:
+                projection = projections[field.name]
+                row[values] = to_column(field, projection)
                 if sort_column is not None:
-                    present = [sort_key(v) for v in projection if v is not None]
-                    row[sort_column] = min(present) if present else None
+                    row[sort_column] = sort_value(field, projection)
             rows.append(row)
         load_rows(self._cursor, table.table, columns, rows)
 
