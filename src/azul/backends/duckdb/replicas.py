@@ -62,7 +62,7 @@ import duckdb
 import orjson
 
 from azul.backends.base import Replica, merge_replicas
-from azul.backends.duckdb.schema import ident
+from azul.backends.duckdb.schema import LARGE_TEXT, ident
 from azul.backends.duckdb.writes import load_rows
 
 
@@ -112,7 +112,8 @@ def create_statements(name: str, indexed: bool = True) -> list[str]:
     tables = [
         f'CREATE TABLE IF NOT EXISTS {table} (key UUID NOT NULL, '
         f'entity_key BIGINT NOT NULL, id VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, '
-        f'replica_type VARCHAR NOT NULL, source VARCHAR NOT NULL, contents VARCHAR NOT NULL)',
+        f'replica_type VARCHAR NOT NULL, source VARCHAR NOT NULL, '
+        f'contents VARCHAR NOT NULL {LARGE_TEXT})',
         f'CREATE TABLE IF NOT EXISTS {hubs} (key UUID NOT NULL, hub_key BIGINT NOT NULL, '
         f'hub_id VARCHAR NOT NULL, entity_ids VARCHAR[] NOT NULL, '
         f'replica_ids VARCHAR[] NOT NULL)',
