@@ -375,6 +375,30 @@ def test_bulk_loads(backend):
     assert_same(backend.search(CATALOG, search()), reference_search([a, b, c], search()))
 
 
+def test_bulk_loads_into_a_generation_being_built(backend):
+    # As a reindex does: aggregates that a notification wrote into the new
+    # generation meanwhile are reported and kept; one it wrote and then
+    # deleted again is absent, so the load creates it (the DuckDB backend
+    # remembers what it wrote there instead of searching the table)
+    _create(backend)
+    backend.begin_generation(CATALOG, [ENTITY_TYPE, OTHER_ENTITY_TYPE], REGISTRY)
+    a, b, c, d = DOCS[:4]
+    write = backend.write_aggregates
+    assert write(CATALOG, ENTITY_TYPE, [AggregateWrite(a.entity_id, a, None)]) == []
+    assert write(CATALOG, ENTITY_TYPE, [AggregateWrite(d.entity_id, d, None)]) == []
+    v = backend.read_aggregates(CATALOG, ENTITY_TYPE, [d.entity_id])[d.entity_id].version
+    assert write(CATALOG, ENTITY_TYPE, [AggregateWrite(d.entity_id, None, v)]) == []
+    loaded = [_changed(a, 1), b, c, _changed(d, 1)]
+    assert backend.load_aggregates(CATALOG, ENTITY_TYPE, loaded) == [a.entity_id]
+    assert backend.get_aggregate(CATALOG, ENTITY_TYPE, a.entity_id) == a.aggregate.to_json()
+    assert (backend.get_aggregate(CATALOG, ENTITY_TYPE, d.entity_id)
+            == _changed(d, 1).aggregate.to_json())
+    backend.switch_generation(CATALOG)
+    assert backend.count(CATALOG, ENTITY_TYPE) == 4
+    assert_same(backend.search(CATALOG, search()),
+                reference_search([a, b, c, _changed(d, 1)], search()))
+
+
 def test_rewrite_updates_facets(backend):
     _create(backend)
     a = DOCS[0]

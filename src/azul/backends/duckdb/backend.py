@@ -54,7 +54,7 @@ from azul.backends.duckdb.schema import (
     ident,
 )
 from azul.backends.duckdb.writes import AggregateWriter
-from azul.core.documents import Aggregate, Contribution
+from azul.core.documents import Aggregate, Contribution, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.core.filters import Filters
 from azul.core.search import (
@@ -101,6 +101,10 @@ class DuckDBBackend(SearchBackend):
         # Replica table -> the key of every row it has, while a bulk load
         # fills it without indexes (see `bulk_load`)
         self._replica_keys: dict[str, set[str]] = {}
+        # Catalog -> entity type -> the entities `write_aggregates` wrote into
+        # the generation this object builds: as nothing else writes there,
+        # the only aggregates a bulk load can find stored (`load_aggregates`)
+        self._written: dict[str, dict[str, set[str]]] = {}
         self._content = ident(f'{prefix}_{deployment}__content')
         self._path = str(path)
         config = {} if memory_limit is None else {'memory_limit': memory_limit}
@@ -305,9 +309,11 @@ class DuckDBBackend(SearchBackend):
                            [catalog, generation])
             self._touch(cursor, catalog)
         del self._building[catalog]
+        self._written.pop(catalog, None)
 
     def abandon_generation(self, catalog: str) -> None:
         generation = self._building.pop(catalog, None)
+        self._written.pop(catalog, None)
         if generation is not None:
             self._drop('catalog = ? AND generation = ?', [catalog, generation])
 
@@ -367,6 +373,7 @@ class DuckDBBackend(SearchBackend):
 
     def delete_indices(self, catalog: str) -> None:
         self._building.pop(catalog, None)
+        self._written.pop(catalog, None)
         self._drop('catalog = ?', [catalog])
         with self._transaction() as cursor:
             cursor.execute(f'DELETE FROM {self._content} WHERE catalog = ?', [catalog])
@@ -375,6 +382,7 @@ class DuckDBBackend(SearchBackend):
     def drop_deployment(self) -> None:
         self._drop('TRUE', [])
         self._building.clear()
+        self._written.clear()
         with self._write_lock:
             self._cursor().execute(f'DROP TABLE IF EXISTS {self._meta}')
             self._cursor().execute(f'DROP TABLE IF EXISTS {self._live}')
@@ -521,10 +529,32 @@ class DuckDBBackend(SearchBackend):
         table = self._require(catalog, entity_type)
         with self._transaction() as cursor:
             conflicts = AggregateWriter(cursor, table).write(writes)
-            if catalog not in self._building:
+            if catalog in self._building:
+                written = self._written.setdefault(catalog, {}).setdefault(entity_type, set())
+                written.update(w.entity_id for w in writes)
+            else:
                 # A generation being built is new content only once switched to
                 self._touch(cursor, catalog)
             return conflicts
+
+    def load_aggregates(self, catalog: str, entity_type: str,
+                        documents: Sequence[IndexedAggregate]) -> list[str]:
+        if catalog not in self._building:
+            return super().load_aggregates(catalog, entity_type, documents)
+        # Without looking up stored versions: that search reads every row of
+        # the table, so a reindex's batches would cost more as it fills it
+        table = self._require(catalog, entity_type)
+        with self._transaction() as cursor:
+            written = self._written.get(catalog, {}).get(entity_type, set())
+            suspects = [d.entity_id for d in documents if d.entity_id in written]
+            # Those a notification wrote may have been deleted since
+            stored = set() if not suspects else {row[0] for row in cursor.execute(
+                f'SELECT entity_id FROM {table.table} '
+                f'WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))', [suspects]).fetchall()}
+            fresh = [d for d in documents if d.entity_id not in stored]
+            if fresh:
+                AggregateWriter(cursor, table).insert(fresh)
+        return [d.entity_id for d in documents if d.entity_id in stored]
 
     def get_aggregate(self, catalog: str, entity_type: str, entity_id: str
                       ) -> Mapping[str, Any] | None:
