@@ -19,7 +19,9 @@ ones seen are kept); a list value contributes its elements.
 import logging
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import attrs
@@ -286,6 +288,67 @@ class KeepWhole(InnerAggregator):
         return [dict(entity) for entity in entities]
 
 
+_DEFAULT = SimpleAggregator()
+
+
+class _FoldMemo:
+    """
+    The inner aggregates of the entity lists folded so far, by the identity of
+    the aggregator and of each entity: an aggregator is a pure function of
+    the entities, so the very same objects fold to the same result. A
+    transform hands every contribution of a bundle the same object for one
+    inner entity (its project, donors, samples, protocols), and contributions
+    read back together share them (see `azul.backends.duckdb.contributions`),
+    so that across the aggregates of a reindex most inner entity lists repeat.
+    Equal lists of distinct objects are folded anew: telling them equal would
+    cost about what folding them does.
+
+    Entries hold the objects their key names, so that no id in a key can be
+    taken by another object while the entry lives. Results are shared by the
+    aggregates that fold the same entities: nothing may change an aggregate's
+    contents in place (nothing does: they are serialized and projected).
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: dict[tuple, tuple[InnerAggregator, list, list]] = {}
+
+    def aggregate(self, aggregator: InnerAggregator,
+                  entities: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        key = (id(aggregator), *map(id, entities))
+        entry = self.entries.get(key)
+        if entry is None:
+            if len(self.entries) >= self.size:
+                # Bounded memory; the entities of one bundle's aggregates
+                # are mostly folded close together
+                self.entries.clear()
+            entry = (aggregator, list(entities), aggregator.aggregate(entities))
+            self.entries[key] = entry
+        # A list of its own per aggregate: the dicts in it are shared
+        return list(entry[2])
+
+
+_memo: ContextVar[_FoldMemo | None] = ContextVar('fold_memo', default=None)
+
+# Entity lists a memo holds at most
+MEMO_SIZE = 20_000
+
+
+@contextmanager
+def shared_folds(size: int = MEMO_SIZE) -> Iterator[None]:
+    """
+    Within the block (in this thread), `aggregate` folds an inner entity type's
+    list of the very same entity objects once (see `_FoldMemo`). The
+    aggregates are the same as without; the contributions must not change
+    while it lasts.
+    """
+    token = _memo.set(_FoldMemo(size))
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
 def live_contributions(contributions: Iterable[Contribution]) -> list[Contribution]:
     """Steps 1 and 2: the newest contribution per bundle uuid, minus deletions."""
     newest: dict[str, Contribution] = {}
@@ -330,9 +393,13 @@ def aggregate(entity_type: str,
         reconciled = {t: [entity for _, entity in chosen.values()]
                       for t, chosen in by_type.items()}
     contents = {}
+    memo = _memo.get()
     for inner_type, entities in sorted(reconciled.items()):
-        aggregator = aggregators.get(inner_type, SimpleAggregator())
-        contents[inner_type] = aggregator.aggregate(entities)
+        aggregator = aggregators.get(inner_type, _DEFAULT)
+        if memo is None or aggregator.__class__ is KeepWhole:
+            contents[inner_type] = aggregator.aggregate(entities)
+        else:
+            contents[inner_type] = memo.aggregate(aggregator, entities)
     bundles = tuple(c.bundle for c in live)
     sources = tuple(sorted({c.source for c in live}))
     return Aggregate(entity_type=entity_type,

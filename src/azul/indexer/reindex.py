@@ -37,6 +37,7 @@ from typing import IO
 import attrs
 import orjson
 
+from azul.core.aggregation import shared_folds
 from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
 from azul.external_sort import sort_items
 from azul.indexer.index import Indexer, Timings
@@ -198,10 +199,13 @@ def _build(runtime: Runtime, indexer: Indexer, catalog: str, sources: Sequence[s
             if on_total:
                 on_total('contributions', contributions)
             aggregates = 0
-            for entity_type in spill.entity_types():
-                tasks = spill.fold_chunks(catalog, entity_type)
-                aggregates += _aggregate(indexer, catalog, entity_type,
-                                         pool.map(fold_chunk, tasks), on_entities)
+            # Folded here (one process), the contributions held are the
+            # transform's objects, which share their inner entities
+            with shared_folds():
+                for entity_type in spill.entity_types():
+                    tasks = spill.fold_chunks(catalog, entity_type)
+                    aggregates += _aggregate(indexer, catalog, entity_type,
+                                             pool.map(fold_chunk, tasks), on_entities)
         finally:
             spill.close()
     return ReindexReport(bundles=bundles,

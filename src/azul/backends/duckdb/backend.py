@@ -44,17 +44,21 @@ from azul.backends.base import (
     replica_index_name,
     split_generation,
 )
+from azul.backends.duckdb import contributions as packing
 from azul.backends.duckdb import replicas as replica_sql
 from azul.backends.duckdb import sql
+from azul.backends.duckdb.contributions import contribution_inner_table
 from azul.backends.duckdb.schema import (
     TableSpec,
     contribution_create_statement,
+    contribution_drop_statements,
+    contribution_inner_create_statement,
     decode_term,
     from_column,
     ident,
 )
 from azul.backends.duckdb.writes import AggregateWriter
-from azul.core.documents import Aggregate, Contribution, IndexedAggregate
+from azul.core.documents import Aggregate, BundleFQID, Contribution, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.core.filters import Filters
 from azul.core.search import (
@@ -410,7 +414,7 @@ class DuckDBBackend(SearchBackend):
             elif entity_type == REPLICA_ENTITY_TYPE:
                 statements = replica_sql.drop_statements(name)
             else:
-                statements = [f'DROP TABLE IF EXISTS {ident(name)}']
+                statements = contribution_drop_statements(name)
             for statement in statements:
                 cursor.execute(statement)
             self._tables.pop(name, None)
@@ -445,10 +449,22 @@ class DuckDBBackend(SearchBackend):
                                           f'in catalog {catalog!r}')
                 table = ident(name)
                 rows = list(batch.values())
+                packed = packing.pack(rows)
+                inner = ident(contribution_inner_table(name))
                 if upsert:
                     # By id: DuckDB's ON CONFLICT needs an index we'd rather not maintain
                     cursor.execute(f'DELETE FROM {table} WHERE id IN '
                                    f'(SELECT unnest(?::VARCHAR[]))', [list(batch)])
+                    # A table made before inner entities had one of their own
+                    cursor.execute(contribution_inner_create_statement(name))
+                if packed.docs:
+                    new = 'SELECT unnest(?::UUID[]) AS key, unnest(?::VARCHAR[]) AS doc'
+                    if upsert:
+                        # A notification's bundle mostly repeats entities stored before
+                        new = (f'SELECT * FROM ({new}) AS new WHERE NOT EXISTS '
+                               f'(SELECT 1 FROM {inner} AS t WHERE t.key = new.key)')
+                    cursor.execute(f'INSERT INTO {inner} {new}',
+                                   [list(packed.docs), list(packed.docs.values())])
                 cursor.execute(
                     f'INSERT INTO {table} SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), '
                     f'unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BOOLEAN[]), '
@@ -456,7 +472,7 @@ class DuckDBBackend(SearchBackend):
                     [[c.id for c in rows], [c.entity_id for c in rows],
                      [c.bundle.uuid for c in rows], [c.bundle.version for c in rows],
                      [c.deleted for c in rows], [c.source for c in rows],
-                     [orjson.dumps(c.contents).decode() for c in rows]])
+                     packed.contents])
                 written += len(rows)
         return written
 
@@ -466,15 +482,22 @@ class DuckDBBackend(SearchBackend):
         result: dict[str, list[Contribution]] = {}
         if not entity_ids or not self._exists(name):
             return result
-        rows = self._cursor().execute(
+        cursor = self._cursor()
+        rows = cursor.execute(
             f'SELECT entity_id, bundle_uuid, bundle_version, source, deleted, contents '
             f'FROM {ident(name)} WHERE entity_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY id',
             [list(entity_ids)]).fetchall()
-        for entity_id, uuid, version, source, deleted, contents in rows:
-            result.setdefault(entity_id, []).append(Contribution.from_json({
-                'entity_type': entity_type, 'entity_id': entity_id, 'bundle_uuid': uuid,
-                'bundle_version': version, 'source': source, 'deleted': deleted,
-                'contents': orjson.loads(contents)}))
+        values = [orjson.loads(row[5]) for row in rows]
+        keys = packing.referenced_keys(values)
+        found = cursor.execute(
+            f'SELECT key, doc FROM {ident(contribution_inner_table(name))} '
+            f'WHERE key IN (SELECT unnest(?::UUID[]))', [list(keys)]).fetchall() if keys else []
+        docs = packing.parse_docs(found)
+        for (entity_id, uuid, version, source, deleted, _), value in zip(rows, values, strict=True):
+            result.setdefault(entity_id, []).append(Contribution(
+                entity_type=entity_type, entity_id=entity_id,
+                bundle=BundleFQID(uuid, version), source=source, deleted=deleted,
+                contents=packing.unpack(value, docs)))
         return result
 
     # Replicas

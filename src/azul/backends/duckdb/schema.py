@@ -34,6 +34,7 @@ from typing import Any
 import attrs
 import orjson
 
+from azul.backends.duckdb.contributions import contribution_inner_table
 from azul.core.fields import Field, FieldRegistry, FieldType, Value
 from azul.errors import ConfigError, InvalidFilterError
 
@@ -145,10 +146,23 @@ class TableSpec:
 
 
 def contribution_create_statement(name: str) -> str:
+    # Two statements: the contributions and their inner entities (see
+    # `contributions`), dropped together by `contribution_drop_statements`
     return (f'CREATE TABLE IF NOT EXISTS {ident(name)} ('
             f'id VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, bundle_uuid VARCHAR NOT NULL, '
             f'bundle_version VARCHAR NOT NULL, deleted BOOLEAN NOT NULL, '
-            f'source VARCHAR NOT NULL, contents VARCHAR NOT NULL {LARGE_TEXT})')
+            f'source VARCHAR NOT NULL, contents VARCHAR NOT NULL {LARGE_TEXT}); '
+            f'{contribution_inner_create_statement(name)}')
+
+
+def contribution_inner_create_statement(name: str) -> str:
+    return (f'CREATE TABLE IF NOT EXISTS {ident(contribution_inner_table(name))} '
+            f'(key UUID NOT NULL, doc VARCHAR NOT NULL {LARGE_TEXT})')
+
+
+def contribution_drop_statements(name: str) -> list[str]:
+    return [f'DROP TABLE IF EXISTS {ident(contribution_inner_table(name))}',
+            f'DROP TABLE IF EXISTS {ident(name)}']
 
 
 def to_column(field: Field, values: Sequence[Value]) -> list[Any]:
