@@ -13,7 +13,7 @@ filters), `page_sorted` (no filter, by a numeric field, descending),
 `summary` and `summary_filtered` (counts, sums, cardinalities and grouped sums
 of /index/summary, without and with the three filters). Load time counts the
 time spent in the backend's `write_aggregates` only, not generating the
-documents.
+documents (OpenSearch: the whole load's wall time, see `load_overlapped`).
 
   python scripts/bench_backends.py --docs 100000 --backends duckdb,opensearch --repeat 30
 
