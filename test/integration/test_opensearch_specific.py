@@ -23,6 +23,7 @@ from opensearchpy import exceptions as os_errors
 
 from azul.backends.base import AggregateWrite, index_name
 from azul.backends.opensearch import OpenSearchBackend
+from azul.backends.opensearch import backend as backend_module
 from azul.core.documents import Aggregate, BundleFQID, Contribution, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.core.filters import Filters, Is
@@ -198,6 +199,35 @@ def test_bulk_load_around_recreated_indices(os_backend, raw):
         assert set(_refresh_intervals(raw, os_backend).values()) == {'-1'}
     # The new indices get the default, not the old indices' values
     assert set(_refresh_intervals(raw, os_backend).values()) == {None}
+
+
+def test_bulk_load_sends_chunks_in_parallel(os_backend, monkeypatch):
+    """
+    Inside `bulk_load` several bulk requests are in flight at once; each
+    document's outcome still reaches the caller, conflicts by entity id.
+    """
+    monkeypatch.setattr(backend_module, 'LOAD_CHUNK_SIZE', 3)
+    os_backend.create_indices(CATALOG, [ENTITY_TYPE], REGISTRY)
+    docs = _copies(documents(1)[0], 20)
+    # In the second and the fifth request of three documents
+    taken = [docs[4], docs[13]]
+    assert os_backend.write_aggregates(CATALOG, ENTITY_TYPE,
+                                       [AggregateWrite(d.entity_id, d, None) for d in taken]) == []
+    sizes = []
+    bulk = os_backend._writer.bulk
+
+    def counting_bulk(body, **kwargs):
+        sizes.append(body.count('\n') // 2)
+        return bulk(body=body, **kwargs)
+
+    monkeypatch.setattr(os_backend._writer, 'bulk', counting_bulk)
+    with os_backend.bulk_load(CATALOG):
+        conflicts = os_backend.write_aggregates(
+            CATALOG, ENTITY_TYPE, [AggregateWrite(d.entity_id, d, None) for d in docs])
+    assert conflicts == [docs[4].entity_id, docs[13].entity_id]
+    # 20 documents, 3 a request (the last one 2)
+    assert sorted(sizes) == [2] + [3] * 6
+    assert os_backend.count(CATALOG, ENTITY_TYPE) == 20
 
 
 def _copies(doc: IndexedAggregate, count: int) -> list[IndexedAggregate]:

@@ -22,7 +22,8 @@ Inside `bulk_load` (a reindex) the catalog's indices have no scheduled
 refresh (`refresh_interval: -1`) and aggregates and replicas are written
 without one: nothing reads them by search until the end, when one refresh
 makes them visible. Contributions still refresh, because the indexer searches
-for them right after writing them.
+for them right after writing them. Bulk requests inside it are larger and two
+are in flight at once (`LOAD_CHUNK_SIZE`, `LOAD_THREADS`).
 
 Generations (see `azul.backends.base`): the stored indices of a reindexed
 catalog are `<name>__<generation>`, and `<name>` is an alias of the live
@@ -97,6 +98,13 @@ NEXT = GENERATION_SEPARATOR + 'next'
 # Documents per bulk request and per page of a read
 CHUNK_SIZE = 500
 PAGE_SIZE = 1000
+# Bytes per bulk request at most
+MAX_CHUNK_BYTES = 10 * 1024 * 1024
+# Inside `bulk_load`: documents per bulk request, and bulk requests in flight
+# at once, so that the node indexes one while the client serializes the next
+# (and, on a node with cores to spare, indexes two at once)
+LOAD_CHUNK_SIZE = 2000
+LOAD_THREADS = 2
 
 
 class _Serializer(JSONSerializer):
@@ -438,15 +446,27 @@ class OpenSearchBackend(SearchBackend):
         callers decide which statuses are conflicts and which are failures.
         Writes to a catalog (if given) that is being bulk loaded skip the refresh.
         """
-        refresh = False if catalog is not None and self._bulk_loading[catalog] else self.refresh
+        loading = catalog is not None and self._bulk_loading[catalog]
         with translated(self.endpoint):
-            results = helpers.streaming_bulk(self._writer, actions,
-                                             chunk_size=CHUNK_SIZE,
-                                             max_chunk_bytes=10 * 1024 * 1024,
-                                             raise_on_error=False,
-                                             raise_on_exception=True,
-                                             max_retries=0,
-                                             refresh=refresh)
+            if loading:
+                # Results come back in the order of the actions (`imap`), and
+                # nothing is retried, as in the sequential case
+                results = helpers.parallel_bulk(self._writer, actions,
+                                                thread_count=LOAD_THREADS,
+                                                queue_size=LOAD_THREADS,
+                                                chunk_size=LOAD_CHUNK_SIZE,
+                                                max_chunk_bytes=MAX_CHUNK_BYTES,
+                                                raise_on_error=False,
+                                                raise_on_exception=True,
+                                                refresh=False)
+            else:
+                results = helpers.streaming_bulk(self._writer, actions,
+                                                 chunk_size=CHUNK_SIZE,
+                                                 max_chunk_bytes=MAX_CHUNK_BYTES,
+                                                 raise_on_error=False,
+                                                 raise_on_exception=True,
+                                                 max_retries=0,
+                                                 refresh=self.refresh)
             for _ok, item in results:
                 [(_, result)] = item.items()
                 yield result['_id'], result['status'], result
@@ -487,7 +507,7 @@ class OpenSearchBackend(SearchBackend):
         # with dynamic mappings
         with translated(self.endpoint):
             results = helpers.streaming_bulk(self._writer, actions, chunk_size=CHUNK_SIZE,
-                                             max_chunk_bytes=10 * 1024 * 1024,
+                                             max_chunk_bytes=MAX_CHUNK_BYTES,
                                              raise_on_error=False, raise_on_exception=True,
                                              max_retries=0, refresh=True, require_alias=True)
             for _ok, item in results:
