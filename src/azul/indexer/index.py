@@ -181,19 +181,16 @@ class Indexer:
     def _aggregate_batch(self, catalog: str, entity_type: str,
                          entity_ids: Sequence[str]) -> tuple[int, int, list[str]]:
         backend = self.runtime.backend
-        plugin = self.runtime.metadata_plugin(catalog)
-        registry = plugin.field_registry
-        aggregators = plugin.aggregators(entity_type)
         # Versions are read before contributions: a contribution written after
         # our read bumps nothing, but its own tally's aggregate write will then
         # conflict with ours or follow it, so no contribution is ever lost.
         current = backend.read_aggregates(catalog, entity_type, entity_ids)
         contributions = backend.read_contributions(catalog, entity_type, entity_ids)
+        documents = self.fold_all(catalog, entity_type, entity_ids, contributions)
         writes = []
         deleted = 0
         for entity_id in entity_ids:
-            document = fold(entity_type, entity_id, contributions.get(entity_id, ()),
-                            aggregators, registry)
+            document = documents[entity_id]
             existing = current.get(entity_id)
             expected = None if existing is None else existing.version
             if document is None:
@@ -206,6 +203,17 @@ class Indexer:
         conflicts = backend.write_aggregates(catalog, entity_type, writes) if writes else []
         written = sum(1 for w in writes if w.document is not None)
         return written, deleted, list(conflicts)
+
+    def fold_all(self, catalog: str, entity_type: str, entity_ids: Sequence[str],
+                 contributions: Mapping[str, Sequence[Contribution]]
+                 ) -> dict[str, IndexedAggregate | None]:
+        """Each entity's aggregate from its stored contributions (None: it has none)."""
+        plugin = self.runtime.metadata_plugin(catalog)
+        registry = plugin.field_registry
+        aggregators = plugin.aggregators(entity_type)
+        return {entity_id: fold(entity_type, entity_id, contributions.get(entity_id, ()),
+                                aggregators, registry)
+                for entity_id in entity_ids}
 
     def aggregate_tally(self, catalog: str, tally: Tally) -> dict[str, AggregateOutcome]:
         return {
