@@ -18,10 +18,12 @@ Only for a local server: an AWS Lambda function has a single process, and
 its worker folds and transforms in it.
 """
 import concurrent.futures as cf
+import functools
 import heapq
 import logging
 import pickle
 import traceback
+from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -32,7 +34,7 @@ from azul.backends.base import Replica
 from azul.config import Config
 from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
 from azul.errors import AzulError
-from azul.indexer.index import Indexer, fold
+from azul.indexer.index import AGGREGATE_BATCH_SIZE, AggregateOutcome, Indexer, Tally, fold
 from azul.indexer.reindex_pool import in_worker, spawn_workers
 from azul.runtime import Runtime
 
@@ -197,6 +199,13 @@ class LivePool:
         few contributions for that to pay. Raises ProcessDied if a process died
         with the work.
         """
+        pending = self.start_fold(catalog, entity_type, entity_ids, contributions)
+        return None if pending is None else pending()
+
+    def start_fold(self, catalog: str, entity_type: str, entity_ids: Sequence[str],
+                   contributions: Mapping[str, Sequence[Contribution]]
+                   ) -> Callable[[], dict[str, IndexedAggregate | None]] | None:
+        """Like `fold`, but returns at once: a function that waits for the aggregates."""
         sizes = {entity_id: len(contributions.get(entity_id, ())) for entity_id in entity_ids}
         if sum(sizes.values()) < MIN_POOLED_FOLD:
             return None
@@ -213,19 +222,27 @@ class LivePool:
                 (entity_id, _pack(contributions.get(entity_id, ()))) for entity_id in ids)))
             for _, _, ids in shares if ids
         ]
-        documents: dict[str, IndexedAggregate | None] = {}
-        for executor, future in submitted:
-            try:
-                documents.update(future.result())
-            except BrokenProcessPool:
-                self._replace(executor)
-                raise ProcessDied(f'A process folding {len(entity_ids)} {entity_type} '
-                                  f'died') from None
+
+        def documents() -> dict[str, IndexedAggregate | None]:
+            result: dict[str, IndexedAggregate | None] = {}
+            for executor, future in submitted:
+                try:
+                    result.update(future.result())
+                except (BrokenProcessPool, cf.CancelledError):
+                    self._replace(executor)
+                    raise ProcessDied(f'A process folding {len(entity_ids)} {entity_type} '
+                                      f'died') from None
+            return result
+
         return documents
 
 
 class PooledIndexer(Indexer):
-    """An Indexer whose folds of many contributions are done by the pool."""
+    """
+    An Indexer whose folds of many contributions are done by the pool, and
+    whose aggregation of a tally reads and writes one batch of entities while
+    the pool folds the next.
+    """
 
     def __init__(self, runtime: Runtime, pool: LivePool):
         super().__init__(runtime)
@@ -238,6 +255,42 @@ class PooledIndexer(Indexer):
         if documents is None:
             return super().fold_all(catalog, entity_type, entity_ids, contributions)
         return documents
+
+    def aggregate_tally(self, catalog: str, tally: Tally) -> dict[str, AggregateOutcome]:
+        outcomes: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        in_flight: deque[tuple[str, list[str], Mapping, Callable[[], Mapping]]] = deque()
+
+        def finish() -> None:
+            entity_type, ids, current, documents = in_flight.popleft()
+            with self.timed('aggregate'):
+                written, deleted, conflicts = self.write_batch(catalog, entity_type, ids,
+                                                               current, documents())
+            outcome = outcomes[entity_type]
+            outcome[0] += written
+            outcome[1] += deleted
+            if conflicts:
+                # Lost a race: the ordinary way, one batch at a time, retried
+                retried = self.aggregate(catalog, entity_type, conflicts)
+                outcome[0] += retried.written
+                outcome[1] += retried.deleted
+                outcome[2] += len(conflicts) + retried.retries
+
+        for entity_type, entity_ids in tally.by_type().items():
+            for i in range(0, len(entity_ids), AGGREGATE_BATCH_SIZE):
+                ids = entity_ids[i:i + AGGREGATE_BATCH_SIZE]
+                with self.timed('aggregate'):
+                    current, contributions = self.read_batch(catalog, entity_type, ids)
+                    pending = self.pool.start_fold(catalog, entity_type, ids, contributions)
+                    if pending is None:
+                        folded = super().fold_all(catalog, entity_type, ids, contributions)
+                        pending = functools.partial(dict, folded)
+                in_flight.append((entity_type, ids, current, pending))
+                # The batch before is written while the pool folds this one
+                if len(in_flight) > 1:
+                    finish()
+        while in_flight:
+            finish()
+        return {t: AggregateOutcome(*outcome) for t, outcome in outcomes.items()}
 
 
 @attrs.frozen
