@@ -14,7 +14,8 @@ with the load average, since the machine may be shared:
   every 50 ms.
 * throughput: --bundles notifications posted by --clients threads as fast as
   they are accepted, then the time until the queues are drained and
-  `/index/bundles` counts every bundle.
+  `/index/bundles` counts every bundle; with the CPU seconds of the server
+  and of its worker's processes (`children`), in total and per bundle.
 
     AZUL_ES_ENDPOINT=http://127.0.0.1:9200 python scripts/bench_notify.py \\
         --bundles 500 --preload 1000 --backend opensearch --dir /tmp/notify
@@ -108,10 +109,32 @@ def preload(env: dict[str, str], data_dir: Path, spec: str, count: int) -> None:
              'load_avg_start': start_load, 'load_avg': bs.load_avg()})
 
 
+def _stat(pid: int | str) -> list[str]:
+    # The fields after the command, which may hold spaces and parentheses
+    return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+
+
 def cpu_s(pid: int) -> float:
     # On a loaded machine the CPU cost per bundle says more than wall time
-    fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def children_cpu_s(pid: int) -> float:
+    """
+    CPU seconds of the server's child processes (its worker's pool): of those
+    alive, and of those it has waited for (a pool replaced after a crash).
+    """
+    ticks = sum(int(f) for f in _stat(pid)[13:15])
+    for entry in Path('/proc').iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = _stat(entry.name)
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[1]) == pid:
+                ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf('SC_CLK_TCK')
 
 
 def node_cpu_s(args) -> float | None:
@@ -126,10 +149,12 @@ def node_cpu_s(args) -> float | None:
 def meter(args, pid: int):
     """A function of the load average and CPU seconds since this call."""
     load, cpu, node = bs.load_avg(), cpu_s(pid), node_cpu_s(args)
+    children = children_cpu_s(pid)
 
     def since() -> dict:
         # The node may be shared: its CPU includes other clients' work
         return {'server_cpu_s': round(cpu_s(pid) - cpu, 1),
+                'children_cpu_s': round(children_cpu_s(pid) - children, 1),
                 'node_cpu_s': node and round(node_cpu_s(args) - node, 1),
                 'load_avg_start': load, 'load_avg': bs.load_avg()}
     return since
@@ -246,15 +271,19 @@ def measure_throughput(args, pid: int, base: str, spec: str, part: list,
             break
         time.sleep(0.25)
     done = total == expected
+    cpu = since()
+    per_bundle = {f'{k[:-len("_s")]}_ms_per_bundle': round(v * 1000 / len(part), 1)
+                  for k, v in cpu.items() if k.endswith('cpu_s') and v is not None}
     bs.emit({'measure': 'throughput', 'backend': args.backend, 'preloaded': args.preload,
-             'bundles': len(part), 'clients': args.clients, 'statuses': statuses,
+             'bundles': len(part), 'clients': args.clients, 'processes': args.processes,
+             'statuses': statuses,
              'post_s': round(posted, 2), 'accepted_per_s': round(len(part) / posted, 1),
              'searchable_s': round(elapsed, 2),
              'bundles_per_s': round(len(part) / elapsed, 1) if done else None,
              'index_total': total, 'expected_total': expected, 'complete': done,
              'failed': {k: q.get('failed', 0) for k, q in queues.items()},
              'target_per_s': 50, 'met': done and len(part) / elapsed >= 50,
-             **since()})
+             **cpu, **per_bundle})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -268,6 +297,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--latency-count', type=int, default=30,
                         help='notifications of the latency phase')
     parser.add_argument('--clients', type=int, default=4, help='posting threads')
+    parser.add_argument('--processes', type=int,
+                        help="AZUL_INDEXER_PROCESSES of the server (default: the server's, "
+                             'one per core); 1: its worker transforms and folds in-process')
     parser.add_argument('--timeout', type=float, default=600,
                         help='seconds to wait for bundles to become searchable')
     parser.add_argument('--dir', type=Path,
@@ -291,6 +323,8 @@ def main(argv: list[str] | None = None) -> None:
         dirs, parts = split(root / 'synth', root / 'parts', sizes)
         specs = [f'file://{d}/*Z.json' for d in dirs]
         env = bs.child_env(args, data_dir, specs, prefix)
+        if args.processes:
+            env['AZUL_INDEXER_PROCESSES'] = str(args.processes)
         if args.preload:
             preload(env, data_dir, specs[0], args.preload)
         proc, base = bs.serve(env, data_dir)

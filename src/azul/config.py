@@ -332,6 +332,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_REINDEX_WORKERS', _int_between(1, 256),
             'Processes that fetch and transform bundles during `azul reindex`; 1: none, '
             'the reindexing process does it; unset: one per core', required=False, scope='local'),
+    Setting('AZUL_INDEXER_PROCESSES', _int_between(1, 256),
+            'Processes of `azul serve`\'s queue worker: with more than one, the worker\'s '
+            'process reads, writes and acknowledges, the others transform bundles and fold '
+            'aggregates; 1: the worker does it all; unset: one per core', required=False,
+            scope='local'),
     Setting('AZUL_BIGQUERY_ENDPOINT', _url, 'BigQuery API endpoint of the TDR repositories, '
                                             'e.g. the local stand-in (`azul bigquery`); '
                                             'unset: Google\'s, with the application default '
@@ -441,6 +446,7 @@ class Config:
     manifest_signing_key: str | None
     manifest_workers: int | None
     reindex_workers: int | None
+    indexer_processes: int | None
     bigquery_endpoint: str | None
     google_service_account: str | None
     tdr_url: str | None

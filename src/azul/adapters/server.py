@@ -45,6 +45,8 @@ from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
 from azul import envfiles
 from azul.adapters.blobs import is_blob_path, serve_blob
 from azul.config import Config, reserved_catalog_names
+from azul.indexer.live_pool import LivePool
+from azul.indexer.reindex import default_workers
 from azul.indexer.worker import Worker
 from azul.masking import install_log_masking
 from azul.runtime import Runtime
@@ -90,7 +92,7 @@ class LocalServer:
         self.httpd = _Server((host, port), handler,
                              max_connections or config.max_connections or MAX_CONNECTIONS)
         self.stop_event = threading.Event()
-        self.worker = Worker(runtime, runtime.queue) if worker else None
+        self.worker = Worker(runtime, runtime.queue, worker_pool(config)) if worker else None
         self._threads: list[threading.Thread] = []
 
     @property
@@ -113,6 +115,9 @@ class LocalServer:
             recovered = self.runtime.queue.recover()
             if recovered:
                 log.info('Resuming %d message(s) left in flight by a previous run', recovered)
+            if self.worker.pool is not None:
+                # Its processes import while the server starts, not in the first round
+                self.worker.pool.start()
             self._threads.append(threading.Thread(target=self.worker.run,
                                                   args=(self.stop_event,),
                                                   name='indexer-worker', daemon=True))
@@ -127,6 +132,14 @@ class LocalServer:
         self.httpd.server_close()
         for thread in self._threads:
             thread.join(timeout=30)
+        if self.worker is not None:
+            self.worker.close()
+
+
+def worker_pool(config: Config) -> LivePool | None:
+    """The worker's processes (AZUL_INDEXER_PROCESSES, unset: one per core), if more than one."""
+    processes = config.indexer_processes or default_workers()
+    return LivePool(config, processes) if processes >= 2 else None
 
 
 class _GatewayPool:

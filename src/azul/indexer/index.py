@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 import attrs
 
-from azul.backends.base import AggregateWrite, Replica
+from azul.backends.base import AggregateWrite, Replica, VersionedAggregate
 from azul.core.aggregation import InnerAggregator, aggregate
 from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
 from azul.core.fields import FieldRegistry
@@ -180,20 +180,33 @@ class Indexer:
 
     def _aggregate_batch(self, catalog: str, entity_type: str,
                          entity_ids: Sequence[str]) -> tuple[int, int, list[str]]:
+        current, contributions = self.read_batch(catalog, entity_type, entity_ids)
+        documents = self.fold_all(catalog, entity_type, entity_ids, contributions)
+        return self.write_batch(catalog, entity_type, entity_ids, current, documents)
+
+    def read_batch(self, catalog: str, entity_type: str, entity_ids: Sequence[str]
+                   ) -> tuple[Mapping[str, VersionedAggregate], Mapping[str, list[Contribution]]]:
+        """The stored aggregates of the entities and their every stored contribution."""
         backend = self.runtime.backend
-        plugin = self.runtime.metadata_plugin(catalog)
-        registry = plugin.field_registry
-        aggregators = plugin.aggregators(entity_type)
         # Versions are read before contributions: a contribution written after
         # our read bumps nothing, but its own tally's aggregate write will then
         # conflict with ours or follow it, so no contribution is ever lost.
         current = backend.read_aggregates(catalog, entity_type, entity_ids)
-        contributions = backend.read_contributions(catalog, entity_type, entity_ids)
+        return current, backend.read_contributions(catalog, entity_type, entity_ids)
+
+    def write_batch(self, catalog: str, entity_type: str, entity_ids: Sequence[str],
+                    current: Mapping[str, VersionedAggregate],
+                    documents: Mapping[str, IndexedAggregate | None]
+                    ) -> tuple[int, int, list[str]]:
+        """
+        Write the folded aggregates where the stored versions are still
+        `current`; returns how many were written and deleted, and the
+        entities whose versions had changed.
+        """
         writes = []
         deleted = 0
         for entity_id in entity_ids:
-            document = fold(entity_type, entity_id, contributions.get(entity_id, ()),
-                            aggregators, registry)
+            document = documents[entity_id]
             existing = current.get(entity_id)
             expected = None if existing is None else existing.version
             if document is None:
@@ -203,9 +216,21 @@ class Indexer:
                 # write conflict, and the retry deletes what it created.
                 deleted += existing is not None
             writes.append(AggregateWrite(entity_id, document, expected))
+        backend = self.runtime.backend
         conflicts = backend.write_aggregates(catalog, entity_type, writes) if writes else []
         written = sum(1 for w in writes if w.document is not None)
         return written, deleted, list(conflicts)
+
+    def fold_all(self, catalog: str, entity_type: str, entity_ids: Sequence[str],
+                 contributions: Mapping[str, Sequence[Contribution]]
+                 ) -> dict[str, IndexedAggregate | None]:
+        """Each entity's aggregate from its stored contributions (None: it has none)."""
+        plugin = self.runtime.metadata_plugin(catalog)
+        registry = plugin.field_registry
+        aggregators = plugin.aggregators(entity_type)
+        return {entity_id: fold(entity_type, entity_id, contributions.get(entity_id, ()),
+                                aggregators, registry)
+                for entity_id in entity_ids}
 
     def aggregate_tally(self, catalog: str, tally: Tally) -> dict[str, AggregateOutcome]:
         return {

@@ -12,6 +12,9 @@ of a task, not by the catalog.
 """
 import concurrent.futures as cf
 import multiprocessing
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -113,15 +116,43 @@ def fold_chunk(runtime: Runtime, chunk: FoldChunk) -> FoldResult:
 
 _worker_runtime: Runtime | None = None
 
+# Seconds between a worker's checks that the process that started it lives
+ORPHAN_CHECK_S = 0.5
 
-def _init_worker(config: Config) -> None:
+
+def _init_worker(config: Config, parent: int) -> None:
     global _worker_runtime
+    # Ctrl-C reaches the whole process group: the parent stops its workers
+    # itself, so that none dies with a traceback in the middle of a task
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True,
+                     name='orphan-check').start()
     _worker_runtime = Runtime(config)
 
 
-def _in_worker(function: Callable[[Runtime, Any], Any], task: Any) -> Any:
+def _exit_when_orphaned(parent: int) -> None:
+    # A parent killed with SIGKILL cannot stop its workers, and a worker
+    # waiting for a task would wait for ever; a re-parented one stops itself
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_S)
+    os._exit(1)
+
+
+def in_worker(function: Callable[[Runtime, Any], Any], task: Any) -> Any:
+    """`function(runtime, task)` in a worker of `spawn_workers`, with the worker's Runtime."""
     assert _worker_runtime is not None
     return function(_worker_runtime, task)
+
+
+def spawn_workers(config: Config, processes: int) -> cf.ProcessPoolExecutor:
+    """
+    A pool of spawned worker processes, each with a Runtime of `config`, that
+    ignore Ctrl-C and stop themselves soon after this process dies.
+    """
+    return cf.ProcessPoolExecutor(max_workers=processes,
+                                  mp_context=multiprocessing.get_context('spawn'),
+                                  initializer=_init_worker,
+                                  initargs=(config, os.getpid()))
 
 
 class ReindexPool:
@@ -137,10 +168,7 @@ class ReindexPool:
 
     def __enter__(self) -> 'ReindexPool':
         if self._workers >= 2:
-            self._pool = cf.ProcessPoolExecutor(max_workers=self._workers,
-                                                mp_context=multiprocessing.get_context('spawn'),
-                                                initializer=_init_worker,
-                                                initargs=(self._runtime.config,))
+            self._pool = spawn_workers(self._runtime.config, self._workers)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -159,7 +187,7 @@ class ReindexPool:
             if len(pending) >= 2 * self._workers:
                 done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 yield from (f.result() for f in done)
-            pending.add(pool.submit(_in_worker, function, task))
+            pending.add(pool.submit(in_worker, function, task))
         while pending:
             done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             yield from (f.result() for f in done)

@@ -13,6 +13,7 @@ from azul.backends.base import Replica
 from azul.core.documents import BundleFQID, Contribution, normalize_version, validate_uuid
 from azul.errors import AzulError, BadRequestError, ServiceUnavailableError
 from azul.indexer.index import Indexer, Tally
+from azul.indexer.live_pool import LivePool, PooledIndexer, Transformed
 from azul.indexer.queue import NOTIFICATIONS, TALLIES, Message, Queue
 from azul.runtime import Runtime
 
@@ -84,12 +85,25 @@ def retry_delay(attempts: int, transient: bool) -> float:
 
 
 class Worker:
+    """
+    Handles the queues' messages in rounds (`process_once`). With a pool
+    (`azul.indexer.live_pool`, local servers only), the pool's processes
+    transform a round's bundles while this one aggregates the tallies of the
+    rounds before, and fold the entities of large aggregations; this process
+    alone reads, writes and acknowledges.
+    """
 
-    def __init__(self, runtime: Runtime, queue: Queue):
+    def __init__(self, runtime: Runtime, queue: Queue, pool: LivePool | None = None):
         self.runtime = runtime
         self.queue = queue
-        self.indexer = Indexer(runtime)
+        self.pool = pool
+        self.indexer = Indexer(runtime) if pool is None else PooledIndexer(runtime, pool)
         self._created: set[str] = set()
+
+    def close(self) -> None:
+        """Stop the pool's processes, if any."""
+        if self.pool is not None:
+            self.pool.close()
 
     def _ensure_indices(self, catalog: str) -> None:
         if catalog not in self._created:
@@ -112,19 +126,32 @@ class Worker:
         backend refuses cannot hold back the others. Returns each
         notification's error, or None.
         """
+        transformed: list[Transformed | Exception] = []
+        for body in bodies:
+            try:
+                fqid = BundleFQID(body['uuid'], body['version'])
+                transformed.append(self.indexer.transform_bundle(
+                    body['catalog'], body['source'], fqid, deleted=body['action'] == 'delete'))
+            except Exception as e:
+                transformed.append(e)
+        return self._write_each(bodies, transformed)
+
+    def _write_each(self, bodies: Sequence[Mapping[str, Any]],
+                    transformed: Sequence[Transformed | Exception]) -> list[Exception | None]:
+        """Write the transformed bundles (see `contribute_each`); returns each one's error."""
         errors: list[Exception | None] = [None] * len(bodies)
         pending: dict[str, list[tuple[int, list[Contribution], list[Replica]]]] = defaultdict(list)
-        for i, body in enumerate(bodies):
+        for i, (body, result) in enumerate(zip(bodies, transformed, strict=True)):
+            if isinstance(result, Exception):
+                errors[i] = result
+                continue
             try:
                 catalog = body['catalog']
                 self._ensure_indices(catalog)
-                fqid = BundleFQID(body['uuid'], body['version'])
-                contributions, replicas = self.indexer.transform_bundle(
-                    catalog, body['source'], fqid, deleted=body['action'] == 'delete')
             except Exception as e:
                 errors[i] = e
             else:
-                pending[catalog].append((i, contributions, replicas))
+                pending[catalog].append((i, *result))
         for catalog, items in pending.items():
             try:
                 self._write(catalog, items)
@@ -177,10 +204,21 @@ class Worker:
     def process_once(self, max_messages: int = NOTIFICATION_BATCH) -> int:
         """Handle one batch of each queue; returns the number of messages handled."""
         notifications = self.queue.receive(NOTIFICATIONS, max_messages)
-        errors = self.contribute_each([m.body for m in notifications])
-        handled = 0
-        for message, error in zip(notifications, errors, strict=True):
-            handled += self._settle(message, error)
+        bodies = [m.body for m in notifications]
+        if self.pool is None:
+            errors = self.contribute_each(bodies)
+            return self._settle_each(notifications, errors) + self._aggregate_round()
+        # The pool transforms this round's bundles while this process
+        # aggregates what the rounds before wrote: the tallies this round
+        # sends are aggregated by the next one, which follows at once
+        pending = self.pool.transform(bodies) if bodies else None
+        handled = self._aggregate_round()
+        if pending is not None:
+            handled += self._settle_each(notifications,
+                                         self._write_each(bodies, pending.results()))
+        return handled
+
+    def _aggregate_round(self) -> int:
         tallies = self.queue.receive(TALLIES, TALLY_BATCH)
         results = self.aggregate_each([m.body for m in tallies])
         for message, ok in zip(tallies, results, strict=True):
@@ -188,7 +226,12 @@ class Worker:
                 self.queue.delete(message)
             else:
                 self.queue.release(message, delay=retry_delay(message.attempts, transient=True))
-        return handled + len(tallies)
+        return len(tallies)
+
+    def _settle_each(self, messages: Sequence[Message],
+                     errors: Sequence[Exception | None]) -> int:
+        return sum(self._settle(message, error)
+                   for message, error in zip(messages, errors, strict=True))
 
     def aggregate_each(self, bodies: Sequence[Mapping[str, Any]]) -> list[bool]:
         """
