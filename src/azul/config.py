@@ -335,7 +335,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting('AZUL_INDEXER_PROCESSES', _int_between(1, 256),
             'Processes of `azul serve`\'s queue worker: with more than one, the worker\'s '
             'process reads, writes and acknowledges, the others transform bundles and fold '
-            'aggregates; 1: the worker does it all; unset: one per core', required=False,
+            'aggregates; 1 (and unset): the worker does it all', required=False,
             scope='local'),
     Setting('AZUL_BIGQUERY_ENDPOINT', _url, 'BigQuery API endpoint of the TDR repositories, '
                                             'e.g. the local stand-in (`azul bigquery`); '

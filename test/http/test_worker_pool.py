@@ -73,6 +73,8 @@ def test_the_setting_of_the_number_of_processes(tmp_path):
     assert _config(tmp_path, 'b').indexer_processes is None
     # One process: the worker transforms and folds in its own, as on Lambda
     assert worker_pool(_config(tmp_path, 'c', AZUL_INDEXER_PROCESSES='1')) is None
+    # Opt-in: unset means the worker's own thread does it all
+    assert worker_pool(_config(tmp_path, 'e')) is None
     assert worker_pool(_config(tmp_path, 'd', AZUL_INDEXER_PROCESSES='2')).processes == 2
     from azul.errors import ConfigError
     with pytest.raises(ConfigError, match='AZUL_INDEXER_PROCESSES'):

@@ -46,7 +46,6 @@ from azul import envfiles
 from azul.adapters.blobs import is_blob_path, serve_blob
 from azul.config import Config, reserved_catalog_names
 from azul.indexer.live_pool import LivePool
-from azul.indexer.reindex import default_workers
 from azul.indexer.worker import Worker
 from azul.masking import install_log_masking
 from azul.runtime import Runtime
@@ -137,8 +136,12 @@ class LocalServer:
 
 
 def worker_pool(config: Config) -> LivePool | None:
-    """The worker's processes (AZUL_INDEXER_PROCESSES, unset: one per core), if more than one."""
-    processes = config.indexer_processes or default_workers()
+    """
+    The worker's processes (AZUL_INDEXER_PROCESSES), if more than one. Unset
+    means one: measured on a loaded machine, handing contributions and
+    aggregates to other processes cost more CPU than it took off the worker.
+    """
+    processes = config.indexer_processes or 1
     return LivePool(config, processes) if processes >= 2 else None
 
 
