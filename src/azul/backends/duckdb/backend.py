@@ -206,9 +206,18 @@ class DuckDBBackend(SearchBackend):
                             [catalog, entity_type, catalog])
             if row is None:
                 return None
-            table = TableSpec.of(name, _registry_from_json(orjson.loads(row[0])))
+            table = self._spec(name, row[0])
             self._tables[name] = table
         return table
+
+    def _spec(self, name: str, registry: str) -> TableSpec:
+        fields = _registry_from_json(orjson.loads(registry))
+        facets = [i for i, field in enumerate(fields) if field.facet]
+        # Tables made before the code columns are read as they were written
+        coded = not facets or bool(self._one(
+            'SELECT 1 FROM duckdb_columns() WHERE table_name = ? AND column_name = ?',
+            [name, f'k{facets[0]}']))
+        return TableSpec.of(name, fields, coded)
 
     def _stored_table(self, catalog: str, entity_type: str) -> TableSpec | None:
         """The aggregate index to write: the tables of its generation."""
@@ -218,7 +227,7 @@ class DuckDBBackend(SearchBackend):
             row = self._one(f'SELECT registry FROM {self._meta} WHERE table_name = ?', [name])
             if row is None:
                 return None
-            table = TableSpec.of(name, _registry_from_json(orjson.loads(row[0])))
+            table = self._spec(name, row[0])
             self._tables[name] = table
         return table
 
@@ -550,13 +559,14 @@ class DuckDBBackend(SearchBackend):
             # The page comes with the facets, from the rows the filters matched once, as row
             # ids: reading the documents by row id must see the same snapshot
             with self._snapshot():
-                facets, total, ranked = self._facets(table, request, page)
+                codes = self._codes(table, request.filters)
+                facets, total, ranked = self._facets(table, request, page, codes)
                 by_rowid = {row[0]: row[1:] for row in self._query(sql.rows(table, page, ranked))}
             rows = [by_rowid[rowid] for rowid in ranked]
         else:
             rows = self._query(sql.page(table, request.filters, sort, request.size,
                                         request.search_after, request.search_before))
-            facets, total, _ = self._facets(table, request, None)
+            facets, total, _ = self._facets(table, request, None, None)
         if request.search_before is not None:
             rows.reverse()
         spec = table.spec(sort.field)
@@ -578,7 +588,21 @@ class DuckDBBackend(SearchBackend):
             # Read only: nothing to keep, and a failed statement leaves nothing to commit
             cursor.execute('ROLLBACK')
 
-    def _facets(self, table: TableSpec, request: SearchRequest, page: sql.PageSpec | None
+    def _codes(self, table: TableSpec, filters: Filters) -> sql.Codes | None:
+        """
+        The codes of the filters' values, for `sql.where`; None for a table
+        without code columns. Read in the snapshot of the query using them:
+        the plain names may switch to another generation's dictionary.
+        """
+        if not table.coded:
+            return None
+        keys = sql.filter_keys(table, filters)
+        if not keys:
+            return {}
+        return {(field, key): code for field, key, code in self._query(sql.lookup(table, keys))}
+
+    def _facets(self, table: TableSpec, request: SearchRequest, page: sql.PageSpec | None,
+                codes: sql.Codes | None
                 ) -> tuple[dict[str, FacetResult], int | None, list[int]]:
         """
         The facets, the number of matching documents if that came for free, and
@@ -598,7 +622,7 @@ class DuckDBBackend(SearchBackend):
         fields = {s.id: s.field for s in specs}
         ranked: list[tuple[int, int]] = []
         if filters:
-            query = sql.facets(table, filters, shared, own, page)
+            query = sql.facets(table, filters, shared, own, page, codes)
             for kind, field_id, term, n in self._query(query):
                 if kind == sql.FacetRow.HIT:
                     ranked.append((field_id, n))
@@ -631,7 +655,12 @@ class DuckDBBackend(SearchBackend):
         if table is None:
             return reference_summary((), request)
         spec = sql.SummarySpec.of(table, request.aggregations)
-        rows = self._query(sql.summary(table, request.filters, spec))
+        if request.filters and table.coded:
+            with self._snapshot():
+                codes = self._codes(table, request.filters)
+                rows = self._query(sql.summary(table, request.filters, spec, codes))
+        else:
+            rows = self._query(sql.summary(table, request.filters, spec))
         columns = spec.columns()
         [totals] = [dict(zip(columns, row, strict=True)) for row in rows if row[0] is None]
         by_agg: dict[int, list[dict[str, Any]]] = {}
@@ -651,22 +680,25 @@ class DuckDBBackend(SearchBackend):
                 result[agg.name] = row['n']
             elif isinstance(agg, Terms):
                 sums, distinct = terms[i]
-                result[agg.name] = self._buckets(agg, i, sums, distinct, by_agg.get(i, []))
+                result[agg.name] = self._buckets(agg, i, sums, distinct, by_agg.get(i, []),
+                                                 i in spec.coded)
             else:
                 raise BadRequestError(f'Unknown aggregation {agg!r}')
         return result
 
     @staticmethod
     def _buckets(agg: Terms, i: int, sums: Sequence[tuple[int, Any]],
-                 distinct: Sequence[tuple[int, Any]], rows: Iterable[Mapping[str, Any]]
-                 ) -> tuple[TermBucket, ...]:
+                 distinct: Sequence[tuple[int, Any]], rows: Iterable[Mapping[str, Any]],
+                 coded: bool) -> tuple[TermBucket, ...]:
+        # A coded aggregation's term is a dictionary key, see `sql.SummarySpec`
+        term = decode_term if coded else from_column
         buckets = []
         for row in rows:
             bucket_sums = {f.name: float(row[f's{k}'] or 0)
                            for f, (k, _) in zip(agg.sums, sums, strict=True)}
             values = {f.name: tuple(sorted(from_column(f, v) for v in row[f'd{k}']))
                       for f, (k, _) in zip(agg.distinct, distinct, strict=True)}
-            buckets.append(TermBucket(from_column(agg.field, row[f't{i}']), row['n'],
+            buckets.append(TermBucket(term(agg.field, row[f't{i}']), row['n'],
                                       bucket_sums, values))
         return order_buckets(buckets)
 
