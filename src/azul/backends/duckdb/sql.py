@@ -371,21 +371,11 @@ def row_facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
                      f'(SELECT unnest({spec.values}) AS v FROM m WHERE NOT g{skipped(spec)}) '
                      f'GROUP BY v')
     if unfiltered:
-        ids = ', '.join(str(f.id) for f in unfiltered)
-        parts.append(f'SELECT {FacetRow.TERM}, c.field, t.value, c.n '
-                     f'FROM {table.counts_table} c JOIN {table.terms_table} t ON t.code = c.code '
-                     f'WHERE c.field IN ({ids}) AND c.n > 0')
-        parts.append(f'SELECT {FacetRow.SCOPE}, unnest([{ids}]::SMALLINT[]), NULL, count(*) '
-                     f'FROM {table.table}')
+        parts += _counted(table, unfiltered)
     if page is not None:
-        order = page.order(table)
-        cursor = page.cursor_condition(table)
-        parts.append(f'SELECT {FacetRow.HIT}, row_number() OVER (ORDER BY {order}), NULL, '
-                     f'rowid FROM '
-                     f'(SELECT rowid, {page.column(table)}, entity_id FROM {table.table} '
-                     f'WHERE {matching} AND {cursor.text} '
-                     f'ORDER BY {order} LIMIT ?)')
-        params += [*cursor.params, page.size]
+        part = _page_part(table, page, Query(matching))
+        parts.append(part.text)
+        params += part.params
     columns = ''.join(f'{s.values}, ' for s in partial)
     # Rows failing a group count for no facet but an own one
     threshold = n - 1 if partial else n
