@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import attrs
 import duckdb
 import orjson
 
@@ -555,18 +556,19 @@ class DuckDBBackend(SearchBackend):
             return reference_search((), request)
         sort = request.sort
         page = sql.PageSpec(sort, request.size, request.search_after, request.search_before)
-        if request.filters:
-            # The page comes with the facets, from the rows the filters matched once, as row
-            # ids: reading the documents by row id must see the same snapshot
-            with self._snapshot():
-                codes = self._codes(table, request.filters)
+        # The page's bound, the codes, the facets and the page: one snapshot
+        with self._snapshot():
+            codes = self._codes(table, request.filters)
+            page = self._bounded(table, request.filters, page, codes)
+            if request.filters:
+                # The page comes with the facets, from the rows the filters matched once, as
+                # row ids: reading the documents by row id must see the same snapshot
                 facets, total, ranked = self._facets(table, request, page, codes)
                 by_rowid = {row[0]: row[1:] for row in self._query(sql.rows(table, page, ranked))}
-            rows = [by_rowid[rowid] for rowid in ranked]
-        else:
-            rows = self._query(sql.page(table, request.filters, sort, request.size,
-                                        request.search_after, request.search_before))
-            facets, total, _ = self._facets(table, request, None, None)
+                rows = [by_rowid[rowid] for rowid in ranked]
+            else:
+                rows = self._query(sql.page_of(table, request.filters, page))
+                facets, total, _ = self._facets(table, request, None, None)
         if request.search_before is not None:
             rows.reverse()
         spec = table.spec(sort.field)
@@ -588,13 +590,25 @@ class DuckDBBackend(SearchBackend):
             # Read only: nothing to keep, and a failed statement leaves nothing to commit
             cursor.execute('ROLLBACK')
 
+    def _bounded(self, table: TableSpec, filters: Filters, page: sql.PageSpec,
+                 codes: sql.Codes | None) -> sql.PageSpec:
+        """The page with its bound, if it has one (see `sql.page_bound`)."""
+        query = sql.page_bound(table, filters, page, codes)
+        if query is None:
+            return page
+        values = self._query(query)
+        if len(values) < page.size or values[-1][0] is None:
+            # Fewer rows than a page, or a bound that the nulls would have to pass
+            return page
+        return attrs.evolve(page, bound=values[-1][0], bounded=True)
+
     def _codes(self, table: TableSpec, filters: Filters) -> sql.Codes | None:
         """
         The codes of the filters' values, for `sql.where`; None for a table
         without code columns. Read in the snapshot of the query using them:
         the plain names may switch to another generation's dictionary.
         """
-        if not table.coded:
+        if not table.coded or not filters:
             return None
         keys = sql.filter_keys(table, filters)
         if not keys:

@@ -112,11 +112,18 @@ class PageSpec:
     without a value last and breaks ties by entity id ascending, descending is
     exactly the reverse. A page is read by walking that ascending order forward
     (asc, or desc with `search_before`) or backward from the cursor.
+
+    A `bounded` page also knows a sort value that no row of the page comes
+    after (see `page_bound`): a filter on the sort column alone, which DuckDB
+    checks first and cheaply, so that the top-N over two columns (sort value,
+    entity id) sees few rows instead of all of them.
     """
     sort: Sort
     size: int
     search_after: Cursor | None = None
     search_before: Cursor | None = None
+    bound: Any = None
+    bounded: bool = False
 
     def column(self, table: TableSpec) -> str:
         spec = table.spec(self.sort.field)
@@ -149,11 +156,63 @@ class PageSpec:
             return Query(f'({column} < ?::{kind} OR ({column} = ?::{kind} '
                          f'AND entity_id < ?))', (value, value, entity_id))
 
+    def strict_condition(self, table: TableSpec) -> Query | None:
+        """
+        Rows after the cursor's sort value, a subset of those after the
+        cursor that a condition on the sort column alone selects; None for a
+        cursor without a value (the page is then sorted by entity id only).
+        """
+        column = self.column(table)
+        kind = sort_type(table.spec(self.sort.field).field.type)
+        cursor = self.search_after if self.search_after is not None else self.search_before
+        if cursor is None:
+            return Query('TRUE')
+        value, _ = cursor
+        if value is None:
+            return None
+        if self.forward:
+            return Query(f'({column} > ?::{kind} OR {column} IS NULL)', (value,))
+        return Query(f'{column} < ?::{kind}', (value,))
+
+    def bound_condition(self, table: TableSpec) -> Query:
+        """The rows whose sort value does not come after the bound, in this page's order."""
+        if not self.bounded:
+            return Query('TRUE')
+        column = self.column(table)
+        kind = sort_type(table.spec(self.sort.field).field.type)
+        if self.forward:
+            return Query(f'{column} <= ?::{kind}', (self.bound,))
+        return Query(f'({column} >= ?::{kind} OR {column} IS NULL)', (self.bound,))
+
+    def condition(self, table: TableSpec) -> Query:
+        """The cursor's condition, after the bound's."""
+        return conjunction([self.bound_condition(table), self.cursor_condition(table)])
+
     def order(self, table: TableSpec) -> str:
         column = self.column(table)
         if self.forward:
             return f'{column} ASC NULLS LAST, entity_id ASC'
         return f'{column} DESC NULLS FIRST, entity_id DESC'
+
+
+def page_bound(table: TableSpec, filters: Filters, page: PageSpec,
+               codes: Codes | None = None) -> Query | None:
+    """
+    The first sort values, in the page's order, of the rows matching the
+    filters and `strict_condition`: a top-N over one column, which DuckDB
+    prunes as it goes, where one over two columns reads every row. If there
+    are `size` of them, the last one bounds the page: those rows are at
+    least `size` rows of the page's candidates with a sort value not after
+    it, so no row with a later one is on the page. None: no bound to find.
+    """
+    strict = page.strict_condition(table)
+    if strict is None or page.size <= 0:
+        return None
+    column = page.column(table)
+    condition_ = conjunction([where(table, filters, codes), strict])
+    direction = 'ASC NULLS LAST' if page.forward else 'DESC NULLS FIRST'
+    return Query(f'SELECT {column} FROM {table.table} WHERE {condition_.text} '
+                 f'ORDER BY {column} {direction} LIMIT ?', (*condition_.params, page.size))
 
 
 def page(table: TableSpec, filters: Filters, sort: Sort, size: int,
@@ -162,12 +221,16 @@ def page(table: TableSpec, filters: Filters, sort: Sort, size: int,
     One page of hits: rows (entity_id, document, sort value). With
     `search_before` the rows come in reverse order; the caller reverses them.
     """
-    spec = PageSpec(sort, size, search_after, search_before)
+    return page_of(table, filters, PageSpec(sort, size, search_after, search_before))
+
+
+def page_of(table: TableSpec, filters: Filters, spec: PageSpec) -> Query:
+    """`page` of a `PageSpec`, which may be bounded."""
     column = spec.column(table)
-    condition = conjunction([where(table, filters), spec.cursor_condition(table)])
+    condition_ = conjunction([where(table, filters), spec.condition(table)])
     return Query(f'SELECT entity_id, document, {column} FROM {table.table} '
-                 f'WHERE {condition.text} ORDER BY {spec.order(table)} LIMIT ?',
-                 (*condition.params, size))
+                 f'WHERE {condition_.text} ORDER BY {spec.order(table)} LIMIT ?',
+                 (*condition_.params, spec.size))
 
 
 def rows(table: TableSpec, page: PageSpec, rowids: Sequence[int]) -> Query:
@@ -240,7 +303,7 @@ def _counted(table: TableSpec, fields: Sequence[FieldSpec]) -> list[str]:
 
 def _page_part(table: TableSpec, page: PageSpec, matching: Query) -> Query:
     order = page.order(table)
-    cursor = page.cursor_condition(table)
+    cursor = page.condition(table)
     return Query(f'SELECT {FacetRow.HIT}, row_number() OVER (ORDER BY {order}), NULL, '
                  f'rowid FROM (SELECT rowid, {page.column(table)}, entity_id '
                  f'FROM {table.table} WHERE {matching.text} AND {cursor.text} '
