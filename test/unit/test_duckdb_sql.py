@@ -6,6 +6,7 @@ literal lists, no tables involved).
 """
 import itertools
 
+import attrs
 import duckdb
 import pytest
 
@@ -350,3 +351,36 @@ def test_coded_facets_count_as_the_reference():
                      (shape.id, '"round"'): 1, (shape.id, '"square"'): 1}
     # The page: row a, the first row written (row id 0)
     assert hits == [0]
+
+
+@pytest.mark.parametrize('order, cursor, bound, expected', [
+    # Six rows, entity id: value e0: 1, e1: 1, e2: null, e3: 2, e4: 1, e5: 3;
+    # ascending (nulls last, ids ascending) e0 e1 e4 e3 e5 e2, descending the reverse
+    ('asc', None, 1, ['e0', 'e1']),
+    ('asc', (1, 'e0'), 3, ['e1', 'e4']),      # after e0: e1 e4 e3 ..., strictly after 1: 2 3
+    ('desc', None, 3, ['e2', 'e5']),          # nulls first: null 3
+    ('desc', (2, 'e3'), 1, ['e4', 'e1']),     # after e3 descending: e4 e1 e0, below 2: 1 1
+])
+def test_a_bounded_page_is_the_page(order, cursor, bound, expected):
+    field = Field('n', FieldType.long, 'a')
+    table = TableSpec.of('t', FieldRegistry((field,)))
+    con = duckdb.connect()
+    for statement in table.create_statements():
+        con.execute(statement)
+    for i, value in enumerate([1, 1, None, 2, 1, 3]):
+        con.execute(f'INSERT INTO {table.table} (doc, entity_id, document, codes, f0, lo0) '
+                    f'VALUES (?, ?, ?, [], ?, ?)', [i, f'e{i}', f'"e{i}"', [value], value])
+    page = sql.PageSpec(Sort(field, order), 2, search_after=cursor)
+    query = sql.page_bound(table, Filters(), page)
+    values = con.execute(query.text, query.params).fetchall()
+    assert values[-1][0] == bound
+    bounded = attrs.evolve(page, bound=bound, bounded=True)
+    for spec in page, bounded:
+        query = sql.page_of(table, Filters(), spec)
+        assert [row[0] for row in con.execute(query.text, query.params).fetchall()] == expected
+    assert bounded.bound_condition(table).text in sql.page_of(table, Filters(), bounded).text
+
+
+def test_no_bound_for_a_cursor_without_a_value():
+    page = sql.PageSpec(Sort(REGISTRY['size']), 2, search_after=(None, 'e'))
+    assert sql.page_bound(TABLE, Filters(), page) is None
