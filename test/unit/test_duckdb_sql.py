@@ -96,8 +96,11 @@ def test_search_before_reverses_order():
     before = sql.page(TABLE, Filters(), Sort(REGISTRY['size'], 'asc'), 5, search_before=(3, 'e'))
     assert 'ASC NULLS LAST, entity_id ASC' in after.text
     assert 'DESC NULLS FIRST, entity_id DESC' in before.text
-    # Cursor values and the page size are parameters, in order
-    assert after.params == (3, 3, 'e', 5)
+    # Cursor values and the page size are parameters, in order: the value
+    # once for the test on the sort column alone, twice for the cursor's own
+    assert after.params == (3, 3, 3, 'e', 5)
+    assert '(lo1 >= ?::BIGINT OR lo1 IS NULL)' in after.text
+    assert 'lo1 <= ?::BIGINT' in before.text
 
 
 def test_facets_evaluate_each_filter_once():
@@ -135,7 +138,7 @@ def test_facets_carry_the_page():
     filters = Filters((Is(REGISTRY['size'], (17,)),))
     page = sql.PageSpec(Sort(REGISTRY['ratio'], 'desc'), 7, search_after=(0.5, 'e'))
     query = sql.facets(TABLE, filters, TABLE.facets, [], page)
-    assert query.params == (17, 0.5, 0.5, 'e', 7)
+    assert query.params == (17, 0.5, 0.5, 0.5, 'e', 7)
     # Descending is the reverse of ascending: nulls first, ids descending
     assert 'lo2 DESC NULLS FIRST, entity_id DESC' in query.text
     assert sql.facets(TABLE, filters, TABLE.facets, []).params == (17,)

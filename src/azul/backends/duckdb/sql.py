@@ -184,9 +184,25 @@ class PageSpec:
             return Query(f'{column} <= ?::{kind}', (self.bound,))
         return Query(f'({column} >= ?::{kind} OR {column} IS NULL)', (self.bound,))
 
+    def near_condition(self, table: TableSpec) -> Query:
+        """
+        The rows whose sort value does not come before the cursor's: implied
+        by the cursor's condition, but a filter DuckDB checks on the column
+        alone, which with the bound leaves the rows between the two.
+        """
+        cursor = self.search_after if self.search_after is not None else self.search_before
+        if cursor is None or cursor[0] is None:
+            return Query('TRUE')
+        column = self.column(table)
+        kind = sort_type(table.spec(self.sort.field).field.type)
+        if self.forward:
+            return Query(f'({column} >= ?::{kind} OR {column} IS NULL)', (cursor[0],))
+        return Query(f'{column} <= ?::{kind}', (cursor[0],))
+
     def condition(self, table: TableSpec) -> Query:
-        """The cursor's condition, after the bound's."""
-        return conjunction([self.bound_condition(table), self.cursor_condition(table)])
+        """The cursor's condition, after those on the sort column alone."""
+        return conjunction([self.bound_condition(table), self.near_condition(table),
+                            self.cursor_condition(table)])
 
     def order(self, table: TableSpec) -> str:
         column = self.column(table)
