@@ -289,14 +289,14 @@ def test_filters_on_keyword_and_boolean_facets_test_codes():
     codes = {(flag.id, 'true'): 9, (evil.id, '"y"'): 4, (evil.id, '"x"'): 12}
     query = sql.where(TABLE, filters, codes)
     # Codes as literals in ascending order; the size and name values stay parameters
-    assert f'list_has_any({evil.codes}, [4, 12]::INTEGER[])' in query.text
-    assert f'list_has_any({flag.codes}, [9]::INTEGER[])' in query.text
+    assert f'(list_contains({evil.codes}, 4) OR list_contains({evil.codes}, 12))' in query.text
+    assert f'(list_contains({flag.codes}, 9))' in query.text
     assert query.params == (17, 'n')
     # A value without a code is in no document
     assert sql.where(TABLE, Filters((Is(REGISTRY[EVIL], ('z',)),)), codes).text == '(FALSE)'
     negated = Filters((Is(REGISTRY[EVIL], ('x',), negated=True),))
     assert sql.where(TABLE, negated, codes).text == \
-        f'(NOT list_has_any({evil.codes}, [12]::INTEGER[]))'
+        f'(NOT list_contains({evil.codes}, 12))'
     # Tables made before the code columns test values
     old = TableSpec.of(TABLE.name, REGISTRY, coded=False)
     assert sql.filter_keys(old, filters) == []
