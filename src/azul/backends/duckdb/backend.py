@@ -559,7 +559,10 @@ class DuckDBBackend(SearchBackend):
         # The page's bound, the codes, the facets and the page: one snapshot
         with self._snapshot():
             codes = self._codes(table, request.filters)
-            page = self._bounded(table, request.filters, page, codes)
+            if not request.filters:
+                # With filters the top-N sees only the matching rows, and a bound
+                # would cost another evaluation of the filters
+                page = self._bounded(table, request.filters, page, codes)
             if request.filters:
                 # The page comes with the facets, from the rows the filters matched once, as
                 # row ids: reading the documents by row id must see the same snapshot
