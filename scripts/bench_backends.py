@@ -17,6 +17,11 @@ documents (OpenSearch: the whole load's wall time, see `load_overlapped`).
 
   python scripts/bench_backends.py --docs 100000 --backends duckdb,opensearch --repeat 30
 
+`--dump FILE` writes every measure's answer to FILE as JSON (a file per
+backend, suffixed with its name), so that two versions of the code can be
+compared on the same data with `diff`. `--threads N` sets DuckDB's threads
+(CPU per request measured with one thread is the work, whatever the load).
+
 OpenSearch: AZUL_ES_ENDPOINT, or else a node started from scripts/opensearch/node.py.
 """
 import argparse
@@ -29,9 +34,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
+
+import attrs
 
 from azul.backends.base import AggregateWrite, SearchBackend
 from azul.core.fields import FieldRegistry
@@ -62,6 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--request-cache', action='store_true',
                         help="let OpenSearch answer a repeated page's counts and summary from "
                              'its shard request cache (by default the benchmark turns it off)')
+    parser.add_argument('--dump', type=Path,
+                        help="write each measure's answer as JSON to this file (suffixed with "
+                             'the backend) before measuring')
+    parser.add_argument('--threads', type=int, help="DuckDB's threads (default: DuckDB's)")
     args = parser.parse_args(argv)
     kinds = args.backends.split(',')
     if args.reuse and 'duckdb' in kinds and args.duckdb_path is None:
@@ -69,8 +81,13 @@ def main(argv: list[str] | None = None) -> None:
     for kind in kinds:
         with backend_of(kind, args.duckdb_path, args.reuse, args.request_cache,
                         args.deployment) as backend:
+            if args.threads is not None and kind == 'duckdb':
+                # A setting of the database instance, whichever cursor sets it
+                backend._cursor().execute(f'SET threads = {int(args.threads)}')
+            dump = None if args.dump is None else args.dump.with_name(
+                f'{args.dump.stem}.{kind}{args.dump.suffix}')
             run(kind, backend, args.docs, args.repeat, args.batch,
-                args.measures.split(',') if args.measures else None)
+                args.measures.split(',') if args.measures else None, dump)
 
 
 class backend_of:
@@ -140,7 +157,7 @@ def _batches(docs: Iterator, size: int) -> Iterator[list]:
 
 
 def run(kind: str, backend: SearchBackend, count: int, repeat: int, batch_size: int,
-        only: list[str] | None = None) -> None:
+        only: list[str] | None = None, dump: Path | None = None) -> None:
     registry = benchdata.registry()
     loaded = backend.count(CATALOG, benchdata.ENTITY_TYPE)
     if loaded == count:
@@ -156,10 +173,13 @@ def run(kind: str, backend: SearchBackend, count: int, repeat: int, batch_size: 
     unknown = set(only or ()) - set(measures)
     if unknown:
         raise SystemExit(f'Unknown measures {sorted(unknown)}')
+    answers = {}
     for measure, call in measures.items():
         if only is not None and measure not in only:
             continue
-        call()  # warm up caches and code paths
+        answers[measure] = plain(call())  # also warms up caches and code paths
+        if dump is not None:
+            dump.write_text(json.dumps(answers, indent=1, sort_keys=True))
         times, cpu = [], []
         for _ in range(repeat):
             start, start_cpu = time.perf_counter(), time.process_time()
@@ -170,7 +190,21 @@ def run(kind: str, backend: SearchBackend, count: int, repeat: int, batch_size: 
         # work an embedded backend does than wall time; for OpenSearch only the client's share
         emit(kind, count, measure, p50_ms=round(statistics.median(times), 1),
              p95_ms=round(percentile(times, 95), 1),
-             cpu_p50_ms=round(statistics.median(cpu), 1), load_avg=os.getloadavg()[0])
+             cpu_p50_ms=round(statistics.median(cpu), 1),
+             cpu_p95_ms=round(percentile(cpu, 95), 1), load_avg=os.getloadavg()[0])
+
+
+def plain(answer: Any) -> Any:
+    """An answer as JSON can hold it, mappings as pairs in a fixed order, floats exact."""
+    if attrs.has(type(answer)):
+        return {f.name: plain(getattr(answer, f.name)) for f in attrs.fields(type(answer))}
+    if isinstance(answer, Mapping):
+        return sorted([repr(k), plain(v)] for k, v in answer.items())
+    if isinstance(answer, list | tuple):
+        return [plain(v) for v in answer]
+    if isinstance(answer, float):
+        return repr(answer)
+    return answer
 
 
 PAGE = 25

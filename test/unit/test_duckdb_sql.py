@@ -6,6 +6,7 @@ literal lists, no tables involved).
 """
 import itertools
 
+import attrs
 import duckdb
 import pytest
 
@@ -95,8 +96,11 @@ def test_search_before_reverses_order():
     before = sql.page(TABLE, Filters(), Sort(REGISTRY['size'], 'asc'), 5, search_before=(3, 'e'))
     assert 'ASC NULLS LAST, entity_id ASC' in after.text
     assert 'DESC NULLS FIRST, entity_id DESC' in before.text
-    # Cursor values and the page size are parameters, in order
-    assert after.params == (3, 3, 'e', 5)
+    # Cursor values and the page size are parameters, in order: the value
+    # once for the test on the sort column alone, twice for the cursor's own
+    assert after.params == (3, 3, 3, 'e', 5)
+    assert '(lo1 >= ?::BIGINT OR lo1 IS NULL)' in after.text
+    assert 'lo1 <= ?::BIGINT' in before.text
 
 
 def test_facets_evaluate_each_filter_once():
@@ -134,7 +138,7 @@ def test_facets_carry_the_page():
     filters = Filters((Is(REGISTRY['size'], (17,)),))
     page = sql.PageSpec(Sort(REGISTRY['ratio'], 'desc'), 7, search_after=(0.5, 'e'))
     query = sql.facets(TABLE, filters, TABLE.facets, [], page)
-    assert query.params == (17, 0.5, 0.5, 'e', 7)
+    assert query.params == (17, 0.5, 0.5, 0.5, 'e', 7)
     # Descending is the reverse of ascending: nulls first, ids descending
     assert 'lo2 DESC NULLS FIRST, entity_id DESC' in query.text
     assert sql.facets(TABLE, filters, TABLE.facets, []).params == (17,)
@@ -273,3 +277,113 @@ def test_date_within_binds_strings():
     term = Within(field, (('2020-01-01T00:00:00.000000Z', '2020-12-31T23:59:59.999999Z'),))
     query = sql.term_condition(table.spec(field), term)
     assert query.params == ('2020-01-01T00:00:00.000000Z', '2020-12-31T23:59:59.999999Z')
+
+
+def test_filters_on_keyword_and_boolean_facets_test_codes():
+    flag, evil = TABLE.spec(REGISTRY['flag']), TABLE.spec(REGISTRY[EVIL])
+    filters = Filters((Is(REGISTRY['size'], (17,)), Is(REGISTRY['flag'], (True, None)),
+                       Is(REGISTRY[EVIL], ('x', 'y')), Is(REGISTRY['name'], ('n',))))
+    # A number may be spelled two ways, and `name` is no facet: those test values
+    assert sql.filter_keys(TABLE, filters) == [(flag.id, 'true'), (flag.id, 'null'),
+                                               (evil.id, '"x"'), (evil.id, '"y"')]
+    codes = {(flag.id, 'true'): 9, (evil.id, '"y"'): 4, (evil.id, '"x"'): 12}
+    query = sql.where(TABLE, filters, codes)
+    # Codes as literals in ascending order; the size and name values stay parameters
+    assert f'(list_contains({evil.codes}, 4) OR list_contains({evil.codes}, 12))' in query.text
+    assert f'(list_contains({flag.codes}, 9))' in query.text
+    assert query.params == (17, 'n')
+    # A value without a code is in no document
+    assert sql.where(TABLE, Filters((Is(REGISTRY[EVIL], ('z',)),)), codes).text == '(FALSE)'
+    negated = Filters((Is(REGISTRY[EVIL], ('x',), negated=True),))
+    assert sql.where(TABLE, negated, codes).text == \
+        f'(NOT list_contains({evil.codes}, 12))'
+    # Tables made before the code columns test values
+    old = TableSpec.of(TABLE.name, REGISTRY, coded=False)
+    assert sql.filter_keys(old, filters) == []
+    assert f'{evil.codes} INTEGER[]' in TABLE.create_statements()[2]
+    assert f'{evil.codes} INTEGER[]' not in old.create_statements()[2]
+
+
+CODED = FieldRegistry((Field('name', FieldType.keyword, 'a'),
+                       Field('color', FieldType.keyword, 'b', facet=True),
+                       Field('shape', FieldType.keyword, 'c', facet=True),
+                       Field('flag', FieldType.boolean, 'd', facet=True)))
+
+
+def _coded_table() -> tuple[duckdb.DuckDBPyConnection, TableSpec]:
+    """Four rows, written by hand, and their dictionary."""
+    table = TableSpec.of('t', CODED)
+    con = duckdb.connect()
+    for statement in table.create_statements():
+        con.execute(statement)
+    dictionary = {(1, 'red'): 1, (1, 'blue'): 2, (1, None): 3, (2, 'round'): 4,
+                  (2, 'square'): 5, (3, True): 6, (3, False): 7}
+    for (field, value), code in dictionary.items():
+        con.execute(f'INSERT INTO {table.terms_table} VALUES (?, ?, ?)',
+                    [field, code, encode_term(value)])
+    rows = [('a', ['red'], ['round'], [True]),
+            ('b', ['blue'], ['round'], [False]),
+            ('c', ['red', 'blue'], ['square'], [True]),
+            ('d', [None], ['round', 'square'], [True])]
+    for doc, (name, *values) in enumerate(rows):
+        k = [[dictionary[i + 1, v] for v in vs] for i, vs in enumerate(values)]
+        con.execute(f'INSERT INTO {table.table} (doc, entity_id, document, codes, f0, lo0, '
+                    f'f1, k1, f2, k2, f3, k3) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                    [doc, name, '{}', [c for ks in k for c in ks], [name], name,
+                     values[0], k[0], values[1], k[1], values[2], k[2]])
+    return con, table
+
+
+def test_coded_facets_count_as_the_reference():
+    con, table = _coded_table()
+    color, shape, flag = (table.spec(CODED[name]) for name in ('color', 'shape', 'flag'))
+    filters = Filters((Is(CODED['color'], ('red',)), Is(CODED['shape'], ('round',))))
+    codes = {(color.id, '"red"'): 1, (shape.id, '"round"'): 4}
+    page = sql.PageSpec(Sort(CODED['name']), 10)
+    query = sql.facets(table, filters, [flag], [color, shape], page, codes)
+    assert 'list_concat(codes, [-1])' in query.text
+    rows = con.execute(query.text, query.params).fetchall()
+    terms = {(f, t): n for kind, f, t, n in rows if kind == sql.FacetRow.TERM}
+    scopes = {f: n for kind, f, _, n in rows if kind == sql.FacetRow.SCOPE}
+    hits = [n for kind, _, _, n in rows if kind == sql.FacetRow.HIT]
+    # By hand: only row a has a red color and a round shape. Ignoring its own
+    # filter, color counts rows a, b, d (round) and shape rows a, c (red).
+    assert scopes == {None: 1, color.id: 3, shape.id: 2}
+    assert terms == {(flag.id, 'true'): 1,
+                     (color.id, '"red"'): 1, (color.id, '"blue"'): 1, (color.id, 'null'): 1,
+                     (shape.id, '"round"'): 1, (shape.id, '"square"'): 1}
+    # The page: row a, the first row written (row id 0)
+    assert hits == [0]
+
+
+@pytest.mark.parametrize('order, cursor, bound, expected', [
+    # Six rows, entity id: value e0: 1, e1: 1, e2: null, e3: 2, e4: 1, e5: 3;
+    # ascending (nulls last, ids ascending) e0 e1 e4 e3 e5 e2, descending the reverse
+    ('asc', None, 1, ['e0', 'e1']),
+    ('asc', (1, 'e0'), 3, ['e1', 'e4']),      # after e0: e1 e4 e3 ..., strictly after 1: 2 3
+    ('desc', None, 3, ['e2', 'e5']),          # nulls first: null 3
+    ('desc', (2, 'e3'), 1, ['e4', 'e1']),     # after e3 descending: e4 e1 e0, below 2: 1 1
+])
+def test_a_bounded_page_is_the_page(order, cursor, bound, expected):
+    field = Field('n', FieldType.long, 'a')
+    table = TableSpec.of('t', FieldRegistry((field,)))
+    con = duckdb.connect()
+    for statement in table.create_statements():
+        con.execute(statement)
+    for i, value in enumerate([1, 1, None, 2, 1, 3]):
+        con.execute(f'INSERT INTO {table.table} (doc, entity_id, document, codes, f0, lo0) '
+                    f'VALUES (?, ?, ?, [], ?, ?)', [i, f'e{i}', f'"e{i}"', [value], value])
+    page = sql.PageSpec(Sort(field, order), 2, search_after=cursor)
+    query = sql.page_bound(table, Filters(), page)
+    values = con.execute(query.text, query.params).fetchall()
+    assert values[-1][0] == bound
+    bounded = attrs.evolve(page, bound=bound, bounded=True)
+    for spec in page, bounded:
+        query = sql.page_of(table, Filters(), spec)
+        assert [row[0] for row in con.execute(query.text, query.params).fetchall()] == expected
+    assert bounded.bound_condition(table).text in sql.page_of(table, Filters(), bounded).text
+
+
+def test_no_bound_for_a_cursor_without_a_value():
+    page = sql.PageSpec(Sort(REGISTRY['size']), 2, search_after=(None, 'e'))
+    assert sql.page_bound(TABLE, Filters(), page) is None

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import attrs
 import duckdb
 import orjson
 
@@ -214,9 +215,18 @@ class DuckDBBackend(SearchBackend):
                             [catalog, entity_type, catalog])
             if row is None:
                 return None
-            table = TableSpec.of(name, _registry_from_json(orjson.loads(row[0])))
+            table = self._spec(name, row[0])
             self._tables[name] = table
         return table
+
+    def _spec(self, name: str, registry: str) -> TableSpec:
+        fields = _registry_from_json(orjson.loads(registry))
+        facets = [i for i, field in enumerate(fields) if field.facet]
+        # Tables made before the code columns are read as they were written
+        coded = not facets or bool(self._one(
+            'SELECT 1 FROM duckdb_columns() WHERE table_name = ? AND column_name = ?',
+            [name, f'k{facets[0]}']))
+        return TableSpec.of(name, fields, coded)
 
     def _stored_table(self, catalog: str, entity_type: str) -> TableSpec | None:
         """The aggregate index to write: the tables of its generation."""
@@ -226,7 +236,7 @@ class DuckDBBackend(SearchBackend):
             row = self._one(f'SELECT registry FROM {self._meta} WHERE table_name = ?', [name])
             if row is None:
                 return None
-            table = TableSpec.of(name, _registry_from_json(orjson.loads(row[0])))
+            table = self._spec(name, row[0])
             self._tables[name] = table
         return table
 
@@ -599,17 +609,22 @@ class DuckDBBackend(SearchBackend):
             return reference_search((), request)
         sort = request.sort
         page = sql.PageSpec(sort, request.size, request.search_after, request.search_before)
-        if request.filters:
-            # The page comes with the facets, from the rows the filters matched once, as row
-            # ids: reading the documents by row id must see the same snapshot
-            with self._snapshot():
-                facets, total, ranked = self._facets(table, request, page)
+        # The page's bound, the codes, the facets and the page: one snapshot
+        with self._snapshot():
+            codes = self._codes(table, request.filters)
+            if not request.filters:
+                # With filters the top-N sees only the matching rows, and a bound
+                # would cost another evaluation of the filters
+                page = self._bounded(table, request.filters, page, codes)
+            if request.filters:
+                # The page comes with the facets, from the rows the filters matched once, as
+                # row ids: reading the documents by row id must see the same snapshot
+                facets, total, ranked = self._facets(table, request, page, codes)
                 by_rowid = {row[0]: row[1:] for row in self._query(sql.rows(table, page, ranked))}
-            rows = [by_rowid[rowid] for rowid in ranked]
-        else:
-            rows = self._query(sql.page(table, request.filters, sort, request.size,
-                                        request.search_after, request.search_before))
-            facets, total, _ = self._facets(table, request, None)
+                rows = [by_rowid[rowid] for rowid in ranked]
+            else:
+                rows = self._query(sql.page_of(table, request.filters, page))
+                facets, total, _ = self._facets(table, request, None, None)
         if request.search_before is not None:
             rows.reverse()
         spec = table.spec(sort.field)
@@ -631,7 +646,33 @@ class DuckDBBackend(SearchBackend):
             # Read only: nothing to keep, and a failed statement leaves nothing to commit
             cursor.execute('ROLLBACK')
 
-    def _facets(self, table: TableSpec, request: SearchRequest, page: sql.PageSpec | None
+    def _bounded(self, table: TableSpec, filters: Filters, page: sql.PageSpec,
+                 codes: sql.Codes | None) -> sql.PageSpec:
+        """The page with its bound, if it has one (see `sql.page_bound`)."""
+        query = sql.page_bound(table, filters, page, codes)
+        if query is None:
+            return page
+        values = self._query(query)
+        if len(values) < page.size or values[-1][0] is None:
+            # Fewer rows than a page, or a bound that the nulls would have to pass
+            return page
+        return attrs.evolve(page, bound=values[-1][0], bounded=True)
+
+    def _codes(self, table: TableSpec, filters: Filters) -> sql.Codes | None:
+        """
+        The codes of the filters' values, for `sql.where`; None for a table
+        without code columns. Read in the snapshot of the query using them:
+        the plain names may switch to another generation's dictionary.
+        """
+        if not table.coded or not filters:
+            return None
+        keys = sql.filter_keys(table, filters)
+        if not keys:
+            return {}
+        return {(field, key): code for field, key, code in self._query(sql.lookup(table, keys))}
+
+    def _facets(self, table: TableSpec, request: SearchRequest, page: sql.PageSpec | None,
+                codes: sql.Codes | None
                 ) -> tuple[dict[str, FacetResult], int | None, list[int]]:
         """
         The facets, the number of matching documents if that came for free, and
@@ -651,7 +692,7 @@ class DuckDBBackend(SearchBackend):
         fields = {s.id: s.field for s in specs}
         ranked: list[tuple[int, int]] = []
         if filters:
-            query = sql.facets(table, filters, shared, own, page)
+            query = sql.facets(table, filters, shared, own, page, codes)
             for kind, field_id, term, n in self._query(query):
                 if kind == sql.FacetRow.HIT:
                     ranked.append((field_id, n))
@@ -684,7 +725,12 @@ class DuckDBBackend(SearchBackend):
         if table is None:
             return reference_summary((), request)
         spec = sql.SummarySpec.of(table, request.aggregations)
-        rows = self._query(sql.summary(table, request.filters, spec))
+        if request.filters and table.coded:
+            with self._snapshot():
+                codes = self._codes(table, request.filters)
+                rows = self._query(sql.summary(table, request.filters, spec, codes))
+        else:
+            rows = self._query(sql.summary(table, request.filters, spec))
         columns = spec.columns()
         [totals] = [dict(zip(columns, row, strict=True)) for row in rows if row[0] is None]
         by_agg: dict[int, list[dict[str, Any]]] = {}
@@ -704,22 +750,25 @@ class DuckDBBackend(SearchBackend):
                 result[agg.name] = row['n']
             elif isinstance(agg, Terms):
                 sums, distinct = terms[i]
-                result[agg.name] = self._buckets(agg, i, sums, distinct, by_agg.get(i, []))
+                result[agg.name] = self._buckets(agg, i, sums, distinct, by_agg.get(i, []),
+                                                 i in spec.coded)
             else:
                 raise BadRequestError(f'Unknown aggregation {agg!r}')
         return result
 
     @staticmethod
     def _buckets(agg: Terms, i: int, sums: Sequence[tuple[int, Any]],
-                 distinct: Sequence[tuple[int, Any]], rows: Iterable[Mapping[str, Any]]
-                 ) -> tuple[TermBucket, ...]:
+                 distinct: Sequence[tuple[int, Any]], rows: Iterable[Mapping[str, Any]],
+                 coded: bool) -> tuple[TermBucket, ...]:
+        # A coded aggregation's term is a dictionary key, see `sql.SummarySpec`
+        term = decode_term if coded else from_column
         buckets = []
         for row in rows:
             bucket_sums = {f.name: float(row[f's{k}'] or 0)
                            for f, (k, _) in zip(agg.sums, sums, strict=True)}
             values = {f.name: tuple(sorted(from_column(f, v) for v in row[f'd{k}']))
                       for f, (k, _) in zip(agg.distinct, distinct, strict=True)}
-            buckets.append(TermBucket(from_column(agg.field, row[f't{i}']), row['n'],
+            buckets.append(TermBucket(term(agg.field, row[f't{i}']), row['n'],
                                       bucket_sums, values))
         return order_buckets(buckets)
 

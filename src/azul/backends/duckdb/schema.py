@@ -20,6 +20,11 @@ Per aggregate index `T` (named by `base.index_name`):
                by every write, so that the unfiltered facets (every first page
                of the data browser) read a small table instead of counting
                tens of millions of values.
+               Per facet field i, `k{i}` lists the codes of that field's
+               terms only (tables made before this have none, see `coded`):
+               a filter on a keyword or boolean facet tests a few integers
+               instead of strings, and a facet that ignores its own filter
+               counts integers.
   T__terms     (field, code, value): the dictionary, values as JSON (`null`
                for the null term). Codes are unique across fields.
 
@@ -78,11 +83,18 @@ class FieldSpec:
     def sort_column(self) -> str:
         return f'lo{self.id}'
 
+    @property
+    def codes(self) -> str:
+        """The column of the codes of the field's terms (facet fields of coded tables)."""
+        return f'k{self.id}'
+
 
 @attrs.frozen
 class TableSpec:
     name: str
     fields: tuple[FieldSpec, ...]
+    # Whether the facet fields have their `k{i}` code columns
+    coded: bool = True
 
     @property
     def table(self) -> str:
@@ -117,9 +129,22 @@ class TableSpec:
                 return spec
         raise InvalidFilterError(f'Field {field.name!r} is not indexed')
 
+    def coded_spec(self, spec: FieldSpec) -> bool:
+        """Whether the field has a code column."""
+        return self.coded and spec.field.facet
+
+    def coded_filter(self, spec: FieldSpec) -> bool:
+        """
+        Whether an `is` filter on the field may test codes: the dictionary
+        key of a keyword or boolean value is equal iff the value is (a number
+        may be written as `1` or `1.0`, so other types test values).
+        """
+        return self.coded_spec(spec) and spec.field.type in (FieldType.keyword,
+                                                              FieldType.boolean)
+
     @classmethod
-    def of(cls, name: str, registry: FieldRegistry) -> 'TableSpec':
-        return cls(name, tuple(FieldSpec(i, f) for i, f in enumerate(registry)))
+    def of(cls, name: str, registry: FieldRegistry, coded: bool = True) -> 'TableSpec':
+        return cls(name, tuple(FieldSpec(i, f) for i, f in enumerate(registry)), coded)
 
     def create_statements(self) -> list[str]:
         columns = ['doc BIGINT NOT NULL', 'entity_id VARCHAR NOT NULL',
@@ -129,6 +154,8 @@ class TableSpec:
             columns.append(f'{spec.values} {element_type(kind)}[] NOT NULL')
             if spec.field.sortable:
                 columns.append(f'{spec.sort_column} {sort_type(kind)}')
+            if self.coded_spec(spec):
+                columns.append(f'{spec.codes} INTEGER[] NOT NULL')
         return [
             f'CREATE SEQUENCE IF NOT EXISTS {self.doc_sequence}',
             f'CREATE SEQUENCE IF NOT EXISTS {self.code_sequence}',

@@ -85,6 +85,8 @@ class AggregateWriter:
         codes = self._term_codes(documents)
         columns = {'doc': 'BIGINT', 'entity_id': 'VARCHAR', 'document': 'VARCHAR',
                    'codes': 'INTEGER[]'}
+        coded = [spec.codes for spec in table.facets if table.coded_spec(spec)]
+        columns.update((column, 'INTEGER[]') for column in coded)
         # Per field once, not per document: its columns
         plan = []
         for spec in table.fields:
@@ -96,10 +98,12 @@ class AggregateWriter:
                 columns[sort_column] = sort_type(field.type)
             plan.append((field, spec.values, sort_column))
         rows = []
-        for doc, document, row_codes in zip(docs, documents, codes, strict=True):
+        for doc, document, by_facet in zip(docs, documents, codes, strict=True):
             row = {'doc': doc, 'entity_id': document.entity_id,
                    'document': orjson.dumps(document.aggregate.to_json()).decode(),
-                   'codes': row_codes}
+                   'codes': [code for field_codes in by_facet for code in field_codes]}
+            if coded:
+                row.update(zip(coded, by_facet, strict=True))
             projections = document.fields
             for field, values, sort_column in plan:
                 projection = projections[field.name]
@@ -109,8 +113,8 @@ class AggregateWriter:
             rows.append(row)
         load_rows(self._cursor, table.table, columns, rows)
 
-    def _term_codes(self, documents: Sequence[IndexedAggregate]) -> list[list[int]]:
-        """The codes of each document's facet terms; counts them in `T__counts`."""
+    def _term_codes(self, documents: Sequence[IndexedAggregate]) -> list[list[list[int]]]:
+        """The codes of each document's terms per facet; counts them in `T__counts`."""
         facets = self._table.facets
         # (field, value) -> dictionary key; values repeat a lot, encoding them does not
         keys: dict[tuple[int, Value], tuple[int, str]] = {}
@@ -121,10 +125,10 @@ class AggregateWriter:
                         keys[spec.id, value] = (spec.id, encode_term(value))
         codes = self._codes(list(set(keys.values())))
         by_value = {k: codes[key] for k, key in keys.items()}
-        result = [[by_value[spec.id, value]
-                   for spec in facets for value in document.fields[spec.field.name]]
+        result = [[[by_value[spec.id, value] for value in document.fields[spec.field.name]]
+                   for spec in facets]
                   for document in documents]
-        counts = Counter(code for row in result for code in row)
+        counts = Counter(code for row in result for field_codes in row for code in field_codes)
         fields = {code: key[0] for key, code in codes.items()}
         table = self._table.counts_table
         if counts:

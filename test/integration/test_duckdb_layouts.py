@@ -1,0 +1,81 @@
+"""
+A DuckDB file written before the per-facet code columns: read and written
+as it was (the values' lists), its answers those of the reference, while a
+table of the current layout answers the same from its codes.
+"""
+from azul.backends.base import AggregateWrite
+from azul.backends.duckdb import DuckDBBackend, sql
+from azul.core.filters import Filters, Is
+from azul.core.search import SearchRequest, Sort, reference_search, reference_summary
+from azul_dev import benchdata
+
+CATALOG = 'cat'
+
+
+def _requests(reg, docs):
+    def some(name: str, k: int) -> tuple:
+        # Values of the first documents, so that each filter matches some
+        values = dict.fromkeys(v for d in docs for v in d.fields[name] if v is not None)
+        return tuple(values)[:k]
+
+    # Filters on keyword and boolean facets (codes), a long facet (values),
+    # the null term, a value no document has, a negated term
+    cases = [Filters((Is(reg['genusSpecies'], some('genusSpecies', 1)),
+                      Is(reg['organ'], some('organ', 2)),
+                      Is(reg['fileFormat'], some('fileFormat', 2)))),
+             Filters((Is(reg['organ'], (*some('organ', 1), None)),)),
+             Filters((Is(reg['organ'], (*some('organ', 1), 'no such organ')),
+                      Is(reg['isIntermediate'], (False,)), Is(reg['donorCount'], (1, 2)))),
+             Filters((Is(reg['organ'], some('organ', 1), negated=True),
+                      Is(reg['pairedEnd'], (None, True))))]
+    for filters in cases:
+        for sort in (Sort(reg['fileName']), Sort(reg['fileSize'], 'desc')):
+            yield SearchRequest(benchdata.ENTITY_TYPE, filters, sort, 10, facets=reg.facets)
+
+
+def _answers_agree(backend, docs, reg) -> None:
+    for request in _requests(reg, docs):
+        result = backend.search(CATALOG, request)
+        assert result == reference_search(docs, request)
+        assert result.hits, request.filters  # or the filters test too little
+        following = SearchRequest(request.entity_type, request.filters, request.sort, 10,
+                                  facets=reg.facets, search_after=result.hits[-1].sort)
+        assert backend.search(CATALOG, following) == reference_search(docs, following)
+        summary = benchdata.summary_request(reg, request.filters)
+        assert backend.summary(CATALOG, summary) == reference_summary(docs, summary)
+
+
+def _write(backend, docs) -> None:
+    writes = [AggregateWrite(d.entity_id, d, None) for d in docs]
+    assert backend.write_aggregates(CATALOG, benchdata.ENTITY_TYPE, writes) == []
+
+
+def test_old_and_new_layouts_answer_alike(tmp_path, monkeypatch):
+    reg = benchdata.registry()
+    docs = list(benchdata.generate(400))
+    path = tmp_path / 'index.duckdb'
+    backend = DuckDBBackend(path, 'azul', 'layouts')
+    backend.create_indices(CATALOG, [benchdata.ENTITY_TYPE], reg)
+    _write(backend, docs[:300])
+    table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
+    assert table.coded
+    used = []
+    monkeypatch.setattr(sql, 'coded_facets', lambda *a, **k: used.append(1) or coded(*a, **k))
+    _answers_agree(backend, docs[:300], reg)
+    assert used
+    # The old layout: the same table without its code columns
+    for spec in table.facets:
+        backend._cursor().execute(f'ALTER TABLE {table.table} DROP COLUMN {spec.codes}')
+    backend.close()
+    backend = DuckDBBackend(path, 'azul', 'layouts')
+    try:
+        assert not backend._table(CATALOG, benchdata.ENTITY_TYPE).coded
+        _write(backend, docs[300:])
+        used.clear()
+        _answers_agree(backend, docs, reg)
+        assert not used
+    finally:
+        backend.close()
+
+
+coded = sql.coded_facets
