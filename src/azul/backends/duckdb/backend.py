@@ -611,18 +611,17 @@ class DuckDBBackend(SearchBackend):
         page = sql.PageSpec(sort, request.size, request.search_after, request.search_before)
         # The page's bound, the codes, the facets and the page: one snapshot
         with self._snapshot():
-            codes = self._codes(table, request.filters)
-            if not request.filters:
-                # With filters the top-N sees only the matching rows, and a bound
-                # would cost another evaluation of the filters
-                page = self._bounded(table, request.filters, page, codes)
             if request.filters:
                 # The page comes with the facets, from the rows the filters matched once, as
-                # row ids: reading the documents by row id must see the same snapshot
+                # row ids: reading the documents by row id must see the same snapshot. No
+                # bound: the top-N sees only the matching rows, and a bound would cost
+                # another evaluation of the filters
+                codes = self._codes(table, request.filters)
                 facets, total, ranked = self._facets(table, request, page, codes)
                 by_rowid = {row[0]: row[1:] for row in self._query(sql.rows(table, page, ranked))}
                 rows = [by_rowid[rowid] for rowid in ranked]
             else:
+                page = self._bounded(table, request.filters, page, None)
                 rows = self._query(sql.page_of(table, request.filters, page))
                 facets, total, _ = self._facets(table, request, None, None)
         if request.search_before is not None:
