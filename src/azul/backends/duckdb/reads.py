@@ -1,0 +1,244 @@
+"""
+Searches, summaries and scans of the embedded backend: the read side of
+`DuckDBBackend`, kept apart from its writes and generations. The mixin reads
+through the backend's own helpers (`_table`, `_query`, `_cursor`,
+`_switch_safe`) and its connection.
+"""
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+import duckdb
+import orjson
+
+from azul.backends.duckdb import sql
+from azul.backends.duckdb.schema import TableSpec, decode_term, from_column
+from azul.core.fields import Field
+from azul.core.filters import Filters
+from azul.core.search import (
+    Cardinality,
+    Count,
+    FacetResult,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    Sum,
+    SummaryRequest,
+    SummaryResult,
+    TermBucket,
+    Terms,
+    order_buckets,
+    reference_search,
+    reference_summary,
+)
+from azul.errors import BadRequestError
+from azul.external_sort import sort_by_key
+
+# Rows a scan fetches from DuckDB at a time
+_SCAN_BATCH = 500
+
+
+class DuckDBReads:
+    """Searches, summaries and scans; mixed into `DuckDBBackend`."""
+
+    _con: duckdb.DuckDBPyConnection
+
+    def search(self, catalog: str, request: SearchRequest) -> SearchResult:
+        return self._switch_safe(lambda: self._search(catalog, request))
+
+    def _search(self, catalog: str, request: SearchRequest) -> SearchResult:
+        table = self._table(catalog, request.entity_type)
+        if table is None:
+            # A catalog not indexed yet: the answer for no documents, as OpenSearch gives
+            return reference_search((), request)
+        sort = request.sort
+        page = sql.PageSpec(sort, request.size, request.search_after, request.search_before)
+        # The page's bound, the codes, the facets and the page: one snapshot
+        with self._snapshot():
+            if request.filters:
+                # The page comes with the facets, from the rows the filters matched once, as
+                # row ids: reading the documents by row id must see the same snapshot. No
+                # bound: the top-N sees only the matching rows, and a bound would cost
+                # another evaluation of the filters
+                codes = self._codes(table, request.filters)
+                facets, total, ranked = self._facets(table, request, page, codes)
+                by_rowid = {row[0]: row[1:] for row in self._query(sql.rows(table, page, ranked))}
+                rows = [by_rowid[rowid] for rowid in ranked]
+            else:
+                page = self._bounded(table, request.filters, page, None)
+                rows = self._query(sql.page_of(table, request.filters, page))
+                facets, total, _ = self._facets(table, request, None, None)
+        if request.search_before is not None:
+            rows.reverse()
+        spec = table.spec(sort.field)
+        hits = tuple(Hit(entity_id, orjson.loads(document), (_sort_value(spec.field, value),
+                                                           entity_id))
+                     for entity_id, document, value in rows)
+        if total is None:
+            total = self._query(sql.count(table, request.filters))[0][0]
+        return SearchResult(hits=hits, total=total, facets=facets)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Consecutive reads on this thread's cursor that see one state of the database."""
+        cursor = self._cursor()
+        cursor.execute('BEGIN TRANSACTION')
+        try:
+            yield
+        finally:
+            # Read only: nothing to keep, and a failed statement leaves nothing to commit
+            cursor.execute('ROLLBACK')
+
+    def _bounded(self, table: TableSpec, filters: Filters, page: sql.PageSpec,
+                 codes: sql.Codes | None) -> sql.PageSpec:
+        """The page with its bound, if it has one (see `sql.page_bound`)."""
+        query = sql.page_bound(table, filters, page, codes)
+        if query is None:
+            return page
+        values = self._query(query)
+        if len(values) < page.size or values[-1][0] is None:
+            # Fewer rows than a page, or a bound that the nulls would have to pass
+            return page
+        return attrs.evolve(page, bound=values[-1][0], bounded=True)
+
+    def _codes(self, table: TableSpec, filters: Filters) -> sql.Codes | None:
+        """
+        The codes of the filters' values, for `sql.where`; None for a table
+        without code columns. Read in the snapshot of the query using them:
+        the plain names may switch to another generation's dictionary.
+        """
+        if not table.coded or not filters:
+            return None
+        keys = sql.filter_keys(table, filters)
+        if not keys:
+            return {}
+        return {(field, key): code for field, key, code in self._query(sql.lookup(table, keys))}
+
+    def _facets(self, table: TableSpec, request: SearchRequest, page: sql.PageSpec | None,
+                codes: sql.Codes | None
+                ) -> tuple[dict[str, FacetResult], int | None, list[int]]:
+        """
+        The facets, the number of matching documents if that came for free, and
+        with filters the row ids of the `page`, in order. Facets of fields
+        without a filter share their scope; without filters they come from
+        the counts table.
+        """
+        filters = request.filters
+        filtered = set(filters.fields())
+        specs = [table.spec(f) for f in request.facets]
+        # Without filters every facet is shared (own ones are the filtered fields)
+        shared = [s for s in specs if s.field.name not in filtered]
+        own = [s for s in specs if s not in shared]
+        terms: dict[str, dict] = {s.field.name: {} for s in specs}
+        scopes: dict[str, int] = {}
+        total = None
+        fields = {s.id: s.field for s in specs}
+        ranked: list[tuple[int, int]] = []
+        if filters:
+            query = sql.facets(table, filters, shared, own, page, codes)
+            for kind, field_id, term, n in self._query(query):
+                if kind == sql.FacetRow.HIT:
+                    ranked.append((field_id, n))
+                elif kind == sql.FacetRow.SCOPE and field_id is None:
+                    total = n
+                elif kind == sql.FacetRow.SCOPE:
+                    scopes[fields[field_id].name] = n
+                else:
+                    # An own facet's term may come in two parts, see `sql.facets`
+                    field = fields[field_id]
+                    counts = terms[field.name]
+                    value = decode_term(field, term)
+                    counts[value] = counts.get(value, 0) + n
+        elif shared:
+            for field_id, term, n in self._query(sql.all_facets(table, shared)):
+                if field_id is None:
+                    total = n
+                else:
+                    field = fields[field_id]
+                    terms[field.name][decode_term(field, term)] = n
+        result = {f.name: FacetResult(total=scopes.get(f.name, total), counts=terms[f.name])
+                  for f in request.facets}
+        return result, total, [rowid for _, rowid in sorted(ranked)]
+
+    def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
+        return self._switch_safe(lambda: self._summary(catalog, request))
+
+    def _summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
+        table = self._table(catalog, request.entity_type)
+        if table is None:
+            return reference_summary((), request)
+        spec = sql.SummarySpec.of(table, request.aggregations)
+        if request.filters and table.coded:
+            with self._snapshot():
+                codes = self._codes(table, request.filters)
+                rows = self._query(sql.summary(table, request.filters, spec, codes))
+        else:
+            rows = self._query(sql.summary(table, request.filters, spec))
+        columns = spec.columns()
+        [totals] = [dict(zip(columns, row, strict=True)) for row in rows if row[0] is None]
+        by_agg: dict[int, list[dict[str, Any]]] = {}
+        for row in rows:
+            if row[0] is not None:
+                by_agg.setdefault(row[0], []).append(dict(zip(columns, row, strict=True)))
+        sum_columns = iter(k for k, _ in spec.sums)
+        terms = {i: (sums, distinct) for i, _, sums, distinct in spec.terms}
+        result: dict[str, Any] = {}
+        for i, agg in enumerate(request.aggregations):
+            if isinstance(agg, Count):
+                result[agg.name] = totals['n']
+            elif isinstance(agg, Sum):
+                result[agg.name] = float(totals[f's{next(sum_columns)}'] or 0)
+            elif isinstance(agg, Cardinality):
+                [row] = by_agg[i]
+                result[agg.name] = row['n']
+            elif isinstance(agg, Terms):
+                sums, distinct = terms[i]
+                result[agg.name] = self._buckets(agg, i, sums, distinct, by_agg.get(i, []),
+                                                 i in spec.coded)
+            else:
+                raise BadRequestError(f'Unknown aggregation {agg!r}')
+        return result
+
+    @staticmethod
+    def _buckets(agg: Terms, i: int, sums: Sequence[tuple[int, Any]],
+                 distinct: Sequence[tuple[int, Any]], rows: Iterable[Mapping[str, Any]],
+                 coded: bool) -> tuple[TermBucket, ...]:
+        # A coded aggregation's term is a dictionary key, see `sql.SummarySpec`
+        term = decode_term if coded else from_column
+        buckets = []
+        for row in rows:
+            bucket_sums = {f.name: float(row[f's{k}'] or 0)
+                           for f, (k, _) in zip(agg.sums, sums, strict=True)}
+            values = {f.name: tuple(sorted(from_column(f, v) for v in row[f'd{k}']))
+                      for f, (k, _) in zip(agg.distinct, distinct, strict=True)}
+            buckets.append(TermBucket(term(agg.field, row[f't{i}']), row['n'],
+                                      bucket_sums, values))
+        return order_buckets(buckets)
+
+    def scan(self, catalog: str, entity_type: str, filters: Filters,
+             include: Sequence[str] | None = None) -> Iterator[Mapping[str, Any]]:
+        # Whole documents: one JSON column, which DuckDB cannot read in part
+        table = self._table(catalog, entity_type)
+        if table is None:
+            return
+        query = sql.scan(table, filters)
+        # A cursor of its own: the generator may be consumed across other calls on this thread
+        cursor = self._con.cursor()
+        try:
+            cursor.execute(query.text, query.params)
+            # Sorted here, not by DuckDB, which would hold every document (see external_sort)
+            for document in sort_by_key(self._fetched(cursor)):
+                yield orjson.loads(document)
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def _fetched(cursor: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str]]:
+        while batch := cursor.fetchmany(_SCAN_BATCH):
+            yield from batch
+
+
+def _sort_value(field: Field, value: Any):
+    return None if value is None else field.type.duckdb_sort_param(value)
