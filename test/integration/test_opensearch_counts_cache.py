@@ -24,6 +24,7 @@ from azul.core.search import (
     reference_search,
     reference_summary,
 )
+from azul.errors import AzulError
 
 pytestmark = pytest.mark.opensearch
 
@@ -215,3 +216,21 @@ def test_a_generation_being_built_is_not_cached(es_endpoint, deployment):
     backend.switch_generation(CATALOG)
     _check(backend, docs[3:], _request())
     backend.close()
+
+
+def test_a_failed_document_still_changes_the_version(es_endpoint, deployment):
+    """The documents of the same bulk request before the failed one are written."""
+    writer, reader = _backend(es_endpoint, deployment), _backend(es_endpoint, deployment)
+    writer.create_indices(CATALOG, [ENTITY_TYPE], REGISTRY)
+    docs = documents(6)
+    _write(writer, docs[:4])
+    _check(reader, docs[:4], _request())
+    # A field the strict mapping refuses
+    bad = IndexedAggregate(docs[5].aggregate, {**docs[5].fields, 'notAField': ('x',)})
+    with pytest.raises(AzulError, match='strict_dynamic_mapping'):
+        writer.write_aggregates(CATALOG, ENTITY_TYPE, [AggregateWrite(docs[4].entity_id,
+                                                                      docs[4], None),
+                                                       AggregateWrite(bad.entity_id, bad, None)])
+    _check(reader, docs[:5], _request())
+    for backend in (writer, reader):
+        backend.close()

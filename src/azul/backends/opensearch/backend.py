@@ -582,21 +582,25 @@ class OpenSearchBackend(Reads, SearchBackend):
                 action['_op_type'] = 'index' if w.expected is not None else 'create'
                 action['_source'] = mapping.aggregate_source(w.document, facets)
             actions.append(action)
-        try:
-            for entity_id, status, result in self._bulk(actions, catalog):
-                if status == 409:
-                    conflicts.add(entity_id)
-                elif status == 404 and 'error' not in result:
-                    # A conditional delete of a document someone else deleted
-                    conflicts.add(entity_id)
-                elif status >= 300:
-                    raise self._bulk_failure(result)
-        finally:
-            # Also after a failure, which may follow some writes. A generation
-            # being built is new content only once switched to.
-            if catalog not in self._building:
-                self._touch(catalog, visible=self.refresh is not False
-                            and not self._bulk_loading[catalog])
+        failure = None
+        for entity_id, status, result in self._bulk(actions, catalog):
+            if status == 409:
+                conflicts.add(entity_id)
+            elif status == 404 and 'error' not in result:
+                # A conditional delete of a document someone else deleted
+                conflicts.add(entity_id)
+            elif status >= 300:
+                failure = self._bulk_failure(result)
+                break
+        # Also after a document failed: others may have been written. (Not
+        # after a failed request: the cluster is unreachable, and the queue
+        # delivers the notification again.) A generation being built is new
+        # content only once switched to.
+        if catalog not in self._building:
+            self._touch(catalog, visible=self.refresh is not False
+                        and not self._bulk_loading[catalog])
+        if failure is not None:
+            raise failure
         return [w.entity_id for w in writes if w.entity_id in conflicts]
 
     # Replicas
