@@ -23,7 +23,11 @@ refresh (`refresh_interval: -1`) and aggregates and replicas are written
 without one: nothing reads them by search until the end, when one refresh
 makes them visible. Contributions still refresh, because the indexer searches
 for them right after writing them. Bulk requests inside it are larger and two
-are in flight at once (`LOAD_CHUNK_SIZE`, `LOAD_THREADS`).
+are in flight at once (`LOAD_CHUNK_SIZE`, `LOAD_THREADS`). A load that
+completes ends with a force merge of the aggregate indices into one segment
+each (see `_merge`).
+
+Pages and summaries, and the cache of their counts, are in `reads`.
 
 Generations (see `azul.backends.base`): the stored indices of a reindexed
 catalog are `<name>__<generation>`, and `<name>` is an alias of the live
@@ -47,7 +51,6 @@ and that second re-fold, an entity changed by a notification during the
 reindex shows its aggregate as of the first re-fold.
 """
 import logging
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -71,20 +74,13 @@ from azul.backends.base import (
 from azul.backends.opensearch import mapping
 from azul.backends.opensearch import replicas as replica_docs
 from azul.backends.opensearch.aws_auth import sigv4_auth
+from azul.backends.opensearch.cache import ResultCache
 from azul.backends.opensearch.errors import error_type, translated
-from azul.backends.opensearch.queries import filter_query, search_bodies, search_result
-from azul.backends.opensearch.summary import summary_body, summary_result
+from azul.backends.opensearch.queries import filter_query
+from azul.backends.opensearch.reads import Reads
 from azul.core.documents import Aggregate, Contribution, IndexedAggregate
 from azul.core.fields import FieldRegistry, FieldType
 from azul.core.filters import Filters
-from azul.core.search import (
-    SearchRequest,
-    SearchResult,
-    SummaryRequest,
-    SummaryResult,
-    reference_search,
-    reference_summary,
-)
 from azul.errors import AzulError
 from azul.masking import mask_credentials
 
@@ -105,6 +101,9 @@ MAX_CHUNK_BYTES = 10 * 1024 * 1024
 # (and, on a node with cores to spare, indexes two at once)
 LOAD_CHUNK_SIZE = 2000
 LOAD_THREADS = 2
+# Seconds a force merge at the end of `bulk_load` may take before the load
+# goes on without waiting for it
+MERGE_TIMEOUT = 3600
 
 
 class _Serializer(JSONSerializer):
@@ -121,7 +120,7 @@ class _Serializer(JSONSerializer):
             return super().loads(s)
 
 
-class OpenSearchBackend(SearchBackend):
+class OpenSearchBackend(Reads, SearchBackend):
 
     def __init__(self,
                  endpoint: str,
@@ -143,8 +142,10 @@ class OpenSearchBackend(SearchBackend):
         self.replicas = replicas
         self.refresh = refresh
         # For the counts of a page and summaries; None: the index's setting
-        # (on by default). False for benchmarks that repeat one request.
+        # (on by default). False for benchmarks that repeat one request: also
+        # turns off this object's cache of counts (see `cache`).
         self.request_cache = request_cache
+        self._results = ResultCache()
         options: dict[str, Any] = dict(hosts=[endpoint.rstrip('/')], timeout=timeout,
                                        serializer=_Serializer())
         if auth is not None:
@@ -361,32 +362,6 @@ class OpenSearchBackend(SearchBackend):
             late[source['entity_type']].add(source[mapping.ENTITY_ID])
         return {entity_type: sorted(ids) for entity_type, ids in late.items()}
 
-    # Content versions: one small document per catalog in an index of the
-    # deployment (not of a catalog, so that no catalog's pattern matches it),
-    # read by id, which is real-time without a refresh
-
-    @property
-    def _content_index(self) -> str:
-        return f'{self.prefix}_{self.deployment}__content'
-
-    def _touch(self, catalog: str) -> None:
-        index = self._content_index
-        if index not in self._existing:
-            self._create_index(index, mapping.index_settings(1, self.replicas),
-                               {'dynamic': False, 'properties': {}})
-            self._existing.add(index)
-        with translated(self.endpoint):
-            self._writer.index(index=index, id=catalog, body={'stamp': uuid.uuid4().hex},
-                               refresh=False)
-
-    def content_version(self, catalog: str) -> str:
-        with translated(self.endpoint):
-            try:
-                doc = self._reader.get(index=self._content_index, id=catalog)
-            except os_errors.NotFoundError:
-                return 'none'
-        return doc['_source']['stamp']
-
     def drop_deployment(self) -> None:
         self._building.clear()
         self._delete_matching(f'{self.prefix}_{self.deployment}_*')
@@ -407,8 +382,10 @@ class OpenSearchBackend(SearchBackend):
         previous = self._refresh_intervals(pattern)
         self._set_refresh_interval(list(previous), '-1')
         self._bulk_loading[catalog] += 1
+        completed = False
         try:
             yield
+            completed = True
         finally:
             self._bulk_loading[catalog] -= 1
             # Indices recreated inside the block (by a reindex) get the default
@@ -421,6 +398,34 @@ class OpenSearchBackend(SearchBackend):
             with translated(self.endpoint):
                 self._writer.indices.refresh(index=pattern, allow_no_indices=True,
                                              ignore_unavailable=True)
+            if completed and not self._bulk_loading[catalog]:
+                self._merge(catalog)
+            if catalog not in self._building:
+                # The writes inside were stamped as not yet visible
+                self._touch(catalog)
+
+    def _merge(self, catalog: str) -> None:
+        """
+        Merge each aggregate index into one segment at the end of a load.
+        Every page and summary reads the doc values of every document: a
+        `terms` aggregation over several segments maps each segment's
+        ordinals to global ones, and each segment costs its own setup.
+        """
+        pattern = index_name(self.prefix, self.deployment, catalog, '*', True,
+                             self._building.get(catalog, ''))
+        with translated(self.endpoint):
+            try:
+                self._writer.indices.forcemerge(index=pattern, max_num_segments=1,
+                                                allow_no_indices=True, ignore_unavailable=True,
+                                                request_timeout=MERGE_TIMEOUT)
+            except os_errors.ConnectionTimeout:
+                # The node goes on merging; searches are correct meanwhile
+                log.warning('Merging the aggregates of catalog %r took longer than %i s',
+                            catalog, MERGE_TIMEOUT)
+                return
+            # The merged segment replaces the others for searches
+            self._writer.indices.refresh(index=pattern, allow_no_indices=True,
+                                         ignore_unavailable=True)
 
     def _refresh_intervals(self, pattern: str) -> dict[str, tuple[str, str | None]]:
         """The uuid and explicit `refresh_interval` (None: the default) of each index."""
@@ -577,6 +582,7 @@ class OpenSearchBackend(SearchBackend):
                 action['_op_type'] = 'index' if w.expected is not None else 'create'
                 action['_source'] = mapping.aggregate_source(w.document, facets)
             actions.append(action)
+        failure = None
         for entity_id, status, result in self._bulk(actions, catalog):
             if status == 409:
                 conflicts.add(entity_id)
@@ -584,10 +590,17 @@ class OpenSearchBackend(SearchBackend):
                 # A conditional delete of a document someone else deleted
                 conflicts.add(entity_id)
             elif status >= 300:
-                raise self._bulk_failure(result)
+                failure = self._bulk_failure(result)
+                break
+        # Also after a document failed: others may have been written. (Not
+        # after a failed request: the cluster is unreachable, and the queue
+        # delivers the notification again.) A generation being built is new
+        # content only once switched to.
         if catalog not in self._building:
-            # A generation being built is new content only once switched to
-            self._touch(catalog)
+            self._touch(catalog, visible=self.refresh is not False
+                        and not self._bulk_loading[catalog])
+        if failure is not None:
+            raise failure
         return [w.entity_id for w in writes if w.entity_id in conflicts]
 
     # Replicas
@@ -704,46 +717,6 @@ class OpenSearchBackend(SearchBackend):
             except os_errors.NotFoundError:
                 return None
         return doc['_source']['document']
-
-    def search(self, catalog: str, request: SearchRequest) -> SearchResult:
-        index = self._index(catalog, request.entity_type, aggregate=True)
-        with translated(self.endpoint):
-            try:
-                page, counts = self._msearch(index, search_bodies(request))
-            except os_errors.NotFoundError:
-                # No index yet: the answer for no documents
-                return reference_search([], request)
-        return search_result(request, page, counts)
-
-    def _msearch(self, index: str, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """
-        The responses to several searches of one index, in one request. A
-        search that failed raises the exception its own request would have.
-        """
-        header: dict[str, Any] = {'index': index}
-        if self.request_cache is not None:
-            header['request_cache'] = self.request_cache
-        lines: list[Mapping[str, Any]] = []
-        for body in bodies:
-            lines += [header, body]
-        responses = self._reader.msearch(body=lines)['responses']
-        for response in responses:
-            if 'error' in response:
-                error, status = response['error'], response.get('status', 'N/A')
-                kind = error.get('type') if isinstance(error, dict) else error
-                raise os_errors.HTTP_EXCEPTIONS.get(status, os_errors.TransportError)(
-                    status, kind, response)
-        return responses
-
-    def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
-        index = self._index(catalog, request.entity_type, aggregate=True)
-        with translated(self.endpoint):
-            try:
-                response = self._reader.search(index=index, body=summary_body(request),
-                                               request_cache=self.request_cache)
-            except os_errors.NotFoundError:
-                return reference_summary([], request)
-        return summary_result(request, response)
 
     def scan(self, catalog: str, entity_type: str, filters: Filters,
              include: Sequence[str] | None = None) -> Iterator[Mapping[str, Any]]:

@@ -3,8 +3,9 @@ Pure translation of search requests into OpenSearch request bodies and of
 responses back into results: dicts in, dicts out, no client. The unit tests
 assert on these dicts without a cluster.
 
-A page is two searches of one multi-search (see `search_bodies`): the hits,
-and the total and facets. A facet's counts ignore the facet's own filter (as
+A page is two searches of one multi-search, run in parallel: the hits
+(`page_body`), and the total and facets (`counts_body`), whose response the
+backend caches (see `cache`). A facet's counts ignore the facet's own filter (as
 in the original Azul), so that selecting a term does not hide its siblings.
 The query holds every filter, and the facets without a filter of their own
 are counted over the hits by one `terms` aggregation of `facet_terms` (see
@@ -209,16 +210,6 @@ def cursor_clauses(sort: Sort, cursor: Cursor, before: bool) -> dict[str, Any]:
         # value, and those without one and a smaller id
         query = any_of([has_value, {'range': {ENTITY_ID: {'lt': entity_id}}}])
     return {'cursor_filter': query}
-
-
-def search_bodies(request: SearchRequest) -> tuple[dict[str, Any], dict[str, Any]]:
-    """
-    The page and the counts: two searches of one multi-search, which
-    OpenSearch runs in parallel. The counts, asking for no hits, are kept in
-    the shard request cache until the next refresh, so that paging with the
-    same filters does not count again.
-    """
-    return page_body(request), counts_body(request)
 
 
 def page_body(request: SearchRequest) -> dict[str, Any]:

@@ -1,0 +1,142 @@
+"""
+The counting reads of the OpenSearch backend (pages and summaries) and the
+content versions their cache is keyed by (see `cache`). A mixin of
+`OpenSearchBackend`, which provides the clients, the index names and the
+creation of indices.
+"""
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opensearchpy import OpenSearch
+from opensearchpy import exceptions as os_errors
+
+from azul.backends.opensearch import mapping
+from azul.backends.opensearch.cache import Key, ResultCache, cache_key
+from azul.backends.opensearch.errors import translated
+from azul.backends.opensearch.queries import counts_body, page_body, search_result
+from azul.backends.opensearch.summary import summary_body, summary_result
+from azul.core.search import (
+    SearchRequest,
+    SearchResult,
+    SummaryRequest,
+    SummaryResult,
+    reference_search,
+    reference_summary,
+)
+
+
+class Reads:
+    # Provided by the backend
+    endpoint: str
+    prefix: str
+    deployment: str
+    replicas: int
+    request_cache: bool | None
+    _reader: OpenSearch
+    _writer: OpenSearch
+    _existing: set[str]
+    _building: dict[str, str]
+    _results: ResultCache
+    # And `_index` and `_create_index`
+
+    # Content versions: one small document per catalog in an index of the
+    # deployment (not of a catalog, so that no catalog's pattern matches it),
+    # read by id, which is real-time without a refresh
+
+    @property
+    def _content_index(self) -> str:
+        return f'{self.prefix}_{self.deployment}__content'
+
+    def _touch(self, catalog: str, visible: bool = True) -> None:
+        """
+        A new content version of the catalog. `visible`: whether every change
+        so far can be seen by searches; else counts are not cached until a
+        stamp says so (see `cache`).
+        """
+        index = self._content_index
+        if index not in self._existing:
+            self._create_index(index, mapping.index_settings(1, self.replicas),
+                               {'dynamic': False, 'properties': {}})
+            self._existing.add(index)
+        body: dict[str, Any] = {'stamp': uuid.uuid4().hex}
+        if not visible:
+            body['cacheable'] = False
+        with translated(self.endpoint):
+            self._writer.index(index=index, id=catalog, body=body, refresh=False)
+
+    def _stamp(self, catalog: str) -> Mapping[str, Any] | None:
+        with translated(self.endpoint):
+            try:
+                return self._reader.get(index=self._content_index, id=catalog)['_source']
+            except os_errors.NotFoundError:
+                return None
+
+    def content_version(self, catalog: str) -> str:
+        stamp = self._stamp(catalog)
+        return 'none' if stamp is None else stamp['stamp']
+
+    def _cache_key(self, catalog: str, index: str, body: Mapping[str, Any]) -> Key | None:
+        """The key of a counting search's response, None if it must not be cached."""
+        if self.request_cache is False or catalog in self._building:
+            # A generation being built gets its version only when switched to
+            return None
+        stamp = self._stamp(catalog)
+        if stamp is None or stamp.get('cacheable') is False:
+            return None
+        return cache_key(index, stamp['stamp'], body)
+
+    # Searches
+
+    def search(self, catalog: str, request: SearchRequest) -> SearchResult:
+        index = self._index(catalog, request.entity_type, aggregate=True)
+        page, counts = page_body(request), counts_body(request)
+        with translated(self.endpoint):
+            try:
+                key = self._cache_key(catalog, index, counts)
+                cached = self._results.get(key)
+                if cached is None:
+                    page_response, cached = self._msearch(index, [page, counts])
+                    self._results.put(key, cached)
+                else:
+                    [page_response] = self._msearch(index, [page])
+            except os_errors.NotFoundError:
+                # No index yet: the answer for no documents
+                return reference_search([], request)
+        return search_result(request, page_response, cached)
+
+    def _msearch(self, index: str, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """
+        The responses to several searches of one index, in one request (run
+        in parallel). A search that failed raises the exception its own
+        request would have.
+        """
+        header: dict[str, Any] = {'index': index}
+        if self.request_cache is not None:
+            header['request_cache'] = self.request_cache
+        lines: list[Mapping[str, Any]] = []
+        for body in bodies:
+            lines += [header, body]
+        responses = self._reader.msearch(body=lines)['responses']
+        for response in responses:
+            if 'error' in response:
+                error, status = response['error'], response.get('status', 'N/A')
+                kind = error.get('type') if isinstance(error, dict) else error
+                raise os_errors.HTTP_EXCEPTIONS.get(status, os_errors.TransportError)(
+                    status, kind, response)
+        return responses
+
+    def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
+        index = self._index(catalog, request.entity_type, aggregate=True)
+        body = summary_body(request)
+        with translated(self.endpoint):
+            try:
+                key = self._cache_key(catalog, index, body)
+                response = self._results.get(key)
+                if response is None:
+                    response = self._reader.search(index=index, body=body,
+                                                   request_cache=self.request_cache)
+                    self._results.put(key, response)
+            except os_errors.NotFoundError:
+                return reference_summary([], request)
+        return summary_result(request, response)
