@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from azul.backends.base import Replica
-from azul.plugins.metadata.hca.graph import Graph
+from azul.plugins.metadata.hca.graph import Graph, graph_of
 from azul.plugins.metadata.hca.model import HCABundle, parse_entity
 from azul.plugins.metadata.hca.transform import zarr_parts
 from azul.plugins.repository.base import Bundle
@@ -49,8 +49,8 @@ LINKS_REPLICA_TYPE = 'links'
 def bundle_replicas(bundle: Bundle, deleted: bool) -> list[Replica]:
     if deleted:
         return []
-    model = HCABundle(bundle)
-    graph = Graph(model)
+    graph = graph_of(bundle, reuse=True)
+    model = graph.bundle
     project_id = model.project.document_id
     hubs_of: dict[str, set[str]] = {}
     file_hubs = _file_hubs(model)

@@ -27,7 +27,7 @@ from urllib.parse import quote
 from azul.core.documents import Contribution
 from azul.plugins.metadata.hca import matrices
 from azul.plugins.metadata.hca import transform_entities as inner
-from azul.plugins.metadata.hca.graph import Graph, Ids
+from azul.plugins.metadata.hca.graph import Ids, graph_of
 from azul.plugins.metadata.hca.model import Entity, HCABundle
 from azul.plugins.metadata.hca.submitters import Category, Submitter
 from azul.plugins.repository.base import Bundle
@@ -77,8 +77,8 @@ class _Transformer:
     def __init__(self, bundle: Bundle, drs_domain: str):
         self.bundle = bundle
         self.drs_domain = drs_domain
-        self.model = HCABundle(bundle)
-        self.graph = Graph(self.model)
+        self.graph = graph_of(bundle)
+        self.model: HCABundle = self.graph.bundle
         self.leaves = self.graph.leaf_cell_suspensions()
         self._container_matrices: tuple[list[JSON], list[JSON]] | None = None
         self._memo: dict[tuple[str, str], JSON] = {}
@@ -314,14 +314,23 @@ class _Transformer:
             contents[protocol_type + 's'] = [self._inner(protocol_type, e,
                                                          _protocol_builders[protocol_type])
                                              for e in seen[protocol_type]]
-        contents['sequencing_processes'] = [inner.entity(e) for e in seen['sequencing_processes']]
+        contents['sequencing_processes'] = [self._inner('sequencing_processes', e, inner.entity)
+                                            for e in seen['sequencing_processes']]
         contents['dates'] = [self._dates(outer, kind)]
         contents['projects'] = [self._inner('projects', model.project, inner.project)]
         # Helper for cellCount: the cells of every cell suspension, once each
-        contents['cell_counts'] = [{'document_id': cs['document_id'],
-                                    'total_estimated_cells': cs['total_estimated_cells']}
-                                   for cs in contents['cell_suspensions']]
+        contents['cell_counts'] = [self._cell_count(cs) for cs in contents['cell_suspensions']]
         return contents
+
+    def _cell_count(self, cs: JSON) -> JSON:
+        # One object per cell suspension, as every inner entity of the bundle,
+        # so that the fold takes the lists of them once (`shared_folds`)
+        key = ('cell_counts', cs['document_id'])
+        value = self._memo.get(key)
+        if value is None:
+            value = self._memo[key] = {'document_id': cs['document_id'],
+                                       'total_estimated_cells': cs['total_estimated_cells']}
+        return value
 
     def _inner(self, kind: str, e: Entity, build: Callable[[Entity], JSON]) -> JSON:
         return self._cached(kind, e.document_id, lambda: build(e))
