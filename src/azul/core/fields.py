@@ -144,9 +144,12 @@ class FieldRegistry:
         # document had (the very same objects) take the projection then made
         result = {}
         memo = _memo.get()
+        # The nodes at each prefix walked so far: contents.donors continues
+        # from contents
+        walked = {(): _flatten(document)}
         for n, (prefix, leaves, empty) in enumerate(self._plan):
             # Only objects have fields
-            nodes = [node for node in _walk(document, prefix) if node.__class__ is dict]
+            nodes = [node for node in _walk(walked, prefix) if node.__class__ is dict]
             if not nodes:
                 result.update(empty)
             elif memo is None or not prefix:
@@ -266,11 +269,13 @@ def shared_projections(size: int = MEMO_SIZE) -> Iterator[None]:
         _memo.reset(token)
 
 
-def _walk(node: Any, path: tuple[str, ...]) -> list[Any]:
-    """The nodes at `path` below `node`, lists along the way flattened."""
-    nodes = _flatten(node)
-    for part in path:
-        nodes = [v for n in nodes if n.__class__ is dict for v in _flatten(n.get(part))]
+def _walk(walked: dict[tuple[str, ...], list[Any]], path: tuple[str, ...]) -> list[Any]:
+    """The nodes at `path` below the root of `walked`, lists along the way flattened."""
+    nodes = walked.get(path)
+    if nodes is None:
+        part = path[-1]
+        nodes = walked[path] = [v for n in _walk(walked, path[:-1]) if n.__class__ is dict
+                                for v in _flatten(n.get(part))]
     return nodes
 
 
