@@ -92,8 +92,10 @@ def _key(*parts: str) -> str:
     unique where a 64-bit one would not be certain to be, and still a fixed
     16 bytes in an index.
     """
-    digest = hashlib.blake2b(orjson.dumps(parts), digest_size=16).digest()
-    return str(UUID(bytes=digest))
+    h = hashlib.blake2b(orjson.dumps(parts), digest_size=16).hexdigest()
+    # As str(UUID(bytes=digest)) spells it, without making the object: a
+    # bulk load keys some 10,000 rows per 50 bundles
+    return f'{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}'
 
 
 def _lookup_key(value: str) -> int:
