@@ -144,12 +144,14 @@ class FieldRegistry:
         # document had (the very same objects) take the projection then made
         result = {}
         memo = _memo.get()
-        # The nodes at each prefix walked so far: contents.donors continues
-        # from contents
+        # The nodes at every prefix: contents.donors continues from contents
         walked = {(): _flatten(document)}
+        for prefix, parent, part in self._steps:
+            walked[prefix] = [v for n in walked[parent] if n.__class__ is dict
+                              for v in _flatten(n.get(part))]
         for n, (prefix, leaves, empty) in enumerate(self._plan):
             # Only objects have fields
-            nodes = [node for node in _walk(walked, prefix) if node.__class__ is dict]
+            nodes = [node for node in walked[prefix] if node.__class__ is dict]
             if not nodes:
                 result.update(empty)
             elif memo is None or not prefix:
@@ -157,6 +159,16 @@ class FieldRegistry:
             else:
                 result.update(memo.project(self, n, nodes, leaves))
         return result
+
+    @functools.cached_property
+    def _steps(self) -> list[tuple[tuple[str, ...], tuple[str, ...], str]]:
+        """Every prefix of a field's path below the root, its parent and its last part."""
+        steps = {}
+        for prefix, _, _ in self._plan:
+            for i in range(1, len(prefix) + 1):
+                steps.setdefault(prefix[:i], (prefix[:i], prefix[:i - 1], prefix[i - 1]))
+        # Parents before their children
+        return sorted(steps.values(), key=lambda step: len(step[0]))
 
     @functools.cached_property
     def _plan(self) -> list[tuple[tuple[str, ...], tuple['_Leaf', ...], dict[str, tuple]]]:
@@ -267,16 +279,6 @@ def shared_projections(size: int = MEMO_SIZE) -> Iterator[None]:
         yield
     finally:
         _memo.reset(token)
-
-
-def _walk(walked: dict[tuple[str, ...], list[Any]], path: tuple[str, ...]) -> list[Any]:
-    """The nodes at `path` below the root of `walked`, lists along the way flattened."""
-    nodes = walked.get(path)
-    if nodes is None:
-        part = path[-1]
-        nodes = walked[path] = [v for n in _walk(walked, path[:-1]) if n.__class__ is dict
-                                for v in _flatten(n.get(part))]
-    return nodes
 
 
 def _flatten(node: Any) -> list[Any]:
