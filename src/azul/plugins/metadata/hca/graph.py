@@ -122,8 +122,8 @@ def graph_of(bundle: Bundle, reuse: bool = False) -> Graph:
     The bundle's model and graph (`Graph.bundle` is the model). The indexer
     transforms a bundle and then makes its replicas: with `reuse`, the
     graph the transform built for the very same bundle object serves again,
-    its walks done (parsing the documents and walking the graph twice cost a
-    sixth of the transform), and is let go. Without, a new one, kept for that.
+    its walks done (parsing the documents and building the graph again cost
+    about 6% of the two), and is let go. Without, a new one, kept for that.
     Per thread, as the walks' memos are no place for two threads at once.
     """
     last = getattr(_last, 'graph', None)
