@@ -365,3 +365,18 @@ def test_file_bytes_over_http(repo, http_dir):
                                  'sha256': DATA_SHA256}) == DATA
     assert repo.file_bytes(url, {'uuid': DATA_UUID,
                                  'version': '2018-11-02T11:33:44.698029Z'}) is None
+
+
+def test_what_orjson_refuses_is_read_as_before(repo, tmp_path, indexer_dir):
+    # NaN and an integer beyond 64 bits: JSON as Python's standard library reads it
+    name = '17a3d288-01a0-464a-9599-7375fda3353d.dss.hca.json'
+    raw = json.loads((indexer_dir / name).read_text())
+    key = next(k for k in raw['metadata'] if k.startswith('donor_organism/'))
+    text = json.dumps(raw).replace(f'"{key}": {{', f'"{key}": {{"x": NaN, "y": {2 ** 70}, ', 1)
+    (tmp_path / name).write_text(text)
+    source = f'file://{tmp_path}/*.dss.hca.json'
+    [fqid] = repo.list_bundles(source).bundles
+    document = repo.fetch_bundle(source, fqid).metadata[key]
+    assert document['y'] == 2 ** 70
+    assert document['x'] != document['x']
+    assert {k: v for k, v in document.items() if k not in ('x', 'y')} == raw['metadata'][key]

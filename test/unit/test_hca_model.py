@@ -200,3 +200,24 @@ def test_malformed_links_are_skipped(caplog):
         parsed = parse_links(links)
     assert [p.process_id for p in parsed.processes] == ['p']
     assert caplog.text.count('Skipping') == 3
+
+
+def test_the_replicas_reuse_the_graph_of_the_transform(fixtures_dir):
+    from azul.plugins.metadata.hca.graph import graph_of
+    from azul.plugins.metadata.hca.replicas import bundle_replicas
+    from azul.plugins.metadata.hca.transform import transform_bundle
+
+    _, bundle = load(fixtures_dir, '17a3d288-01a0-464a-9599-7375fda3353d.dss.hca.json')
+    _, other = load(fixtures_dir, '1b6d8348-d6e9-406a-aa6a-7ee886e52bf9.dss.hca.json')
+    alone = bundle_replicas(bundle, deleted=False)
+    graph = graph_of(bundle)
+    # Once, and only for the very same bundle object
+    assert graph_of(bundle, reuse=True) is graph
+    assert graph_of(bundle, reuse=True) is not graph
+    graph = graph_of(bundle)
+    assert graph_of(other, reuse=True) is not graph
+    assert graph_of(bundle, reuse=True) is not graph
+    # The walks the transform made serve the replicas as a fresh graph would
+    transform_bundle(bundle, deleted=False)
+    assert bundle_replicas(bundle, deleted=False) == alone
+    assert len(alone) == len(bundle.metadata) + 1

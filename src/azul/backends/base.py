@@ -112,7 +112,10 @@ def merge_replicas(replicas: Iterable[Replica]) -> dict[str, Replica]:
         replica_id = replica.id
         seen = merged.get(replica_id)
         hubs = replica.hub_ids if seen is None else (*seen.hub_ids, *replica.hub_ids)
-        merged[replica_id] = attrs.evolve(replica, hub_ids=tuple(sorted(set(hubs))))
+        hubs = tuple(sorted(set(hubs)))
+        # Most replicas come with their hub ids sorted already, and are kept
+        merged[replica_id] = replica if hubs == replica.hub_ids else attrs.evolve(replica,
+                                                                                  hub_ids=hubs)
     return merged
 
 

@@ -242,7 +242,8 @@ class InnerAggregator(ABC):
     """Folds the inner entities of one type into the aggregate's list of them."""
 
     @abstractmethod
-    def aggregate(self, entities: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]: ...
+    def aggregate(self, entities: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The folded entities; `entities` (a contribution's own list) stays as it is."""
 
 
 @attrs.frozen
@@ -377,9 +378,10 @@ def aggregate(entity_type: str,
     # from the newest bundle version wins; at equal versions the first one
     # seen (contributions are ordered by bundle) is kept. Entities keep the
     # order in which they were first seen: some lists are shown as they are.
-    # A single contribution is taken as it is, as in the original.
+    # A single contribution is taken as it is, as in the original (its lists
+    # too: no aggregator changes the entities it is given).
     if len(live) == 1:
-        reconciled = {t: list(es) for t, es in live[0].contents.items()}
+        reconciled = live[0].contents
     else:
         by_type: dict[str, dict[str, tuple[BundleFQID, Mapping[str, Any]]]] = {}
         for c in live:

@@ -12,7 +12,9 @@ names reach a query only after they were looked up here.
 import functools
 import itertools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import attrs
@@ -136,42 +138,147 @@ class FieldRegistry:
         the original Azul.
         """
         # This runs once per aggregate written, so it is on the indexer's hot
-        # path: fields sharing a path prefix (contents.donors.*) walk it once.
+        # path: fields sharing a path prefix (contents.donors.*) walk it once,
+        # a prefix without nodes takes its fields' fixed projection, and
+        # within `shared_projections` the nodes of a prefix that an earlier
+        # document had (the very same objects) take the projection then made
         result = {}
-        for prefix, leaves in self._plan:
-            nodes = _walk(document, prefix)
-            for field, key in leaves:
-                normalize = field.normalize
-                values = {}
-                for node in nodes:
-                    if node.__class__ is dict:
-                        for v in _flatten(node.get(key)):
-                            values[v if v.__class__ is str and field.type.textual
-                                   else normalize(v)] = None
-                shape = field.shape
-                if shape is not None and shape.partial:
-                    values = {k: None for v in values if v is not None
-                              for k in shape.subsets(json.loads(v))} or values
-                if field.default is not None and all(v is None for v in values):
-                    values = {field.default: None}
-                result[field.name] = tuple(values) or (None,)
+        memo = _memo.get()
+        # The nodes at every prefix: contents.donors continues from contents
+        walked = {(): _flatten(document)}
+        for prefix, parent, part in self._steps:
+            walked[prefix] = [v for n in walked[parent] if n.__class__ is dict
+                              for v in _flatten(n.get(part))]
+        for n, (prefix, leaves, empty) in enumerate(self._plan):
+            # Only objects have fields
+            nodes = [node for node in walked[prefix] if node.__class__ is dict]
+            if not nodes:
+                result.update(empty)
+            elif memo is None or not prefix:
+                result.update(_project(nodes, leaves))
+            else:
+                result.update(memo.project(self, n, nodes, leaves))
         return result
 
     @functools.cached_property
-    def _plan(self) -> list[tuple[tuple[str, ...], list[tuple[Field, str]]]]:
-        plan: dict[tuple[str, ...], list[tuple[Field, str]]] = {}
+    def _steps(self) -> list[tuple[tuple[str, ...], tuple[str, ...], str]]:
+        """Every prefix of a field's path below the root, its parent and its last part."""
+        steps = {}
+        for prefix, _, _ in self._plan:
+            for i in range(1, len(prefix) + 1):
+                steps.setdefault(prefix[:i], (prefix[:i], prefix[:i - 1], prefix[i - 1]))
+        # Parents before their children
+        return sorted(steps.values(), key=lambda step: len(step[0]))
+
+    @functools.cached_property
+    def _plan(self) -> list[tuple[tuple[str, ...], tuple['_Leaf', ...], dict[str, tuple]]]:
+        """
+        The fields by the path prefix they share, each field as a `_Leaf`,
+        and the projection of the prefix's fields where it has no nodes.
+        """
+        plan: dict[tuple[str, ...], list[Field]] = {}
         for field in self.fields:
-            *prefix, key = field.path.split('.')
-            plan.setdefault(tuple(prefix), []).append((field, key))
-        return list(plan.items())
+            prefix = tuple(field.path.split('.')[:-1])
+            plan.setdefault(prefix, []).append(field)
+        return [(prefix,
+                 tuple(_Leaf.of(field) for field in fields),
+                 {f.name: (None,) if f.default is None else (f.default,) for f in fields})
+                for prefix, fields in plan.items()]
 
 
-def _walk(node: Any, path: tuple[str, ...]) -> list[Any]:
-    """The nodes at `path` below `node`, lists along the way flattened."""
-    nodes = _flatten(node)
-    for part in path:
-        nodes = [v for n in nodes if n.__class__ is dict for v in _flatten(n.get(part))]
-    return nodes
+@attrs.frozen
+class _Leaf:
+    """What the projection needs of a field, looked up once."""
+    name: str
+    key: str
+    # Whether a string value is already canonical
+    textual: bool
+    normalize: Callable[[Any], Value]
+    # The shape of a field of partial object filters (see `ObjectShape`)
+    partial: ObjectShape | None
+    default: Value
+
+    @classmethod
+    def of(cls, field: Field) -> '_Leaf':
+        shape = field.shape
+        return cls(name=field.name, key=field.path.rpartition('.')[2],
+                   textual=field.type.textual, normalize=field.normalize,
+                   partial=shape if shape is not None and shape.partial else None,
+                   default=field.default)
+
+
+def _project(nodes: list[dict], leaves: Sequence[_Leaf]) -> dict[str, tuple[Value, ...]]:
+    """The projection of the fields of one path prefix from the objects at the prefix."""
+    result = {}
+    for leaf in leaves:
+        key, textual, normalize = leaf.key, leaf.textual, leaf.normalize
+        values = {}
+        for node in nodes:
+            value = node.get(key)
+            if value.__class__ is list:
+                for v in _flatten(value):
+                    values[v if textual and v.__class__ is str else normalize(v)] = None
+            else:
+                values[value if textual and value.__class__ is str else normalize(value)] = None
+        shape = leaf.partial
+        if shape is not None:
+            values = {k: None for v in values if v is not None
+                      for k in shape.subsets(json.loads(v))} or values
+        default = leaf.default
+        if default is not None and all(v is None for v in values):
+            values = {default: None}
+        result[leaf.name] = tuple(values) or (None,)
+    return result
+
+
+class _ProjectionMemo:
+    """
+    The projections of the nodes of a path prefix made so far, by the identity
+    of the registry, of the prefix and of each node: the projection is a pure
+    function of the nodes, so the very same objects project alike. The fold's
+    memo (`azul.core.aggregation.shared_folds`) hands the aggregates of a
+    reindex the same inner entity objects where they fold the same entities
+    (a file's project, donors, samples and protocols), so most of their
+    fields are projected once. Entries hold the objects their key names, so
+    that no id in a key is taken by another object while the entry lives.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: dict[tuple, tuple] = {}
+
+    def project(self, registry: 'FieldRegistry', prefix: int, nodes: list[Any],
+                leaves: Sequence[_Leaf]) -> dict[str, tuple[Value, ...]]:
+        key = (id(registry), prefix, *map(id, nodes))
+        entry = self.entries.get(key)
+        if entry is None:
+            if len(self.entries) >= self.size:
+                # Bounded memory; the aggregates sharing entities are mostly
+                # written close together
+                self.entries.clear()
+            entry = self.entries[key] = (registry, nodes, _project(nodes, leaves))
+        return entry[2]
+
+
+_memo: ContextVar[_ProjectionMemo | None] = ContextVar('projection_memo', default=None)
+
+# Prefixes' nodes a memo holds at most
+MEMO_SIZE = 20_000
+
+
+@contextmanager
+def shared_projections(size: int = MEMO_SIZE) -> Iterator[None]:
+    """
+    Within the block (in this thread), `FieldRegistry.extract` projects the
+    nodes of a path prefix that are the very same objects as an earlier
+    document's once (see `_ProjectionMemo`). The projections are the same as
+    without; the documents must not change while it lasts.
+    """
+    token = _memo.set(_ProjectionMemo(size))
+    try:
+        yield
+    finally:
+        _memo.reset(token)
 
 
 def _flatten(node: Any) -> list[Any]:

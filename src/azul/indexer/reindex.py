@@ -39,6 +39,7 @@ import orjson
 
 from azul.core.aggregation import shared_folds
 from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
+from azul.core.fields import shared_projections
 from azul.external_sort import sort_items
 from azul.indexer.index import Indexer, Timings
 from azul.indexer.reindex_pool import (
@@ -200,8 +201,10 @@ def _build(runtime: Runtime, indexer: Indexer, catalog: str, sources: Sequence[s
                 on_total('contributions', contributions)
             aggregates = 0
             # Folded here (one process), the contributions held are the
-            # transform's objects, which share their inner entities
-            with shared_folds():
+            # transform's objects, which share their inner entities, and so
+            # do the aggregates folded from them, whose projections share
+            # the fields of those entities
+            with shared_folds(), shared_projections():
                 for entity_type in spill.entity_types():
                     tasks = spill.fold_chunks(catalog, entity_type)
                     aggregates += _aggregate(indexer, catalog, entity_type,

@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import attrs
@@ -24,7 +25,9 @@ import orjson
 
 from azul.backends.base import Replica
 from azul.config import Config
+from azul.core.aggregation import shared_folds
 from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
+from azul.core.fields import shared_projections
 from azul.errors import AzulError
 from azul.indexer.index import Indexer, fold
 from azul.plugins.repository.base import BundleProblem
@@ -103,15 +106,40 @@ def fold_chunk(runtime: Runtime, chunk: FoldChunk) -> FoldResult:
     registry = plugin.field_registry
     documents = []
     count = 0
-    for entity_id, lines in chunk.entities:
-        contributions = [line if isinstance(line, Contribution)
-                         else Contribution.from_json(orjson.loads(line)) for line in lines]
-        count += len(contributions)
-        document = fold(chunk.entity_type, entity_id, contributions, aggregators, registry)
-        if document is not None:
-            documents.append(document)
+    parsed = any(not isinstance(line, Contribution)
+                 for _, lines in chunk.entities for line in lines)
+    # Contributions folded where they were made share their inner entity
+    # objects, and the caller's memos see them; those parsed here from the
+    # spill share none until equal ones are made one object again (by their
+    # JSON text), so that the fold and the projection take each list of them
+    # once in the chunk: a project's entities recur in most of its
+    # contributions, whichever bundles made them
+    with ExitStack() as memos:
+        if parsed:
+            memos.enter_context(shared_folds())
+            memos.enter_context(shared_projections())
+        interned: dict[bytes, Any] = {}
+        for entity_id, lines in chunk.entities:
+            contributions = [line if isinstance(line, Contribution) else _parse(line, interned)
+                             for line in lines]
+            count += len(contributions)
+            document = fold(chunk.entity_type, entity_id, contributions, aggregators, registry)
+            if document is not None:
+                documents.append(document)
     return FoldResult(documents=documents, contributions=count,
                       seconds=time.process_time() - start)
+
+
+def _parse(line: str, interned: dict[bytes, Any]) -> Contribution:
+    """A spilled contribution, each of its inner entities the one object of its JSON text."""
+    doc = orjson.loads(line)
+    contents = doc['contents']
+    dumps = orjson.dumps
+    for inner_type, entities in contents.items():
+        if entities.__class__ is list:
+            contents[inner_type] = [interned.setdefault(dumps(entity), entity)
+                                    for entity in entities]
+    return Contribution.from_json(doc)
 
 
 _worker_runtime: Runtime | None = None

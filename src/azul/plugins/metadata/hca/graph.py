@@ -9,9 +9,11 @@ The order matters to clients: the files of a bundle hit and the groups of
 `fileTypeSummaries` come out in first-visit order. Both walks are memoized per
 entity, so that the hundreds of files of one sequencing run share one list.
 """
+import threading
 from collections.abc import Iterable
 
 from azul.plugins.metadata.hca.model import HCABundle
+from azul.plugins.repository.base import Bundle
 
 Ids = tuple[str, ...]
 
@@ -109,3 +111,26 @@ class Graph:
             if any(d in suspensions for d in self.accept(cs)[1:]):
                 non_leaf.add(cs)
         return frozenset(suspensions - non_leaf)
+
+
+# The bundle whose graph was built last in this thread, and the graph
+_last = threading.local()
+
+
+def graph_of(bundle: Bundle, reuse: bool = False) -> Graph:
+    """
+    The bundle's model and graph (`Graph.bundle` is the model). The indexer
+    transforms a bundle and then makes its replicas: with `reuse`, the
+    graph the transform built for the very same bundle object serves again,
+    its walks done (parsing the documents and building the graph again cost
+    about 6% of the two), and is let go. Without, a new one, kept for that.
+    Per thread, as the walks' memos are no place for two threads at once.
+    """
+    last = getattr(_last, 'graph', None)
+    _last.graph = None
+    if reuse and last is not None and last[0] is bundle:
+        return last[1]
+    graph = Graph(HCABundle(bundle))
+    if not reuse:
+        _last.graph = (bundle, graph)
+    return graph

@@ -116,6 +116,8 @@ class HCABundle:
         self.source: str = bundle.source
         self.stitched: frozenset[str] = frozenset(bundle.stitched)
         self.entities: dict[str, Entity] = {}
+        # The entity id of each well-formed document by its metadata key
+        self.document_ids: dict[str, str] = {}
         for key, document in bundle.metadata.items():
             try:
                 entity = parse_entity(key, document)
@@ -124,6 +126,7 @@ class HCABundle:
                             self.fqid, key, e)
                 continue
             self.entities[entity.document_id] = entity
+            self.document_ids[key] = entity.document_id
         projects = [e for e in self.entities.values() if e.schema_name == 'project']
         if len(projects) != 1:
             raise RepositoryError(f'Bundle {self.fqid.uuid} has {len(projects)} project '

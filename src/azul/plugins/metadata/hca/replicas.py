@@ -24,11 +24,11 @@ so those of a deleted bundle drop out with its aggregates. Replicas shared
 with live bundles stay, rightly.
 """
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from azul.backends.base import Replica
-from azul.plugins.metadata.hca.graph import Graph
+from azul.plugins.metadata.hca.graph import Graph, graph_of
 from azul.plugins.metadata.hca.model import HCABundle, parse_entity
 from azul.plugins.metadata.hca.transform import zarr_parts
 from azul.plugins.repository.base import Bundle
@@ -49,8 +49,8 @@ LINKS_REPLICA_TYPE = 'links'
 def bundle_replicas(bundle: Bundle, deleted: bool) -> list[Replica]:
     if deleted:
         return []
-    model = HCABundle(bundle)
-    graph = Graph(model)
+    graph = graph_of(bundle, reuse=True)
+    model = graph.bundle
     project_id = model.project.document_id
     hubs_of: dict[str, set[str]] = {}
     file_hubs = _file_hubs(model)
@@ -60,7 +60,7 @@ def bundle_replicas(bundle: Bundle, deleted: bool) -> list[Replica]:
     replicas = []
     for key, document in bundle.metadata.items():
         schema_name, _, key_id = key.partition('/')
-        entity_id = _document_id(key, document, key_id)
+        entity_id = model.document_ids.get(key) or _document_id(key, document, key_id)
         if schema_name in HOT_INNER_ENTITY_TYPES:
             hubs = {project_id}
         else:
@@ -109,8 +109,7 @@ def _file_hubs(model: HCABundle) -> dict[str, str]:
     return result
 
 
-def _connected(model: HCABundle, graph: Graph, file_id: str) -> Iterable[str]:
+def _connected(model: HCABundle, graph: Graph, file_id: str) -> list[str]:
     visited = graph.visits([file_id])
-    yield from visited
-    for entity_id in visited:
-        yield from model.protocols.get(entity_id, ())
+    protocols = model.protocols
+    return [*visited, *(p for entity_id in visited for p in protocols.get(entity_id, ()))]

@@ -44,11 +44,11 @@ class Submitter(enum.Enum):
 
     @classmethod
     def for_id(cls, submitter_id: Any) -> 'Submitter | None':
-        return next((s for s in cls if s.id == submitter_id), None)
+        return _lookup(_by_id, submitter_id)
 
     @classmethod
     def for_title(cls, title: Any) -> 'Submitter | None':
-        return next((s for s in cls if s.title == title), None)
+        return _lookup(_by_title, title)
 
     @classmethod
     def for_file(cls,
@@ -74,6 +74,21 @@ class Submitter(enum.Enum):
             # A title the original does not know would stop its indexer; the
             # value is still the best answer for `fileSource`
             return cls.for_title(source) or _Unknown(str(source))
+
+
+# The first submitter of each id and title: looked up for every file of a
+# bundle, several times
+_by_id: dict[str, Submitter] = {}
+_by_title: dict[str, Submitter] = {}
+for _submitter in Submitter:
+    _by_id.setdefault(_submitter.id, _submitter)
+    _by_title.setdefault(_submitter.title, _submitter)
+del _submitter
+
+
+def _lookup(submitters: dict[str, Submitter], key: Any) -> Submitter | None:
+    # Only a string is a submitter's id or title (a document may hold anything)
+    return submitters.get(key) if isinstance(key, str) else None
 
 
 class _Unknown:

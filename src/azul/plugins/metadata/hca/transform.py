@@ -27,7 +27,7 @@ from urllib.parse import quote
 from azul.core.documents import Contribution
 from azul.plugins.metadata.hca import matrices
 from azul.plugins.metadata.hca import transform_entities as inner
-from azul.plugins.metadata.hca.graph import Graph, Ids
+from azul.plugins.metadata.hca.graph import Ids, graph_of
 from azul.plugins.metadata.hca.model import Entity, HCABundle
 from azul.plugins.metadata.hca.submitters import Category, Submitter
 from azul.plugins.repository.base import Bundle
@@ -77,17 +77,20 @@ class _Transformer:
     def __init__(self, bundle: Bundle, drs_domain: str):
         self.bundle = bundle
         self.drs_domain = drs_domain
-        self.model = HCABundle(bundle)
-        self.graph = Graph(self.model)
+        self.graph = graph_of(bundle)
+        self.model: HCABundle = self.graph.bundle
         self.leaves = self.graph.leaf_cell_suspensions()
         self._container_matrices: tuple[list[JSON], list[JSON]] | None = None
         self._memo: dict[tuple[str, str], JSON] = {}
 
-    def _cached(self, kind: str, entity_id: str, build: Callable[[], JSON]) -> JSON:
-        key = (kind, entity_id)
+    def _inner(self, kind: str, e: Entity, build: Callable[[Entity], JSON]) -> JSON:
+        """The inner entity of that kind made of `e`, one object per bundle."""
+        # The hot path of a transform: a bundle's contributions look up its
+        # inner entities some 180,000 times in the fixtures
+        key = (kind, e.document_id)
         value = self._memo.get(key)
         if value is None:
-            value = self._memo[key] = inner.nullify(build())
+            value = self._memo[key] = inner.nullify(build(e))
         return value
 
     # Outer entities
@@ -314,35 +317,42 @@ class _Transformer:
             contents[protocol_type + 's'] = [self._inner(protocol_type, e,
                                                          _protocol_builders[protocol_type])
                                              for e in seen[protocol_type]]
-        contents['sequencing_processes'] = [inner.entity(e) for e in seen['sequencing_processes']]
+        contents['sequencing_processes'] = [self._inner('sequencing_processes', e, inner.entity)
+                                            for e in seen['sequencing_processes']]
         contents['dates'] = [self._dates(outer, kind)]
         contents['projects'] = [self._inner('projects', model.project, inner.project)]
         # Helper for cellCount: the cells of every cell suspension, once each
-        contents['cell_counts'] = [{'document_id': cs['document_id'],
-                                    'total_estimated_cells': cs['total_estimated_cells']}
-                                   for cs in contents['cell_suspensions']]
+        contents['cell_counts'] = [self._cell_count(cs) for cs in contents['cell_suspensions']]
         return contents
 
-    def _inner(self, kind: str, e: Entity, build: Callable[[Entity], JSON]) -> JSON:
-        return self._cached(kind, e.document_id, lambda: build(e))
+    def _cell_count(self, cs: JSON) -> JSON:
+        # One object per cell suspension, as every inner entity of the bundle,
+        # so that the fold takes the lists of them once (`shared_folds`)
+        key = ('cell_counts', cs['document_id'])
+        value = self._memo.get(key)
+        if value is None:
+            value = self._memo[key] = {'document_id': cs['document_id'],
+                                       'total_estimated_cells': cs['total_estimated_cells']}
+        return value
 
     def _cell_suspension(self, e: Entity) -> JSON:
-        def build() -> JSON:
-            samples = [self.model.entities[s]
-                       for s in self.graph.ancestor_samples(e.document_id)]
-            return inner.cell_suspension(e, samples, e.document_id in self.leaves)
-        return self._cached('cell_suspensions', e.document_id, build)
+        return self._inner('cell_suspensions', e, self._build_cell_suspension)
+
+    def _build_cell_suspension(self, e: Entity) -> JSON:
+        samples = [self.model.entities[s] for s in self.graph.ancestor_samples(e.document_id)]
+        return inner.cell_suspension(e, samples, e.document_id in self.leaves)
 
     def _file(self, e: Entity) -> JSON:
-        def build() -> JSON:
-            graph = self.graph
-            file = inner.file_base(e, self.model, graph.parents.get(e.document_id, ()),
-                                   graph.children.get(e.document_id, ()), self._drs_uri(e))
-            # Where the repository says the data is, for downloads: a DSS-style
-            # `drs_uri` names this deployment, not the bytes
-            file['source_drs_uri'] = self.model.manifest.get(e.document_id, {}).get('drs_uri')
-            return file
-        return self._cached('files', e.document_id, build)
+        return self._inner('files', e, self._build_file)
+
+    def _build_file(self, e: Entity) -> JSON:
+        graph = self.graph
+        file = inner.file_base(e, self.model, graph.parents.get(e.document_id, ()),
+                               graph.children.get(e.document_id, ()), self._drs_uri(e))
+        # Where the repository says the data is, for downloads: a DSS-style
+        # `drs_uri` names this deployment, not the bytes
+        file['source_drs_uri'] = self.model.manifest.get(e.document_id, {}).get('drs_uri')
+        return file
 
     def _drs_uri(self, e: Entity) -> str | None:
         entry = self.model.manifest.get(e.document_id, {})
