@@ -27,7 +27,7 @@ DuckDB file has one writer, so the server cannot run alongside it.
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -145,10 +145,44 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
             self._local.cursor = cursor
         return cursor
 
+    transactional = True
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        # The write lock for the whole block: the writes of other threads
+        # wait rather than conflict with it (and the indexer's optimistic
+        # concurrency never sees a race within it)
+        with self._write_lock:
+            if getattr(self._local, 'in_transaction', False):
+                # Within another: that one's end commits
+                yield
+                return
+            cursor = self._cursor()
+            cursor.execute('BEGIN TRANSACTION')
+            self._local.in_transaction = True
+            try:
+                yield
+            except BaseException:
+                self._local.in_transaction = False
+                cursor.execute('ROLLBACK')
+                raise
+            self._local.in_transaction = False
+            try:
+                cursor.execute('COMMIT')
+            except BaseException:
+                # Nothing was written; the cursor must not stay in the transaction
+                with suppress(duckdb.Error):
+                    cursor.execute('ROLLBACK')
+                raise
+
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._write_lock:
             cursor = self._cursor()
+            if getattr(self._local, 'in_transaction', False):
+                # Part of the caller's `transaction`, which commits or rolls back
+                yield cursor
+                return
             cursor.execute('BEGIN TRANSACTION')
             try:
                 yield cursor
@@ -534,6 +568,15 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         return {entity_id: VersionedAggregate(Aggregate.from_json(entity_type,
                                                                   orjson.loads(document)), doc)
                 for entity_id, document, doc in rows}
+
+    def read_versions(self, catalog: str, entity_type: str,
+                      entity_ids: Sequence[str]) -> Mapping[str, int]:
+        table = self._table(catalog, entity_type)
+        if table is None or not entity_ids:
+            return {}
+        return dict(self._cursor().execute(
+            f'SELECT entity_id, doc FROM {table.table} '
+            f'WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))', [list(entity_ids)]).fetchall())
 
     def write_aggregates(self, catalog: str, entity_type: str,
                          writes: Sequence[AggregateWrite]) -> list[str]:
