@@ -277,6 +277,16 @@ class SearchBackend(ABC):
                         entity_ids: Sequence[str]) -> Mapping[str, VersionedAggregate]:
         """The stored aggregates of the given entities; absent ones are left out."""
 
+    def read_versions(self, catalog: str, entity_type: str,
+                      entity_ids: Sequence[str]) -> Mapping[str, Version]:
+        """
+        The versions of the stored aggregates of the given entities (absent
+        ones are left out): what an aggregation needs of them, since it folds
+        the aggregates anew. A backend may read them without the documents.
+        """
+        return {entity_id: aggregate.version for entity_id, aggregate
+                in self.read_aggregates(catalog, entity_type, entity_ids).items()}
+
     @abstractmethod
     def write_aggregates(self, catalog: str, entity_type: str,
                          writes: Sequence[AggregateWrite]) -> list[str]:
@@ -348,6 +358,20 @@ class SearchBackend(ABC):
         throughput (OpenSearch: refresh interval off, restored afterwards,
         also on error). Writes inside are durable as always; reads may lag
         until the block ends.
+        """
+        yield
+
+    #: Whether `transaction` makes the writes within it one atomic unit
+    transactional: bool = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """
+        The writes (and reads) this thread makes within the block, as one
+        unit: reads see the block's own writes, other readers see none of
+        them until the block ends, and then all of them; if the block
+        raises, none. Only where `transactional`; elsewhere writes within
+        apply one by one, as without the block.
         """
         yield
 

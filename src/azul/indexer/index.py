@@ -20,8 +20,8 @@ from contextlib import contextmanager
 
 import attrs
 
-from azul.backends.base import AggregateWrite, Replica, VersionedAggregate
-from azul.core.aggregation import InnerAggregator, aggregate
+from azul.backends.base import AggregateWrite, Replica, Version
+from azul.core.aggregation import InnerAggregator, aggregate, shared_folds
 from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
 from azul.core.fields import FieldRegistry
 from azul.errors import ConflictError
@@ -181,21 +181,25 @@ class Indexer:
     def _aggregate_batch(self, catalog: str, entity_type: str,
                          entity_ids: Sequence[str]) -> tuple[int, int, list[str]]:
         current, contributions = self.read_batch(catalog, entity_type, entity_ids)
-        documents = self.fold_all(catalog, entity_type, entity_ids, contributions)
+        # Contributions read together share their equal inner entities (the
+        # project's, say, in every file's contribution): each list of them
+        # is folded once
+        with shared_folds():
+            documents = self.fold_all(catalog, entity_type, entity_ids, contributions)
         return self.write_batch(catalog, entity_type, entity_ids, current, documents)
 
     def read_batch(self, catalog: str, entity_type: str, entity_ids: Sequence[str]
-                   ) -> tuple[Mapping[str, VersionedAggregate], Mapping[str, list[Contribution]]]:
-        """The stored aggregates of the entities and their every stored contribution."""
+                   ) -> tuple[Mapping[str, Version], Mapping[str, list[Contribution]]]:
+        """The versions of the entities' stored aggregates, and their every stored contribution."""
         backend = self.runtime.backend
         # Versions are read before contributions: a contribution written after
         # our read bumps nothing, but its own tally's aggregate write will then
         # conflict with ours or follow it, so no contribution is ever lost.
-        current = backend.read_aggregates(catalog, entity_type, entity_ids)
+        current = backend.read_versions(catalog, entity_type, entity_ids)
         return current, backend.read_contributions(catalog, entity_type, entity_ids)
 
     def write_batch(self, catalog: str, entity_type: str, entity_ids: Sequence[str],
-                    current: Mapping[str, VersionedAggregate],
+                    current: Mapping[str, Version],
                     documents: Mapping[str, IndexedAggregate | None]
                     ) -> tuple[int, int, list[str]]:
         """
@@ -207,14 +211,13 @@ class Indexer:
         deleted = 0
         for entity_id in entity_ids:
             document = documents[entity_id]
-            existing = current.get(entity_id)
-            expected = None if existing is None else existing.version
+            expected = current.get(entity_id)
             if document is None:
                 # Even with nothing stored, write the deletion: a concurrent
                 # aggregation that read contributions before this bundle's
                 # deletion and created the document meanwhile then makes this
                 # write conflict, and the retry deletes what it created.
-                deleted += existing is not None
+                deleted += expected is not None
             writes.append(AggregateWrite(entity_id, document, expected))
         backend = self.runtime.backend
         conflicts = backend.write_aggregates(catalog, entity_type, writes) if writes else []

@@ -126,19 +126,23 @@ class Worker:
         backend refuses cannot hold back the others. Returns each
         notification's error, or None.
         """
-        transformed: list[Transformed | Exception] = []
-        for body in bodies:
-            try:
-                fqid = BundleFQID(body['uuid'], body['version'])
-                transformed.append(self.indexer.transform_bundle(
-                    body['catalog'], body['source'], fqid, deleted=body['action'] == 'delete'))
-            except Exception as e:
-                transformed.append(e)
-        return self._write_each(bodies, transformed)
+        return self._write_each(bodies, [self._transform(body) for body in bodies])
+
+    def _transform(self, body: Mapping[str, Any]) -> Transformed | Exception:
+        try:
+            fqid = BundleFQID(body['uuid'], body['version'])
+            return self.indexer.transform_bundle(body['catalog'], body['source'], fqid,
+                                                 deleted=body['action'] == 'delete')
+        except Exception as e:
+            return e
 
     def _write_each(self, bodies: Sequence[Mapping[str, Any]],
-                    transformed: Sequence[Transformed | Exception]) -> list[Exception | None]:
-        """Write the transformed bundles (see `contribute_each`); returns each one's error."""
+                    transformed: Sequence[Transformed | Exception],
+                    one_by_one: bool = False) -> list[Exception | None]:
+        """
+        Write the transformed bundles (see `contribute_each`), with
+        `one_by_one` each on its own from the start; returns each one's error.
+        """
         errors: list[Exception | None] = [None] * len(bodies)
         pending: dict[str, list[tuple[int, list[Contribution], list[Replica]]]] = defaultdict(list)
         for i, (body, result) in enumerate(zip(bodies, transformed, strict=True)):
@@ -153,23 +157,27 @@ class Worker:
             else:
                 pending[catalog].append((i, *result))
         for catalog, items in pending.items():
-            try:
-                self._write(catalog, items)
-            except ServiceUnavailableError as e:
-                # One by one would only wait for the backend N times
-                for i, _, _ in items:
-                    errors[i] = e
-            except Exception as e:
-                if len(items) == 1:
-                    errors[items[0][0]] = e
+            if not one_by_one or len(items) == 1:
+                try:
+                    self._write(catalog, items)
+                except ServiceUnavailableError as e:
+                    # One by one would only wait for the backend N times
+                    for i, _, _ in items:
+                        errors[i] = e
                     continue
-                log.exception('Writing the contributions of %d bundles failed; '
-                              'retrying them one by one', len(items))
-                for item in items:
-                    try:
-                        self._write(catalog, [item])
-                    except Exception as e:
-                        errors[item[0]] = e
+                except Exception as e:
+                    if len(items) == 1:
+                        errors[items[0][0]] = e
+                        continue
+                    log.exception('Writing the contributions of %d bundles failed; '
+                                  'retrying them one by one', len(items))
+                else:
+                    continue
+            for item in items:
+                try:
+                    self._write(catalog, [item])
+                except Exception as e:
+                    errors[item[0]] = e
         return errors
 
     def _write(self, catalog: str, items: Sequence[tuple[int, list[Contribution], list[Replica]]]
@@ -206,6 +214,8 @@ class Worker:
         notifications = self.queue.receive(NOTIFICATIONS, max_messages)
         bodies = [m.body for m in notifications]
         if self.pool is None:
+            if self.runtime.backend.transactional:
+                return self._process_together(notifications)
             errors = self.contribute_each(bodies)
             return self._settle_each(notifications, errors) + self._aggregate_round()
         # The pool transforms this round's bundles while this process
@@ -218,8 +228,75 @@ class Worker:
                                          self._write_each(bodies, pending.results()))
         return handled
 
-    def _aggregate_round(self) -> int:
+    def _process_together(self, notifications: Sequence[Message]) -> int:
+        """
+        A round in one transaction of the backend: the replicas and
+        contributions of the round's bundles, and the aggregates of the
+        entities they touched and of those the tallies waiting in the queue
+        name. The tallies of the round need not be sent: they are
+        aggregated with the contributions that cause them, or not at all.
+        One transaction costs one commit (and a checkpoint once in a while)
+        where writing in steps costs one per step and entity type.
+
+        A bundle whose transform fails fails alone, before the transaction.
+        If the transaction fails, nothing of it was written: the backend
+        being down fails the round; anything else (a bundle the backend
+        refuses, say) has each bundle written on its own and its tallies
+        sent, then the tallies aggregated, as without a transaction, so that
+        only what the backend refuses fails. Messages are acknowledged only
+        once what they caused is committed, so that a process that dies
+        within loses nothing.
+        """
         tallies = self.queue.receive(TALLIES, TALLY_BATCH)
+        if not notifications and not tallies:
+            return 0
+        bodies = [m.body for m in notifications]
+        transformed = [self._transform(body) for body in bodies]
+        errors = [result if isinstance(result, Exception) else None for result in transformed]
+        try:
+            self._write_together(bodies, transformed, [m.body for m in tallies])
+        except ServiceUnavailableError as e:
+            # In steps would only wait for the backend again
+            log.warning('The backend is unavailable: %s', e)
+            errors = [error or e for error in errors]
+            for message in tallies:
+                self.queue.release(message, delay=retry_delay(message.attempts, transient=True))
+            return self._settle_each(notifications, errors) + len(tallies)
+        except Exception:
+            # The round was one transaction: a bundle that failed it is written alone
+            log.exception('Writing a round of %d notification(s) and %d tally(ies) in one '
+                          'transaction failed; writing each bundle on its own',
+                          len(bodies), len(tallies))
+            errors = self._write_each(bodies, transformed, one_by_one=True)
+            return self._settle_each(notifications, errors) + self._aggregate_round(tallies)
+        handled = self._settle_each(notifications, errors)
+        for message in tallies:
+            self.queue.delete(message)
+        return handled + len(tallies)
+
+    def _write_together(self, bodies: Sequence[Mapping[str, Any]],
+                        transformed: Sequence[Transformed | Exception],
+                        tallies: Sequence[Mapping[str, Any]]) -> None:
+        pending: dict[str, list[Transformed]] = defaultdict(list)
+        for body, result in zip(bodies, transformed, strict=True):
+            if not isinstance(result, Exception):
+                pending[body['catalog']].append(result)
+        merged: dict[str, Tally] = defaultdict(Tally)
+        for body in tallies:
+            merged[body['catalog']].entities.update(
+                (body['entity_type'], entity_id) for entity_id in body['entity_ids'])
+        for catalog in {*pending, *merged}:
+            self._ensure_indices(catalog)
+        with self.runtime.backend.transaction():
+            for catalog, results in pending.items():
+                self.indexer.write_replicas(catalog, [r for _, rs in results for r in rs])
+                merged[catalog].merge(self.indexer.write_contributions(
+                    catalog, [c for cs, _ in results for c in cs]))
+            for catalog, tally in merged.items():
+                self.indexer.aggregate_tally(catalog, tally)
+
+    def _aggregate_round(self, received: Sequence[Message] = ()) -> int:
+        tallies = [*received, *self.queue.receive(TALLIES, TALLY_BATCH - len(received))]
         results = self.aggregate_each([m.body for m in tallies])
         for message, ok in zip(tallies, results, strict=True):
             if ok:

@@ -27,7 +27,7 @@ DuckDB file has one writer, so the server cannot run alongside it.
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -117,6 +117,12 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
     def _touch(self, cursor: duckdb.DuckDBPyConnection, catalog: str) -> None:
         # In the transaction of the write, so that a reader never sees new
         # content under the old stamp
+        touched = getattr(self._local, 'touched', None)
+        if touched is not None:
+            # Within `transaction`: readers see one stamp of its writes
+            if catalog in touched:
+                return
+            touched.add(catalog)
         cursor.execute(f'INSERT OR REPLACE INTO {self._content} VALUES (?, ?)',
                        [catalog, uuid4().hex])
 
@@ -145,10 +151,57 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
             self._local.cursor = cursor
         return cursor
 
+    transactional = True
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        # The write lock for the whole block: the writes of other threads
+        # wait rather than conflict with it (and the indexer's optimistic
+        # concurrency never sees a race within it)
+        with self._write_lock:
+            if getattr(self._local, 'in_transaction', False):
+                # Within another: that one's end commits
+                yield
+                return
+            cursor = self._cursor()
+            cursor.execute('BEGIN TRANSACTION')
+            self._begin_transaction()
+            try:
+                yield
+            except BaseException:
+                self._end_transaction()
+                cursor.execute('ROLLBACK')
+                raise
+            self._end_transaction()
+            try:
+                cursor.execute('COMMIT')
+            except BaseException:
+                # Nothing was written; the cursor must not stay in the transaction
+                with suppress(duckdb.Error):
+                    cursor.execute('ROLLBACK')
+                raise
+
+    def _begin_transaction(self) -> None:
+        local = self._local
+        local.in_transaction = True
+        # The catalogs whose content stamp it changed already
+        local.touched = set()
+        # (table, id) -> each contribution it wrote: reading them back
+        # within, it need not parse what it has
+        local.fresh = {}
+
+    def _end_transaction(self) -> None:
+        local = self._local
+        local.in_transaction, local.touched, local.fresh = False, None, None
+
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._write_lock:
             cursor = self._cursor()
+            if getattr(self._local, 'in_transaction', False):
+                # Part of the caller's `transaction`, which commits or rolls back
+                yield cursor
+                return
             cursor.execute('BEGIN TRANSACTION')
             try:
                 yield cursor
@@ -462,6 +515,9 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
                      [c.deleted for c in rows], [c.source for c in rows],
                      packed.contents])
                 written += len(rows)
+                fresh = getattr(self._local, 'fresh', None)
+                if fresh is not None:
+                    fresh.update(((name, c.id), c) for c in rows)
         return written
 
     def read_contributions(self, catalog: str, entity_type: str,
@@ -472,20 +528,27 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
             return result
         cursor = self._cursor()
         rows = cursor.execute(
-            f'SELECT entity_id, bundle_uuid, bundle_version, source, deleted, contents '
+            f'SELECT id, entity_id, bundle_uuid, bundle_version, source, deleted, contents '
             f'FROM {ident(name)} WHERE entity_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY id',
             [list(entity_ids)]).fetchall()
-        values = [orjson.loads(row[5]) for row in rows]
-        keys = packing.referenced_keys(values)
+        # Those the transaction wrote are the objects it was given (see
+        # `transaction`), equal to what parsing them would make
+        fresh = getattr(self._local, 'fresh', None) or {}
+        known = [fresh.get((name, row[0])) for row in rows]
+        values = [None if c is not None else orjson.loads(row[6])
+                  for row, c in zip(rows, known, strict=True)]
+        keys = packing.referenced_keys(v for v in values if v is not None)
         found = cursor.execute(
             f'SELECT key, doc FROM {ident(contribution_inner_table(name))} '
             f'WHERE key IN (SELECT unnest(?::UUID[]))', [list(keys)]).fetchall() if keys else []
         docs = packing.parse_docs(found)
-        for (entity_id, uuid, version, source, deleted, _), value in zip(rows, values, strict=True):
-            result.setdefault(entity_id, []).append(Contribution(
-                entity_type=entity_type, entity_id=entity_id,
-                bundle=BundleFQID(uuid, version), source=source, deleted=deleted,
-                contents=packing.unpack(value, docs)))
+        for row, value, c in zip(rows, values, known, strict=True):
+            _, entity_id, uuid, version, source, deleted, _ = row
+            if c is None:
+                c = Contribution(entity_type=entity_type, entity_id=entity_id,
+                                 bundle=BundleFQID(uuid, version), source=source,
+                                 deleted=deleted, contents=packing.unpack(value, docs))
+            result.setdefault(entity_id, []).append(c)
         return result
 
     # Replicas
@@ -534,6 +597,15 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         return {entity_id: VersionedAggregate(Aggregate.from_json(entity_type,
                                                                   orjson.loads(document)), doc)
                 for entity_id, document, doc in rows}
+
+    def read_versions(self, catalog: str, entity_type: str,
+                      entity_ids: Sequence[str]) -> Mapping[str, int]:
+        table = self._table(catalog, entity_type)
+        if table is None or not entity_ids:
+            return {}
+        return dict(self._cursor().execute(
+            f'SELECT entity_id, doc FROM {table.table} '
+            f'WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))', [list(entity_ids)]).fetchall())
 
     def write_aggregates(self, catalog: str, entity_type: str,
                          writes: Sequence[AggregateWrite]) -> list[str]:

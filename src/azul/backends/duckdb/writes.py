@@ -96,7 +96,12 @@ class AggregateWriter:
             if field.sortable:
                 sort_column = spec.sort_column
                 columns[sort_column] = sort_type(field.type)
-            plan.append((field, spec.values, sort_column))
+            plan.append((field, spec.values, sort_column, field.type.textual))
+        # Projections repeat (the project's fields in the aggregate of each of
+        # its files, say), so their columns are made once per batch; only
+        # those of textual fields, whose values are all strings (as keys,
+        # 1, 1.0 and True would be one)
+        made: dict[tuple[str, tuple], tuple[list, Any]] = {}
         rows = []
         for doc, document, by_facet in zip(docs, documents, codes, strict=True):
             row = {'doc': doc, 'entity_id': document.entity_id,
@@ -105,11 +110,17 @@ class AggregateWriter:
             if coded:
                 row.update(zip(coded, by_facet, strict=True))
             projections = document.fields
-            for field, values, sort_column in plan:
+            for field, values, sort_column, textual in plan:
                 projection = projections[field.name]
-                row[values] = to_column(field, projection)
+                columns_of = made.get((values, projection)) if textual else None
+                if columns_of is None:
+                    columns_of = (to_column(field, projection),
+                                  None if sort_column is None else sort_value(field, projection))
+                    if textual:
+                        made[values, projection] = columns_of
+                row[values] = columns_of[0]
                 if sort_column is not None:
-                    row[sort_column] = sort_value(field, projection)
+                    row[sort_column] = columns_of[1]
             rows.append(row)
         load_rows(self._cursor, table.table, columns, rows)
 
@@ -125,9 +136,22 @@ class AggregateWriter:
                         keys[spec.id, value] = (spec.id, encode_term(value))
         codes = self._codes(list(set(keys.values())))
         by_value = {k: codes[key] for k, key in keys.items()}
-        result = [[[by_value[spec.id, value] for value in document.fields[spec.field.name]]
-                   for spec in facets]
-                  for document in documents]
+        # Per projection of a textual field once, as in `insert`
+        plan = [(spec.id, spec.field.name, spec.field.type.textual) for spec in facets]
+        made: dict[tuple[int, tuple], list[int]] = {}
+        result = []
+        for document in documents:
+            projections = document.fields
+            row = []
+            for field_id, name, textual in plan:
+                projection = projections[name]
+                codes_of = made.get((field_id, projection)) if textual else None
+                if codes_of is None:
+                    codes_of = [by_value[field_id, value] for value in projection]
+                    if textual:
+                        made[field_id, projection] = codes_of
+                row.append(codes_of)
+            result.append(row)
         counts = Counter(code for row in result for field_codes in row for code in field_codes)
         fields = {code: key[0] for key, code in codes.items()}
         table = self._table.counts_table
