@@ -22,6 +22,7 @@ from azul.backends.duckdb.schema import (
     TableSpec,
     element_type,
     encode_term,
+    sort_prefix,
     sort_type,
     sort_value,
     to_column,
@@ -92,11 +93,14 @@ class AggregateWriter:
         for spec in table.fields:
             field = spec.field
             columns[spec.values] = element_type(field.type) + '[]'
-            sort_column = None
+            sort_column = prefix = None
             if field.sortable:
                 sort_column = spec.sort_column
                 columns[sort_column] = sort_type(field.type)
-            plan.append((field, spec.values, sort_column))
+            if table.prefixed_spec(spec):
+                prefix = spec.prefix
+                columns[prefix] = 'BIGINT'
+            plan.append((field, spec.values, sort_column, prefix))
         rows = []
         for doc, document, by_facet in zip(docs, documents, codes, strict=True):
             row = {'doc': doc, 'entity_id': document.entity_id,
@@ -105,11 +109,13 @@ class AggregateWriter:
             if coded:
                 row.update(zip(coded, by_facet, strict=True))
             projections = document.fields
-            for field, values, sort_column in plan:
+            for field, values, sort_column, prefix in plan:
                 projection = projections[field.name]
                 row[values] = to_column(field, projection)
                 if sort_column is not None:
                     row[sort_column] = sort_value(field, projection)
+                    if prefix is not None:
+                        row[prefix] = sort_prefix(row[sort_column])
             rows.append(row)
         load_rows(self._cursor, table.table, columns, rows)
 
