@@ -376,8 +376,10 @@ def coded_facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec]
     are all rows, whose counts the counts table keeps.
 
     The page's row ids come from a top-N of its own over the table with the
-    filters as plain conditions: DuckDB checks the top-N's bound on the sort
-    column before the filters, so the filters are evaluated for few rows.
+    filters as plain conditions. DuckDB evaluates them for every row before
+    the top-N's bound on the sort key: at 1M rows about a quarter of the
+    statement's time (DuckDB's profiler), a cost that taking the page's
+    candidates from the flags of the pass above would save.
     """
     names, flags, params = _flags(table, filters, codes)
     n = len(names)
