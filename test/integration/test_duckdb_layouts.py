@@ -1,7 +1,8 @@
 """
-A DuckDB file written before the per-facet code columns: read and written
-as it was (the values' lists), its answers those of the reference, while a
-table of the current layout answers the same from its codes.
+DuckDB files written before the string sort columns' prefix columns, and
+before the per-facet code columns: read and written as they were (sorting by
+the strings; the values' lists), their answers those of the reference, while
+a table of the current layout answers the same from its prefixes and codes.
 """
 from azul.backends.base import AggregateWrite
 from azul.backends.duckdb import DuckDBBackend, sql
@@ -63,14 +64,30 @@ def test_old_and_new_layouts_answer_alike(tmp_path, monkeypatch):
     monkeypatch.setattr(sql, 'coded_facets', lambda *a, **k: used.append(1) or coded(*a, **k))
     _answers_agree(backend, docs[:300], reg)
     assert used
-    # The old layout: the same table without its code columns
-    for spec in table.facets:
-        backend._cursor().execute(f'ALTER TABLE {table.table} DROP COLUMN {spec.codes}')
+    # The layout before the prefix columns: the same table without them
+    prefixed = [spec for spec in table.fields if table.prefixed_spec(spec)]
+    assert prefixed
+    for spec in prefixed:
+        backend._cursor().execute(f'ALTER TABLE {table.table} DROP COLUMN {spec.prefix}')
     backend.close()
     backend = DuckDBBackend(path, 'azul', 'layouts')
     try:
-        assert not backend._table(CATALOG, benchdata.ENTITY_TYPE).coded
-        _write(backend, docs[300:])
+        table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
+        assert table.coded and not table.prefixed
+        _write(backend, docs[300:350])
+        used.clear()
+        _answers_agree(backend, docs[:350], reg)
+        assert used
+        # The layout before the code columns: without those either
+        for spec in table.facets:
+            backend._cursor().execute(f'ALTER TABLE {table.table} DROP COLUMN {spec.codes}')
+    finally:
+        backend.close()
+    backend = DuckDBBackend(path, 'azul', 'layouts')
+    try:
+        table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
+        assert not table.coded and not table.prefixed
+        _write(backend, docs[350:])
         used.clear()
         _answers_agree(backend, docs, reg)
         assert not used

@@ -18,6 +18,7 @@ from azul.backends.duckdb.schema import (
     encode_term,
     from_column,
     ident,
+    sort_prefix,
     to_column,
 )
 from azul.core.fields import Field, FieldRegistry, FieldType
@@ -328,9 +329,10 @@ def _coded_table() -> tuple[duckdb.DuckDBPyConnection, TableSpec]:
     for doc, (name, *values) in enumerate(rows):
         k = [[dictionary[i + 1, v] for v in vs] for i, vs in enumerate(values)]
         con.execute(f'INSERT INTO {table.table} (doc, entity_id, document, codes, f0, lo0, '
-                    f'f1, k1, f2, k2, f3, k3) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                    f'p0, f1, k1, f2, k2, f3, k3) '
+                    f'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
                     [doc, name, '{}', [c for ks in k for c in ks], [name], name,
-                     values[0], k[0], values[1], k[1], values[2], k[2]])
+                     sort_prefix(name), values[0], k[0], values[1], k[1], values[2], k[2]])
     return con, table
 
 
@@ -387,3 +389,105 @@ def test_a_bounded_page_is_the_page(order, cursor, bound, expected):
 def test_no_bound_for_a_cursor_without_a_value():
     page = sql.PageSpec(Sort(REGISTRY['size']), 2, search_after=(None, 'e'))
     assert sql.page_bound(TABLE, Filters(), page) is None
+
+
+def test_coded_summary_counts_distinct_codes():
+    con, table = _coded_table()
+    # Sizes of the four rows a, b, c, d, by hand, in a column the table has no values for yet
+    registry = FieldRegistry((*CODED, Field('size', FieldType.long, 'e')))
+    table = TableSpec.of('t', registry)
+    con.execute('ALTER TABLE t ADD COLUMN f4 BIGINT[]')
+    for name, sizes in (('a', [1]), ('b', [2, 3]), ('c', [None]), ('d', [10])):
+        con.execute('UPDATE t SET f4 = ? WHERE entity_id = ?', [sizes, name])
+    size = registry['size']
+    aggregations = (Count('n'), Sum('total', size), Cardinality('colors', registry['color']),
+                    Terms('by_shape', registry['shape'], sums=(size,),
+                          distinct=(registry['color'],)),
+                    Terms('by_flag', registry['flag']))
+    spec = sql.SummarySpec.of(table, aggregations)
+    # The colors of a shape are codes: red 1, blue 2, the null term 3
+    assert spec.coded_distinct == {2}
+
+    def answer(filters, codes=None):
+        query = sql.summary(table, filters, spec, codes)
+        result = {}
+        # Per aggregation, its rows' values (n, term, sums, codes), without the NULLs of
+        # other columns
+        for agg, *values in con.execute(query.text, query.params).fetchall():
+            row = tuple(tuple(sorted(v)) if isinstance(v, list) else v
+                        for v in values if v is not None)
+            result.setdefault(agg, []).append(row)
+        return {agg: sorted(rows) for agg, rows in result.items()}
+
+    # By hand: shapes a round, b round, c square, d round and square; colors a
+    # red, b blue, c red and blue, d none; flags a, c, d true; sizes a 1, b 2 +
+    # 3, c none, d 10
+    unfiltered = answer(Filters())
+    # The unfiltered cardinality reads the counts table, which this table has not filled
+    assert {k: v for k, v in unfiltered.items() if k != 2} == {
+        None: [(4, 16)],
+        3: [(2, '"square"', 10, (1, 2, 3)), (3, '"round"', 16, (1, 2, 3))],
+        4: [(1, 'false'), (3, 'true')]}
+    # Rows with a red color: a and c
+    color = table.spec(registry['color'])
+    red = Filters((Is(registry['color'], ('red',)),))
+    assert answer(red, {(color.id, '"red"'): 1}) == {
+        None: [(2, 1)], 2: [(2,)], 3: [(1, '"round"', 1, (1,)), (1, '"square"', (1, 2))],
+        4: [(2, 'true')]}
+    query = sql.terms_of(table, [3, 1])
+    assert sorted(con.execute(query.text, query.params).fetchall()) == [(1, '"red"'),
+                                                                       (3, 'null')]
+
+
+def test_sort_prefix_orders_as_the_strings():
+    values = ['', 'a', 'a\0', 'ab', 'abcdefgh', 'abcdefgh0', 'abcdefgi', 'abcdefg\uffff',
+              '\u00e9', '\u00e9a', 'z' * 20, '\U0001f600', 'Z', '0']
+    for a, b in itertools.product(values, repeat=2):
+        if sort_prefix(a) < sort_prefix(b):
+            assert a < b, (a, b)
+        if a < b:
+            assert sort_prefix(a) <= sort_prefix(b), (a, b)
+    assert sort_prefix(None) is None
+    # Eight bytes of UTF-8 decide: strings that differ later share a prefix
+    assert sort_prefix('abcdefgh0') == sort_prefix('abcdefgh1') != sort_prefix('abcdefgi')
+    assert -2 ** 63 <= sort_prefix('') < sort_prefix('\U0001f600' * 3) < 2 ** 63
+
+
+@pytest.mark.parametrize('order, cursor, expected, bounded', [
+    # Eight rows, entity id: value; ascending (nulls last, ids ascending):
+    # e3 e0 e6 e1 e4 e2 e7 e5 (e4, e2 and e7 share their first eight bytes),
+    # descending the reverse. Bounded unless fewer than three rows have a
+    # prefix after the cursor's.
+    ('asc', None, ['e3', 'e0', 'e6'], True),
+    ('asc', ('b', 'e6'), ['e1', 'e4', 'e2'], True),
+    ('asc', ('longname1', 'e2'), ['e7', 'e5'], False),
+    ('desc', None, ['e5', 'e7', 'e2'], True),
+    ('desc', ('longname0', 'e4'), ['e1', 'e6', 'e0'], True),
+    ('desc', ('longname1', 'e7'), ['e2', 'e4', 'e1'], True),
+])
+def test_a_page_of_strings_is_bounded_by_prefixes(order, cursor, expected, bounded):
+    field = Field('s', FieldType.keyword, 'a')
+    table = TableSpec.of('t', FieldRegistry((field,)))
+    assert table.prefixed_spec(table.spec(field))
+    con = duckdb.connect()
+    for statement in table.create_statements():
+        con.execute(statement)
+    values = ['b', 'c', 'longname1', 'a', 'longname0', None, 'b', 'longname1']
+    for i, value in enumerate(values):
+        con.execute(f'INSERT INTO {table.table} (doc, entity_id, document, codes, f0, lo0, p0) '
+                    f'VALUES (?, ?, ?, [], ?, ?, ?)',
+                    [i, f'e{i}', f'"e{i}"', [value], value, sort_prefix(value)])
+    page = sql.PageSpec(Sort(field, order), 3, search_after=cursor)
+    query = sql.page_bound(table, Filters(), page)
+    assert 'p0' in query.text and 'lo0' not in query.text
+    keys = con.execute(query.text, query.params).fetchall()
+    pages = [page]
+    if len(keys) == 3 and keys[-1][0] is not None:
+        pages.append(attrs.evolve(page, bound=keys[-1][0], bounded=True))
+    for spec in pages:
+        query = sql.page_of(table, Filters(), spec)
+        assert [row[0] for row in con.execute(query.text, query.params).fetchall()] == expected
+    assert (len(pages) == 2) is bounded
+    # The layout before prefix columns sorts by the strings alone
+    old = TableSpec.of('t', FieldRegistry((field,)), prefixed=False)
+    assert 'p0' not in sql.page_of(old, Filters(), page).text

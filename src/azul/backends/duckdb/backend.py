@@ -252,12 +252,14 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
 
     def _spec(self, name: str, registry: str) -> TableSpec:
         fields = _registry_from_json(orjson.loads(registry))
-        facets = [i for i, field in enumerate(fields) if field.facet]
-        # Tables made before the code columns are read as they were written
-        coded = not facets or bool(self._one(
-            'SELECT 1 FROM duckdb_columns() WHERE table_name = ? AND column_name = ?',
-            [name, f'k{facets[0]}']))
-        return TableSpec.of(name, fields, coded)
+        # Tables made before the code or the prefix columns are read as they were written
+        layout = TableSpec.of(name, fields)
+        columns = {row[0] for row in self._cursor().execute(
+            'SELECT column_name FROM duckdb_columns() WHERE table_name = ?', [name]).fetchall()}
+        return TableSpec.of(name, fields,
+                            coded=all(s.codes in columns for s in layout.facets),
+                            prefixed=all(s.prefix in columns for s in layout.fields
+                                         if layout.prefixed_spec(s)))
 
     def _stored_table(self, catalog: str, entity_type: str) -> TableSpec | None:
         """The aggregate index to write: the tables of its generation."""

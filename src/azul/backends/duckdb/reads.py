@@ -170,12 +170,15 @@ class DuckDBReads:
         if table is None:
             return reference_summary((), request)
         spec = sql.SummarySpec.of(table, request.aggregations)
-        if request.filters and table.coded:
+        if table.coded:
+            # The codes of the filters, the summary and the keys of its codes: one snapshot
             with self._snapshot():
                 codes = self._codes(table, request.filters)
                 rows = self._query(sql.summary(table, request.filters, spec, codes))
+                keys = self._distinct_keys(table, spec, rows)
         else:
             rows = self._query(sql.summary(table, request.filters, spec))
+            keys = {}
         columns = spec.columns()
         [totals] = [dict(zip(columns, row, strict=True)) for row in rows if row[0] is None]
         by_agg: dict[int, list[dict[str, Any]]] = {}
@@ -196,22 +199,41 @@ class DuckDBReads:
             elif isinstance(agg, Terms):
                 sums, distinct = terms[i]
                 result[agg.name] = self._buckets(agg, i, sums, distinct, by_agg.get(i, []),
-                                                 i in spec.coded)
+                                                 i in spec.coded, spec.coded_distinct, keys)
             else:
                 raise BadRequestError(f'Unknown aggregation {agg!r}')
         return result
 
+    def _distinct_keys(self, table: TableSpec, spec: sql.SummarySpec,
+                       rows: Sequence[tuple]) -> dict[int, str]:
+        """The dictionary keys of the codes in the coded `d{k}` columns of the rows."""
+        if not spec.coded_distinct:
+            return {}
+        columns = spec.columns()
+        positions = [columns.index(f'd{k}') for k in spec.coded_distinct]
+        codes = {code for row in rows for i in positions for code in row[i] or ()}
+        return dict(self._query(sql.terms_of(table, sorted(codes)))) if codes else {}
+
     @staticmethod
     def _buckets(agg: Terms, i: int, sums: Sequence[tuple[int, Any]],
                  distinct: Sequence[tuple[int, Any]], rows: Iterable[Mapping[str, Any]],
-                 coded: bool) -> tuple[TermBucket, ...]:
+                 coded: bool, coded_distinct: frozenset[int], keys: Mapping[int, str]
+                 ) -> tuple[TermBucket, ...]:
         # A coded aggregation's term is a dictionary key, see `sql.SummarySpec`
         term = decode_term if coded else from_column
+
+        def distinct_values(field: Field, k: int, row: Mapping[str, Any]) -> tuple:
+            if k in coded_distinct:
+                # Codes: the null term's stands for the NULL that list_distinct drops
+                decoded = (decode_term(field, keys[code]) for code in row[f'd{k}'])
+                return tuple(sorted(v for v in decoded if v is not None))
+            return tuple(sorted(from_column(field, v) for v in row[f'd{k}']))
+
         buckets = []
         for row in rows:
             bucket_sums = {f.name: float(row[f's{k}'] or 0)
                            for f, (k, _) in zip(agg.sums, sums, strict=True)}
-            values = {f.name: tuple(sorted(from_column(f, v) for v in row[f'd{k}']))
+            values = {f.name: distinct_values(f, k, row)
                       for f, (k, _) in zip(agg.distinct, distinct, strict=True)}
             buckets.append(TermBucket(term(agg.field, row[f't{i}']), row['n'],
                                       bucket_sums, values))

@@ -6,12 +6,18 @@ field positions).
 """
 import enum
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from azul.backends.duckdb.schema import FieldSpec, TableSpec, encode_term, sort_type
+from azul.backends.duckdb.schema import (
+    FieldSpec,
+    TableSpec,
+    encode_term,
+    sort_prefix,
+    sort_type,
+)
 from azul.core.filters import Filters, Is, Term
 from azul.core.search import Aggregation, Cardinality, Count, Cursor, Sort, Sum, Terms
 from azul.errors import InvalidFilterError
@@ -117,6 +123,13 @@ class PageSpec:
     after (see `page_bound`): a filter on the sort column alone, which DuckDB
     checks first and cheaply, so that the top-N over two columns (sort value,
     entity id) sees few rows instead of all of them.
+
+    A string sort column with a prefix column (`schema.sort_prefix`) is
+    sorted by the prefix first, which orders as the strings do: DuckDB's
+    top-N then compares integers where it can (its bound on the first sort
+    key prunes rows while scanning), and the strings only between equal
+    prefixes. The page's bound and the conditions on the sort column alone
+    are then on the prefix.
     """
     sort: Sort
     size: int
@@ -131,15 +144,31 @@ class PageSpec:
             raise InvalidFilterError(f'Field {spec.field.name!r} is not sortable')
         return spec.sort_column
 
+    def key(self, table: TableSpec) -> tuple[str, str, Callable[[Any], Any]]:
+        """
+        The column the conditions on the sort column alone test, its type,
+        and how a cursor's sort value becomes a value of it: the prefix column
+        if there is one, else the sort column.
+        """
+        column = self.column(table)
+        spec = table.spec(self.sort.field)
+        if table.prefixed_spec(spec):
+            return spec.prefix, 'BIGINT', sort_prefix
+        return column, sort_type(spec.field.type), lambda value: value
+
     @property
     def forward(self) -> bool:
         """Whether the rows come in ascending order (else in descending order)."""
         return (self.sort.order == 'asc') != (self.search_before is not None)
 
+    @property
+    def cursor(self) -> Cursor | None:
+        return self.search_after if self.search_after is not None else self.search_before
+
     def cursor_condition(self, table: TableSpec) -> Query:
         column = self.column(table)
         kind = sort_type(table.spec(self.sort.field).field.type)
-        cursor = self.search_after if self.search_after is not None else self.search_before
+        cursor = self.cursor
         if cursor is None:
             return Query('TRUE')
         value, entity_id = cursor
@@ -159,45 +188,44 @@ class PageSpec:
     def strict_condition(self, table: TableSpec) -> Query | None:
         """
         Rows after the cursor's sort value, a subset of those after the
-        cursor that a condition on the sort column alone selects; None for a
+        cursor that a condition on the sort key alone selects; None for a
         cursor without a value (the page is then sorted by entity id only).
+        With a prefix column: rows after the cursor's prefix, a subset of
+        those.
         """
-        column = self.column(table)
-        kind = sort_type(table.spec(self.sort.field).field.type)
-        cursor = self.search_after if self.search_after is not None else self.search_before
+        column, kind, convert = self.key(table)
+        cursor = self.cursor
         if cursor is None:
             return Query('TRUE')
         value, _ = cursor
         if value is None:
             return None
         if self.forward:
-            return Query(f'({column} > ?::{kind} OR {column} IS NULL)', (value,))
-        return Query(f'{column} < ?::{kind}', (value,))
+            return Query(f'({column} > ?::{kind} OR {column} IS NULL)', (convert(value),))
+        return Query(f'{column} < ?::{kind}', (convert(value),))
 
     def bound_condition(self, table: TableSpec) -> Query:
-        """The rows whose sort value does not come after the bound, in this page's order."""
+        """The rows whose sort key does not come after the bound, in this page's order."""
         if not self.bounded:
             return Query('TRUE')
-        column = self.column(table)
-        kind = sort_type(table.spec(self.sort.field).field.type)
+        column, kind, _ = self.key(table)
         if self.forward:
             return Query(f'{column} <= ?::{kind}', (self.bound,))
         return Query(f'({column} >= ?::{kind} OR {column} IS NULL)', (self.bound,))
 
     def near_condition(self, table: TableSpec) -> Query:
         """
-        The rows whose sort value does not come before the cursor's: implied
+        The rows whose sort key does not come before the cursor's: implied
         by the cursor's condition, but a filter DuckDB checks on the column
         alone, which with the bound leaves the rows between the two.
         """
-        cursor = self.search_after if self.search_after is not None else self.search_before
+        cursor = self.cursor
         if cursor is None or cursor[0] is None:
             return Query('TRUE')
-        column = self.column(table)
-        kind = sort_type(table.spec(self.sort.field).field.type)
+        column, kind, convert = self.key(table)
         if self.forward:
-            return Query(f'({column} >= ?::{kind} OR {column} IS NULL)', (cursor[0],))
-        return Query(f'{column} <= ?::{kind}', (cursor[0],))
+            return Query(f'({column} >= ?::{kind} OR {column} IS NULL)', (convert(cursor[0]),))
+        return Query(f'{column} <= ?::{kind}', (convert(cursor[0]),))
 
     def condition(self, table: TableSpec) -> Query:
         """The cursor's condition, after those on the sort column alone."""
@@ -206,25 +234,30 @@ class PageSpec:
 
     def order(self, table: TableSpec) -> str:
         column = self.column(table)
+        key, _, _ = self.key(table)
+        # Sorting by the prefix first changes nothing: it orders as the column does
+        columns = [key, column] if key != column else [column]
         if self.forward:
-            return f'{column} ASC NULLS LAST, entity_id ASC'
-        return f'{column} DESC NULLS FIRST, entity_id DESC'
+            return ''.join(f'{c} ASC NULLS LAST, ' for c in columns) + 'entity_id ASC'
+        return ''.join(f'{c} DESC NULLS FIRST, ' for c in columns) + 'entity_id DESC'
 
 
 def page_bound(table: TableSpec, filters: Filters, page: PageSpec,
                codes: Codes | None = None) -> Query | None:
     """
-    The first sort values, in the page's order, of the rows matching the
-    filters and `strict_condition`: a top-N over one column, which DuckDB
-    prunes as it goes, where one over two columns reads every row. If there
-    are `size` of them, the last one bounds the page: those rows are at
-    least `size` rows of the page's candidates with a sort value not after
-    it, so no row with a later one is on the page. None: no bound to find.
+    The first sort keys (sort values, or their prefixes), in the page's
+    order, of the rows matching the filters and `strict_condition`: a top-N
+    over one column, which DuckDB prunes as it goes, where one over two
+    columns reads every row. If there are `size` of them, the last one bounds
+    the page: those rows are at least `size` rows of the page's candidates
+    with a sort key not after it, and a row with a later key comes after each
+    of them (a later prefix is a later value), so it is not on the page.
+    None: no bound to find.
     """
     strict = page.strict_condition(table)
     if strict is None or page.size <= 0:
         return None
-    column = page.column(table)
+    column, _, _ = page.key(table)
     condition_ = conjunction([where(table, filters, codes), strict])
     direction = 'ASC NULLS LAST' if page.forward else 'DESC NULLS FIRST'
     return Query(f'SELECT {column} FROM {table.table} WHERE {condition_.text} '
@@ -320,8 +353,9 @@ def _counted(table: TableSpec, fields: Sequence[FieldSpec]) -> list[str]:
 def _page_part(table: TableSpec, page: PageSpec, matching: Query) -> Query:
     order = page.order(table)
     cursor = page.condition(table)
+    columns = ', '.join(dict.fromkeys([page.key(table)[0], page.column(table)]))
     return Query(f'SELECT {FacetRow.HIT}, row_number() OVER (ORDER BY {order}), NULL, '
-                 f'rowid FROM (SELECT rowid, {page.column(table)}, entity_id '
+                 f'rowid FROM (SELECT rowid, {columns}, entity_id '
                  f'FROM {table.table} WHERE {matching.text} AND {cursor.text} '
                  f'ORDER BY {order} LIMIT ?)',
                  (*matching.params, *cursor.params, page.size))
@@ -342,8 +376,10 @@ def coded_facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec]
     are all rows, whose counts the counts table keeps.
 
     The page's row ids come from a top-N of its own over the table with the
-    filters as plain conditions: DuckDB checks the top-N's bound on the sort
-    column before the filters, so the filters are evaluated for few rows.
+    filters as plain conditions. DuckDB evaluates them for every row before
+    the top-N's bound on the sort key: at 1M rows about a quarter of the
+    statement's time (DuckDB's profiler), a cost that taking the page's
+    candidates from the flags of the pass above would save.
     """
     names, flags, params = _flags(table, filters, codes)
     n = len(names)
@@ -474,7 +510,10 @@ class SummarySpec:
     across the request. A row fills the columns of its aggregation only.
     The aggregations in `coded` (keyword and boolean facets of a coded table)
     group the field's codes, not its values: their `t{i}` is a dictionary
-    key (JSON).
+    key (JSON). Likewise the distinct values `d{k}` of such fields, k in
+    `coded_distinct`, are their codes (the null term's among them), which
+    `terms_of` turns into keys: hashing lists of integers costs less than
+    hashing lists of strings.
     """
     count: bool
     sums: tuple[tuple[int, FieldSpec], ...]           # (column k, field) of the totals row
@@ -482,6 +521,7 @@ class SummarySpec:
     terms: tuple[tuple[int, FieldSpec, tuple[tuple[int, FieldSpec], ...],
                        tuple[tuple[int, FieldSpec], ...]], ...]  # (agg, field, sums, distinct)
     coded: frozenset[int] = frozenset()
+    coded_distinct: frozenset[int] = frozenset()
 
     @classmethod
     def of(cls, table: TableSpec, aggregations: Sequence[Aggregation]) -> 'SummarySpec':
@@ -503,7 +543,10 @@ class SummarySpec:
         coded = frozenset(i for i, agg in enumerate(aggregations)
                           if isinstance(agg, Cardinality | Terms)
                           and table.coded_filter(table.spec(agg.field)))
-        return cls(count, tuple(sums), tuple(cardinalities), tuple(terms), coded)
+        coded_distinct = frozenset(k for *_, distinct in terms for k, d in distinct
+                                   if table.coded_filter(d))
+        return cls(count, tuple(sums), tuple(cardinalities), tuple(terms), coded,
+                   coded_distinct)
 
     def columns(self) -> list[str]:
         names = ['agg', 'n'] + [f't{i}' for i, *_ in self.terms]
@@ -561,10 +604,11 @@ def summary(table: TableSpec, filters: Filters, spec: SummarySpec,
             outer.append(f'sum(x{k}) AS s{k}')
             used[s.values] = None
         for k, d in distinct:
-            inner.append(f'{d.values} AS x{k}')
+            column = d.codes if k in spec.coded_distinct else d.values
+            inner.append(f'{column} AS x{k}')
             # DISTINCT first: documents of one group mostly share their lists
             outer.append(f'list_distinct(flatten(list(DISTINCT x{k}))) AS d{k}')
-            used[d.values] = None
+            used[column] = None
         part = (f'SELECT {", ".join(outer)} FROM (SELECT {", ".join(inner)} '
                 f'FROM {source}) GROUP BY v')
         if i in spec.coded:
@@ -582,6 +626,12 @@ def summary(table: TableSpec, filters: Filters, spec: SummarySpec,
                 f'WHERE {condition_.text}) ' + text)
         params += condition_.params
     return Query(text, tuple(params))
+
+
+def terms_of(table: TableSpec, codes: Sequence[int]) -> Query:
+    """The dictionary keys of codes: rows (code, key)."""
+    return Query(f'SELECT code, value FROM {table.terms_table} '
+                 f'WHERE code IN (SELECT unnest(?::INTEGER[]))', (list(codes),))
 
 
 def scan(table: TableSpec, filters: Filters) -> Query:

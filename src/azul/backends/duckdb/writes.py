@@ -22,6 +22,7 @@ from azul.backends.duckdb.schema import (
     TableSpec,
     element_type,
     encode_term,
+    sort_prefix,
     sort_type,
     sort_value,
     to_column,
@@ -92,11 +93,14 @@ class AggregateWriter:
         for spec in table.fields:
             field = spec.field
             columns[spec.values] = element_type(field.type) + '[]'
-            sort_column = None
+            sort_column = prefix = None
             if field.sortable:
                 sort_column = spec.sort_column
                 columns[sort_column] = sort_type(field.type)
-            plan.append((field, spec.values, sort_column, field.type.textual))
+            if table.prefixed_spec(spec):
+                prefix = spec.prefix
+                columns[prefix] = 'BIGINT'
+            plan.append((field, spec.values, sort_column, prefix, field.type.textual))
         # Projections repeat (the project's fields in the aggregate of each of
         # its files, say), so their columns are made once per batch; only
         # those of textual fields, whose values are all strings (as keys,
@@ -110,7 +114,7 @@ class AggregateWriter:
             if coded:
                 row.update(zip(coded, by_facet, strict=True))
             projections = document.fields
-            for field, values, sort_column, textual in plan:
+            for field, values, sort_column, prefix, textual in plan:
                 projection = projections[field.name]
                 columns_of = made.get((values, projection)) if textual else None
                 if columns_of is None:
@@ -121,6 +125,8 @@ class AggregateWriter:
                 row[values] = columns_of[0]
                 if sort_column is not None:
                     row[sort_column] = columns_of[1]
+                    if prefix is not None:
+                        row[prefix] = sort_prefix(columns_of[1])
             rows.append(row)
         load_rows(self._cursor, table.table, columns, rows)
 
