@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--measures', help='comma-separated measures to run (default: all)')
     parser.add_argument('--request-cache', action='store_true',
                         help="let OpenSearch answer a repeated page's counts and summary from "
-                             'its shard request cache (by default the benchmark turns it off)')
+                             "its shard request cache and from the backend's own cache of "
+                             'counts and summaries per content version (by default the '
+                             'benchmark turns both off)')
     parser.add_argument('--dump', type=Path,
                         help="write each measure's answer as JSON to this file (suffixed with "
                              'the backend) before measuring')
