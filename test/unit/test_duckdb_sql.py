@@ -322,6 +322,11 @@ def _coded_table() -> tuple[duckdb.DuckDBPyConnection, TableSpec]:
     for (field, value), code in dictionary.items():
         con.execute(f'INSERT INTO {table.terms_table} VALUES (?, ?, ?)',
                     [field, code, encode_term(value)])
+    # The number of rows having each code, by hand from the rows below
+    counts = {1: 2, 2: 2, 3: 1, 4: 3, 5: 2, 6: 3, 7: 1}
+    for (field, _), code in dictionary.items():
+        con.execute(f'INSERT INTO {table.counts_table} VALUES (?, ?, ?)',
+                    [field, code, counts[code]])
     rows = [('a', ['red'], ['round'], [True]),
             ('b', ['blue'], ['round'], [False]),
             ('c', ['red', 'blue'], ['square'], [True]),
@@ -336,13 +341,16 @@ def _coded_table() -> tuple[duckdb.DuckDBPyConnection, TableSpec]:
     return con, table
 
 
-def test_coded_facets_count_as_the_reference():
+@pytest.mark.parametrize('complement', [False, True])
+def test_coded_facets_count_as_the_reference(complement):
     con, table = _coded_table()
     color, shape, flag = (table.spec(CODED[name]) for name in ('color', 'shape', 'flag'))
     filters = Filters((Is(CODED['color'], ('red',)), Is(CODED['shape'], ('round',))))
     codes = {(color.id, '"red"'): 1, (shape.id, '"round"'): 4}
     page = sql.PageSpec(Sort(CODED['name']), 10)
-    query = sql.facets(table, filters, [flag], [color, shape], page, codes)
+    query = sql.facets(table, filters, [flag], [color, shape], page, codes, complement)
+    # Counting the rows that match, or those that do not
+    assert (table.counts_table in query.text) is complement
     # The filters are evaluated once, for the facets and the page
     assert query.text.count(f'list_contains({color.codes}, 1)') == 1
     rows = con.execute(query.text, query.params).fetchall()
@@ -542,3 +550,21 @@ def test_row_sum_is_list_sum(kind, lists):
     assert len(rows) == len(lists)
     for expected_value, expected_type, value, type_ in rows:
         assert (value, type_) == (expected_value, expected_type)
+
+
+def test_matching_share_of_independent_groups():
+    con, table = _coded_table()
+    color, shape, flag = (table.spec(CODED[name]) for name in ('color', 'shape', 'flag'))
+    codes = {(color.id, '"red"'): 1, (color.id, '"blue"'): 2, (shape.id, '"round"'): 4,
+             (flag.id, 'true'): 6}
+    counts = {1: 2, 2: 2, 4: 3, 6: 3}
+    # Of 4 rows: red 2, round 3; red or blue 4 (at most all rows); not true 1
+    red_round = Filters((Is(CODED['color'], ('red',)), Is(CODED['shape'], ('round',))))
+    assert sql.matching_share(table, red_round, codes, counts, 4) == 0.5 * 0.75
+    either = Filters((Is(CODED['color'], ('red', 'blue', 'green')),))
+    assert sql.matching_share(table, either, codes, counts, 4) == 1.0
+    untrue = Filters((Is(CODED['flag'], (True,), negated=True),))
+    assert sql.matching_share(table, untrue, codes, counts, 4) == 0.25
+    # A term of values, not codes: no estimate
+    named = Filters((Is(CODED['name'], ('a',)),))
+    assert sql.matching_share(table, named, codes, counts, 4) is None

@@ -44,11 +44,37 @@ def filter_keys(table: TableSpec, filters: Filters) -> list[tuple[int, str]]:
 
 
 def lookup(table: TableSpec, keys: Sequence[tuple[int, str]]) -> Query:
-    """The codes of dictionary keys: rows (field, key, code), none for an unknown key."""
-    return Query(f'SELECT t.field, t.value, t.code FROM {table.terms_table} t JOIN '
+    """
+    The codes of dictionary keys and the rows having each: rows (field, key,
+    code, count), none for an unknown key; then one row (NULL, NULL, NULL,
+    number of rows), for `matching_share`.
+    """
+    return Query(f'SELECT t.field, t.value, t.code, coalesce(c.n, 0) '
+                 f'FROM {table.terms_table} t JOIN '
                  f'(SELECT unnest(?::SMALLINT[]) AS field, unnest(?::VARCHAR[]) AS value) k '
-                 f'ON t.field = k.field AND t.value = k.value',
+                 f'ON t.field = k.field AND t.value = k.value '
+                 f'LEFT JOIN {table.counts_table} c ON c.field = t.field AND c.code = t.code '
+                 f'UNION ALL SELECT NULL, NULL, NULL, count(*) FROM {table.table}',
                  ([k[0] for k in keys], [k[1] for k in keys]))
+
+
+def matching_share(table: TableSpec, filters: Filters, codes: Codes,
+                   counts: Mapping[int, int], total: int) -> float | None:
+    """
+    An estimate of the share of rows matching the filters, from the rows
+    having each term (`lookup`), as if the groups were independent: enough to
+    choose how `coded_facets` counts. None unless every term tests codes.
+    """
+    share = 1.0
+    for term in filters.all_terms():
+        spec = table.spec(term.field)
+        if not (isinstance(term, Is) and table.coded_filter(spec)):
+            return None
+        having = sum(counts.get(codes.get((spec.id, encode_term(v)), -1), 0)
+                     for v in term.values)
+        part = min(1.0, having / total) if total else 0.0
+        share *= 1.0 - part if term.negated else part
+    return share
 
 
 def term_condition(spec: FieldSpec, term: Term, codes: Codes | None = None) -> Query:
@@ -317,14 +343,14 @@ class FacetRow(enum.IntEnum):
 
 def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
            own: Sequence[FieldSpec], page: PageSpec | None = None,
-           codes: Codes | None = None) -> Query:
+           codes: Codes | None = None, complement: bool = False) -> Query:
     """
     Facet counts under non-empty `filters`, and optionally the row ids of a
     page of hits, in one statement: `coded_facets` for a table with code
     columns (`codes` from `filter_keys`), else `row_facets`.
     """
     if codes is not None and all(table.coded_spec(s) for s in [*shared, *own]):
-        return coded_facets(table, filters, shared, own, codes, page)
+        return coded_facets(table, filters, shared, own, codes, page, complement)
     return row_facets(table, filters, shared, own, page)
 
 
@@ -362,8 +388,8 @@ def _page_part(table: TableSpec, page: PageSpec, matching: Query) -> Query:
 
 
 def coded_facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
-                 own: Sequence[FieldSpec], codes: Codes, page: PageSpec | None = None
-                 ) -> Query:
+                 own: Sequence[FieldSpec], codes: Codes, page: PageSpec | None = None,
+                 complement: bool = False) -> Query:
     """
     `facets` from the code columns, the filters evaluated once. A first pass
     over the table keeps the row id and the flags g0, g1, ... (one per group
@@ -374,17 +400,17 @@ def coded_facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec]
     - the `codes` of the rows passing every group (every facet's terms) and,
       per own facet, its `k{i}` of the rows failing only its own group (what
       a facet ignoring its own filter adds), read from the table by row id
-      and counted in one GROUP BY over integers;
+      and counted as integers;
     - the scopes, counted from the flags;
     - the page: the rows passing every group whose sort key is between the
       cursor's and the page's bound (`page_bound` over `f`), then the real
       top-N over those few rows only.
 
-    With a single group, the own facet's rows are all rows, whose counts the
-    counts table keeps. Before this the rows' codes were chosen per row with
-    a CASE (each list copied by it and by `list_concat` with a marker code for
-    the scopes) and the page was a top-N evaluating the filters again over
-    every row: at 1M rows about half of the statement's CPU.
+    With `complement` (for filters most rows pass, see `matching_share`)
+    `f` has every row, and the codes of the rows passing every group are
+    the counts table's less those of the rows that do not: fewer codes to
+    count. With a single group, the own facet's rows are all rows, whose
+    counts the counts table keeps.
     """
     names, flags, params = _flags(table, filters, codes)
     n = len(names)
@@ -392,50 +418,56 @@ def coded_facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec]
     partial = [] if n == 1 else list(own)
     everything = ' AND '.join(f'g{i}' for i in range(n))
     counted = [*shared, *partial]
-    # Rows failing a group count for no facet but an own one
-    if partial:
-        passed = ' + '.join(f'g{i}::INTEGER' for i in range(n))
-        kept = f'{passed} >= {n - 1}'
+    key = None if page is None else page.key(table)[0]
+    columns = ', '.join(['rowid AS r', *([key] if key else []), *flags])
+    if complement:
+        kept = 'TRUE'
+    elif partial:
+        # Rows failing a group count for no facet but an own one
+        kept = ' + '.join(f'g{i}::INTEGER' for i in range(n)) + f' >= {n - 1}'
     else:
         kept = everything
-    key = None if page is None else page.key(table)[0]
-    columns = ['rowid AS r', *([key] if key else []), *flags]
-    ctes = [f'f AS MATERIALIZED (SELECT * FROM (SELECT {", ".join(columns)} '
-            f'FROM {table.table}) WHERE {kept})']
-    counting = []
-    if counted:
-        counting.append(f'SELECT unnest(codes) AS code FROM {table.table} '
-                        f'WHERE rowid IN (SELECT r FROM f WHERE {everything})')
-    for spec in partial:
-        # In `f`, failing its own group means passing every other one
-        j = names.index(spec.field.name)
-        counting.append(f'SELECT unnest({spec.codes}) AS code FROM {table.table} '
-                        f'WHERE rowid IN (SELECT r FROM f WHERE NOT g{j})')
-    if counting:
-        ctes.append(f'c AS MATERIALIZED (SELECT code, count(*) AS n FROM '
-                    f'({" UNION ALL ".join(counting)}) GROUP BY code)')
-    scopes = ['NULL', *(str(s.id) for s in partial)]
-    counts = [f'count(*) FILTER (WHERE {everything})']
+    ctes = [f'f AS MATERIALIZED (SELECT * FROM (SELECT {columns} FROM {table.table}) '
+            f'WHERE {kept})']
+
+    def counting(column: str, rows: str, sign: str = '') -> str:
+        return (f'SELECT code, {sign}count(*) AS n FROM (SELECT unnest({column}) AS code '
+                f'FROM {table.table} WHERE rowid IN (SELECT r FROM f WHERE {rows})) '
+                f'GROUP BY code')
+
+    parts = []
+    ids = ', '.join(str(f.id) for f in counted)
+    if counted and complement:
+        parts += [f'SELECT code, n FROM {table.counts_table} WHERE field IN ({ids})',
+                  counting('codes', f'NOT ({everything})', '-')]
+    elif counted:
+        parts.append(counting('codes', everything))
+    scopes, counts = ['NULL'], [f'count(*) FILTER (WHERE {everything})']
     for spec in partial:
         j = names.index(spec.field.name)
         others = ' AND '.join(f'g{i}' for i in range(n) if i != j)
+        parts.append(counting(spec.codes, f'NOT g{j} AND {others}'))
+        scopes.append(str(spec.id))
         counts.append(f'count(*) FILTER (WHERE {others})')
-    parts = [f'SELECT {FacetRow.SCOPE}, unnest([{", ".join(scopes)}]::SMALLINT[]), NULL, '
-             f'unnest([{", ".join(counts)}]) FROM f']
+    if parts:
+        ctes.append(f'c AS MATERIALIZED (SELECT code, sum(n)::BIGINT AS n FROM '
+                    f'({" UNION ALL ".join(parts)}) GROUP BY code)')
+    rows = [f'SELECT {FacetRow.SCOPE}, unnest([{", ".join(scopes)}]::SMALLINT[]), NULL, '
+            f'unnest([{", ".join(counts)}]) FROM f']
     if counted:
-        ids = ', '.join(str(f.id) for f in counted)
-        parts.append(f'SELECT {FacetRow.TERM}, t.field, t.value, c.n FROM c '
-                     f'JOIN {table.terms_table} t ON t.code = c.code WHERE t.field IN ({ids})')
+        rows.append(f'SELECT {FacetRow.TERM}, t.field, t.value, c.n FROM c '
+                    f'JOIN {table.terms_table} t ON t.code = c.code '
+                    f'WHERE t.field IN ({ids}) AND c.n > 0')
     if unfiltered:
-        parts += _counted(table, unfiltered)
+        rows += _counted(table, unfiltered)
     if page is not None:
         bound, part = _candidate_page(table, page, everything)
         if bound is not None:
             ctes.append(bound.text)
             params += bound.params
-        parts.append(part.text)
+        rows.append(part.text)
         params += part.params
-    return Query(f'WITH {", ".join(ctes)} ' + ' UNION ALL '.join(parts), tuple(params))
+    return Query(f'WITH {", ".join(ctes)} ' + ' UNION ALL '.join(rows), tuple(params))
 
 
 def _candidate_page(table: TableSpec, page: PageSpec, everything: str
