@@ -64,9 +64,9 @@ class DuckDBReads:
         with self._snapshot():
             if request.filters:
                 # The page comes with the facets, from the rows the filters matched once, as
-                # row ids: reading the documents by row id must see the same snapshot. No
-                # bound: the top-N sees only the matching rows, and a bound would cost
-                # another evaluation of the filters
+                # row ids: reading the documents by row id must see the same snapshot. Its
+                # bound, if any, comes from the same rows' sort keys (`sql.coded_facets`).
+                # Counting the rows that do not match costs less when most rows match
                 codes, counts, rows_total = self._lookup(table, request.filters)
                 share = None if codes is None else sql.matching_share(
                     table, request.filters, codes, counts, rows_total)
