@@ -446,7 +446,8 @@ def coded_facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec]
     for spec in partial:
         j = names.index(spec.field.name)
         others = ' AND '.join(f'g{i}' for i in range(n) if i != j)
-        parts.append(counting(spec.codes, f'NOT g{j} AND {others}'))
+        # Without `complement`, `f` has only rows failing at most one group
+        parts.append(counting(spec.codes, f'NOT g{j} AND {others}' if complement else f'NOT g{j}'))
         scopes.append(str(spec.id))
         counts.append(f'count(*) FILTER (WHERE {others})')
     if parts:
