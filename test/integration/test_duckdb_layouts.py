@@ -5,7 +5,7 @@ the strings; the values' lists), their answers those of the reference, while
 a table of the current layout answers the same from its prefixes and codes.
 """
 from azul.backends.base import AggregateWrite
-from azul.backends.duckdb import DuckDBBackend, sql
+from azul.backends.duckdb import DuckDBBackend, reads, sql
 from azul.core.filters import Filters, Is
 from azul.core.search import SearchRequest, Sort, reference_search, reference_summary
 from azul_dev import benchdata
@@ -91,6 +91,25 @@ def test_old_and_new_layouts_answer_alike(tmp_path, monkeypatch):
         used.clear()
         _answers_agree(backend, docs, reg)
         assert not used
+    finally:
+        backend.close()
+
+
+def test_complement_counts_answer_alike(tmp_path, monkeypatch):
+    # Counting the rows that do not match, for every filter of codes alone
+    # (the first, second and fourth case): the same answers
+    reg = benchdata.registry()
+    docs = list(benchdata.generate(300))
+    backend = DuckDBBackend(tmp_path / 'index.duckdb', 'azul', 'complement')
+    try:
+        backend.create_indices(CATALOG, [benchdata.ENTITY_TYPE], reg)
+        _write(backend, docs)
+        modes = []
+        monkeypatch.setattr(reads, 'COMPLEMENT_SHARE', -1.0)
+        monkeypatch.setattr(sql, 'coded_facets',
+                            lambda *a, **k: modes.append(a[-1]) or coded(*a, **k))
+        _answers_agree(backend, docs, reg)
+        assert True in modes and False in modes
     finally:
         backend.close()
 

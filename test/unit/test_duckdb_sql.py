@@ -322,6 +322,11 @@ def _coded_table() -> tuple[duckdb.DuckDBPyConnection, TableSpec]:
     for (field, value), code in dictionary.items():
         con.execute(f'INSERT INTO {table.terms_table} VALUES (?, ?, ?)',
                     [field, code, encode_term(value)])
+    # The number of rows having each code, by hand from the rows below
+    counts = {1: 2, 2: 2, 3: 1, 4: 3, 5: 2, 6: 3, 7: 1}
+    for (field, _), code in dictionary.items():
+        con.execute(f'INSERT INTO {table.counts_table} VALUES (?, ?, ?)',
+                    [field, code, counts[code]])
     rows = [('a', ['red'], ['round'], [True]),
             ('b', ['blue'], ['round'], [False]),
             ('c', ['red', 'blue'], ['square'], [True]),
@@ -336,14 +341,18 @@ def _coded_table() -> tuple[duckdb.DuckDBPyConnection, TableSpec]:
     return con, table
 
 
-def test_coded_facets_count_as_the_reference():
+@pytest.mark.parametrize('complement', [False, True])
+def test_coded_facets_count_as_the_reference(complement):
     con, table = _coded_table()
     color, shape, flag = (table.spec(CODED[name]) for name in ('color', 'shape', 'flag'))
     filters = Filters((Is(CODED['color'], ('red',)), Is(CODED['shape'], ('round',))))
     codes = {(color.id, '"red"'): 1, (shape.id, '"round"'): 4}
     page = sql.PageSpec(Sort(CODED['name']), 10)
-    query = sql.facets(table, filters, [flag], [color, shape], page, codes)
-    assert 'list_concat(codes, [-1])' in query.text
+    query = sql.facets(table, filters, [flag], [color, shape], page, codes, complement)
+    # Counting the rows that match, or those that do not
+    assert (table.counts_table in query.text) is complement
+    # The filters are evaluated once, for the facets and the page
+    assert query.text.count(f'list_contains({color.codes}, 1)') == 1
     rows = con.execute(query.text, query.params).fetchall()
     terms = {(f, t): n for kind, f, t, n in rows if kind == sql.FacetRow.TERM}
     scopes = {f: n for kind, f, _, n in rows if kind == sql.FacetRow.SCOPE}
@@ -356,6 +365,38 @@ def test_coded_facets_count_as_the_reference():
                      (shape.id, '"round"'): 1, (shape.id, '"square"'): 1}
     # The page: row a, the first row written (row id 0)
     assert hits == [0]
+
+
+@pytest.mark.parametrize('sort, order, cursor, expected', [
+    # The rows with a true flag, by hand: a (name a, color red), c (c; blue,
+    # red, so blue), d (d; null). Two a page, row ids a 0, c 2, d 3
+    ('name', 'asc', {}, [0, 2]),
+    ('name', 'asc', {'search_after': ('a', 'a')}, [2, 3]),
+    ('name', 'desc', {}, [3, 2]),
+    ('name', 'desc', {'search_after': ('d', 'd')}, [2, 0]),
+    # Before d ascending: a c, nearest first
+    ('name', 'asc', {'search_before': ('d', 'd')}, [2, 0]),
+    # By color ascending c a d, nulls last; descending d a c
+    ('color', 'asc', {}, [2, 0]),
+    ('color', 'desc', {}, [3, 0]),
+    # A cursor without a value: no bound
+    ('color', 'desc', {'search_after': (None, 'd')}, [0, 2]),
+    ('color', 'asc', {'search_after': ('red', 'a')}, [3]),
+])
+def test_coded_facets_page_from_the_flags(sort, order, cursor, expected):
+    con, table = _coded_table()
+    color, shape, flag = (table.spec(CODED[name]) for name in ('color', 'shape', 'flag'))
+    # The color's sort columns, which `_coded_table` leaves empty: the smallest color
+    for name, value in (('a', 'red'), ('b', 'blue'), ('c', 'blue'), ('d', None)):
+        con.execute(f'UPDATE {table.table} SET {color.sort_column} = ?, {color.prefix} = ? '
+                    f'WHERE entity_id = ?', [value, sort_prefix(value), name])
+    filters = Filters((Is(CODED['flag'], (True,)), Is(CODED['shape'], ('round', 'square'))))
+    codes = {(flag.id, 'true'): 6, (shape.id, '"round"'): 4, (shape.id, '"square"'): 5}
+    page = sql.PageSpec(Sort(CODED[sort], order), 2, **cursor)
+    query = sql.facets(table, filters, [color], [flag, shape], page, codes)
+    rows = con.execute(query.text, query.params).fetchall()
+    hits = sorted((position, n) for kind, position, _, n in rows if kind == sql.FacetRow.HIT)
+    assert [n for _, n in hits] == expected
 
 
 @pytest.mark.parametrize('order, cursor, bound, expected', [
@@ -491,3 +532,39 @@ def test_a_page_of_strings_is_bounded_by_prefixes(order, cursor, expected, bound
     # The layout before prefix columns sorts by the strings alone
     old = TableSpec.of('t', FieldRegistry((field,)), prefixed=False)
     assert 'p0' not in sql.page_of(old, Filters(), page).text
+
+
+@pytest.mark.parametrize('kind, lists', [
+    (FieldType.long, [[], [None], [7], [-3], [2, 3], [None, 4], [2 ** 62, 2 ** 62]]),
+    (FieldType.double, [[], [None], [-0.0], [0.0], [1.5], [0.1, 0.2], [float('nan')],
+                        [float('-inf')], [None, 2.5]]),
+])
+def test_row_sum_is_list_sum(kind, lists):
+    spec = TableSpec.of('t', FieldRegistry((Field('x', kind, 'a'),))).fields[0]
+    con = duckdb.connect()
+    con.execute(f'CREATE TABLE t ({spec.values} {element_type(kind)}[])')
+    con.executemany('INSERT INTO t VALUES (?)', [[values] for values in lists])
+    rows = con.execute(f'SELECT list_sum({spec.values})::VARCHAR, typeof(list_sum({spec.values})), '
+                       f'({sql.row_sum(spec)})::VARCHAR, typeof({sql.row_sum(spec)}) '
+                       f'FROM t').fetchall()
+    assert len(rows) == len(lists)
+    for expected_value, expected_type, value, type_ in rows:
+        assert (value, type_) == (expected_value, expected_type)
+
+
+def test_matching_share_of_independent_groups():
+    con, table = _coded_table()
+    color, shape, flag = (table.spec(CODED[name]) for name in ('color', 'shape', 'flag'))
+    codes = {(color.id, '"red"'): 1, (color.id, '"blue"'): 2, (shape.id, '"round"'): 4,
+             (flag.id, 'true'): 6}
+    counts = {1: 2, 2: 2, 4: 3, 6: 3}
+    # Of 4 rows: red 2, round 3; red or blue 4 (at most all rows); not true 1
+    red_round = Filters((Is(CODED['color'], ('red',)), Is(CODED['shape'], ('round',))))
+    assert sql.matching_share(table, red_round, codes, counts, 4) == 0.5 * 0.75
+    either = Filters((Is(CODED['color'], ('red', 'blue', 'green')),))
+    assert sql.matching_share(table, either, codes, counts, 4) == 1.0
+    untrue = Filters((Is(CODED['flag'], (True,), negated=True),))
+    assert sql.matching_share(table, untrue, codes, counts, 4) == 0.25
+    # A term of values, not codes: no estimate
+    named = Filters((Is(CODED['name'], ('a',)),))
+    assert sql.matching_share(table, named, codes, counts, 4) is None

@@ -39,6 +39,11 @@ from azul.external_sort import sort_by_key
 # Rows a scan fetches from DuckDB at a time
 _SCAN_BATCH = 500
 
+# The estimated share of rows matching a search's filters above which its
+# facets count the rows that do not match (`sql.coded_facets`): a filter
+# keeping 70% of 1M rows took 190 instead of 350 ms of CPU
+COMPLEMENT_SHARE = 0.5
+
 
 class DuckDBReads:
     """Searches, summaries and scans; mixed into `DuckDBBackend`."""
@@ -59,17 +64,20 @@ class DuckDBReads:
         with self._snapshot():
             if request.filters:
                 # The page comes with the facets, from the rows the filters matched once, as
-                # row ids: reading the documents by row id must see the same snapshot. No
-                # bound: the top-N sees only the matching rows, and a bound would cost
-                # another evaluation of the filters
-                codes = self._codes(table, request.filters)
-                facets, total, ranked = self._facets(table, request, page, codes)
+                # row ids: reading the documents by row id must see the same snapshot. Its
+                # bound, if any, comes from the same rows' sort keys (`sql.coded_facets`).
+                # Counting the rows that do not match costs less when most rows match
+                codes, counts, rows_total = self._lookup(table, request.filters)
+                share = None if codes is None else sql.matching_share(
+                    table, request.filters, codes, counts, rows_total)
+                complement = share is not None and share > COMPLEMENT_SHARE
+                facets, total, ranked = self._facets(table, request, page, codes, complement)
                 by_rowid = {row[0]: row[1:] for row in self._query(sql.rows(table, page, ranked))}
                 rows = [by_rowid[rowid] for rowid in ranked]
             else:
                 page = self._bounded(table, request.filters, page, None)
                 rows = self._query(sql.page_of(table, request.filters, page))
-                facets, total, _ = self._facets(table, request, None, None)
+                facets, total, _ = self._facets(table, request, None, None, False)
         if request.search_before is not None:
             rows.reverse()
         spec = table.spec(sort.field)
@@ -109,15 +117,27 @@ class DuckDBReads:
         without code columns. Read in the snapshot of the query using them:
         the plain names may switch to another generation's dictionary.
         """
+        return self._lookup(table, filters)[0]
+
+    def _lookup(self, table: TableSpec, filters: Filters
+                ) -> tuple[sql.Codes | None, dict[int, int], int]:
+        """`_codes`, the rows having each of them, and the number of rows (`sql.lookup`)."""
         if not table.coded or not filters:
-            return None
+            return None, {}, 0
         keys = sql.filter_keys(table, filters)
         if not keys:
-            return {}
-        return {(field, key): code for field, key, code in self._query(sql.lookup(table, keys))}
+            return {}, {}, 0
+        codes, counts, total = {}, {}, 0
+        for field, key, code, n in self._query(sql.lookup(table, keys)):
+            if field is None:
+                total = n
+            else:
+                codes[field, key] = code
+                counts[code] = n
+        return codes, counts, total
 
     def _facets(self, table: TableSpec, request: SearchRequest, page: sql.PageSpec | None,
-                codes: sql.Codes | None
+                codes: sql.Codes | None, complement: bool
                 ) -> tuple[dict[str, FacetResult], int | None, list[int]]:
         """
         The facets, the number of matching documents if that came for free, and
@@ -137,7 +157,7 @@ class DuckDBReads:
         fields = {s.id: s.field for s in specs}
         ranked: list[tuple[int, int]] = []
         if filters:
-            query = sql.facets(table, filters, shared, own, page, codes)
+            query = sql.facets(table, filters, shared, own, page, codes, complement)
             for kind, field_id, term, n in self._query(query):
                 if kind == sql.FacetRow.HIT:
                     ranked.append((field_id, n))

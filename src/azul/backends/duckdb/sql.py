@@ -44,11 +44,37 @@ def filter_keys(table: TableSpec, filters: Filters) -> list[tuple[int, str]]:
 
 
 def lookup(table: TableSpec, keys: Sequence[tuple[int, str]]) -> Query:
-    """The codes of dictionary keys: rows (field, key, code), none for an unknown key."""
-    return Query(f'SELECT t.field, t.value, t.code FROM {table.terms_table} t JOIN '
+    """
+    The codes of dictionary keys and the rows having each: rows (field, key,
+    code, count), none for an unknown key; then one row (NULL, NULL, NULL,
+    number of rows), for `matching_share`.
+    """
+    return Query(f'SELECT t.field, t.value, t.code, coalesce(c.n, 0) '
+                 f'FROM {table.terms_table} t JOIN '
                  f'(SELECT unnest(?::SMALLINT[]) AS field, unnest(?::VARCHAR[]) AS value) k '
-                 f'ON t.field = k.field AND t.value = k.value',
+                 f'ON t.field = k.field AND t.value = k.value '
+                 f'LEFT JOIN {table.counts_table} c ON c.field = t.field AND c.code = t.code '
+                 f'UNION ALL SELECT NULL, NULL, NULL, count(*) FROM {table.table}',
                  ([k[0] for k in keys], [k[1] for k in keys]))
+
+
+def matching_share(table: TableSpec, filters: Filters, codes: Codes,
+                   counts: Mapping[int, int], total: int) -> float | None:
+    """
+    An estimate of the share of rows matching the filters, from the rows
+    having each term (`lookup`), as if the groups were independent: enough to
+    choose how `coded_facets` counts. None unless every term tests codes.
+    """
+    share = 1.0
+    for term in filters.all_terms():
+        spec = table.spec(term.field)
+        if not (isinstance(term, Is) and table.coded_filter(spec)):
+            return None
+        having = sum(counts.get(codes.get((spec.id, encode_term(v)), -1), 0)
+                     for v in term.values)
+        part = min(1.0, having / total) if total else 0.0
+        share *= 1.0 - part if term.negated else part
+    return share
 
 
 def term_condition(spec: FieldSpec, term: Term, codes: Codes | None = None) -> Query:
@@ -317,14 +343,14 @@ class FacetRow(enum.IntEnum):
 
 def facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
            own: Sequence[FieldSpec], page: PageSpec | None = None,
-           codes: Codes | None = None) -> Query:
+           codes: Codes | None = None, complement: bool = False) -> Query:
     """
     Facet counts under non-empty `filters`, and optionally the row ids of a
     page of hits, in one statement: `coded_facets` for a table with code
     columns (`codes` from `filter_keys`), else `row_facets`.
     """
     if codes is not None and all(table.coded_spec(s) for s in [*shared, *own]):
-        return coded_facets(table, filters, shared, own, codes, page)
+        return coded_facets(table, filters, shared, own, codes, page, complement)
     return row_facets(table, filters, shared, own, page)
 
 
@@ -362,24 +388,29 @@ def _page_part(table: TableSpec, page: PageSpec, matching: Query) -> Query:
 
 
 def coded_facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
-                 own: Sequence[FieldSpec], codes: Codes, page: PageSpec | None = None
-                 ) -> Query:
+                 own: Sequence[FieldSpec], codes: Codes, page: PageSpec | None = None,
+                 complement: bool = False) -> Query:
     """
-    `facets` from the code columns, in one pass over the rows failing at
-    most one group of filters (by field, flags g0, g1, ...). A row passing
-    every group contributes its `codes` (every facet's terms); a row failing
-    only the group of an own facet's field, that field's codes only, which
-    is what a facet ignoring its own filter adds. One GROUP BY over the
-    integers counts it all; a marker code (-1 for rows passing every group,
-    -2 - j for rows failing only group j) appended to each row's list counts
-    the scopes in the same pass. With a single group, the own facet's rows
-    are all rows, whose counts the counts table keeps.
+    `facets` from the code columns, the filters evaluated once. A first pass
+    over the table keeps the row id and the flags g0, g1, ... (one per group
+    of filters, by field) of the rows failing at most one group, and the
+    page's sort key: a materialized CTE `f` of scalars only (copying lists
+    into it cost more than reading them again). Every other part reads `f`:
 
-    The page's row ids come from a top-N of its own over the table with the
-    filters as plain conditions. DuckDB evaluates them for every row before
-    the top-N's bound on the sort key: at 1M rows about a quarter of the
-    statement's time (DuckDB's profiler), a cost that taking the page's
-    candidates from the flags of the pass above would save.
+    - the `codes` of the rows passing every group (every facet's terms) and,
+      per own facet, its `k{i}` of the rows failing only its own group (what
+      a facet ignoring its own filter adds), read from the table by row id
+      and counted as integers;
+    - the scopes, counted from the flags;
+    - the page: the rows passing every group whose sort key is between the
+      cursor's and the page's bound (`page_bound` over `f`), then the real
+      top-N over those few rows only.
+
+    With `complement` (for filters most rows pass, see `matching_share`)
+    `f` has every row, and the codes of the rows passing every group are
+    the counts table's less those of the rows that do not: fewer codes to
+    count. With a single group, the own facet's rows are all rows, whose
+    counts the counts table keeps.
     """
     names, flags, params = _flags(table, filters, codes)
     n = len(names)
@@ -387,39 +418,95 @@ def coded_facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec]
     partial = [] if n == 1 else list(own)
     everything = ' AND '.join(f'g{i}' for i in range(n))
     counted = [*shared, *partial]
-    cases = [f'WHEN {everything} THEN '
-             + ('list_concat(codes, [-1])' if counted else '[-1]')]
-    columns = ['codes'] if counted else []
-    for spec in partial:
-        j = names.index(spec.field.name)
-        cases.append(f'WHEN NOT g{j} THEN list_concat({spec.codes}, [{-2 - j}])')
-        columns.append(spec.codes)
-    # Rows failing a group count for no facet but an own one
-    if partial:
-        passed = ' + '.join(f'g{i}::INTEGER' for i in range(n))
-        kept = f'{passed} >= {n - 1}'
+    key = None if page is None else page.key(table)[0]
+    columns = ', '.join(['rowid AS r', *([key] if key else []), *flags])
+    if complement:
+        kept = 'TRUE'
+    elif partial:
+        # Rows failing a group count for no facet but an own one
+        kept = ' + '.join(f'g{i}::INTEGER' for i in range(n)) + f' >= {n - 1}'
     else:
         kept = everything
-    text = (f'WITH c AS MATERIALIZED (SELECT code, count(*) AS n FROM '
-            f'(SELECT unnest(CASE {" ".join(cases)} END) AS code FROM '
-            f'(SELECT {"".join(f"{c}, " for c in columns)}{", ".join(flags)} '
-            f'FROM {table.table}) WHERE {kept}) GROUP BY code) ')
-    parts = [f'SELECT {FacetRow.SCOPE}, NULL, NULL, coalesce(sum(n), 0) FROM c WHERE code = -1']
-    if counted:
-        ids = ', '.join(str(f.id) for f in counted)
-        parts.append(f'SELECT {FacetRow.TERM}, t.field, t.value, c.n FROM c '
-                     f'JOIN {table.terms_table} t ON t.code = c.code WHERE t.field IN ({ids})')
+    ctes = [f'f AS MATERIALIZED (SELECT * FROM (SELECT {columns} FROM {table.table}) '
+            f'WHERE {kept})']
+
+    def counting(column: str, rows: str, sign: str = '') -> str:
+        return (f'SELECT code, {sign}count(*) AS n FROM (SELECT unnest({column}) AS code '
+                f'FROM {table.table} WHERE rowid IN (SELECT r FROM f WHERE {rows})) '
+                f'GROUP BY code')
+
+    parts = []
+    ids = ', '.join(str(f.id) for f in counted)
+    if counted and complement:
+        parts += [f'SELECT code, n FROM {table.counts_table} WHERE field IN ({ids})',
+                  counting('codes', f'NOT ({everything})', '-')]
+    elif counted:
+        parts.append(counting('codes', everything))
+    scopes, counts = ['NULL'], [f'count(*) FILTER (WHERE {everything})']
     for spec in partial:
         j = names.index(spec.field.name)
-        parts.append(f'SELECT {FacetRow.SCOPE}, {spec.id}, NULL, coalesce(sum(n), 0) FROM c '
-                     f'WHERE code IN (-1, {-2 - j})')
+        others = ' AND '.join(f'g{i}' for i in range(n) if i != j)
+        # Without `complement`, `f` has only rows failing at most one group
+        parts.append(counting(spec.codes, f'NOT g{j} AND {others}' if complement else f'NOT g{j}'))
+        scopes.append(str(spec.id))
+        counts.append(f'count(*) FILTER (WHERE {others})')
+    if parts:
+        ctes.append(f'c AS MATERIALIZED (SELECT code, sum(n)::BIGINT AS n FROM '
+                    f'({" UNION ALL ".join(parts)}) GROUP BY code)')
+    rows = [f'SELECT {FacetRow.SCOPE}, unnest([{", ".join(scopes)}]::SMALLINT[]), NULL, '
+            f'unnest([{", ".join(counts)}]) FROM f']
+    if counted:
+        rows.append(f'SELECT {FacetRow.TERM}, t.field, t.value, c.n FROM c '
+                    f'JOIN {table.terms_table} t ON t.code = c.code '
+                    f'WHERE t.field IN ({ids}) AND c.n > 0')
     if unfiltered:
-        parts += _counted(table, unfiltered)
+        rows += _counted(table, unfiltered)
     if page is not None:
-        part = _page_part(table, page, where(table, filters, codes))
-        parts.append(part.text)
+        bound, part = _candidate_page(table, page, everything)
+        if bound is not None:
+            ctes.append(bound.text)
+            params += bound.params
+        rows.append(part.text)
         params += part.params
-    return Query(text + ' UNION ALL '.join(parts), tuple(params))
+    return Query(f'WITH {", ".join(ctes)} ' + ' UNION ALL '.join(rows), tuple(params))
+
+
+def _candidate_page(table: TableSpec, page: PageSpec, everything: str
+                    ) -> tuple[Query | None, Query]:
+    """
+    The page part of `coded_facets`, from the rows of `f` passing every
+    group (flags `everything`): optionally a CTE `b` of the page's bound, as
+    `page_bound` finds it but from `f`'s sort keys (NULL: no bound, for fewer
+    rows than a page, or a bound the nulls would have to pass), and the
+    page's row ids.
+    """
+    key, _, _ = page.key(table)
+    strict = page.strict_condition(table)
+    near = page.near_condition(table)
+    candidates = Query(f'{everything} AND {near.text}', near.params)
+    bound = None
+    if strict is not None and page.size > 0:
+        if page.forward:
+            last, direction = f'CASE WHEN count({key}) = ? THEN max({key}) END', 'ASC NULLS LAST'
+            test = f'{key} <= b.bound'
+        else:
+            # Nulls come first: the last key is NULL only if all are
+            last = f'CASE WHEN count(*) = ? AND count({key}) > 0 THEN min({key}) END'
+            direction, test = 'DESC NULLS FIRST', f'({key} >= b.bound OR {key} IS NULL)'
+        bound = Query(f'b AS (SELECT {last} AS bound FROM (SELECT {key} FROM f '
+                      f'WHERE {everything} AND {strict.text} ORDER BY {key} {direction} '
+                      f'LIMIT ?))', (page.size, *strict.params, page.size))
+        candidates = Query(f'{candidates.text} AND (b.bound IS NULL OR {test})',
+                           candidates.params)
+    source = 'f, b' if bound is not None else 'f'
+    order = page.order(table)
+    cursor = page.cursor_condition(table)
+    columns = ', '.join(dict.fromkeys([key, page.column(table)]))
+    return bound, Query(f'SELECT {FacetRow.HIT}, row_number() OVER (ORDER BY {order}), NULL, '
+                        f'rowid FROM (SELECT rowid, {columns}, entity_id FROM {table.table} '
+                        f'WHERE rowid IN (SELECT r FROM {source} WHERE {candidates.text}) '
+                        f'AND {cursor.text} ORDER BY {order} LIMIT ?)',
+                        (*candidates.params, *cursor.params, page.size))
 
 
 def row_facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
@@ -571,7 +658,7 @@ def summary(table: TableSpec, filters: Filters, spec: SummarySpec,
     source = 'm' if filters else table.table
     totals = ['NULL::SMALLINT AS agg', 'count(*) AS n']
     for k, f in spec.sums:
-        totals.append(f'sum(list_sum({f.values})) AS s{k}')
+        totals.append(f'sum({row_sum(f)}) AS s{k}')
         used[f.values] = None
     parts.append(f'SELECT {", ".join(totals)} FROM {source}')
     for i, f, count_null in spec.cardinalities:
@@ -600,17 +687,23 @@ def summary(table: TableSpec, filters: Filters, spec: SummarySpec,
         outer = [f'{i}::SMALLINT AS agg', 'count(*) AS n', f'v AS t{i}']
         used[column] = None
         for k, s in sums:
-            inner.append(f'list_sum({s.values}) AS x{k}')
+            inner.append(f'{row_sum(s)} AS x{k}')
             outer.append(f'sum(x{k}) AS s{k}')
             used[s.values] = None
-        for k, d in distinct:
-            column = d.codes if k in spec.coded_distinct else d.values
-            inner.append(f'{column} AS x{k}')
-            # DISTINCT first: documents of one group mostly share their lists
-            outer.append(f'list_distinct(flatten(list(DISTINCT x{k}))) AS d{k}')
-            used[column] = None
         part = (f'SELECT {", ".join(outer)} FROM (SELECT {", ".join(inner)} '
                 f'FROM {source}) GROUP BY v')
+        for k, d in distinct:
+            values = d.codes if k in spec.coded_distinct else d.values
+            used[values] = None
+            # The distinct (term, value) pairs first, as integers where coded:
+            # hashing them cost half of hashing each document's list of
+            # values (as DISTINCT lists per term, then list_distinct did)
+            # at 1M rows. NULL values dropped as list_distinct drops them.
+            pairs = (f'SELECT v, list(x) AS d{k} FROM (SELECT DISTINCT v, x FROM '
+                     f'(SELECT v, unnest(x) AS x FROM (SELECT unnest({column}) AS v, '
+                     f'{values} AS x FROM {source})) WHERE x IS NOT NULL) GROUP BY v')
+            part = (f'SELECT g.*, coalesce(p.d{k}, []) AS d{k} FROM ({part}) g '
+                    f'LEFT JOIN ({pairs}) p ON g.t{i} IS NOT DISTINCT FROM p.v')
         if i in spec.coded:
             # Grouped by the integer code; the term is its dictionary key
             names = ['n', *(f's{k}' for k, _ in sums), *(f'd{k}' for k, _ in distinct)]
@@ -626,6 +719,19 @@ def summary(table: TableSpec, filters: Filters, spec: SummarySpec,
                 f'WHERE {condition_.text}) ' + text)
         params += condition_.params
     return Query(text, tuple(params))
+
+
+def row_sum(spec: FieldSpec) -> str:
+    """
+    `list_sum` of a field's values in a row, the same value: one value is
+    taken as it is (plus zero, which `list_sum` adds it to: -0.0 becomes 0.0),
+    which at 1M mostly single-valued rows cost a third less than
+    `list_sum`, a generic aggregate per list.
+    """
+    column = spec.values
+    if spec.field.type.duckdb_type not in ('BIGINT', 'DOUBLE'):
+        return f'list_sum({column})'
+    return f'CASE WHEN len({column}) = 1 THEN {column}[1] + 0 ELSE list_sum({column}) END'
 
 
 def terms_of(table: TableSpec, codes: Sequence[int]) -> Query:
