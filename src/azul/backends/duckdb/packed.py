@@ -8,8 +8,9 @@ row it wants: ZSTD compresses each vector of 2,048 strings as one frame and
 decompresses it up to the row, DICT_FSST decodes a vector's dictionary; 25
 documents of a page cost 39 to 48 ms (ZSTD) and 22 ms (DICT_FSST) of CPU
 where an uncompressed column takes 4.6 ms. Compressed one by one, a
-document is a few microseconds to inflate and half its size (bench documents
-of 1.3 kB: 620 bytes), and a checkpoint copies the bytes as they are.
+document takes microseconds to inflate and is a third to a half of its
+size (synthetic HCA file aggregates: 4.6 kB to 1.8 kB), and a checkpoint
+copies the bytes as they are.
 
 Tables made before this hold JSON text (a VARCHAR column, see
 `TableSpec.packed`); `unpack` reads both.
@@ -23,11 +24,12 @@ import orjson
 # The column of packed documents
 PACKED_COLUMN = 'document BLOB NOT NULL USING COMPRESSION uncompressed'
 
-# zlib's level: 1 and 6 differ by 4% in size and 5% in CPU on the bench
-# documents; 9 gains nothing more. The zlib format (not raw deflate) keeps a
-# header that says whether a preset dictionary was used, and which, should
-# one ever be added: documents packed before stay readable.
-_LEVEL = 6
+# zlib's level: on synthetic HCA file aggregates of 4.6 kB, level 3 costs
+# what level 1 does and 6 half as much again, for 3% less than 3's size
+# (1,815 and 1,751 bytes). The zlib format (not raw deflate) keeps a header
+# that says whether a preset dictionary was used, and which, should one ever
+# be added: documents packed before stay readable.
+_LEVEL = 3
 
 
 def pack(document: Any) -> bytes:
