@@ -1,9 +1,16 @@
 """
-DuckDB files written before the string sort columns' prefix columns, and
-before the per-facet code columns: read and written as they were (sorting by
-the strings; the values' lists), their answers those of the reference, while
-a table of the current layout answers the same from its prefixes and codes.
+DuckDB files written before documents were compressed one by one, before the
+string sort columns' prefix columns, and before the per-facet code columns:
+read and written as they were (JSON text; sorting by the strings; the
+values' lists), their answers those of the reference, while a table of the
+current layout answers the same from its packed documents, prefixes and
+codes.
 """
+import zlib
+
+import duckdb
+import orjson
+
 from azul.backends.base import AggregateWrite
 from azul.backends.duckdb import DuckDBBackend, reads, sql
 from azul.core.filters import Filters, Is
@@ -46,6 +53,19 @@ def _answers_agree(backend, docs, reg) -> None:
         assert backend.summary(CATALOG, summary) == reference_summary(docs, summary)
 
 
+def _documents_agree(backend, docs) -> None:
+    """Every reader of the documents: search hits (above), lookups, scans."""
+    ids = [d.entity_id for d in docs[::37]]
+    expected = {d.entity_id: d.aggregate.to_json() for d in docs}
+    for entity_id in ids:
+        assert backend.get_aggregate(CATALOG, benchdata.ENTITY_TYPE,
+                                     entity_id) == expected[entity_id]
+    read = backend.read_aggregates(CATALOG, benchdata.ENTITY_TYPE, ids)
+    assert {k: v.aggregate.to_json() for k, v in read.items()} == {k: expected[k] for k in ids}
+    scanned = list(backend.scan(CATALOG, benchdata.ENTITY_TYPE, Filters(())))
+    assert scanned == [expected[k] for k in sorted(expected)]
+
+
 def _write(backend, docs) -> None:
     writes = [AggregateWrite(d.entity_id, d, None) for d in docs]
     assert backend.write_aggregates(CATALOG, benchdata.ENTITY_TYPE, writes) == []
@@ -57,24 +77,46 @@ def test_old_and_new_layouts_answer_alike(tmp_path, monkeypatch):
     path = tmp_path / 'index.duckdb'
     backend = DuckDBBackend(path, 'azul', 'layouts')
     backend.create_indices(CATALOG, [benchdata.ENTITY_TYPE], reg)
-    _write(backend, docs[:300])
+    # Through a file and as parameters (see `writes.load_rows`)
+    _write(backend, docs[:280])
+    _write(backend, docs[280:300])
     table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
-    assert table.coded
+    assert table.coded and table.packed
+    # Compressed: shorter than the JSON text
+    for doc in (docs[0], docs[299]):
+        [(kind, size)] = backend._cursor().execute(
+            f'SELECT typeof(document), octet_length(document) FROM {table.table} '
+            f'WHERE entity_id = ?', [doc.entity_id]).fetchall()
+        assert kind == 'BLOB' and size < len(orjson.dumps(doc.aggregate.to_json())) / 1.5
     used = []
     monkeypatch.setattr(sql, 'coded_facets', lambda *a, **k: used.append(1) or coded(*a, **k))
     _answers_agree(backend, docs[:300], reg)
+    _documents_agree(backend, docs[:300])
     assert used
-    # The layout before the prefix columns: the same table without them
-    prefixed = [spec for spec in table.fields if table.prefixed_spec(spec)]
-    assert prefixed
-    for spec in prefixed:
-        backend._cursor().execute(f'ALTER TABLE {table.table} DROP COLUMN {spec.prefix}')
+    # The layout before packed documents: JSON text
+    _unpack_documents(backend._con, table.table)
     backend.close()
     backend = DuckDBBackend(path, 'azul', 'layouts')
     try:
         table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
-        assert table.coded and not table.prefixed
-        _write(backend, docs[300:350])
+        assert table.coded and table.prefixed and not table.packed
+        _write(backend, docs[300:320])
+        used.clear()
+        _answers_agree(backend, docs[:320], reg)
+        _documents_agree(backend, docs[:320])
+        assert used
+        # The layout before the prefix columns: the same table without them
+        prefixed = [spec for spec in table.fields if table.prefixed_spec(spec)]
+        assert prefixed
+        for spec in prefixed:
+            backend._cursor().execute(f'ALTER TABLE {table.table} DROP COLUMN {spec.prefix}')
+    finally:
+        backend.close()
+    backend = DuckDBBackend(path, 'azul', 'layouts')
+    try:
+        table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
+        assert table.coded and not table.prefixed and not table.packed
+        _write(backend, docs[320:350])
         used.clear()
         _answers_agree(backend, docs[:350], reg)
         assert used
@@ -86,10 +128,11 @@ def test_old_and_new_layouts_answer_alike(tmp_path, monkeypatch):
     backend = DuckDBBackend(path, 'azul', 'layouts')
     try:
         table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
-        assert not table.coded and not table.prefixed
+        assert not table.coded and not table.prefixed and not table.packed
         _write(backend, docs[350:])
         used.clear()
         _answers_agree(backend, docs, reg)
+        _documents_agree(backend, docs)
         assert not used
     finally:
         backend.close()
@@ -112,6 +155,17 @@ def test_complement_counts_answer_alike(tmp_path, monkeypatch):
         assert True in modes and False in modes
     finally:
         backend.close()
+
+
+def _unpack_documents(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The table's documents as JSON text, as tables made before packing held them."""
+    rows = con.execute(f'SELECT doc, document FROM {table}').fetchall()
+    con.execute(f'ALTER TABLE {table} ADD COLUMN text VARCHAR')
+    con.execute(f'UPDATE {table} SET text = t.text FROM (SELECT unnest(?::BIGINT[]) AS doc, '
+                f'unnest(?::VARCHAR[]) AS text) t WHERE {table}.doc = t.doc',
+                [[doc for doc, _ in rows], [zlib.decompress(d).decode() for _, d in rows]])
+    con.execute(f'ALTER TABLE {table} DROP COLUMN document')
+    con.execute(f'ALTER TABLE {table} RENAME COLUMN text TO document')
 
 
 coded = sql.coded_facets

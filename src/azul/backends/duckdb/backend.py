@@ -48,6 +48,7 @@ from azul.backends.duckdb import contributions as packing
 from azul.backends.duckdb import replicas as replica_sql
 from azul.backends.duckdb import sql
 from azul.backends.duckdb.contributions import contribution_inner_table
+from azul.backends.duckdb.packed import unpack
 from azul.backends.duckdb.reads import DuckDBReads
 from azul.backends.duckdb.schema import (
     TableSpec,
@@ -252,14 +253,17 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
 
     def _spec(self, name: str, registry: str) -> TableSpec:
         fields = _registry_from_json(orjson.loads(registry))
-        # Tables made before the code or the prefix columns are read as they were written
+        # Tables made before the code or the prefix columns, or before packed
+        # documents, are read and written as they were
         layout = TableSpec.of(name, fields)
-        columns = {row[0] for row in self._cursor().execute(
-            'SELECT column_name FROM duckdb_columns() WHERE table_name = ?', [name]).fetchall()}
+        columns = dict(self._cursor().execute(
+            'SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?',
+            [name]).fetchall())
         return TableSpec.of(name, fields,
                             coded=all(s.codes in columns for s in layout.facets),
                             prefixed=all(s.prefix in columns for s in layout.fields
-                                         if layout.prefixed_spec(s)))
+                                         if layout.prefixed_spec(s)),
+                            packed=columns.get('document') == layout.document_type)
 
     def _stored_table(self, catalog: str, entity_type: str) -> TableSpec | None:
         """The aggregate index to write: the tables of its generation."""
@@ -597,7 +601,7 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
             f'SELECT entity_id, document, doc FROM {table.table} '
             f'WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))', [list(entity_ids)]).fetchall()
         return {entity_id: VersionedAggregate(Aggregate.from_json(entity_type,
-                                                                  orjson.loads(document)), doc)
+                                                                  unpack(document)), doc)
                 for entity_id, document, doc in rows}
 
     def read_versions(self, catalog: str, entity_type: str,
@@ -647,7 +651,7 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         if table is None:
             return None
         row = self._one(f'SELECT document FROM {table.table} WHERE entity_id = ?', [entity_id])
-        return None if row is None else orjson.loads(row[0])
+        return None if row is None else unpack(row[0])
 
     def health(self) -> Mapping[str, Any]:
         try:

@@ -14,6 +14,7 @@ import duckdb
 import orjson
 
 from azul.backends.duckdb import sql
+from azul.backends.duckdb.packed import json_text, unpack
 from azul.backends.duckdb.schema import TableSpec, decode_term, from_column
 from azul.core.fields import Field
 from azul.core.filters import Filters
@@ -81,8 +82,8 @@ class DuckDBReads:
         if request.search_before is not None:
             rows.reverse()
         spec = table.spec(sort.field)
-        hits = tuple(Hit(entity_id, orjson.loads(document), (_sort_value(spec.field, value),
-                                                           entity_id))
+        hits = tuple(Hit(entity_id, unpack(document), (_sort_value(spec.field, value),
+                                                     entity_id))
                      for entity_id, document, value in rows)
         if total is None:
             total = self._query(sql.count(table, request.filters))[0][0]
@@ -270,8 +271,11 @@ class DuckDBReads:
         cursor = self._con.cursor()
         try:
             cursor.execute(query.text, query.params)
-            # Sorted here, not by DuckDB, which would hold every document (see external_sort)
-            for document in sort_by_key(self._fetched(cursor)):
+            # Sorted here, not by DuckDB, which would hold every document (see external_sort),
+            # as JSON text, which is what the sort spills
+            rows = ((entity_id, json_text(document))
+                    for entity_id, document in self._fetched(cursor))
+            for document in sort_by_key(rows):
                 yield orjson.loads(document)
         finally:
             cursor.close()

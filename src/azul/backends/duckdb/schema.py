@@ -5,7 +5,9 @@ and column values.
 Per aggregate index `T` (named by `base.index_name`):
 
   T            one row per entity: `doc` (the row's version, unique forever),
-               `entity_id`, `document` (JSON), and per registered field i a
+               `entity_id`, `document` (JSON compressed on its own, see
+               `packed`; tables made before this hold the JSON text, see
+               `TableSpec.packed`), and per registered field i a
                LIST column `f{i}` holding the field's projection, None as a
                NULL element. Sortable fields also get `lo{i}`, the smallest
                value (range fields: lower bound), which is what the original
@@ -46,17 +48,19 @@ import attrs
 import orjson
 
 from azul.backends.duckdb.contributions import contribution_inner_table
+from azul.backends.duckdb.packed import PACKED_COLUMN
 from azul.core.fields import Field, FieldRegistry, FieldType, Value
 from azul.errors import ConfigError, InvalidFilterError
 
 _identifier_re = re.compile(r'^[a-z][a-z0-9_-]{0,250}$')
 
-# The clause of a column of JSON documents (contributions, aggregates,
-# replicas). DuckDB's default for a string column, DICT_FSST, costs a
-# checkpoint about 0.4 ms of CPU per string longer than 4 kB, most of a bulk
-# reindex's checkpoints (issue 16); ZSTD checkpoints such columns 4 to 5
-# times faster and stores them in half the space (10,000 documents of 9.6 kB:
-# 4.2 -> 0.9 CPU s, 33 -> 17 MB). Nothing filters or sorts on these columns.
+# The clause of a column of JSON documents (contributions, replicas, and
+# the aggregates of tables made before `packed`). DuckDB's default for a
+# string column, DICT_FSST, costs a checkpoint about 0.4 ms of CPU per string
+# longer than 4 kB, most of a bulk reindex's checkpoints (issue 16); ZSTD
+# checkpoints such columns 4 to 5 times faster and stores them in half the
+# space (10,000 documents of 9.6 kB: 4.2 -> 0.9 CPU s, 33 -> 17 MB). Nothing
+# filters or sorts on these columns.
 LARGE_TEXT = 'USING COMPRESSION zstd'
 
 
@@ -108,6 +112,8 @@ class TableSpec:
     coded: bool = True
     # Whether string sort columns have their `p{i}` prefix columns
     prefixed: bool = True
+    # Whether documents are compressed one by one (`packed`), not JSON text
+    packed: bool = True
 
     @property
     def table(self) -> str:
@@ -162,13 +168,19 @@ class TableSpec:
 
     @classmethod
     def of(cls, name: str, registry: FieldRegistry, coded: bool = True,
-           prefixed: bool = True) -> 'TableSpec':
+           prefixed: bool = True, packed: bool = True) -> 'TableSpec':
         return cls(name, tuple(FieldSpec(i, f) for i, f in enumerate(registry)), coded,
-                   prefixed)
+                   prefixed, packed)
+
+    @property
+    def document_type(self) -> str:
+        """The type of the `document` column, as a query parameter or a loaded row's."""
+        return 'BLOB' if self.packed else 'VARCHAR'
 
     def create_statements(self) -> list[str]:
-        columns = ['doc BIGINT NOT NULL', 'entity_id VARCHAR NOT NULL',
-                   f'document VARCHAR NOT NULL {LARGE_TEXT}', 'codes INTEGER[] NOT NULL']
+        document = PACKED_COLUMN if self.packed else f'document VARCHAR NOT NULL {LARGE_TEXT}'
+        columns = ['doc BIGINT NOT NULL', 'entity_id VARCHAR NOT NULL', document,
+                   'codes INTEGER[] NOT NULL']
         for spec in self.fields:
             kind = spec.field.type
             columns.append(f'{spec.values} {element_type(kind)}[] NOT NULL')

@@ -8,6 +8,7 @@ so that an entity deleted and re-created does not get a version an old reader
 still holds (the ABA problem of a per-entity counter).
 """
 
+import base64
 import os
 import tempfile
 from collections import Counter
@@ -18,6 +19,7 @@ import duckdb
 import orjson
 
 from azul.backends.base import AggregateWrite
+from azul.backends.duckdb.packed import pack
 from azul.backends.duckdb.schema import (
     TableSpec,
     element_type,
@@ -84,7 +86,7 @@ class AggregateWriter:
             f"SELECT nextval('{table.doc_sequence}') FROM range(?)",
             [len(documents)]).fetchall()]
         codes = self._term_codes(documents)
-        columns = {'doc': 'BIGINT', 'entity_id': 'VARCHAR', 'document': 'VARCHAR',
+        columns = {'doc': 'BIGINT', 'entity_id': 'VARCHAR', 'document': table.document_type,
                    'codes': 'INTEGER[]'}
         coded = [spec.codes for spec in table.facets if table.coded_spec(spec)]
         columns.update((column, 'INTEGER[]') for column in coded)
@@ -108,8 +110,9 @@ class AggregateWriter:
         made: dict[tuple[str, tuple], tuple[list, Any]] = {}
         rows = []
         for doc, document, by_facet in zip(docs, documents, codes, strict=True):
+            contents = document.aggregate.to_json()
             row = {'doc': doc, 'entity_id': document.entity_id,
-                   'document': orjson.dumps(document.aggregate.to_json()).decode(),
+                   'document': pack(contents) if table.packed else orjson.dumps(contents).decode(),
                    'codes': [code for field_codes in by_facet for code in field_codes]}
             if coded:
                 row.update(zip(coded, by_facet, strict=True))
@@ -199,7 +202,8 @@ def load_rows(cursor: duckdb.DuckDBPyConnection, table: str, columns: Mapping[st
     """
     Append rows to a table. Converting nested Python lists to DuckDB values
     costs about ten times as much as DuckDB's parsing the same rows from a
-    JSON file, so large batches go through a temporary file.
+    JSON file, so large batches go through a temporary file. BLOB values
+    (bytes) go through it in base64.
     """
     names = ', '.join(columns)
     if len(rows) < FILE_ROWS:
@@ -207,11 +211,21 @@ def load_rows(cursor: duckdb.DuckDBPyConnection, table: str, columns: Mapping[st
         cursor.execute(f'INSERT INTO {table} ({names}) SELECT {unnest}',
                        [[row[name] for row in rows] for name in columns])
         return
-    spec = ', '.join(f"{name}: '{kind}'" for name, kind in columns.items())
+    spec = ', '.join(f"{name}: '{'VARCHAR' if kind == 'BLOB' else kind}'"
+                     for name, kind in columns.items())
+    values = ', '.join(f'from_base64({name})' if kind == 'BLOB' else name
+                       for name, kind in columns.items())
     with tempfile.NamedTemporaryFile('wb', suffix='.json', delete=False) as f:
-        f.write(orjson.dumps(rows))
+        f.write(orjson.dumps(rows, default=_base64))
     try:
-        cursor.execute(f'INSERT INTO {table} ({names}) SELECT {names} FROM '
+        cursor.execute(f'INSERT INTO {table} ({names}) SELECT {values} FROM '
                        f"read_json(?, format='array', columns={{{spec}}})", [f.name])
     finally:
         os.unlink(f.name)
+
+
+def _base64(value: Any) -> str:
+    # orjson's hook for what it cannot write: only the bytes of BLOB columns
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f'Cannot write {type(value).__name__} to JSON')
