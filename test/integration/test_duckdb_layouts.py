@@ -77,7 +77,7 @@ def test_old_and_new_layouts_answer_alike(tmp_path, monkeypatch):
     path = tmp_path / 'index.duckdb'
     backend = DuckDBBackend(path, 'azul', 'layouts')
     backend.create_indices(CATALOG, [benchdata.ENTITY_TYPE], reg)
-    # Through a file and as parameters (see `writes.load_rows`)
+    # In two batches, each handed to DuckDB as Arrow columns (`columnar`)
     _write(backend, docs[:280])
     _write(backend, docs[280:300])
     table = backend._table(CATALOG, benchdata.ENTITY_TYPE)

@@ -13,12 +13,14 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 import duckdb
 import orjson
 
 from azul.backends.base import AggregateWrite
+from azul.backends.duckdb.columnar import load_columns
 from azul.backends.duckdb.packed import pack
 from azul.backends.duckdb.schema import (
     TableSpec,
@@ -85,83 +87,90 @@ class AggregateWriter:
         docs = [row[0] for row in self._cursor.execute(
             f"SELECT nextval('{table.doc_sequence}') FROM range(?)",
             [len(documents)]).fetchall()]
-        codes = self._term_codes(documents)
+        by_facet = self._term_codes(documents)
         columns = {'doc': 'BIGINT', 'entity_id': 'VARCHAR', 'document': table.document_type,
                    'codes': 'INTEGER[]'}
+        values: dict[str, list] = {
+            'doc': docs,
+            'entity_id': [document.entity_id for document in documents],
+            'document': [pack(d.aggregate.to_json()) if table.packed
+                         else orjson.dumps(d.aggregate.to_json()).decode() for d in documents],
+            'codes': ([list(chain.from_iterable(row)) for row in zip(*by_facet, strict=True)]
+                      if by_facet else [[] for _ in documents]),
+        }
         coded = [spec.codes for spec in table.facets if table.coded_spec(spec)]
-        columns.update((column, 'INTEGER[]') for column in coded)
-        # Per field once, not per document: its columns
-        plan = []
+        if coded:
+            for column, codes in zip(coded, by_facet, strict=True):
+                columns[column] = 'INTEGER[]'
+                values[column] = codes
+        # Column by column: a field's conversions in one loop. Projections
+        # repeat (the project's fields in the aggregate of each of its files,
+        # say), so a textual field's columns are made once per distinct
+        # projection; only those of textual fields, whose values are all
+        # strings (as keys, 1, 1.0 and True would be one)
         for spec in table.fields:
             field = spec.field
+            name = field.name
+            projections = [document.fields[name] for document in documents]
+            distinct = dict.fromkeys(projections) if field.type.textual else None
             columns[spec.values] = element_type(field.type) + '[]'
-            sort_column = prefix = None
+            if distinct is None:
+                values[spec.values] = [to_column(field, p) for p in projections]
+            else:
+                made = {p: to_column(field, p) for p in distinct}
+                values[spec.values] = [made[p] for p in projections]
             if field.sortable:
-                sort_column = spec.sort_column
-                columns[sort_column] = sort_type(field.type)
-            if table.prefixed_spec(spec):
-                prefix = spec.prefix
-                columns[prefix] = 'BIGINT'
-            plan.append((field, spec.values, sort_column, prefix, field.type.textual))
-        # Projections repeat (the project's fields in the aggregate of each of
-        # its files, say), so their columns are made once per batch; only
-        # those of textual fields, whose values are all strings (as keys,
-        # 1, 1.0 and True would be one)
-        made: dict[tuple[str, tuple], tuple[list, Any]] = {}
-        rows = []
-        for doc, document, by_facet in zip(docs, documents, codes, strict=True):
-            contents = document.aggregate.to_json()
-            row = {'doc': doc, 'entity_id': document.entity_id,
-                   'document': pack(contents) if table.packed else orjson.dumps(contents).decode(),
-                   'codes': [code for field_codes in by_facet for code in field_codes]}
-            if coded:
-                row.update(zip(coded, by_facet, strict=True))
-            projections = document.fields
-            for field, values, sort_column, prefix, textual in plan:
-                projection = projections[field.name]
-                columns_of = made.get((values, projection)) if textual else None
-                if columns_of is None:
-                    columns_of = (to_column(field, projection),
-                                  None if sort_column is None else sort_value(field, projection))
-                    if textual:
-                        made[values, projection] = columns_of
-                row[values] = columns_of[0]
-                if sort_column is not None:
-                    row[sort_column] = columns_of[1]
-                    if prefix is not None:
-                        row[prefix] = sort_prefix(columns_of[1])
-            rows.append(row)
-        load_rows(self._cursor, table.table, columns, rows)
+                columns[spec.sort_column] = sort_type(field.type)
+                if distinct is None:
+                    lows = [sort_value(field, p) for p in projections]
+                else:
+                    made = {p: sort_value(field, p) for p in distinct}
+                    lows = [made[p] for p in projections]
+                values[spec.sort_column] = lows
+                if table.prefixed_spec(spec):
+                    columns[spec.prefix] = 'BIGINT'
+                    made = {low: sort_prefix(low) for low in set(lows)}
+                    values[spec.prefix] = [made[low] for low in lows]
+        load_columns(self._cursor, table.table, columns, values, len(documents))
 
     def _term_codes(self, documents: Sequence[IndexedAggregate]) -> list[list[list[int]]]:
-        """The codes of each document's terms per facet; counts them in `T__counts`."""
+        """
+        The codes of the documents' terms: per facet, each document's list of
+        codes. Counts them in `T__counts`.
+        """
         facets = self._table.facets
-        # (field, value) -> dictionary key; values repeat a lot, encoding them does not
+        # (field, value) -> dictionary key; values repeat a lot, encoding them
+        # does not. The keys in the order of documents, then facets: the
+        # order of new codes follows it
         keys: dict[tuple[int, Value], tuple[int, str]] = {}
+        # A textual field's projections repeat, their values are keys already
+        seen: set[tuple[int, tuple]] = set()
+        textual = {spec.id: spec.field.type.textual for spec in facets}
         for document in documents:
             for spec in facets:
-                for value in document.fields[spec.field.name]:
+                projection = document.fields[spec.field.name]
+                if textual[spec.id]:
+                    if (spec.id, projection) in seen:
+                        continue
+                    seen.add((spec.id, projection))
+                for value in projection:
                     if (spec.id, value) not in keys:
                         keys[spec.id, value] = (spec.id, encode_term(value))
         codes = self._codes(list(set(keys.values())))
         by_value = {k: codes[key] for k, key in keys.items()}
-        # Per projection of a textual field once, as in `insert`
-        plan = [(spec.id, spec.field.name, spec.field.type.textual) for spec in facets]
-        made: dict[tuple[int, tuple], list[int]] = {}
         result = []
-        for document in documents:
-            projections = document.fields
-            row = []
-            for field_id, name, textual in plan:
-                projection = projections[name]
-                codes_of = made.get((field_id, projection)) if textual else None
-                if codes_of is None:
-                    codes_of = [by_value[field_id, value] for value in projection]
-                    if textual:
-                        made[field_id, projection] = codes_of
-                row.append(codes_of)
-            result.append(row)
-        counts = Counter(code for row in result for field_codes in row for code in field_codes)
+        for spec in facets:
+            field_id, name = spec.id, spec.field.name
+            projections = [document.fields[name] for document in documents]
+            if textual[field_id]:
+                made = {p: [by_value[field_id, value] for value in p]
+                        for p in dict.fromkeys(projections)}
+                result.append([made[p] for p in projections])
+            else:
+                result.append([[by_value[field_id, value] for value in p] for p in projections])
+        # Counted in the order of documents, then facets, as the rows of
+        # new terms are added to `T__counts` in the order they are first seen
+        counts = Counter(chain.from_iterable(chain.from_iterable(zip(*result, strict=True))))
         fields = {code: key[0] for key, code in codes.items()}
         table = self._table.counts_table
         if counts:
