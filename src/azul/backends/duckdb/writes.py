@@ -9,10 +9,12 @@ still holds (the ABA problem of a per-entity counter).
 """
 
 import base64
+import gc
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
@@ -83,6 +85,13 @@ class AggregateWriter:
 
     def insert(self, documents: Sequence[IndexedAggregate]) -> None:
         """Insert rows for documents known to be absent."""
+        # A batch makes hundreds of thousands of lists and strings that
+        # reference counting frees at its end; the collector's passes over
+        # them (and the heap) meanwhile find nothing to collect
+        with _gc_paused():
+            self._insert(documents)
+
+    def _insert(self, documents: Sequence[IndexedAggregate]) -> None:
         table = self._table
         docs = [row[0] for row in self._cursor.execute(
             f"SELECT nextval('{table.doc_sequence}') FROM range(?)",
@@ -199,6 +208,18 @@ class AggregateWriter:
                 f'value FROM ({wanted}) RETURNING field, value, code', params).fetchall()
             codes.update({(field, value): code for field, value, code in rows})
         return codes
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        # Not if something else had paused it
+        if enabled:
+            gc.enable()
 
 
 # Rows below which `load_rows` binds them as parameters: a temporary file
