@@ -8,10 +8,7 @@ so that an entity deleted and re-created does not get a version an old reader
 still holds (the ABA problem of a per-entity counter).
 """
 
-import base64
 import gc
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -222,40 +219,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-# Rows below which `load_rows` binds them as parameters: a temporary file
-# has a fixed cost that an incremental write of one bundle would feel
-FILE_ROWS = 100
-
-
 def load_rows(cursor: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, str],
               rows: list[dict[str, Any]]) -> None:
-    """
-    Append rows to a table. Converting nested Python lists to DuckDB values
-    costs about ten times as much as DuckDB's parsing the same rows from a
-    JSON file, so large batches go through a temporary file. BLOB values
-    (bytes) go through it in base64.
-    """
-    names = ', '.join(columns)
-    if len(rows) < FILE_ROWS:
-        unnest = ', '.join(f'unnest(?::{kind}[])' for kind in columns.values())
-        cursor.execute(f'INSERT INTO {table} ({names}) SELECT {unnest}',
-                       [[row[name] for row in rows] for name in columns])
-        return
-    spec = ', '.join(f"{name}: '{'VARCHAR' if kind == 'BLOB' else kind}'"
-                     for name, kind in columns.items())
-    values = ', '.join(f'from_base64({name})' if kind == 'BLOB' else name
-                       for name, kind in columns.items())
-    with tempfile.NamedTemporaryFile('wb', suffix='.json', delete=False) as f:
-        f.write(orjson.dumps(rows, default=_base64))
-    try:
-        cursor.execute(f'INSERT INTO {table} ({names}) SELECT {values} FROM '
-                       f"read_json(?, format='array', columns={{{spec}}})", [f.name])
-    finally:
-        os.unlink(f.name)
-
-
-def _base64(value: Any) -> str:
-    # orjson's hook for what it cannot write: only the bytes of BLOB columns
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    raise TypeError(f'Cannot write {type(value).__name__} to JSON')
+    """Append rows to a table (see `columnar.load_columns`)."""
+    load_columns(cursor, table, columns, {name: [row[name] for row in rows] for name in columns},
+                 len(rows))
