@@ -43,7 +43,8 @@ def load_columns(cursor: duckdb.DuckDBPyConnection, table: str, columns: Mapping
     Append `length` rows to a table, given column by column: `values[name]`
     is the column's values, one per row, as Python values of the column's
     DuckDB type in `columns` (lists for `T[]`, dicts for STRUCTs, bytes for
-    BLOB, None for NULL).
+    BLOB, None for NULL, but not for a whole list: the list columns written
+    are NOT NULL).
     """
     arrays = [_column(kind, values[name]) for name, kind in columns.items()]
     schema = na.struct({name: a.schema for name, a in zip(columns, arrays, strict=True)})
@@ -61,7 +62,6 @@ def _column(kind: str, values: Sequence[Any]) -> Any:
         offsets = array('i', [0])
         offsets.extend(itertools.accumulate(map(len, values)))
         child = _column(kind[:-2], list(itertools.chain.from_iterable(values)))
-        # List columns are NOT NULL but their elements may be
         return na.c_array_from_buffers(na.list_(child.schema), len(values),
                                        [None, offsets], children=[child])
     match = _struct_re.match(kind)

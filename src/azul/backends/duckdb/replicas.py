@@ -209,8 +209,8 @@ def write(cursor: duckdb.DuckDBPyConnection, name: str, replicas: Iterable[Repli
     new = [(i, r) for i, r in rows if keys[i] not in stored]
     new_groups = [h for h, k in group_keys.items() if k not in stored]
     new_lists = [i for i, k in hub_list_keys.items() if k not in stored]
-    # Through a JSON file: DuckDB converts the lists of hub ids and replica
-    # ids from Python several times as slowly as it parses them
+    # As Arrow columns (`load_rows`): DuckDB converts the lists of hub ids
+    # and replica ids from Python several times as slowly as it reads them
     if new:
         load_rows(cursor, table, _REPLICA_COLUMNS, [
             {'key': keys[i], 'entity_key': _lookup_key(r.entity_id), 'id': i,
