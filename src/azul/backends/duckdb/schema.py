@@ -114,6 +114,9 @@ class TableSpec:
     prefixed: bool = True
     # Whether documents are compressed one by one (`packed`), not JSON text
     packed: bool = True
+    # The preset dictionary that a write packs new documents with (see
+    # `zdicts`), set for the write only
+    zdict: bytes | None = attrs.field(default=None, repr=False)
 
     @property
     def table(self) -> str:

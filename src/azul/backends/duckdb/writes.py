@@ -112,7 +112,8 @@ class AggregateWriter:
         for doc, document, by_facet in zip(docs, documents, codes, strict=True):
             contents = document.aggregate.to_json()
             row = {'doc': doc, 'entity_id': document.entity_id,
-                   'document': pack(contents) if table.packed else orjson.dumps(contents).decode(),
+                   'document': (pack(contents, table.zdict) if table.packed
+                                else orjson.dumps(contents).decode()),
                    'codes': [code for field_codes in by_facet for code in field_codes]}
             if coded:
                 row.update(zip(coded, by_facet, strict=True))
