@@ -159,6 +159,12 @@ def test_a_missing_dictionary_fails_clearly(tmp_path):
         request = SearchRequest(TYPE, Filters(()), Sort(benchdata.registry()['fileName']), 5)
         with pytest.raises(AzulError, match=message):
             backend.search(CATALOG, request)
+        # A dictionary other than the one named: damaged
+        backend._cursor().execute(f'INSERT INTO {backend._zdicts.table} VALUES (?, ?, ?)',
+                                  [zdict_id, 'azul_zd_cat_files', b'{"other": 1}'])
+        with pytest.raises(AzulError, match=f'dictionary {zdict_id:#010x} in '
+                                            f'"azul_zd__zdicts" is damaged'):
+            backend.get_aggregate(CATALOG, TYPE, docs[0].entity_id)
     finally:
         backend.close()
 

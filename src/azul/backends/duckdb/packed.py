@@ -72,10 +72,14 @@ def inflate(value: bytes, zdicts: Dictionaries) -> bytes:
     zdict_id = dictionary_id(value)
     if zdict_id is None:
         return zlib.decompress(value)
-    inflater = zlib.decompressobj(zdict=zdicts(zdict_id))
-    text = inflater.decompress(value)
-    if not inflater.eof:
-        raise zlib.error('Incomplete packed document')
+    # The deflate stream between zlib's header and its Adler-32 of the
+    # document: zlib would check the dictionary's Adler-32 against the
+    # header's with every document, which costs more than inflating it (10
+    # of 15 µs for a 32 kB dictionary); `zdicts` checked it once
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS, zdict=zdicts(zdict_id))
+    text = inflater.decompress(value[6:-4])
+    if not inflater.eof or zlib.adler32(text).to_bytes(4, 'big') != value[-4:]:
+        raise zlib.error('Packed document incomplete or damaged')
     return text
 
 

@@ -83,6 +83,9 @@ class Dictionaries:
             raise AzulError(f'A packed document names zlib dictionary {zdict_id:#010x}, '
                             f'which {self.table} lacks')
         zdict = rows[0][0]
+        if zlib.adler32(zdict) != zdict_id:
+            # `packed.inflate` leaves this check to us
+            raise AzulError(f'The zlib dictionary {zdict_id:#010x} in {self.table} is damaged')
         with self._lock:
             self._by_id[zdict_id] = zdict
         return zdict
