@@ -162,7 +162,7 @@ def _unpack_documents(backend: DuckDBBackend, table: str) -> None:
     con.execute(f'ALTER TABLE {table} ADD COLUMN text VARCHAR')
     con.execute(f'UPDATE {table} SET text = t.text FROM (SELECT unnest(?::BIGINT[]) AS doc, '
                 f'unnest(?::VARCHAR[]) AS text) t WHERE {table}.doc = t.doc',
-                [[doc for doc, _ in rows], [json_text(d, backend._zdicts) for _, d in rows]])
+                [[doc for doc, _ in rows], [json_text(d, backend._zdict) for _, d in rows]])
     con.execute(f'ALTER TABLE {table} DROP COLUMN document')
     con.execute(f'ALTER TABLE {table} RENAME COLUMN text TO document')
 

@@ -193,7 +193,7 @@ def test_generations_bring_their_own(tmp_path):
                 f'SELECT document FROM {table.table} WHERE entity_id = ?',
                 [docs[0].entity_id]).fetchall()
             writer.switch_generation(CATALOG)
-            assert unpack(old, reader._zdicts) == docs[0].aggregate.to_json()
+            assert unpack(old, reader._zdict) == docs[0].aggregate.to_json()
             _all_read(reader, docs)
             assert sorted(_zdicts(writer)) == sorted([first, *second])
             # The next reindex's switch forgets the first generation's

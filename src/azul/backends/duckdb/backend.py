@@ -92,7 +92,7 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         # the only aggregates a bulk load can find stored (`load_aggregates`)
         self._written: dict[str, dict[str, set[str]]] = {}
         self._content = ident(f'{prefix}_{deployment}__content')
-        self._zdicts = Dictionaries(ident(f'{prefix}_{deployment}__zdicts'), self._cursor)
+        self._zdicts = Dictionaries(ident(f'{prefix}_{deployment}__zdicts'))
         self._path = str(path)
         config = {} if memory_limit is None else {'memory_limit': memory_limit}
         self._con = duckdb.connect(self._path, config=config)
@@ -608,7 +608,7 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
             f'SELECT entity_id, document, doc FROM {table.table} '
             f'WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))', [list(entity_ids)]).fetchall()
         return {entity_id: VersionedAggregate(
-                    Aggregate.from_json(entity_type, unpack(document, self._zdicts)), doc)
+                    Aggregate.from_json(entity_type, unpack(document, self._zdict)), doc)
                 for entity_id, document, doc in rows}
 
     def read_versions(self, catalog: str, entity_type: str,
@@ -655,6 +655,10 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
                 AggregateWriter(cursor, table).insert(fresh)
         return [d.entity_id for d in documents if d.entity_id in stored]
 
+    def _zdict(self, zdict_id: int) -> bytes:
+        """A preset dictionary of packed documents, as `packed.unpack` takes them."""
+        return self._zdicts.get(self._cursor(), zdict_id)
+
     def _packing(self, cursor: duckdb.DuckDBPyConnection, table: TableSpec,
                  documents: Sequence[IndexedAggregate]) -> TableSpec:
         """The table as a write of these documents packs them: with its dictionary."""
@@ -666,7 +670,7 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         if table is None:
             return None
         row = self._one(f'SELECT document FROM {table.table} WHERE entity_id = ?', [entity_id])
-        return None if row is None else unpack(row[0], self._zdicts)
+        return None if row is None else unpack(row[0], self._zdict)
 
     def health(self) -> Mapping[str, Any]:
         try:

@@ -14,9 +14,8 @@ import duckdb
 import orjson
 
 from azul.backends.duckdb import sql
-from azul.backends.duckdb.packed import json_text, unpack
+from azul.backends.duckdb.packed import Dictionaries, json_text, unpack
 from azul.backends.duckdb.schema import TableSpec, decode_term, from_column
-from azul.backends.duckdb.zdicts import Dictionaries
 from azul.core.fields import Field
 from azul.core.filters import Filters
 from azul.core.search import (
@@ -51,7 +50,7 @@ class DuckDBReads:
     """Searches, summaries and scans; mixed into `DuckDBBackend`."""
 
     _con: duckdb.DuckDBPyConnection
-    _zdicts: Dictionaries
+    _zdict: Dictionaries
 
     def search(self, catalog: str, request: SearchRequest) -> SearchResult:
         return self._switch_safe(lambda: self._search(catalog, request))
@@ -84,7 +83,7 @@ class DuckDBReads:
         if request.search_before is not None:
             rows.reverse()
         spec = table.spec(sort.field)
-        hits = tuple(Hit(entity_id, unpack(document, self._zdicts),
+        hits = tuple(Hit(entity_id, unpack(document, self._zdict),
                          (_sort_value(spec.field, value), entity_id))
                      for entity_id, document, value in rows)
         if total is None:
@@ -275,7 +274,7 @@ class DuckDBReads:
             cursor.execute(query.text, query.params)
             # Sorted here, not by DuckDB, which would hold every document (see external_sort),
             # as JSON text, which is what the sort spills
-            rows = ((entity_id, json_text(document, self._zdicts))
+            rows = ((entity_id, json_text(document, self._zdict))
                     for entity_id, document in self._fetched(cursor))
             for document in sort_by_key(rows):
                 yield orjson.loads(document)

@@ -21,7 +21,7 @@ wrong one cannot inflate to garbage either.
 
 import threading
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import duckdb
 import orjson
@@ -59,21 +59,20 @@ def choose(documents: Sequence[bytes]) -> bytes:
 
 class Dictionaries:
     """
-    The dictionaries of one connection's database, by id, as `packed.unpack`
-    takes them; loaded on first use through `cursor()` (the calling thread's,
-    which sees its own transaction's writes) and kept.
+    The dictionaries of one connection's database, by id; loaded on first use
+    through the calling thread's cursor (which sees its own transaction's
+    writes) and kept.
     """
 
-    def __init__(self, table: str, cursor: Callable[[], duckdb.DuckDBPyConnection]):
+    def __init__(self, table: str):
         self.table = table
-        self._cursor = cursor
         self._by_id: dict[int, bytes] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, zdict_id: int) -> bytes:
+    def get(self, cursor: duckdb.DuckDBPyConnection, zdict_id: int) -> bytes:
         zdict = self._by_id.get(zdict_id)
         if zdict is None:
-            zdict = self._load(self._cursor(), zdict_id)
+            zdict = self._load(cursor, zdict_id)
         return zdict
 
     def _load(self, cursor: duckdb.DuckDBPyConnection, zdict_id: int) -> bytes:
@@ -102,9 +101,7 @@ class Dictionaries:
         rows = cursor.execute(f'SELECT id FROM {self.table} WHERE table_name = ?',
                               [table.name]).fetchall()
         if rows:
-            zdict_id = rows[0][0]
-            zdict = self._by_id.get(zdict_id)
-            return self._load(cursor, zdict_id) if zdict is None else zdict
+            return self.get(cursor, rows[0][0])
         if not documents:
             return None
         # Once per table: the batch's last documents only
