@@ -15,8 +15,9 @@ the switch and look its dictionary up just after. They go at the next
 switch, when the tables they were made for are gone since a whole reindex.
 
 A missing dictionary (a file damaged, or a row deleted by hand) is an error
-that names it; zlib checks the Adler-32 of the dictionary it is given, so a
-wrong one cannot inflate to garbage either.
+that names it, and so is one whose bytes do not have its id (checked once,
+when loaded); `packed.inflate` checks each document's own Adler-32, so a
+wrong dictionary cannot inflate to garbage either.
 """
 
 import threading
