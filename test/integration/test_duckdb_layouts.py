@@ -6,13 +6,11 @@ values' lists), their answers those of the reference, while a table of the
 current layout answers the same from its packed documents, prefixes and
 codes.
 """
-import zlib
-
-import duckdb
 import orjson
 
 from azul.backends.base import AggregateWrite
 from azul.backends.duckdb import DuckDBBackend, reads, sql
+from azul.backends.duckdb.packed import json_text
 from azul.core.filters import Filters, Is
 from azul.core.search import SearchRequest, Sort, reference_search, reference_summary
 from azul_dev import benchdata
@@ -94,7 +92,7 @@ def test_old_and_new_layouts_answer_alike(tmp_path, monkeypatch):
     _documents_agree(backend, docs[:300])
     assert used
     # The layout before packed documents: JSON text
-    _unpack_documents(backend._con, table.table)
+    _unpack_documents(backend, table.table)
     backend.close()
     backend = DuckDBBackend(path, 'azul', 'layouts')
     try:
@@ -157,13 +155,14 @@ def test_complement_counts_answer_alike(tmp_path, monkeypatch):
         backend.close()
 
 
-def _unpack_documents(con: duckdb.DuckDBPyConnection, table: str) -> None:
+def _unpack_documents(backend: DuckDBBackend, table: str) -> None:
     """The table's documents as JSON text, as tables made before packing held them."""
+    con = backend._con
     rows = con.execute(f'SELECT doc, document FROM {table}').fetchall()
     con.execute(f'ALTER TABLE {table} ADD COLUMN text VARCHAR')
     con.execute(f'UPDATE {table} SET text = t.text FROM (SELECT unnest(?::BIGINT[]) AS doc, '
                 f'unnest(?::VARCHAR[]) AS text) t WHERE {table}.doc = t.doc',
-                [[doc for doc, _ in rows], [zlib.decompress(d).decode() for _, d in rows]])
+                [[doc for doc, _ in rows], [json_text(d, backend._zdict) for _, d in rows]])
     con.execute(f'ALTER TABLE {table} DROP COLUMN document')
     con.execute(f'ALTER TABLE {table} RENAME COLUMN text TO document')
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import attrs
 import duckdb
 import orjson
 
@@ -46,7 +47,7 @@ from azul.backends.base import (
 )
 from azul.backends.duckdb import contributions as packing
 from azul.backends.duckdb import replicas as replica_sql
-from azul.backends.duckdb import sql
+from azul.backends.duckdb import sql, zdicts
 from azul.backends.duckdb.contributions import contribution_inner_table
 from azul.backends.duckdb.packed import unpack
 from azul.backends.duckdb.reads import DuckDBReads
@@ -58,6 +59,7 @@ from azul.backends.duckdb.schema import (
     ident,
 )
 from azul.backends.duckdb.writes import AggregateWriter
+from azul.backends.duckdb.zdicts import Dictionaries
 from azul.core.documents import Aggregate, BundleFQID, Contribution, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.errors import BadRequestError, ServiceUnavailableError
@@ -90,6 +92,7 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         # the only aggregates a bulk load can find stored (`load_aggregates`)
         self._written: dict[str, dict[str, set[str]]] = {}
         self._content = ident(f'{prefix}_{deployment}__content')
+        self._zdicts = Dictionaries(ident(f'{prefix}_{deployment}__zdicts'))
         self._path = str(path)
         config = {} if memory_limit is None else {'memory_limit': memory_limit}
         self._con = duckdb.connect(self._path, config=config)
@@ -110,6 +113,7 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
                        f"generation VARCHAR DEFAULT ''")
         cursor.execute(f'CREATE TABLE IF NOT EXISTS {self._live} '
                        f'(catalog VARCHAR PRIMARY KEY, generation VARCHAR NOT NULL)')
+        cursor.execute(zdicts.create_statement(self._zdicts.table))
 
     def _create_content_table(self) -> None:
         self._cursor().execute(f'CREATE TABLE IF NOT EXISTS {self._content} '
@@ -345,6 +349,8 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         # Still this object's to abandon if the switch fails
         generation = self._building[catalog]
         with self._transaction() as cursor:
+            # Those of the tables the previous switch dropped, see `zdicts`
+            self._zdicts.forget_dropped(cursor, self._meta)
             self._drop_in(cursor, 'catalog = ? AND generation <> ?', [catalog, generation])
             rows = cursor.execute(f'SELECT table_name FROM {self._meta} WHERE catalog = ? '
                                   f'AND generation = ? AND aggregate',
@@ -438,6 +444,7 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
             self._cursor().execute(f'DROP TABLE IF EXISTS {self._meta}')
             self._cursor().execute(f'DROP TABLE IF EXISTS {self._live}')
             self._cursor().execute(f'DROP TABLE IF EXISTS {self._content}')
+            self._cursor().execute(f'DROP TABLE IF EXISTS {self._zdicts.table}')
             self._create_content_table()
             self._create_meta_tables()
 
@@ -600,8 +607,8 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         rows = self._cursor().execute(
             f'SELECT entity_id, document, doc FROM {table.table} '
             f'WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))', [list(entity_ids)]).fetchall()
-        return {entity_id: VersionedAggregate(Aggregate.from_json(entity_type,
-                                                                  unpack(document)), doc)
+        return {entity_id: VersionedAggregate(
+                    Aggregate.from_json(entity_type, unpack(document, self._zdict)), doc)
                 for entity_id, document, doc in rows}
 
     def read_versions(self, catalog: str, entity_type: str,
@@ -617,6 +624,8 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
                          writes: Sequence[AggregateWrite]) -> list[str]:
         table = self._require(catalog, entity_type)
         with self._transaction() as cursor:
+            table = self._packing(cursor, table, [w.document for w in writes
+                                                  if w.document is not None])
             conflicts = AggregateWriter(cursor, table).write(writes)
             if catalog in self._building:
                 written = self._written.setdefault(catalog, {}).setdefault(entity_type, set())
@@ -642,8 +651,18 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
                 f'WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))', [suspects]).fetchall()}
             fresh = [d for d in documents if d.entity_id not in stored]
             if fresh:
+                table = self._packing(cursor, table, fresh)
                 AggregateWriter(cursor, table).insert(fresh)
         return [d.entity_id for d in documents if d.entity_id in stored]
+
+    def _zdict(self, zdict_id: int) -> bytes:
+        """A preset dictionary of packed documents, as `packed.unpack` takes them."""
+        return self._zdicts.get(self._cursor(), zdict_id)
+
+    def _packing(self, cursor: duckdb.DuckDBPyConnection, table: TableSpec,
+                 documents: Sequence[IndexedAggregate]) -> TableSpec:
+        """The table as a write of these documents packs them: with its dictionary."""
+        return attrs.evolve(table, zdict=self._zdicts.of_table(cursor, table, documents))
 
     def get_aggregate(self, catalog: str, entity_type: str, entity_id: str
                       ) -> Mapping[str, Any] | None:
@@ -651,7 +670,7 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         if table is None:
             return None
         row = self._one(f'SELECT document FROM {table.table} WHERE entity_id = ?', [entity_id])
-        return None if row is None else unpack(row[0])
+        return None if row is None else unpack(row[0], self._zdict)
 
     def health(self) -> Mapping[str, Any]:
         try:

@@ -14,7 +14,7 @@ import duckdb
 import orjson
 
 from azul.backends.duckdb import sql
-from azul.backends.duckdb.packed import json_text, unpack
+from azul.backends.duckdb.packed import Dictionaries, json_text, unpack
 from azul.backends.duckdb.schema import TableSpec, decode_term, from_column
 from azul.core.fields import Field
 from azul.core.filters import Filters
@@ -50,6 +50,7 @@ class DuckDBReads:
     """Searches, summaries and scans; mixed into `DuckDBBackend`."""
 
     _con: duckdb.DuckDBPyConnection
+    _zdict: Dictionaries
 
     def search(self, catalog: str, request: SearchRequest) -> SearchResult:
         return self._switch_safe(lambda: self._search(catalog, request))
@@ -82,8 +83,8 @@ class DuckDBReads:
         if request.search_before is not None:
             rows.reverse()
         spec = table.spec(sort.field)
-        hits = tuple(Hit(entity_id, unpack(document), (_sort_value(spec.field, value),
-                                                     entity_id))
+        hits = tuple(Hit(entity_id, unpack(document, self._zdict),
+                         (_sort_value(spec.field, value), entity_id))
                      for entity_id, document, value in rows)
         if total is None:
             total = self._query(sql.count(table, request.filters))[0][0]
@@ -273,7 +274,7 @@ class DuckDBReads:
             cursor.execute(query.text, query.params)
             # Sorted here, not by DuckDB, which would hold every document (see external_sort),
             # as JSON text, which is what the sort spills
-            rows = ((entity_id, json_text(document))
+            rows = ((entity_id, json_text(document, self._zdict))
                     for entity_id, document in self._fetched(cursor))
             for document in sort_by_key(rows):
                 yield orjson.loads(document)

@@ -5,8 +5,9 @@ and column values.
 Per aggregate index `T` (named by `base.index_name`):
 
   T            one row per entity: `doc` (the row's version, unique forever),
-               `entity_id`, `document` (JSON compressed on its own, see
-               `packed`; tables made before this hold the JSON text, see
+               `entity_id`, `document` (JSON compressed on its own with
+               the table's preset dictionary, see `packed` and `zdicts`;
+               tables made before this hold the JSON text, see
                `TableSpec.packed`), and per registered field i a
                LIST column `f{i}` holding the field's projection, None as a
                NULL element. Sortable fields also get `lo{i}`, the smallest
@@ -114,6 +115,9 @@ class TableSpec:
     prefixed: bool = True
     # Whether documents are compressed one by one (`packed`), not JSON text
     packed: bool = True
+    # The preset dictionary that a write packs new documents with (see
+    # `zdicts`), set for the write only
+    zdict: bytes | None = attrs.field(default=None, repr=False)
 
     @property
     def table(self) -> str:

@@ -99,7 +99,7 @@ class AggregateWriter:
         values: dict[str, list] = {
             'doc': docs,
             'entity_id': [document.entity_id for document in documents],
-            'document': [pack(d.aggregate.to_json()) if table.packed
+            'document': [pack(d.aggregate.to_json(), table.zdict) if table.packed
                          else orjson.dumps(d.aggregate.to_json()).decode() for d in documents],
             'codes': ([list(chain.from_iterable(row)) for row in zip(*by_facet, strict=True)]
                       if by_facet else [[] for _ in documents]),
