@@ -11,7 +11,6 @@ still holds (the ABA problem of a per-entity counter).
 import base64
 import os
 import tempfile
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ import duckdb
 import orjson
 
 from azul.backends.base import AggregateWrite
+from azul.backends.duckdb import sums
 from azul.backends.duckdb.packed import pack
 from azul.backends.duckdb.schema import (
     TableSpec,
@@ -66,12 +66,7 @@ class AggregateWriter:
             (applied if current.get(write.entity_id) == write.expected else conflicts).append(write)
         old = [current[w.entity_id] for w in applied if w.entity_id in current]
         if old:
-            counts = table.counts_table
-            self._cursor.execute(
-                f'UPDATE {counts} SET n = {counts}.n - d.n FROM '
-                f'(SELECT code, count(*) AS n FROM (SELECT unnest(codes) AS code '
-                f'FROM {table.table} WHERE doc IN (SELECT unnest(?::BIGINT[]))) GROUP BY code) d '
-                f'WHERE {counts}.code = d.code', [old])
+            sums.subtract(self._cursor, table, old)
             self._cursor.execute(f'DELETE FROM {table.table} WHERE doc IN '
                                  f'(SELECT unnest(?::BIGINT[]))', [old])
         documents = [w.document for w in applied if w.document is not None]
@@ -134,7 +129,10 @@ class AggregateWriter:
         load_rows(self._cursor, table.table, columns, rows)
 
     def _term_codes(self, documents: Sequence[IndexedAggregate]) -> list[list[list[int]]]:
-        """The codes of each document's terms per facet; counts them in `T__counts`."""
+        """
+        The codes of each document's terms per facet; counts them, and adds
+        the sums of the summed fields, in `T__counts` (see `sums`).
+        """
         facets = self._table.facets
         # (field, value) -> dictionary key; values repeat a lot, encoding them does not
         keys: dict[tuple[int, Value], tuple[int, str]] = {}
@@ -161,15 +159,13 @@ class AggregateWriter:
                         made[field_id, projection] = codes_of
                 row.append(codes_of)
             result.append(row)
-        counts = Counter(code for row in result for field_codes in row for code in field_codes)
+        summed = self._table.summed_fields
+        tally = sums.Tally(summed)
+        names = [spec.field.name for spec in summed]
+        tally.add(((code for field_codes in row for code in field_codes) for row in result),
+                  ([document.fields[name] for name in names] for document in documents))
         fields = {code: key[0] for key, code in codes.items()}
-        table = self._table.counts_table
-        if counts:
-            self._cursor.execute(
-                f'INSERT INTO {table} SELECT unnest(?::SMALLINT[]), unnest(?::INTEGER[]), '
-                f'unnest(?::BIGINT[]) ON CONFLICT (field, code) DO UPDATE '
-                f'SET n = {table}.n + excluded.n',
-                [[fields[c] for c in counts], list(counts), list(counts.values())])
+        sums.upsert(self._cursor, self._table, tally, fields)
         return result
 
     def _codes(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
