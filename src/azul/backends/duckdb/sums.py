@@ -28,8 +28,8 @@ from azul.core.fields import FieldType, Value
 FIELD = -1
 
 # Their codes (a term's code is positive): the sums of all rows (`n` the
-# number of rows), the sums of the magnitudes of the integer values of
-# `Double` fields, and the number of rows with a non-integer value of them
+# number of rows), the sums of the magnitudes of the values, and the number
+# of rows with a non-integer value (of `Double` fields)
 TOTALS, MAGNITUDES, INEXACT = -1, -2, -3
 
 # Integers up to this magnitude are doubles, and so are their sums up to it
@@ -41,13 +41,15 @@ class Tally:
     """What rows add to the counts table: term counts, per-term sums and field -1's rows."""
     specs: tuple[FieldSpec, ...]
     counts: Counter = attrs.field(factory=Counter)
-    sums: dict[int, list[int]] = attrs.field(factory=dict)
     rows: int = 0
+    # Per summed field, the sum per code (absent: zero)
+    sums: list[dict[int, int]] = attrs.field(init=False)
     totals: list[int] = attrs.field(init=False)
     magnitudes: list[int] = attrs.field(init=False)
     inexact: list[int] = attrs.field(init=False)
 
     def __attrs_post_init__(self):
+        self.sums = [{} for _ in self.specs]
         self.totals = [0] * len(self.specs)
         self.magnitudes = [0] * len(self.specs)
         self.inexact = [0] * len(self.specs)
@@ -79,14 +81,11 @@ class Tally:
                 row[j] = total
                 totals[j] += total
                 self.magnitudes[j] += magnitude
-            if any(row):
-                for code in row_codes:
-                    kept = sums.get(code)
-                    if kept is None:
-                        sums[code] = row.copy()
-                    else:
-                        for j, v in enumerate(row):
-                            kept[j] += v
+            for field_sums, v in zip(sums, row, strict=True):
+                if v:
+                    # One dict per field: a list per code cost twice the CPU
+                    for code in row_codes:
+                        field_sums[code] = field_sums.get(code, 0) + v
 
     def changes(self, fields: Mapping[int, int]) -> tuple[list, ...]:
         """
@@ -94,15 +93,15 @@ class Tally:
         code, count and sums (the latter as lists per summed field), field
         -1's rows included. `fields` maps each code to its field.
         """
-        zero = [0] * len(self.specs)
         codes = list(self.counts)
-        rows = [(fields[c], c, n, self.sums.get(c, zero)) for c, n in self.counts.items()]
+        columns = [[fields[c] for c in codes], codes, list(self.counts.values())]
+        columns += [[field_sums.get(c, 0) for c in codes] for field_sums in self.sums]
         if codes and self.specs:
-            rows += [(FIELD, TOTALS, self.rows, self.totals),
-                     (FIELD, MAGNITUDES, 0, self.magnitudes),
-                     (FIELD, INEXACT, 0, self.inexact)]
-        columns = [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
-        columns += [[r[3][j] for r in rows] for j in range(len(self.specs))]
+            extra = [(TOTALS, self.rows, self.totals), (MAGNITUDES, 0, self.magnitudes),
+                     (INEXACT, 0, self.inexact)]
+            for code, n, values in extra:
+                for column, value in zip(columns, [FIELD, code, n, *values], strict=True):
+                    column.append(value)
         return tuple(columns)
 
 
