@@ -2,7 +2,8 @@
 The per-term sums that DuckDB's writes keep in the counts table (`sums`):
 the unfiltered summary after inserts, updates and deletes, against answers
 worked out by hand, and the fallback to summing afresh while a `Double`
-field's kept sums would not be exact.
+field's kept sums would not be exact. Also the unfiltered cardinality and
+facet of a `Double` field, which count its codes.
 """
 import pytest
 
@@ -12,7 +13,17 @@ from azul.backends.duckdb.schema import TableSpec
 from azul.core.documents import Aggregate, BundleFQID, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.core.filters import Filters, Is
-from azul.core.search import Cardinality, Count, Sum, SummaryRequest, TermBucket, Terms
+from azul.core.search import (
+    Cardinality,
+    Count,
+    FacetResult,
+    SearchRequest,
+    Sort,
+    Sum,
+    SummaryRequest,
+    TermBucket,
+    Terms,
+)
 
 CATALOG, ENTITY_TYPE = 'cat', 'files'
 
@@ -191,3 +202,26 @@ def test_tally_of_rows():
         [-1, -1, -1, 7, 0],
         [0, -2, -2, 2, 1],
     )
+
+
+def test_zeros_of_a_double_facet_are_one_term(tmp_path):
+    registry = FieldRegistry((Field('x', FieldType.double, 'contents.x', facet=True),))
+    backend = DuckDBBackend(tmp_path / 'zeros.duckdb', 'azul', 'zeros')
+    try:
+        backend.create_indices(CATALOG, [ENTITY_TYPE], registry)
+        # Each in a batch of its own: within one, the two are one key already
+        for i, x in enumerate((0.0, -0.0, 1.0)):
+            aggregate = Aggregate(entity_type=ENTITY_TYPE, entity_id=f'd{i}',
+                                  contents={'x': [x]}, bundles=(BundleFQID('b', 'v'),),
+                                  sources=('s',), num_contributions=1)
+            writes = [AggregateWrite(f'd{i}', IndexedAggregate(aggregate, {'x': (x,)}), None)]
+            assert backend.write_aggregates(CATALOG, ENTITY_TYPE, writes) == []
+        x = registry['x']
+        request = SummaryRequest(ENTITY_TYPE, Filters(), (Cardinality('c', x), Terms('t', x)))
+        assert backend.summary(CATALOG, request) == {
+            'c': 2, 't': (TermBucket(0.0, 2, {}), TermBucket(1.0, 1, {}))}
+        search = SearchRequest(ENTITY_TYPE, Filters(), Sort(x), 10, facets=(x,))
+        assert backend.search(CATALOG, search).facets == {
+            'x': FacetResult(total=3, counts={0.0: 2, 1.0: 1})}
+    finally:
+        backend.close()

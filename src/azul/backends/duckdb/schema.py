@@ -288,7 +288,16 @@ def sort_prefix(value: str | None) -> int | None:
 
 
 def encode_term(value: Value) -> str:
-    """The dictionary key of a value: JSON, ranges as arrays, `null` for the null term."""
+    """
+    The dictionary key of a value: JSON, ranges as arrays, `null` for the null
+    term. -0.0 is 0.0 (adding 0.0 makes it so), as the two are one term: a
+    key of each made the unfiltered facets and cardinalities, which count
+    codes, see two terms where there is one.
+    """
+    if isinstance(value, float):
+        value += 0.0
+    elif isinstance(value, tuple):
+        value = tuple(v + 0.0 if isinstance(v, float) else v for v in value)
     return orjson.dumps(value).decode()
 
 
