@@ -173,6 +173,34 @@ def test_large_cells_are_summed_afresh(backend):
     assert backend.summary(CATALOG, REQUEST)['totalCells'] == big
 
 
+def test_huge_cells_are_summed_afresh(backend):
+    # An integer, but not one a HUGEINT holds
+    _write(backend, (_doc('d1', 'bam', ('brain',), (1,), (1e300,)), False))
+    _write(backend, (_doc('d2', 'bam', ('brain',), (2,), (3.0,)), False))
+    assert _totals(backend) == ((-1, 2, 3, 3), (-2, 0, 3, 3), (-3, 0, 0, 1))
+    assert _kept(backend) == {'size'}
+    assert backend.summary(CATALOG, REQUEST)['totalCells'] == 1e300
+
+
+def test_summed_fields_without_facets(tmp_path):
+    # No codes at all: the totals are kept all the same
+    registry = FieldRegistry((Field('size', FieldType.long, 'contents.size'),))
+    backend = DuckDBBackend(tmp_path / 'plain.duckdb', 'azul', 'plain')
+    try:
+        backend.create_indices(CATALOG, [ENTITY_TYPE], registry)
+        for i, size in enumerate((3, 4)):
+            aggregate = Aggregate(entity_type=ENTITY_TYPE, entity_id=f'd{i}',
+                                  contents={'size': [size]}, bundles=(BundleFQID('b', 'v'),),
+                                  sources=('s',), num_contributions=1)
+            writes = [AggregateWrite(f'd{i}', IndexedAggregate(aggregate, {'size': (size,)}),
+                                     None)]
+            assert backend.write_aggregates(CATALOG, ENTITY_TYPE, writes) == []
+        request = SummaryRequest(ENTITY_TYPE, Filters(), (Sum('total', registry['size']),))
+        assert backend.summary(CATALOG, request) == {'total': 7.0}
+    finally:
+        backend.close()
+
+
 def test_filtered_summaries_sum_afresh(backend):
     _write(backend, (D1, False), (D2, False), (D3, False))
     request = SummaryRequest(ENTITY_TYPE, Filters((Is(R('format'), ('bam',)),)),

@@ -10,7 +10,8 @@ added. A summary computed afresh sums `Long` values as HUGEINT, exactly too,
 so the kept sums of a `Long` field always answer the same. It sums `Double`
 values as doubles, which is exact only while every partial sum is an
 integer a double holds: so a `Double` field's kept sums are used only while
-none of the field's values in the table is a non-integer and the sum of
+none of the field's values in the table is a non-integer (or beyond 2 ** 53)
+and the sum of
 their magnitudes is at most 2 ** 53 (which bounds every partial sum in any
 order); otherwise the summary sums afresh, as before. Both conditions are
 kept as counts that deletes subtract, in rows of field -1.
@@ -29,7 +30,8 @@ FIELD = -1
 
 # Their codes (a term's code is positive): the sums of all rows (`n` the
 # number of rows), the sums of the magnitudes of the values, and the number
-# of rows with a non-integer value (of `Double` fields)
+# of rows with a value of a `Double` field that is not an integer of at most
+# `EXACT_LIMIT`
 TOTALS, MAGNITUDES, INEXACT = -1, -2, -3
 
 # Integers up to this magnitude are doubles, and so are their sums up to it
@@ -70,8 +72,10 @@ class Tally:
                 for v in field_values:
                     if v is None:
                         continue
-                    if double and not float(v).is_integer():
-                        # Contributes nothing but its mark: the field is summed afresh
+                    if double and not (float(v).is_integer() and abs(v) <= EXACT_LIMIT):
+                        # Contributes nothing but its mark: the field is summed afresh.
+                        # (Larger integers would break the limit anyway, and 1e300
+                        # would not fit a HUGEINT.)
                         self.inexact[j] += 1
                         total = magnitude = 0
                         break
@@ -96,7 +100,7 @@ class Tally:
         codes = list(self.counts)
         columns = [[fields[c] for c in codes], codes, list(self.counts.values())]
         columns += [[field_sums.get(c, 0) for c in codes] for field_sums in self.sums]
-        if codes and self.specs:
+        if self.rows and self.specs:
             extra = [(TOTALS, self.rows, self.totals), (MAGNITUDES, 0, self.magnitudes),
                      (INEXACT, 0, self.inexact)]
             for code, n, values in extra:
