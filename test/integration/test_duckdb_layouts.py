@@ -1,6 +1,7 @@
 """
-DuckDB files written before documents were compressed one by one, before the
-string sort columns' prefix columns, and before the per-facet code columns:
+DuckDB files written before the counts table kept per-term sums, before
+documents were compressed one by one, before the string sort columns' prefix
+columns, and before the per-facet code columns:
 read and written as they were (JSON text; sorting by the strings; the
 values' lists), their answers those of the reference, while a table of the
 current layout answers the same from its packed documents, prefixes and
@@ -79,7 +80,7 @@ def test_old_and_new_layouts_answer_alike(tmp_path, monkeypatch):
     _write(backend, docs[:280])
     _write(backend, docs[280:300])
     table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
-    assert table.coded and table.packed
+    assert table.coded and table.packed and table.summed
     # Compressed: shorter than the JSON text
     for doc in (docs[0], docs[299]):
         [(kind, size)] = backend._cursor().execute(
@@ -91,14 +92,23 @@ def test_old_and_new_layouts_answer_alike(tmp_path, monkeypatch):
     _answers_agree(backend, docs[:300], reg)
     _documents_agree(backend, docs[:300])
     assert used
+    # The layout before the per-term sums: the counts table without them
+    for spec in table.summed_fields:
+        backend._cursor().execute(f'ALTER TABLE {table.counts_table} DROP COLUMN {spec.sum}')
+    backend.close()
+    backend = DuckDBBackend(path, 'azul', 'layouts')
+    table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
+    assert table.coded and table.packed and not table.summed
+    _write(backend, docs[300:310])
+    _answers_agree(backend, docs[:310], reg)
     # The layout before packed documents: JSON text
     _unpack_documents(backend, table.table)
     backend.close()
     backend = DuckDBBackend(path, 'azul', 'layouts')
     try:
         table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
-        assert table.coded and table.prefixed and not table.packed
-        _write(backend, docs[300:320])
+        assert table.coded and table.prefixed and not table.packed and not table.summed
+        _write(backend, docs[310:320])
         used.clear()
         _answers_agree(backend, docs[:320], reg)
         _documents_agree(backend, docs[:320])

@@ -256,6 +256,27 @@ def test_summary_evaluates_the_filters_once():
     assert query.params == ()
 
 
+def test_unfiltered_summary_reads_kept_sums():
+    size, ratio, flag = REGISTRY['size'], REGISTRY['ratio'], REGISTRY['flag']
+    aggregations = (Count('n'), Sum('sizes', size), Sum('ratios', ratio),
+                    Terms('sizes_by_flag', flag, sums=(size,)),
+                    Terms('ratios_by_flag', flag, sums=(ratio, size)))
+    # The kept sums of `size` (f1, s1 in the counts table), not those of
+    # `ratio` (f2); a terms aggregation summing both sums both afresh. Each
+    # sum of a row names its column three times (`row_sum`)
+    spec = sql.SummarySpec.of(TABLE, aggregations, kept=frozenset({1}))
+    text = sql.summary(TABLE, Filters(), spec).text
+    assert text.count('f1') == 3 and text.count('f2') == 6
+    assert f'(SELECT s1 FROM {TABLE.counts_table} WHERE field = -1 AND code = -1)' in text
+    assert text.count(f's1 AS s2 FROM {TABLE.counts_table} WHERE field = 3 AND n > 0') == 1
+    assert text.count('unnest(k3)') == 1
+    # With filters the summary sums the matching rows (the materialized rows' f1 and
+    # three sums of it)
+    filters = Filters((Is(flag, (True,)),))
+    text = sql.summary(TABLE, filters, spec).text
+    assert TABLE.counts_table not in text and text.count('f1') == 10
+
+
 def test_summary_columns_number_each_aggregation():
     aggregations = (Sum('a', REGISTRY['ratio']), Count('n'),
                     Terms('t', REGISTRY['flag'], sums=(REGISTRY['size'], REGISTRY['ratio']),

@@ -257,17 +257,21 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
 
     def _spec(self, name: str, registry: str) -> TableSpec:
         fields = _registry_from_json(orjson.loads(registry))
-        # Tables made before the code or the prefix columns, or before packed
-        # documents, are read and written as they were
+        # Tables made before the code or the prefix columns, before packed
+        # documents, or before the per-term sums, are read and written as they were
         layout = TableSpec.of(name, fields)
-        columns = dict(self._cursor().execute(
-            'SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?',
-            [name]).fetchall())
+        counts = name + '__counts'
+        rows = self._cursor().execute(
+            'SELECT table_name, column_name, data_type FROM duckdb_columns() '
+            'WHERE table_name IN (?, ?)', [name, counts]).fetchall()
+        columns = {column: kind for table, column, kind in rows if table == name}
+        summed = {column for table, column, _ in rows if table == counts}
         return TableSpec.of(name, fields,
                             coded=all(s.codes in columns for s in layout.facets),
                             prefixed=all(s.prefix in columns for s in layout.fields
                                          if layout.prefixed_spec(s)),
-                            packed=columns.get('document') == layout.document_type)
+                            packed=columns.get('document') == layout.document_type,
+                            summed=all(s.sum in summed for s in layout.summed_fields))
 
     def _stored_table(self, catalog: str, entity_type: str) -> TableSpec | None:
         """The aggregate index to write: the tables of its generation."""

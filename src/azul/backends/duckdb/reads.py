@@ -13,7 +13,7 @@ import attrs
 import duckdb
 import orjson
 
-from azul.backends.duckdb import sql
+from azul.backends.duckdb import sql, sums
 from azul.backends.duckdb.packed import Dictionaries, json_text, unpack
 from azul.backends.duckdb.schema import TableSpec, decode_term, from_column
 from azul.core.fields import Field
@@ -193,9 +193,12 @@ class DuckDBReads:
             return reference_summary((), request)
         spec = sql.SummarySpec.of(table, request.aggregations)
         if table.coded:
-            # The codes of the filters, the summary and the keys of its codes: one snapshot
+            # The codes of the filters, which kept sums are exact, the summary
+            # and the keys of its codes: one snapshot
             with self._snapshot():
                 codes = self._codes(table, request.filters)
+                if not request.filters and table.summed:
+                    spec = attrs.evolve(spec, kept=self._kept(table, spec))
                 rows = self._query(sql.summary(table, request.filters, spec, codes))
                 keys = self._distinct_keys(table, spec, rows)
         else:
@@ -225,6 +228,13 @@ class DuckDBReads:
             else:
                 raise BadRequestError(f'Unknown aggregation {agg!r}')
         return result
+
+    def _kept(self, table: TableSpec, spec: sql.SummarySpec) -> frozenset[int]:
+        """The summed fields of the summary whose kept sums are exact (`sums.exact`)."""
+        summed = [f for _, f in spec.sums] + [f for *_, fs, _ in spec.terms for _, f in fs]
+        query = sums.kept_fields(table, summed)
+        rows = [] if query is None else self._query(sql.Query(query))
+        return sums.exact(table, summed, rows)
 
     def _distinct_keys(self, table: TableSpec, spec: sql.SummarySpec,
                        rows: Sequence[tuple]) -> dict[int, str]:

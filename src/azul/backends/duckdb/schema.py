@@ -22,7 +22,13 @@ Per aggregate index `T` (named by `base.index_name`):
   T__counts    (field, code, n): the number of rows per term, kept up to date
                by every write, so that the unfiltered facets (every first page
                of the data browser) read a small table instead of counting
-               tens of millions of values.
+               tens of millions of values. Per summed field i (`Long` and
+               `Double` fields), `s{i}` is the exact sum (HUGEINT) of the
+               field's values in the rows having the term, so that the
+               unfiltered summary's terms aggregations with sums read it too;
+               rows of field -1 (`sums`) hold the totals, the magnitudes and
+               the inexact values of the summed fields (tables made before
+               this have no `s{i}`, see `summed`).
                Per facet field i, `k{i}` lists the codes of that field's
                terms only (tables made before this have none, see `coded`):
                a filter on a keyword or boolean facet tests a few integers
@@ -104,6 +110,11 @@ class FieldSpec:
         """The column of the sort value's `sort_prefix` (string sort columns of prefixed tables)."""
         return f'p{self.id}'
 
+    @property
+    def sum(self) -> str:
+        """The counts table's column of the field's per-term sums (summed tables)."""
+        return f's{self.id}'
+
 
 @attrs.frozen
 class TableSpec:
@@ -115,6 +126,8 @@ class TableSpec:
     prefixed: bool = True
     # Whether documents are compressed one by one (`packed`), not JSON text
     packed: bool = True
+    # Whether the counts table has the per-term sums of the summed fields
+    summed: bool = True
     # The preset dictionary that a write packs new documents with (see
     # `zdicts`), set for the write only
     zdict: bytes | None = attrs.field(default=None, repr=False)
@@ -165,6 +178,13 @@ class TableSpec:
         return self.coded_spec(spec) and spec.field.type in (FieldType.keyword,
                                                               FieldType.boolean)
 
+    @property
+    def summed_fields(self) -> tuple[FieldSpec, ...]:
+        """The fields whose per-term sums the counts table keeps: none unless `summed`."""
+        if not self.summed:
+            return ()
+        return tuple(f for f in self.fields if f.field.type.duckdb_type in SUMMED_TYPES)
+
     def prefixed_spec(self, spec: FieldSpec) -> bool:
         """Whether the field has a prefix column."""
         return (self.prefixed and spec.field.sortable
@@ -172,9 +192,9 @@ class TableSpec:
 
     @classmethod
     def of(cls, name: str, registry: FieldRegistry, coded: bool = True,
-           prefixed: bool = True, packed: bool = True) -> 'TableSpec':
+           prefixed: bool = True, packed: bool = True, summed: bool = True) -> 'TableSpec':
         return cls(name, tuple(FieldSpec(i, f) for i, f in enumerate(registry)), coded,
-                   prefixed, packed)
+                   prefixed, packed, summed)
 
     @property
     def document_type(self) -> str:
@@ -194,12 +214,13 @@ class TableSpec:
                 columns.append(f'{spec.prefix} BIGINT')
             if self.coded_spec(spec):
                 columns.append(f'{spec.codes} INTEGER[] NOT NULL')
+        sums = ''.join(f'{spec.sum} HUGEINT NOT NULL, ' for spec in self.summed_fields)
         return [
             f'CREATE SEQUENCE IF NOT EXISTS {self.doc_sequence}',
             f'CREATE SEQUENCE IF NOT EXISTS {self.code_sequence}',
             f'CREATE TABLE IF NOT EXISTS {self.table} ({", ".join(columns)})',
             f'CREATE TABLE IF NOT EXISTS {self.counts_table} (field SMALLINT NOT NULL, '
-            f'code INTEGER NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (field, code))',
+            f'code INTEGER NOT NULL, n BIGINT NOT NULL, {sums}PRIMARY KEY (field, code))',
             f'CREATE TABLE IF NOT EXISTS {self.terms_table} '
             f'(field SMALLINT NOT NULL, code INTEGER NOT NULL, value VARCHAR NOT NULL)',
         ]
@@ -246,6 +267,9 @@ def sort_value(field: Field, values: Sequence[Value]) -> Any:
     return min(present) if present else None
 
 
+# The column types of the fields whose per-term sums the counts table keeps
+SUMMED_TYPES = ('BIGINT', 'DOUBLE')
+
 # The sort type whose columns have a prefix column
 PREFIXED_TYPE = 'VARCHAR'
 
@@ -268,7 +292,16 @@ def sort_prefix(value: str | None) -> int | None:
 
 
 def encode_term(value: Value) -> str:
-    """The dictionary key of a value: JSON, ranges as arrays, `null` for the null term."""
+    """
+    The dictionary key of a value: JSON, ranges as arrays, `null` for the null
+    term. -0.0 is 0.0 (adding 0.0 makes it so), as the two are one term: a
+    key of each made the unfiltered facets and cardinalities, which count
+    codes, see two terms where there is one.
+    """
+    if isinstance(value, float):
+        value += 0.0
+    elif isinstance(value, tuple):
+        value = tuple(v + 0.0 if isinstance(v, float) else v for v in value)
     return orjson.dumps(value).decode()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from azul.backends.duckdb import sums
 from azul.backends.duckdb.schema import (
     FieldSpec,
     TableSpec,
@@ -600,7 +601,9 @@ class SummarySpec:
     key (JSON). Likewise the distinct values `d{k}` of such fields, k in
     `coded_distinct`, are their codes (the null term's among them), which
     `terms_of` turns into keys: hashing lists of integers costs less than
-    hashing lists of strings.
+    hashing lists of strings. Without filters, the sums of the fields in
+    `kept` and the coded aggregations summing only those come from the
+    counts table (`sums`).
     """
     count: bool
     sums: tuple[tuple[int, FieldSpec], ...]           # (column k, field) of the totals row
@@ -609,9 +612,11 @@ class SummarySpec:
                        tuple[tuple[int, FieldSpec], ...]], ...]  # (agg, field, sums, distinct)
     coded: frozenset[int] = frozenset()
     coded_distinct: frozenset[int] = frozenset()
+    kept: frozenset[int] = frozenset()  # field ids, see `sums.exact`
 
     @classmethod
-    def of(cls, table: TableSpec, aggregations: Sequence[Aggregation]) -> 'SummarySpec':
+    def of(cls, table: TableSpec, aggregations: Sequence[Aggregation],
+           kept: frozenset[int] = frozenset()) -> 'SummarySpec':
         k = itertools.count()
         count, sums, cardinalities, terms = False, [], [], []
         for i, agg in enumerate(aggregations):
@@ -633,13 +638,13 @@ class SummarySpec:
         coded_distinct = frozenset(k for *_, distinct in terms for k, d in distinct
                                    if table.coded_filter(d))
         return cls(count, tuple(sums), tuple(cardinalities), tuple(terms), coded,
-                   coded_distinct)
+                   coded_distinct, kept)
 
     def columns(self) -> list[str]:
         names = ['agg', 'n'] + [f't{i}' for i, *_ in self.terms]
         names += [f's{k}' for k, _ in self.sums]
-        for _, _, sums, distinct in self.terms:
-            names += [f's{k}' for k, _ in sums] + [f'd{k}' for k, _ in distinct]
+        for _, _, summed, distinct in self.terms:
+            names += [f's{k}' for k, _ in summed] + [f'd{k}' for k, _ in distinct]
         return names
 
 
@@ -651,13 +656,18 @@ def summary(table: TableSpec, filters: Filters, spec: SummarySpec,
     materialized CTE of the columns the aggregations read: evaluating the
     filters costs more than any single aggregation of the matching rows.
     Without filters the parts read the table, and cardinalities of facet
-    fields read the counts table. `codes` as for `where`.
+    fields, coded terms aggregations and sums of `SummarySpec.kept` fields
+    read the counts table. `codes` as for `where`.
     """
     parts, params = [], []
     used: dict[str, None] = {}
     source = 'm' if filters else table.table
     totals = ['NULL::SMALLINT AS agg', 'count(*) AS n']
+    kept = frozenset() if filters else spec.kept
     for k, f in spec.sums:
+        if f.id in kept:
+            totals.append(f'{sums.total(table, f)} AS s{k}')
+            continue
         totals.append(f'sum({row_sum(f)}) AS s{k}')
         used[f.values] = None
     parts.append(f'SELECT {", ".join(totals)} FROM {source}')
@@ -680,18 +690,22 @@ def summary(table: TableSpec, filters: Filters, spec: SummarySpec,
             parts.append(f'SELECT {i}::SMALLINT AS agg, count(DISTINCT v){null} AS n '
                          f'FROM (SELECT unnest({f.values}) AS v FROM {source})')
             used[f.values] = None
-    for i, f, sums, distinct in spec.terms:
+    for i, f, summed, distinct in spec.terms:
         # Values are distinct within a document, so count(*) counts documents
         column = f.codes if i in spec.coded else f.values
-        inner = [f'unnest({column}) AS v']
-        outer = [f'{i}::SMALLINT AS agg', 'count(*) AS n', f'v AS t{i}']
-        used[column] = None
-        for k, s in sums:
-            inner.append(f'{row_sum(s)} AS x{k}')
-            outer.append(f'sum(x{k}) AS s{k}')
-            used[s.values] = None
-        part = (f'SELECT {", ".join(outer)} FROM (SELECT {", ".join(inner)} '
-                f'FROM {source}) GROUP BY v')
+        if not filters and i in spec.coded and all(s.id in kept for _, s in summed):
+            # The term counts and sums kept by every write: codes, as below
+            part = sums.terms(table, i, f, summed)
+        else:
+            inner = [f'unnest({column}) AS v']
+            outer = [f'{i}::SMALLINT AS agg', 'count(*) AS n', f'v AS t{i}']
+            used[column] = None
+            for k, s in summed:
+                inner.append(f'{row_sum(s)} AS x{k}')
+                outer.append(f'sum(x{k}) AS s{k}')
+                used[s.values] = None
+            part = (f'SELECT {", ".join(outer)} FROM (SELECT {", ".join(inner)} '
+                    f'FROM {source}) GROUP BY v')
         for k, d in distinct:
             values = d.codes if k in spec.coded_distinct else d.values
             used[values] = None
@@ -706,7 +720,7 @@ def summary(table: TableSpec, filters: Filters, spec: SummarySpec,
                     f'LEFT JOIN ({pairs}) p ON g.t{i} IS NOT DISTINCT FROM p.v')
         if i in spec.coded:
             # Grouped by the integer code; the term is its dictionary key
-            names = ['n', *(f's{k}' for k, _ in sums), *(f'd{k}' for k, _ in distinct)]
+            names = ['n', *(f's{k}' for k, _ in summed), *(f'd{k}' for k, _ in distinct)]
             part = (f'SELECT g.agg, {", ".join(f"g.{c}" for c in names)}, t.value AS t{i} '
                     f'FROM ({part}) g JOIN {table.terms_table} t ON t.code = g.t{i}')
         parts.append(part)

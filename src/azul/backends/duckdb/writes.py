@@ -9,7 +9,6 @@ still holds (the ABA problem of a per-entity counter).
 """
 
 import gc
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import chain
@@ -19,6 +18,7 @@ import duckdb
 import orjson
 
 from azul.backends.base import AggregateWrite
+from azul.backends.duckdb import sums
 from azul.backends.duckdb.columnar import load_columns
 from azul.backends.duckdb.packed import pack
 from azul.backends.duckdb.schema import (
@@ -67,12 +67,7 @@ class AggregateWriter:
             (applied if current.get(write.entity_id) == write.expected else conflicts).append(write)
         old = [current[w.entity_id] for w in applied if w.entity_id in current]
         if old:
-            counts = table.counts_table
-            self._cursor.execute(
-                f'UPDATE {counts} SET n = {counts}.n - d.n FROM '
-                f'(SELECT code, count(*) AS n FROM (SELECT unnest(codes) AS code '
-                f'FROM {table.table} WHERE doc IN (SELECT unnest(?::BIGINT[]))) GROUP BY code) d '
-                f'WHERE {counts}.code = d.code', [old])
+            sums.subtract(self._cursor, table, old)
             self._cursor.execute(f'DELETE FROM {table.table} WHERE doc IN '
                                  f'(SELECT unnest(?::BIGINT[]))', [old])
         documents = [w.document for w in applied if w.document is not None]
@@ -142,7 +137,8 @@ class AggregateWriter:
     def _term_codes(self, documents: Sequence[IndexedAggregate]) -> list[list[list[int]]]:
         """
         The codes of the documents' terms: per facet, each document's list of
-        codes. Counts them in `T__counts`.
+        codes. Counts them, and adds the sums of the summed fields, in
+        `T__counts` (see `sums`).
         """
         facets = self._table.facets
         # (field, value) -> dictionary key; values repeat a lot, encoding them
@@ -176,15 +172,15 @@ class AggregateWriter:
                 result.append([[by_value[field_id, value] for value in p] for p in projections])
         # Counted in the order of documents, then facets, as the rows of
         # new terms are added to `T__counts` in the order they are first seen
-        counts = Counter(chain.from_iterable(chain.from_iterable(zip(*result, strict=True))))
+        per_document = (chain.from_iterable(row) for row in zip(*result, strict=True)) \
+            if result else ([] for _ in documents)
+        summed = self._table.summed_fields
+        tally = sums.Tally(summed)
+        names = [spec.field.name for spec in summed]
+        tally.add(per_document, ([document.fields[name] for name in names]
+                                 for document in documents))
         fields = {code: key[0] for key, code in codes.items()}
-        table = self._table.counts_table
-        if counts:
-            self._cursor.execute(
-                f'INSERT INTO {table} SELECT unnest(?::SMALLINT[]), unnest(?::INTEGER[]), '
-                f'unnest(?::BIGINT[]) ON CONFLICT (field, code) DO UPDATE '
-                f'SET n = {table}.n + excluded.n',
-                [[fields[c] for c in counts], list(counts), list(counts.values())])
+        sums.upsert(self._cursor, self._table, tally, fields)
         return result
 
     def _codes(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
