@@ -253,8 +253,8 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
 
     def _spec(self, name: str, registry: str) -> TableSpec:
         fields = _registry_from_json(orjson.loads(registry))
-        # Tables made before the code or the prefix columns, or before packed
-        # documents, are read and written as they were
+        # Tables made before the code, prefix or single code columns, or before
+        # packed documents, are read and written as they were
         layout = TableSpec.of(name, fields)
         columns = dict(self._cursor().execute(
             'SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?',
@@ -263,7 +263,9 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
                             coded=all(s.codes in columns for s in layout.facets),
                             prefixed=all(s.prefix in columns for s in layout.fields
                                          if layout.prefixed_spec(s)),
-                            packed=columns.get('document') == layout.document_type)
+                            packed=columns.get('document') == layout.document_type,
+                            singled=all(s.single in columns for s in layout.fields
+                                        if layout.single_spec(s)))
 
     def _stored_table(self, catalog: str, entity_type: str) -> TableSpec | None:
         """The aggregate index to write: the tables of its generation."""

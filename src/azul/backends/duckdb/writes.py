@@ -90,6 +90,10 @@ class AggregateWriter:
                    'codes': 'INTEGER[]'}
         coded = [spec.codes for spec in table.facets if table.coded_spec(spec)]
         columns.update((column, 'INTEGER[]') for column in coded)
+        # A facet's code where it has one term: by position in `table.facets`
+        singles = [(i, spec.single) for i, spec in enumerate(table.facets)
+                   if table.single_spec(spec)]
+        columns.update((column, 'INTEGER') for _, column in singles)
         # Per field once, not per document: its columns
         plan = []
         for spec in table.fields:
@@ -116,6 +120,9 @@ class AggregateWriter:
                    'codes': [code for field_codes in by_facet for code in field_codes]}
             if coded:
                 row.update(zip(coded, by_facet, strict=True))
+            for i, column in singles:
+                field_codes = by_facet[i]
+                row[column] = field_codes[0] if len(field_codes) == 1 else None
             projections = document.fields
             for field, values, sort_column, prefix, textual in plan:
                 projection = projections[field.name]
