@@ -1,11 +1,11 @@
 """
 DuckDB files written before the counts table kept per-term sums, before
-documents were compressed one by one, before the string sort columns' prefix
-columns, and before the per-facet code columns:
-read and written as they were (JSON text; sorting by the strings; the
-values' lists), their answers those of the reference, while a table of the
-current layout answers the same from its packed documents, prefixes and
-codes.
+the single code columns, before documents were compressed one by one,
+before the string sort columns' prefix columns, and before the per-facet
+code columns: read and written as they were (code lists only; JSON text;
+sorting by the strings; the values' lists), their answers those of the
+reference, while a table of the current layout answers the same from its
+kept sums, single codes, packed documents, prefixes and codes.
 """
 import orjson
 
@@ -80,7 +80,7 @@ def test_old_and_new_layouts_answer_alike(tmp_path, monkeypatch):
     _write(backend, docs[:280])
     _write(backend, docs[280:300])
     table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
-    assert table.coded and table.packed and table.summed
+    assert table.coded and table.packed and table.summed and table.singled
     # Compressed: shorter than the JSON text
     for doc in (docs[0], docs[299]):
         [(kind, size)] = backend._cursor().execute(
@@ -101,13 +101,18 @@ def test_old_and_new_layouts_answer_alike(tmp_path, monkeypatch):
     assert table.coded and table.packed and not table.summed
     _write(backend, docs[300:310])
     _answers_agree(backend, docs[:310], reg)
-    # The layout before packed documents: JSON text
+    # The layout before packed documents (JSON text) and the single code columns
     _unpack_documents(backend, table.table)
+    singles = [spec for spec in table.fields if table.single_spec(spec)]
+    assert singles
+    for spec in singles:
+        backend._cursor().execute(f'ALTER TABLE {table.table} DROP COLUMN {spec.single}')
     backend.close()
     backend = DuckDBBackend(path, 'azul', 'layouts')
     try:
         table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
-        assert table.coded and table.prefixed and not table.packed and not table.summed
+        assert (table.coded and table.prefixed and not table.packed and not table.summed
+                and not table.singled)
         _write(backend, docs[310:320])
         used.clear()
         _answers_agree(backend, docs[:320], reg)

@@ -310,15 +310,32 @@ def test_filters_on_keyword_and_boolean_facets_test_codes():
                                                (evil.id, '"x"'), (evil.id, '"y"')]
     codes = {(flag.id, 'true'): 9, (evil.id, '"y"'): 4, (evil.id, '"x"'): 12}
     query = sql.where(TABLE, filters, codes)
-    # Codes as literals in ascending order; the size and name values stay parameters
-    assert f'(list_contains({evil.codes}, 4) OR list_contains({evil.codes}, 12))' in query.text
-    assert f'(list_contains({flag.codes}, 9))' in query.text
+    # Codes as literals in ascending order; the size and name values stay parameters.
+    # A row with one term compares its single code, the others read their list
+    assert (f'(CASE WHEN {evil.single} IS NOT NULL THEN {evil.single} IN (4, 12) '
+            f'ELSE (list_contains({evil.codes}, 4) OR list_contains({evil.codes}, 12)) END)'
+            in query.text)
+    assert (f'(CASE WHEN {flag.single} IS NOT NULL THEN {flag.single} IN (9) '
+            f'ELSE list_contains({flag.codes}, 9) END)' in query.text)
     assert query.params == (17, 'n')
     # A value without a code is in no document
     assert sql.where(TABLE, Filters((Is(REGISTRY[EVIL], ('z',)),)), codes).text == '(FALSE)'
     negated = Filters((Is(REGISTRY[EVIL], ('x',), negated=True),))
     assert sql.where(TABLE, negated, codes).text == \
-        f'(NOT list_contains({evil.codes}, 12))'
+        f'(NOT CASE WHEN {evil.single} IS NOT NULL THEN {evil.single} IN (12) ' \
+        f'ELSE list_contains({evil.codes}, 12) END)'
+    # Tables made before the single code columns read the lists only
+    listed = TableSpec.of(TABLE.name, REGISTRY, singled=False)
+    query = sql.where(listed, filters, codes)
+    assert f'(list_contains({evil.codes}, 4) OR list_contains({evil.codes}, 12))' in query.text
+    assert f'(list_contains({flag.codes}, 9))' in query.text
+    assert 'CASE' not in query.text
+    assert sql.where(listed, negated, codes).text == f'(NOT list_contains({evil.codes}, 12))'
+    assert f'{evil.single} INTEGER' in TABLE.create_statements()[2]
+    assert f'{evil.single} INTEGER' not in listed.create_statements()[2]
+    # Only facets whose `is` filters test codes have one (not `size`, a long facet)
+    assert [s.single for s in TABLE.fields if TABLE.single_spec(s)] == \
+        [flag.single, evil.single]
     # Tables made before the code columns test values
     old = TableSpec.of(TABLE.name, REGISTRY, coded=False)
     assert sql.filter_keys(old, filters) == []

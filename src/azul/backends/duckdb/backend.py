@@ -257,8 +257,8 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
 
     def _spec(self, name: str, registry: str) -> TableSpec:
         fields = _registry_from_json(orjson.loads(registry))
-        # Tables made before the code or the prefix columns, before packed
-        # documents, or before the per-term sums, are read and written as they were
+        # Tables made before the code, prefix or single code columns, before
+        # packed documents, or before the per-term sums, are read and written as they were
         layout = TableSpec.of(name, fields)
         counts = name + '__counts'
         rows = self._cursor().execute(
@@ -271,7 +271,9 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
                             prefixed=all(s.prefix in columns for s in layout.fields
                                          if layout.prefixed_spec(s)),
                             packed=columns.get('document') == layout.document_type,
-                            summed=all(s.sum in summed for s in layout.summed_fields))
+                            summed=all(s.sum in summed for s in layout.summed_fields),
+                            singled=all(s.single in columns for s in layout.fields
+                                        if layout.single_spec(s)))
 
     def _stored_table(self, catalog: str, entity_type: str) -> TableSpec | None:
         """The aggregate index to write: the tables of its generation."""

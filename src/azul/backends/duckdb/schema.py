@@ -40,6 +40,11 @@ Per aggregate index `T` (named by `base.index_name`):
                that a top-N and its bound compare integers instead of
                decompressing every string (tables made before this have none,
                see `prefixed`).
+               Per facet field i whose `is` filters test codes, `s{i}` is
+               the row's code of the field when it has exactly one term,
+               else NULL: a filter compares an integer instead of reading
+               the list `k{i}` on most rows (tables made before this have
+               none, see `singled`).
   T__terms     (field, code, value): the dictionary, values as JSON (`null`
                for the null term). Codes are unique across fields.
 
@@ -106,6 +111,11 @@ class FieldSpec:
         return f'k{self.id}'
 
     @property
+    def single(self) -> str:
+        """The column of the field's code in rows with one term (see `TableSpec.singled`)."""
+        return f's{self.id}'
+
+    @property
     def prefix(self) -> str:
         """The column of the sort value's `sort_prefix` (string sort columns of prefixed tables)."""
         return f'p{self.id}'
@@ -128,6 +138,8 @@ class TableSpec:
     packed: bool = True
     # Whether the counts table has the per-term sums of the summed fields
     summed: bool = True
+    # Whether the facet fields whose filters test codes have their `s{i}` columns
+    singled: bool = True
     # The preset dictionary that a write packs new documents with (see
     # `zdicts`), set for the write only
     zdict: bytes | None = attrs.field(default=None, repr=False)
@@ -185,6 +197,10 @@ class TableSpec:
             return ()
         return tuple(f for f in self.fields if f.field.type.duckdb_type in SUMMED_TYPES)
 
+    def single_spec(self, spec: FieldSpec) -> bool:
+        """Whether the field has a column of its single code."""
+        return self.singled and self.coded_filter(spec)
+
     def prefixed_spec(self, spec: FieldSpec) -> bool:
         """Whether the field has a prefix column."""
         return (self.prefixed and spec.field.sortable
@@ -192,9 +208,10 @@ class TableSpec:
 
     @classmethod
     def of(cls, name: str, registry: FieldRegistry, coded: bool = True,
-           prefixed: bool = True, packed: bool = True, summed: bool = True) -> 'TableSpec':
+           prefixed: bool = True, packed: bool = True, summed: bool = True,
+           singled: bool = True) -> 'TableSpec':
         return cls(name, tuple(FieldSpec(i, f) for i, f in enumerate(registry)), coded,
-                   prefixed, packed, summed)
+                   prefixed, packed, summed, singled)
 
     @property
     def document_type(self) -> str:
@@ -214,6 +231,8 @@ class TableSpec:
                 columns.append(f'{spec.prefix} BIGINT')
             if self.coded_spec(spec):
                 columns.append(f'{spec.codes} INTEGER[] NOT NULL')
+            if self.single_spec(spec):
+                columns.append(f'{spec.single} INTEGER')
         sums = ''.join(f'{spec.sum} HUGEINT NOT NULL, ' for spec in self.summed_fields)
         return [
             f'CREATE SEQUENCE IF NOT EXISTS {self.doc_sequence}',

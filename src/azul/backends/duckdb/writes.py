@@ -104,6 +104,11 @@ class AggregateWriter:
             for column, codes in zip(coded, by_facet, strict=True):
                 columns[column] = 'INTEGER[]'
                 values[column] = codes
+        # A facet's code where it has one term (by position in `table.facets`)
+        for i, spec in enumerate(table.facets):
+            if table.single_spec(spec):
+                columns[spec.single] = 'INTEGER'
+                values[spec.single] = [c[0] if len(c) == 1 else None for c in by_facet[i]]
         # Column by column: a field's conversions in one loop. Projections
         # repeat (the project's fields in the aggregate of each of its files,
         # say), so a textual field's columns are made once per distinct
