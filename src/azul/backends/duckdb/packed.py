@@ -42,8 +42,8 @@ _LEVEL = 3
 # dictionary was used, whose Adler-32 the next four bytes hold (RFC 1950)
 _FDICT = 0x20
 
-# A dictionary by its Adler-32, see `zdicts.Dictionaries`
-Dictionaries = Callable[[int], bytes]
+# Looks a dictionary up by its Adler-32 (`zdicts.Dictionaries.get` with a cursor)
+ZdictLookup = Callable[[int], bytes]
 
 
 def pack(document: Any, zdict: bytes | None = None) -> bytes:
@@ -67,7 +67,7 @@ def dictionary_id(value: bytes) -> int | None:
     return int.from_bytes(value[2:6], 'big') if value[1] & _FDICT else None
 
 
-def inflate(value: bytes, zdicts: Dictionaries) -> bytes:
+def inflate(value: bytes, zdicts: ZdictLookup) -> bytes:
     """The JSON of a packed document."""
     zdict_id = dictionary_id(value)
     if zdict_id is None:
@@ -83,11 +83,11 @@ def inflate(value: bytes, zdicts: Dictionaries) -> bytes:
     return text
 
 
-def unpack(value: str | bytes, zdicts: Dictionaries) -> Any:
+def unpack(value: str | bytes, zdicts: ZdictLookup) -> Any:
     """A stored document: packed (bytes) or, in tables made before, JSON text."""
     return orjson.loads(inflate(value, zdicts) if isinstance(value, bytes) else value)
 
 
-def json_text(value: str | bytes, zdicts: Dictionaries) -> str:
+def json_text(value: str | bytes, zdicts: ZdictLookup) -> str:
     """A stored document as JSON text."""
     return inflate(value, zdicts).decode() if isinstance(value, bytes) else value

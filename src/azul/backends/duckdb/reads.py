@@ -14,7 +14,7 @@ import duckdb
 import orjson
 
 from azul.backends.duckdb import sql, sums
-from azul.backends.duckdb.packed import Dictionaries, json_text, unpack
+from azul.backends.duckdb.packed import ZdictLookup, json_text, unpack
 from azul.backends.duckdb.schema import TableSpec, decode_term, from_column
 from azul.core.fields import Field
 from azul.core.filters import Filters
@@ -50,7 +50,7 @@ class DuckDBReads:
     """Searches, summaries and scans; mixed into `DuckDBBackend`."""
 
     _con: duckdb.DuckDBPyConnection
-    _zdict: Dictionaries
+    _zdict: ZdictLookup
 
     def search(self, catalog: str, request: SearchRequest) -> SearchResult:
         return self._switch_safe(lambda: self._search(catalog, request))

@@ -22,7 +22,7 @@ wrong dictionary cannot inflate to garbage either.
 
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import duckdb
 import orjson
@@ -49,8 +49,13 @@ def choose(documents: Sequence[bytes]) -> bytes:
     concatenated, up to `SIZE`. zlib codes nearer matches in fewer bits, so
     the batch's order is kept, the last document last.
     """
+    return _newest(reversed(documents))
+
+
+def _newest(documents: Iterable[bytes]) -> bytes:
+    """`choose` of documents given newest first, taking only as many as it needs."""
     parts, size = [], 0
-    for document in reversed(documents):
+    for document in documents:
         parts.append(document)
         size += len(document)
         if size >= SIZE:
@@ -105,14 +110,9 @@ class Dictionaries:
             return self.get(cursor, rows[0][0])
         if not documents:
             return None
-        # Once per table: the batch's last documents only
-        texts, size = [], 0
-        for document in reversed(documents):
-            texts.append(orjson.dumps(document.aggregate.to_json()))
-            size += len(texts[-1])
-            if size >= SIZE:
-                break
-        zdict = choose(texts[::-1])
+        # Once per table, serializing only the batch's last documents
+        zdict = _newest(orjson.dumps(document.aggregate.to_json())
+                        for document in reversed(documents))
         while True:
             zdict_id = zlib.adler32(zdict)
             rows = cursor.execute(f'SELECT dictionary FROM {self.table} WHERE id = ? LIMIT 1',
