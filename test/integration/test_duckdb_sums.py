@@ -8,7 +8,7 @@ facet of a `Double` field, which count its codes.
 import pytest
 
 from azul.backends.base import AggregateWrite
-from azul.backends.duckdb import DuckDBBackend, sql, sums
+from azul.backends.duckdb import DuckDBBackend, summaries, sums
 from azul.backends.duckdb.schema import TableSpec
 from azul.core.documents import Aggregate, BundleFQID, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
@@ -80,7 +80,7 @@ def _write(backend, *writes: tuple[IndexedAggregate | str, bool]) -> None:
 def _kept(backend) -> frozenset[str]:
     """The names of the fields whose kept sums the unfiltered summary reads."""
     table = backend._table(CATALOG, ENTITY_TYPE)
-    spec = sql.SummarySpec.of(table, REQUEST.aggregations)
+    spec = summaries.SummarySpec.of(table, REQUEST.aggregations)
     ids = backend._kept(table, spec)
     return frozenset(s.field.name for s in table.fields if s.id in ids)
 

@@ -10,7 +10,7 @@ import attrs
 import duckdb
 import pytest
 
-from azul.backends.duckdb import sql
+from azul.backends.duckdb import sql, summaries
 from azul.backends.duckdb.schema import (
     TableSpec,
     decode_term,
@@ -60,7 +60,7 @@ def test_field_names_and_values_never_reach_sql():
                sql.facets(TABLE, filters, TABLE.facets[:1], [TABLE.spec(evil)],
                           sql.PageSpec(Sort(evil), 10, search_before=(EVIL, EVIL))),
                sql.rows(TABLE, sql.PageSpec(Sort(evil), 10), [1, 2]),
-               sql.summary(TABLE, filters, sql.SummarySpec.of(TABLE, (
+               summaries.summary(TABLE, filters, summaries.SummarySpec.of(TABLE, (
                    Count('n'), Sum('s', REGISTRY['size']), Cardinality('c', evil),
                    Terms('t', evil, sums=(REGISTRY['size'],), distinct=(evil,))))),
                sql.scan(TABLE, filters)]
@@ -234,8 +234,8 @@ def test_cardinality_may_count_the_null_term():
     filters = Filters((Is(REGISTRY['size'], (1,)),))
 
     def text(count_null: bool) -> str:
-        spec = sql.SummarySpec.of(TABLE, (Cardinality('c', REGISTRY['name'], count_null),))
-        return sql.summary(TABLE, filters, spec).text
+        spec = summaries.SummarySpec.of(TABLE, (Cardinality('c', REGISTRY['name'], count_null),))
+        return summaries.summary(TABLE, filters, spec).text
 
     assert 'bool_or(v IS NULL)' not in text(False)
     assert 'bool_or(v IS NULL)' in text(True)
@@ -247,12 +247,12 @@ def test_summary_evaluates_the_filters_once():
                     Cardinality('sizes', REGISTRY['size']),
                     Terms('by_flag', REGISTRY['flag'], sums=(REGISTRY['size'],),
                           distinct=(REGISTRY['name'],)))
-    query = sql.summary(TABLE, filters, sql.SummarySpec.of(TABLE, aggregations))
+    query = summaries.summary(TABLE, filters, summaries.SummarySpec.of(TABLE, aggregations))
     assert query.params == (17, True)
     assert query.text.count('list_contains') == 2
-    # Without filters nothing is materialized and facet cardinalities read the counts
-    query = sql.summary(TABLE, Filters(), sql.SummarySpec.of(TABLE, aggregations))
-    assert 'MATERIALIZED' not in query.text and TABLE.counts_table in query.text
+    # Without filters no rows are materialized and facet cardinalities read the counts
+    query = summaries.summary(TABLE, Filters(), summaries.SummarySpec.of(TABLE, aggregations))
+    assert 'WITH m AS' not in query.text and TABLE.counts_table in query.text
     assert query.params == ()
 
 
@@ -263,18 +263,21 @@ def test_unfiltered_summary_reads_kept_sums():
                     Terms('ratios_by_flag', flag, sums=(ratio, size)))
     # The kept sums of `size` (f1, s1 in the counts table), not those of
     # `ratio` (f2); a terms aggregation summing both sums both afresh. Each
-    # sum of a row names its column three times (`row_sum`)
-    spec = sql.SummarySpec.of(TABLE, aggregations, kept=frozenset({1}))
-    text = sql.summary(TABLE, Filters(), spec).text
-    assert text.count('f1') == 3 and text.count('f2') == 6
+    # sum of a row names its column three times (`row_sum`), in each of the
+    # two branches of rows with one flag and with several (`s3`, `k3`)
+    spec = summaries.SummarySpec.of(TABLE, aggregations, kept=frozenset({1}))
+    text = summaries.summary(TABLE, Filters(), spec).text
+    assert text.count('f1') == 6 and text.count('f2') == 9
     assert f'(SELECT s1 FROM {TABLE.counts_table} WHERE field = -1 AND code = -1)' in text
-    assert text.count(f's1 AS s2 FROM {TABLE.counts_table} WHERE field = 3 AND n > 0') == 1
+    # The counts table's rows of the flag, joined with their keys once
+    assert text.count(TABLE.counts_table) == 2
+    assert text.count('s1 AS s2 FROM c WHERE field = 3') == 1
     assert text.count('unnest(k3)') == 1
-    # With filters the summary sums the matching rows (the materialized rows' f1 and
-    # three sums of it)
+    # With filters the summary sums the matching rows: each field's sum of a
+    # row once, into the materialized rows, whichever aggregations sum it
     filters = Filters((Is(flag, (True,)),))
-    text = sql.summary(TABLE, filters, spec).text
-    assert TABLE.counts_table not in text and text.count('f1') == 10
+    text = summaries.summary(TABLE, filters, spec).text
+    assert TABLE.counts_table not in text and text.count('f1') == 3 and text.count('f2') == 3
 
 
 def test_summary_columns_number_each_aggregation():
@@ -282,7 +285,7 @@ def test_summary_columns_number_each_aggregation():
                     Terms('t', REGISTRY['flag'], sums=(REGISTRY['size'], REGISTRY['ratio']),
                           distinct=(REGISTRY['name'],)),
                     Sum('b', REGISTRY['size']))
-    spec = sql.SummarySpec.of(TABLE, aggregations)
+    spec = summaries.SummarySpec.of(TABLE, aggregations)
     assert spec.columns() == ['agg', 'n', 't2', 's0', 's4', 's1', 's2', 'd3']
 
 
@@ -483,14 +486,15 @@ def test_coded_summary_counts_distinct_codes():
                     Terms('by_shape', registry['shape'], sums=(size,),
                           distinct=(registry['color'],)),
                     Terms('by_flag', registry['flag']))
-    spec = sql.SummarySpec.of(table, aggregations)
-    # The colors of a shape are codes: red 1, blue 2, the null term 3
+    spec = summaries.SummarySpec.of(table, aggregations)
+    # The colors of a shape are found as codes (red 1, blue 2, the null term 3)
+    # and listed as their keys, the null term's left out
     assert spec.coded_distinct == {2}
 
     def answer(filters, codes=None):
-        query = sql.summary(table, filters, spec, codes)
+        query = summaries.summary(table, filters, spec, codes)
         result = {}
-        # Per aggregation, its rows' values (n, term, sums, codes), without the NULLs of
+        # Per aggregation, its rows' values (n, term, sums, keys), without the NULLs of
         # other columns
         for agg, *values in con.execute(query.text, query.params).fetchall():
             row = tuple(tuple(sorted(v)) if isinstance(v, list) else v
@@ -505,17 +509,15 @@ def test_coded_summary_counts_distinct_codes():
     # The unfiltered cardinality reads the counts table, which this table has not filled
     assert {k: v for k, v in unfiltered.items() if k != 2} == {
         None: [(4, 16)],
-        3: [(2, '"square"', 10, (1, 2, 3)), (3, '"round"', 16, (1, 2, 3))],
+        3: [(2, '"square"', 10, ('"blue"', '"red"')), (3, '"round"', 16, ('"blue"', '"red"'))],
         4: [(1, 'false'), (3, 'true')]}
     # Rows with a red color: a and c
     color = table.spec(registry['color'])
     red = Filters((Is(registry['color'], ('red',)),))
     assert answer(red, {(color.id, '"red"'): 1}) == {
-        None: [(2, 1)], 2: [(2,)], 3: [(1, '"round"', 1, (1,)), (1, '"square"', (1, 2))],
+        None: [(2, 1)], 2: [(2,)],
+        3: [(1, '"round"', 1, ('"red"',)), (1, '"square"', ('"blue"', '"red"'))],
         4: [(2, 'true')]}
-    query = sql.terms_of(table, [3, 1])
-    assert sorted(con.execute(query.text, query.params).fetchall()) == [(1, '"red"'),
-                                                                       (3, 'null')]
 
 
 def test_sort_prefix_orders_as_the_strings():
@@ -583,7 +585,7 @@ def test_row_sum_is_list_sum(kind, lists):
     con.execute(f'CREATE TABLE t ({spec.values} {element_type(kind)}[])')
     con.executemany('INSERT INTO t VALUES (?)', [[values] for values in lists])
     rows = con.execute(f'SELECT list_sum({spec.values})::VARCHAR, typeof(list_sum({spec.values})), '
-                       f'({sql.row_sum(spec)})::VARCHAR, typeof({sql.row_sum(spec)}) '
+                       f'({summaries.row_sum(spec)})::VARCHAR, typeof({summaries.row_sum(spec)}) '
                        f'FROM t').fetchall()
     assert len(rows) == len(lists)
     for expected_value, expected_type, value, type_ in rows:

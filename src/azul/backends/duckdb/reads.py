@@ -13,7 +13,7 @@ import attrs
 import duckdb
 import orjson
 
-from azul.backends.duckdb import sql, sums
+from azul.backends.duckdb import sql, summaries, sums
 from azul.backends.duckdb.packed import ZdictLookup, json_text, unpack
 from azul.backends.duckdb.schema import TableSpec, decode_term, from_column
 from azul.core.fields import Field
@@ -191,85 +191,54 @@ class DuckDBReads:
         table = self._table(catalog, request.entity_type)
         if table is None:
             return reference_summary((), request)
-        spec = sql.SummarySpec.of(table, request.aggregations)
+        spec = summaries.SummarySpec.of(table, request.aggregations)
         if table.coded:
-            # The codes of the filters, which kept sums are exact, the summary
-            # and the keys of its codes: one snapshot
+            # The codes of the filters, which kept sums are exact, and the
+            # summary with the keys of its codes: one snapshot
             with self._snapshot():
                 codes = self._codes(table, request.filters)
                 if not request.filters and table.summed:
                     spec = attrs.evolve(spec, kept=self._kept(table, spec))
-                rows = self._query(sql.summary(table, request.filters, spec, codes))
-                keys = self._distinct_keys(table, spec, rows)
+                rows = self._query(summaries.summary(table, request.filters, spec, codes))
         else:
-            rows = self._query(sql.summary(table, request.filters, spec))
-            keys = {}
-        columns = spec.columns()
-        [totals] = [dict(zip(columns, row, strict=True)) for row in rows if row[0] is None]
-        by_agg: dict[int, list[dict[str, Any]]] = {}
+            rows = self._query(summaries.summary(table, request.filters, spec))
+        # By position: a dict per row cost as much as the rest of the assembly
+        position = {name: i for i, name in enumerate(spec.columns())}
+        totals: tuple = ()
+        by_agg: dict[int, list[tuple]] = {}
         for row in rows:
-            if row[0] is not None:
-                by_agg.setdefault(row[0], []).append(dict(zip(columns, row, strict=True)))
+            if row[0] is None:
+                totals = row
+            else:
+                by_agg.setdefault(row[0], []).append(row)
         sum_columns = iter(k for k, _ in spec.sums)
         terms = {i: (sums, distinct) for i, _, sums, distinct in spec.terms}
         result: dict[str, Any] = {}
         for i, agg in enumerate(request.aggregations):
             if isinstance(agg, Count):
-                result[agg.name] = totals['n']
+                result[agg.name] = totals[1]
             elif isinstance(agg, Sum):
-                result[agg.name] = float(totals[f's{next(sum_columns)}'] or 0)
+                result[agg.name] = float(totals[position[f's{next(sum_columns)}']] or 0)
             elif isinstance(agg, Cardinality):
                 [row] = by_agg[i]
-                result[agg.name] = row['n']
+                result[agg.name] = row[1]
             elif isinstance(agg, Terms):
                 sums, distinct = terms[i]
-                result[agg.name] = self._buckets(agg, i, sums, distinct, by_agg.get(i, []),
-                                                 i in spec.coded, spec.coded_distinct, keys)
+                result[agg.name] = _buckets(agg, position[f't{i}'], by_agg.get(i, ()),
+                                            i in spec.coded,
+                                            [position[f's{k}'] for k, _ in sums],
+                                            [(position[f'd{k}'], k in spec.coded_distinct)
+                                             for k, _ in distinct])
             else:
                 raise BadRequestError(f'Unknown aggregation {agg!r}')
         return result
 
-    def _kept(self, table: TableSpec, spec: sql.SummarySpec) -> frozenset[int]:
+    def _kept(self, table: TableSpec, spec: summaries.SummarySpec) -> frozenset[int]:
         """The summed fields of the summary whose kept sums are exact (`sums.exact`)."""
         summed = [f for _, f in spec.sums] + [f for *_, fs, _ in spec.terms for _, f in fs]
         query = sums.kept_fields(table, summed)
         rows = [] if query is None else self._query(sql.Query(query))
         return sums.exact(table, summed, rows)
-
-    def _distinct_keys(self, table: TableSpec, spec: sql.SummarySpec,
-                       rows: Sequence[tuple]) -> dict[int, str]:
-        """The dictionary keys of the codes in the coded `d{k}` columns of the rows."""
-        if not spec.coded_distinct:
-            return {}
-        columns = spec.columns()
-        positions = [columns.index(f'd{k}') for k in spec.coded_distinct]
-        codes = {code for row in rows for i in positions for code in row[i] or ()}
-        return dict(self._query(sql.terms_of(table, sorted(codes)))) if codes else {}
-
-    @staticmethod
-    def _buckets(agg: Terms, i: int, sums: Sequence[tuple[int, Any]],
-                 distinct: Sequence[tuple[int, Any]], rows: Iterable[Mapping[str, Any]],
-                 coded: bool, coded_distinct: frozenset[int], keys: Mapping[int, str]
-                 ) -> tuple[TermBucket, ...]:
-        # A coded aggregation's term is a dictionary key, see `sql.SummarySpec`
-        term = decode_term if coded else from_column
-
-        def distinct_values(field: Field, k: int, row: Mapping[str, Any]) -> tuple:
-            if k in coded_distinct:
-                # Codes: the null term's stands for the NULL that list_distinct drops
-                decoded = (decode_term(field, keys[code]) for code in row[f'd{k}'])
-                return tuple(sorted(v for v in decoded if v is not None))
-            return tuple(sorted(from_column(field, v) for v in row[f'd{k}']))
-
-        buckets = []
-        for row in rows:
-            bucket_sums = {f.name: float(row[f's{k}'] or 0)
-                           for f, (k, _) in zip(agg.sums, sums, strict=True)}
-            values = {f.name: distinct_values(f, k, row)
-                      for f, (k, _) in zip(agg.distinct, distinct, strict=True)}
-            buckets.append(TermBucket(term(agg.field, row[f't{i}']), row['n'],
-                                      bucket_sums, values))
-        return order_buckets(buckets)
 
     def scan(self, catalog: str, entity_type: str, filters: Filters,
              include: Sequence[str] | None = None) -> Iterator[Mapping[str, Any]]:
@@ -295,6 +264,33 @@ class DuckDBReads:
     def _fetched(cursor: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str]]:
         while batch := cursor.fetchmany(_SCAN_BATCH):
             yield from batch
+
+
+def _buckets(agg: Terms, term: int, rows: Iterable[tuple], coded: bool, sums: Sequence[int],
+             distinct: Sequence[tuple[int, bool]]) -> tuple[TermBucket, ...]:
+    """
+    The buckets of a terms aggregation from its rows (`summaries.SummarySpec`):
+    the term at position `term`, a dictionary key if `coded`; the sums at
+    `sums`, and the distinct values at the positions of `distinct`, each
+    with whether they are dictionary keys.
+    """
+    decode = decode_term if coded else from_column
+    field = agg.field
+    summed = list(zip((f.name for f in agg.sums), sums, strict=True))
+    listed = [(f, f.name, i, keyed)
+              for f, (i, keyed) in zip(agg.distinct, distinct, strict=True)]
+    buckets = []
+    for row in rows:
+        values = {}
+        for f, name, i, keyed in listed:
+            if keyed:
+                # The null term's key is left out as list_distinct leaves out NULL
+                values[name] = tuple(sorted(decode_term(f, key) for key in row[i]))
+            else:
+                values[name] = tuple(sorted(from_column(f, v) for v in row[i]))
+        buckets.append(TermBucket(decode(field, row[term]), row[1],
+                                  {name: float(row[i] or 0) for name, i in summed}, values))
+    return order_buckets(buckets)
 
 
 def _sort_value(field: Field, value: Any):

@@ -5,13 +5,11 @@ identifiers come from `schema` (validated names, column names derived from
 field positions).
 """
 import enum
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from azul.backends.duckdb import sums
 from azul.backends.duckdb.coded import has_any
 from azul.backends.duckdb.schema import (
     FieldSpec,
@@ -21,7 +19,7 @@ from azul.backends.duckdb.schema import (
     sort_type,
 )
 from azul.core.filters import Filters, Is, Term
-from azul.core.search import Aggregation, Cardinality, Count, Cursor, Sort, Sum, Terms
+from azul.core.search import Cursor, Sort
 from azul.errors import InvalidFilterError
 
 
@@ -586,172 +584,6 @@ def row_facets(table: TableSpec, filters: Filters, shared: Sequence[FieldSpec],
             f'{", ".join(flags)} FROM {table.table}) WHERE {passed} >= {threshold}) '
             + ' UNION ALL '.join(parts))
     return Query(text, tuple(params))
-
-
-@attrs.frozen
-class SummarySpec:
-    """
-    The aggregations of a summary as the columns of one statement's rows:
-    `agg` (the aggregation's position, NULL for the totals row), `n` (a
-    count), and per Terms aggregation i a term column `t{i}`, per summed
-    field a column `s{k}` and per distinct field a column `d{k}`, numbered
-    across the request. A row fills the columns of its aggregation only.
-    The aggregations in `coded` (keyword and boolean facets of a coded table)
-    group the field's codes, not its values: their `t{i}` is a dictionary
-    key (JSON). Likewise the distinct values `d{k}` of such fields, k in
-    `coded_distinct`, are their codes (the null term's among them), which
-    `terms_of` turns into keys: hashing lists of integers costs less than
-    hashing lists of strings. Without filters, the sums of the fields in
-    `kept` and the coded aggregations summing only those come from the
-    counts table (`sums`).
-    """
-    count: bool
-    sums: tuple[tuple[int, FieldSpec], ...]           # (column k, field) of the totals row
-    cardinalities: tuple[tuple[int, FieldSpec, bool], ...]  # (agg, field, count_null)
-    terms: tuple[tuple[int, FieldSpec, tuple[tuple[int, FieldSpec], ...],
-                       tuple[tuple[int, FieldSpec], ...]], ...]  # (agg, field, sums, distinct)
-    coded: frozenset[int] = frozenset()
-    coded_distinct: frozenset[int] = frozenset()
-    kept: frozenset[int] = frozenset()  # field ids, see `sums.exact`
-
-    @classmethod
-    def of(cls, table: TableSpec, aggregations: Sequence[Aggregation],
-           kept: frozenset[int] = frozenset()) -> 'SummarySpec':
-        k = itertools.count()
-        count, sums, cardinalities, terms = False, [], [], []
-        for i, agg in enumerate(aggregations):
-            if isinstance(agg, Count):
-                count = True
-            elif isinstance(agg, Sum):
-                sums.append((next(k), table.spec(agg.field)))
-            elif isinstance(agg, Cardinality):
-                cardinalities.append((i, table.spec(agg.field), agg.count_null))
-            elif isinstance(agg, Terms):
-                terms.append((i, table.spec(agg.field),
-                              tuple((next(k), table.spec(f)) for f in agg.sums),
-                              tuple((next(k), table.spec(f)) for f in agg.distinct)))
-            else:
-                raise InvalidFilterError(f'Unknown aggregation {agg!r}')
-        coded = frozenset(i for i, agg in enumerate(aggregations)
-                          if isinstance(agg, Cardinality | Terms)
-                          and table.coded_filter(table.spec(agg.field)))
-        coded_distinct = frozenset(k for *_, distinct in terms for k, d in distinct
-                                   if table.coded_filter(d))
-        return cls(count, tuple(sums), tuple(cardinalities), tuple(terms), coded,
-                   coded_distinct, kept)
-
-    def columns(self) -> list[str]:
-        names = ['agg', 'n'] + [f't{i}' for i, *_ in self.terms]
-        names += [f's{k}' for k, _ in self.sums]
-        for _, _, summed, distinct in self.terms:
-            names += [f's{k}' for k, _ in summed] + [f'd{k}' for k, _ in distinct]
-        return names
-
-
-def summary(table: TableSpec, filters: Filters, spec: SummarySpec,
-            codes: Codes | None = None) -> Query:
-    """
-    Every aggregation of a summary in one statement, rows as `SummarySpec`
-    describes. With filters the matching rows are found once, into a
-    materialized CTE of the columns the aggregations read: evaluating the
-    filters costs more than any single aggregation of the matching rows.
-    Without filters the parts read the table, and cardinalities of facet
-    fields, coded terms aggregations and sums of `SummarySpec.kept` fields
-    read the counts table. `codes` as for `where`.
-    """
-    parts, params = [], []
-    used: dict[str, None] = {}
-    source = 'm' if filters else table.table
-    totals = ['NULL::SMALLINT AS agg', 'count(*) AS n']
-    kept = frozenset() if filters else spec.kept
-    for k, f in spec.sums:
-        if f.id in kept:
-            totals.append(f'{sums.total(table, f)} AS s{k}')
-            continue
-        totals.append(f'sum({row_sum(f)}) AS s{k}')
-        used[f.values] = None
-    parts.append(f'SELECT {", ".join(totals)} FROM {source}')
-    for i, f, count_null in spec.cardinalities:
-        if not filters and f.field.facet:
-            null = '' if count_null else " AND t.value <> 'null'"
-            parts.append(f'SELECT {i}::SMALLINT AS agg, count(*) AS n FROM {table.counts_table} c '
-                         f'JOIN {table.terms_table} t ON t.code = c.code '
-                         f'WHERE c.field = {f.id} AND c.n > 0{null}')
-        elif i in spec.coded:
-            # A code per value, the null term's included
-            null = '' if count_null else " WHERE t.value <> 'null'"
-            parts.append(f'SELECT {i}::SMALLINT AS agg, count(*) AS n FROM '
-                         f'(SELECT DISTINCT unnest({f.codes}) AS code FROM {source}) d '
-                         f'JOIN {table.terms_table} t ON t.code = d.code{null}')
-            used[f.codes] = None
-        else:
-            # count(DISTINCT v) skips NULL; bool_or(v IS NULL) adds it back if wanted
-            null = ' + coalesce(bool_or(v IS NULL), FALSE)::INTEGER' if count_null else ''
-            parts.append(f'SELECT {i}::SMALLINT AS agg, count(DISTINCT v){null} AS n '
-                         f'FROM (SELECT unnest({f.values}) AS v FROM {source})')
-            used[f.values] = None
-    for i, f, summed, distinct in spec.terms:
-        # Values are distinct within a document, so count(*) counts documents
-        column = f.codes if i in spec.coded else f.values
-        if not filters and i in spec.coded and all(s.id in kept for _, s in summed):
-            # The term counts and sums kept by every write: codes, as below
-            part = sums.terms(table, i, f, summed)
-        else:
-            inner = [f'unnest({column}) AS v']
-            outer = [f'{i}::SMALLINT AS agg', 'count(*) AS n', f'v AS t{i}']
-            used[column] = None
-            for k, s in summed:
-                inner.append(f'{row_sum(s)} AS x{k}')
-                outer.append(f'sum(x{k}) AS s{k}')
-                used[s.values] = None
-            part = (f'SELECT {", ".join(outer)} FROM (SELECT {", ".join(inner)} '
-                    f'FROM {source}) GROUP BY v')
-        for k, d in distinct:
-            values = d.codes if k in spec.coded_distinct else d.values
-            used[values] = None
-            # The distinct (term, value) pairs first, as integers where coded:
-            # hashing them cost half of hashing each document's list of
-            # values (as DISTINCT lists per term, then list_distinct did)
-            # at 1M rows. NULL values dropped as list_distinct drops them.
-            pairs = (f'SELECT v, list(x) AS d{k} FROM (SELECT DISTINCT v, x FROM '
-                     f'(SELECT v, unnest(x) AS x FROM (SELECT unnest({column}) AS v, '
-                     f'{values} AS x FROM {source})) WHERE x IS NOT NULL) GROUP BY v')
-            part = (f'SELECT g.*, coalesce(p.d{k}, []) AS d{k} FROM ({part}) g '
-                    f'LEFT JOIN ({pairs}) p ON g.t{i} IS NOT DISTINCT FROM p.v')
-        if i in spec.coded:
-            # Grouped by the integer code; the term is its dictionary key
-            names = ['n', *(f's{k}' for k, _ in summed), *(f'd{k}' for k, _ in distinct)]
-            part = (f'SELECT g.agg, {", ".join(f"g.{c}" for c in names)}, t.value AS t{i} '
-                    f'FROM ({part}) g JOIN {table.terms_table} t ON t.code = g.t{i}')
-        parts.append(part)
-    text = (f'SELECT {", ".join(spec.columns())} FROM ('
-            + ' UNION ALL BY NAME '.join(f'({part})' for part in parts) + ')')
-    if filters:
-        condition_ = where(table, filters, codes)
-        columns = ', '.join(used) or '1'
-        text = (f'WITH m AS MATERIALIZED (SELECT {columns} FROM {table.table} '
-                f'WHERE {condition_.text}) ' + text)
-        params += condition_.params
-    return Query(text, tuple(params))
-
-
-def row_sum(spec: FieldSpec) -> str:
-    """
-    `list_sum` of a field's values in a row, the same value: one value is
-    taken as it is (plus zero, which `list_sum` adds it to: -0.0 becomes 0.0),
-    which at 1M mostly single-valued rows cost a third less than
-    `list_sum`, a generic aggregate per list.
-    """
-    column = spec.values
-    if spec.field.type.duckdb_type not in ('BIGINT', 'DOUBLE'):
-        return f'list_sum({column})'
-    return f'CASE WHEN len({column}) = 1 THEN {column}[1] + 0 ELSE list_sum({column}) END'
-
-
-def terms_of(table: TableSpec, codes: Sequence[int]) -> Query:
-    """The dictionary keys of codes: rows (code, key)."""
-    return Query(f'SELECT code, value FROM {table.terms_table} '
-                 f'WHERE code IN (SELECT unnest(?::INTEGER[]))', (list(codes),))
 
 
 def scan(table: TableSpec, filters: Filters) -> Query:

@@ -185,14 +185,3 @@ def total(table: TableSpec, spec: FieldSpec) -> str:
     """The kept sum of a field over all rows, as a scalar subquery (NULL for no rows)."""
     return (f'(SELECT {spec.sum} FROM {table.counts_table} '
             f'WHERE field = {FIELD} AND code = {TOTALS})')
-
-
-def terms(table: TableSpec, i: int, spec: FieldSpec,
-          sums: Sequence[tuple[int, FieldSpec]]) -> str:
-    """
-    A coded terms aggregation of all rows from the counts table: rows as
-    `sql.summary`'s grouped part (`agg`, `n`, the code as `t{i}`, `s{k}`).
-    """
-    columns = ''.join(f', {s.sum} AS s{k}' for k, s in sums)
-    return (f'SELECT {i}::SMALLINT AS agg, n, code AS t{i}{columns} '
-            f'FROM {table.counts_table} WHERE field = {spec.id} AND n > 0')
