@@ -5,7 +5,8 @@ through the backend's own helpers (`_table`, `_query`, `_cursor`,
 `_switch_safe`) and its connection.
 """
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,7 +17,7 @@ import orjson
 from azul.backends.duckdb import sql, summaries, sums
 from azul.backends.duckdb.packed import ZdictLookup, json_text, unpack
 from azul.backends.duckdb.schema import TableSpec, decode_term, from_column
-from azul.core.fields import Field
+from azul.core.fields import Field, Value
 from azul.core.filters import Filters
 from azul.core.search import (
     Cardinality,
@@ -266,7 +267,7 @@ class DuckDBReads:
             yield from batch
 
 
-def _buckets(agg: Terms, term: int, rows: Iterable[tuple], coded: bool, sums: Sequence[int],
+def _buckets(agg: Terms, term: int, rows: Sequence[tuple], coded: bool, sums: Sequence[int],
              distinct: Sequence[tuple[int, bool]]) -> tuple[TermBucket, ...]:
     """
     The buckets of a terms aggregation from its rows (`summaries.SummarySpec`):
@@ -274,23 +275,35 @@ def _buckets(agg: Terms, term: int, rows: Iterable[tuple], coded: bool, sums: Se
     `sums`, and the distinct values at the positions of `distinct`, each
     with whether they are dictionary keys.
     """
-    decode = decode_term if coded else from_column
     field = agg.field
-    summed = list(zip((f.name for f in agg.sums), sums, strict=True))
-    listed = [(f, f.name, i, keyed)
-              for f, (i, keyed) in zip(agg.distinct, distinct, strict=True)]
-    buckets = []
-    for row in rows:
-        values = {}
-        for f, name, i, keyed in listed:
-            if keyed:
-                # The null term's key is left out as list_distinct leaves out NULL
-                values[name] = tuple(sorted(decode_term(f, key) for key in row[i]))
-            else:
-                values[name] = tuple(sorted(from_column(f, v) for v in row[i]))
-        buckets.append(TermBucket(decode(field, row[term]), row[1],
-                                  {name: float(row[i] or 0) for name, i in summed}, values))
+    terms = [row[term] for row in rows]
+    terms = _decoded(field, terms) if coded else [from_column(field, t) for t in terms]
+    summed = [[float(row[i] or 0) for row in rows] for i in sums]
+    listed = []
+    for f, (i, keyed) in zip(agg.distinct, distinct, strict=True):
+        lists = [row[i] for row in rows]
+        # Every list's keys decoded at once: a call per key cost most of the assembly
+        flat = (_decoded(f, [key for keys in lists for key in keys]) if keyed
+                else [from_column(f, v) for values in lists for v in values])
+        ends = list(itertools.accumulate(len(values) for values in lists))
+        # The null term's key is left out by the statement, as list_distinct leaves out NULL
+        listed.append([tuple(sorted(flat[end - len(values):end]))
+                       for values, end in zip(lists, ends, strict=True)])
+    sum_names = [f.name for f in agg.sums]
+    distinct_names = [f.name for f in agg.distinct]
+    buckets = [TermBucket(t, row[1], {name: values[j] for name, values in zip(sum_names, summed,
+                                                                           strict=True)},
+                          {name: values[j] for name, values in zip(distinct_names, listed,
+                                                                   strict=True)})
+               for j, (t, row) in enumerate(zip(terms, rows, strict=True))]
     return order_buckets(buckets)
+
+
+def _decoded(field: Field, keys: Sequence[str]) -> list[Value]:
+    """`decode_term` of each of the keys, parsed as one JSON array."""
+    parsed = orjson.loads('[' + ','.join(keys) + ']')
+    from_json = field.type.from_json
+    return [None if v is None else from_json(v) for v in parsed]
 
 
 def _sort_value(field: Field, value: Any):
