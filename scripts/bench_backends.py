@@ -70,8 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--request-cache', action='store_true',
                         help="let OpenSearch answer a repeated page's counts and summary from "
                              "its shard request cache and from the backend's own cache of "
-                             'counts and summaries per content version (by default the '
-                             'benchmark turns both off)')
+                             'counts and summaries per content version, and DuckDB a '
+                             'repeated summary from its cache of summaries (by default the '
+                             'benchmark turns these off)')
     parser.add_argument('--dump', type=Path,
                         help="write each measure's answer as JSON to this file (suffixed with "
                              'the backend) before measuring')
@@ -115,7 +116,9 @@ class backend_of:
             if path is None:
                 self.tmp = tempfile.TemporaryDirectory()
                 path = Path(self.tmp.name) / 'bench.duckdb'
-            self.backend = DuckDBBackend(path=path, prefix='azul', deployment=deployment)
+            # Uncached by default, as OpenSearch: every repetition computes its summary
+            self.backend = DuckDBBackend(path=path, prefix='azul', deployment=deployment,
+                                         result_cache=self.request_cache)
         elif self.kind == 'opensearch':
             from azul.backends.opensearch import OpenSearchBackend
             endpoint = os.environ.get('AZUL_ES_ENDPOINT')

@@ -15,8 +15,8 @@ per measure:
 repetitions, while the node does nothing else: DuckDB runs in this
 process). `p95_ratio` is OpenSearch's p95 over DuckDB's.
 OpenSearch is uncached unless `--cached` (its shard request cache and the
-backend's cache of counts; see azul.backends.opensearch.cache), DuckDB as it
-always runs.
+backend's cache of counts; see azul.backends.opensearch.cache), and so is
+DuckDB (its cache of summaries, see azul.backends.duckdb.cache).
 
   python scripts/bench_side_by_side.py --docs N --duckdb-path FILE
       [--duckdb-deployment bench] [--opensearch-deployment bench] [--repeat 20]
@@ -48,10 +48,11 @@ def main() -> None:
     parser.add_argument('--repeat', type=int, default=20)
     parser.add_argument('--measures', help='comma-separated measures (default: all)')
     parser.add_argument('--cached', action='store_true',
-                        help="OpenSearch with its request cache and the backend's cache of counts")
+                        help="OpenSearch with its request cache and the backend's cache of "
+                             "counts, DuckDB with its cache of summaries")
     args = parser.parse_args()
     duck = DuckDBBackend(path=args.duckdb_path, prefix='azul',
-                         deployment=args.duckdb_deployment)
+                         deployment=args.duckdb_deployment, result_cache=args.cached)
     search = OpenSearchBackend(endpoint=os.environ['AZUL_ES_ENDPOINT'], prefix='azul',
                                deployment=args.opensearch_deployment,
                                request_cache=None if args.cached else False)

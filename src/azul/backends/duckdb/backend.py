@@ -48,6 +48,7 @@ from azul.backends.base import (
 from azul.backends.duckdb import contributions as packing
 from azul.backends.duckdb import replicas as replica_sql
 from azul.backends.duckdb import sql, zdicts
+from azul.backends.duckdb.cache import CACHE_SIZE, SummaryCache
 from azul.backends.duckdb.contributions import contribution_inner_table
 from azul.backends.duckdb.packed import unpack
 from azul.backends.duckdb.reads import DuckDBReads
@@ -77,7 +78,7 @@ REPLICA_ENTITY_TYPE = '__replica'
 class DuckDBBackend(DuckDBReads, SearchBackend):
 
     def __init__(self, path: Path | str, prefix: str, deployment: str,
-                 memory_limit: str | None = None):
+                 memory_limit: str | None = None, result_cache: bool = True):
         self._prefix = prefix
         self._deployment = deployment
         self._meta = ident(f'{prefix}_{deployment}__meta')
@@ -99,6 +100,8 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._tables: dict[str, TableSpec] = {}
+        # Summaries by content version (see `cache`); benchmarks turn it off
+        self._summaries = SummaryCache(CACHE_SIZE if result_cache else 0)
         with self._write_lock:
             self._create_meta_tables()
             self._create_content_table()

@@ -15,6 +15,7 @@ import duckdb
 import orjson
 
 from azul.backends.duckdb import sql, summaries, sums
+from azul.backends.duckdb.cache import SummaryCache
 from azul.backends.duckdb.packed import ZdictLookup, json_text, unpack
 from azul.backends.duckdb.schema import TableSpec, decode_term, from_column
 from azul.core.fields import Field, Value
@@ -52,6 +53,8 @@ class DuckDBReads:
 
     _con: duckdb.DuckDBPyConnection
     _zdict: ZdictLookup
+    _summaries: SummaryCache
+    _building: dict[str, str]
 
     def search(self, catalog: str, request: SearchRequest) -> SearchResult:
         return self._switch_safe(lambda: self._search(catalog, request))
@@ -192,17 +195,29 @@ class DuckDBReads:
         table = self._table(catalog, request.entity_type)
         if table is None:
             return reference_summary((), request)
+        # The content version, the codes of the filters, which kept sums are
+        # exact, and the summary with the keys of its codes: one snapshot
+        with self._snapshot():
+            key = None
+            # A generation this object builds changes without a new version (see `cache`)
+            if self._summaries.size and catalog not in self._building:
+                version = self.content_version(catalog)
+                key = None if version == 'none' else (catalog, version, request)
+                cached = None if key is None else self._summaries.get(key)
+                if cached is not None:
+                    return cached
+            result = self._summarized(table, request)
+        if key is not None:
+            self._summaries.put(key, result)
+        return result
+
+    def _summarized(self, table: TableSpec, request: SummaryRequest) -> SummaryResult:
+        """The summary of a table, read in the caller's snapshot."""
         spec = summaries.SummarySpec.of(table, request.aggregations)
-        if table.coded:
-            # The codes of the filters, which kept sums are exact, and the
-            # summary with the keys of its codes: one snapshot
-            with self._snapshot():
-                codes = self._codes(table, request.filters)
-                if not request.filters and table.summed:
-                    spec = attrs.evolve(spec, kept=self._kept(table, spec))
-                rows = self._query(summaries.summary(table, request.filters, spec, codes))
-        else:
-            rows = self._query(summaries.summary(table, request.filters, spec))
+        codes = self._codes(table, request.filters)
+        if not request.filters and table.summed:
+            spec = attrs.evolve(spec, kept=self._kept(table, spec))
+        rows = self._query(summaries.summary(table, request.filters, spec, codes))
         # By position: a dict per row cost as much as the rest of the assembly
         position = {name: i for i, name in enumerate(spec.columns())}
         totals: tuple = ()
