@@ -218,7 +218,7 @@ class DuckDBReads:
         if not request.filters and table.summed:
             spec = attrs.evolve(spec, kept=self._kept(table, spec))
         rows = self._query(summaries.summary(table, request.filters, spec, codes))
-        # By position: a dict per row cost as much as the rest of the assembly
+        # By position: a dict per row took 1 to 2 ms of ~2,000 rows
         position = {name: i for i, name in enumerate(spec.columns())}
         totals: tuple = ()
         by_agg: dict[int, list[tuple]] = {}
