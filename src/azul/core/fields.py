@@ -285,9 +285,12 @@ def _flatten(node: Any) -> list[Any]:
     # Ranges are stored as {"gte": lo, "lte": hi} objects, so every list is a
     # list of values and flattens completely.
     if node.__class__ is list:
-        if all(item.__class__ is not list for item in node):
-            return node
-        return [v for item in node for v in _flatten(item)]
+        # A loop rather than `all` over a generator: a projection calls this
+        # for every list of every node, and most hold no list
+        for item in node:
+            if item.__class__ is list:
+                return [v for item in node for v in _flatten(item)]
+        return node
     else:
         return [node]
 

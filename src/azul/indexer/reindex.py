@@ -37,6 +37,7 @@ from typing import IO
 import attrs
 import orjson
 
+from azul import collector
 from azul.core.aggregation import shared_folds
 from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
 from azul.core.fields import shared_projections
@@ -185,7 +186,9 @@ def _build(runtime: Runtime, indexer: Indexer, catalog: str, sources: Sequence[s
     if on_total:
         on_total('bundles', total)
     backend = runtime.backend
-    with (backend.bulk_load(catalog),
+    # What the process holds before is not garbage the reindex makes
+    with (collector.frozen(),
+          backend.bulk_load(catalog),
           tempfile.TemporaryDirectory(prefix='azul-reindex-') as tmp,
           ReindexPool(runtime, workers) as pool):
         # Contributions folded in this process need not be written out and
@@ -199,6 +202,8 @@ def _build(runtime: Runtime, indexer: Indexer, catalog: str, sources: Sequence[s
                                                  problems, on_bundle)
             if on_total:
                 on_total('contributions', contributions)
+            # The contributions held for the fold, or none
+            collector.settle()
             aggregates = 0
             # Folded here (one process), the contributions held are the
             # transform's objects, which share their inner entities, and so

@@ -49,6 +49,7 @@ from azul.backends.duckdb import contributions as packing
 from azul.backends.duckdb import replicas as replica_sql
 from azul.backends.duckdb import sql, zdicts
 from azul.backends.duckdb.cache import CACHE_SIZE, SummaryCache
+from azul.backends.duckdb.columnar import load_columns
 from azul.backends.duckdb.contributions import contribution_inner_table
 from azul.backends.duckdb.packed import unpack
 from azul.backends.duckdb.reads import DuckDBReads
@@ -520,22 +521,27 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
                                    f'(SELECT unnest(?::VARCHAR[]))', [list(batch)])
                     # A table made before inner entities had one of their own
                     cursor.execute(contribution_inner_create_statement(name))
-                if packed.docs:
-                    new = 'SELECT unnest(?::UUID[]) AS key, unnest(?::VARCHAR[]) AS doc'
-                    if upsert:
-                        # A notification's bundle mostly repeats entities stored before
-                        new = (f'SELECT * FROM ({new}) AS new WHERE NOT EXISTS '
-                               f'(SELECT 1 FROM {inner} AS t WHERE t.key = new.key)')
-                    cursor.execute(f'INSERT INTO {inner} {new}',
-                                   [list(packed.docs), list(packed.docs.values())])
-                cursor.execute(
-                    f'INSERT INTO {table} SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), '
-                    f'unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BOOLEAN[]), '
-                    f'unnest(?::VARCHAR[]), unnest(?::VARCHAR[])',
-                    [[c.id for c in rows], [c.entity_id for c in rows],
-                     [c.bundle.uuid for c in rows], [c.bundle.version for c in rows],
-                     [c.deleted for c in rows], [c.source for c in rows],
-                     packed.contents])
+                if packed.docs and upsert:
+                    # A notification's bundle mostly repeats entities stored before
+                    cursor.execute(
+                        f'INSERT INTO {inner} SELECT * FROM (SELECT unnest(?::UUID[]) AS key, '
+                        f'unnest(?::VARCHAR[]) AS doc) AS new WHERE NOT EXISTS '
+                        f'(SELECT 1 FROM {inner} AS t WHERE t.key = new.key)',
+                        [list(packed.docs), list(packed.docs.values())])
+                elif packed.docs:
+                    # As Arrow columns: DuckDB converts list parameters value by value
+                    load_columns(cursor, inner, _INNER_COLUMNS,
+                                 {'key': list(packed.docs), 'doc': list(packed.docs.values())},
+                                 len(packed.docs))
+                load_columns(cursor, table, _CONTRIBUTION_COLUMNS,
+                             {'id': [c.id for c in rows],
+                              'entity_id': [c.entity_id for c in rows],
+                              'bundle_uuid': [c.bundle.uuid for c in rows],
+                              'bundle_version': [c.bundle.version for c in rows],
+                              'deleted': [c.deleted for c in rows],
+                              'source': [c.source for c in rows],
+                              'contents': packed.contents},
+                             len(rows))
                 written += len(rows)
                 fresh = getattr(self._local, 'fresh', None)
                 if fresh is not None:
@@ -699,6 +705,12 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
             else:
                 return
         self._con.close()
+
+
+_CONTRIBUTION_COLUMNS = {'id': 'VARCHAR', 'entity_id': 'VARCHAR', 'bundle_uuid': 'VARCHAR',
+                         'bundle_version': 'VARCHAR', 'deleted': 'BOOLEAN', 'source': 'VARCHAR',
+                         'contents': 'VARCHAR'}
+_INNER_COLUMNS = {'key': 'UUID', 'doc': 'VARCHAR'}
 
 
 def _aggregate_tables(view: TableSpec, table: TableSpec) -> list[tuple[str, str]]:

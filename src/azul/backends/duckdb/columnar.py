@@ -15,7 +15,8 @@ all this needs, the lists being assembled here from their offsets.
 import itertools
 import re
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -46,13 +47,21 @@ def load_columns(cursor: duckdb.DuckDBPyConnection, table: str, columns: Mapping
     BLOB, None for NULL, but not for a whole list: the list columns written
     are NOT NULL).
     """
+    with registered(cursor, columns, values, length) as view:
+        cursor.execute(f'INSERT INTO {table} ({", ".join(columns)}) SELECT * FROM {view}')
+
+
+@contextmanager
+def registered(cursor: duckdb.DuckDBPyConnection, columns: Mapping[str, str],
+               values: Mapping[str, Sequence[Any]], length: int) -> Iterator[str]:
+    """The columns (as `load_columns` takes them) as a view of the cursor, by its name."""
     arrays = [_column(kind, values[name]) for name, kind in columns.items()]
     schema = na.struct({name: a.schema for name, a in zip(columns, arrays, strict=True)})
     batch = na.Array(na.c_array_from_buffers(schema, length, [None], children=arrays))
     view = '_azul_columns'
     cursor.register(view, batch)
     try:
-        cursor.execute(f'INSERT INTO {table} ({", ".join(columns)}) SELECT * FROM {view}')
+        yield view
     finally:
         cursor.unregister(view)
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 import duckdb
 
+from azul.backends.duckdb.columnar import registered
 from azul.backends.duckdb.schema import FieldSpec, TableSpec
 from azul.core.fields import FieldType, Value
 
@@ -117,12 +118,16 @@ def upsert(cursor: duckdb.DuckDBPyConnection, table: TableSpec, tally: Tally,
         return
     counts = table.counts_table
     sums = [spec.sum for spec in tally.specs]
-    columns = ', '.join(['field', 'code', 'n', *sums])
-    values = ', '.join(['unnest(?::SMALLINT[])', 'unnest(?::INTEGER[])',
-                        'unnest(?::BIGINT[])', *('unnest(?::HUGEINT[])' for _ in sums)])
+    # As Arrow columns: DuckDB converts list parameters value by value. The
+    # sums as text, which the query casts, as Arrow has no 128-bit integer
+    kinds = {'field': 'SMALLINT', 'code': 'INTEGER', 'n': 'BIGINT', **{s: 'VARCHAR' for s in sums}}
+    values = dict(zip(['field', 'code', 'n'], changes[:3], strict=True))
+    values.update((s, list(map(str, column))) for s, column in zip(sums, changes[3:], strict=True))
+    selected = ', '.join(['field', 'code', 'n', *(f'{s}::HUGEINT' for s in sums)])
     added = ', '.join(f'{c} = {counts}.{c} + excluded.{c}' for c in ['n', *sums])
-    cursor.execute(f'INSERT INTO {counts} ({columns}) SELECT {values} '
-                   f'ON CONFLICT (field, code) DO UPDATE SET {added}', list(changes))
+    with registered(cursor, kinds, values, len(changes[0])) as view:
+        cursor.execute(f'INSERT INTO {counts} ({", ".join(kinds)}) SELECT {selected} '
+                       f'FROM {view} ON CONFLICT (field, code) DO UPDATE SET {added}')
 
 
 def subtract(cursor: duckdb.DuckDBPyConnection, table: TableSpec, docs: Sequence[int]) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from azul.backends.base import Replica
-from azul.plugins.metadata.hca.graph import Graph, graph_of
+from azul.plugins.metadata.hca.graph import Ids, graph_of
 from azul.plugins.metadata.hca.model import HCABundle, parse_entity
 from azul.plugins.metadata.hca.transform import zarr_parts
 from azul.plugins.repository.base import Bundle
@@ -54,9 +54,18 @@ def bundle_replicas(bundle: Bundle, deleted: bool) -> list[Replica]:
     project_id = model.project.document_id
     hubs_of: dict[str, set[str]] = {}
     file_hubs = _file_hubs(model)
+    # A file is connected to what a visit of it sees, its descendants and
+    # then its ancestors, and to the protocols applied among them. Files of
+    # one process share their ancestors: those get the hubs of all such
+    # files at once, instead of the hub of each file in turn
+    by_ancestors: dict[tuple[str, ...], set[str]] = {}
     for member, hub in file_hubs.items():
-        for entity_id in _connected(model, graph, member):
+        for entity_id in _connected(model, graph.accept(member)):
             hubs_of.setdefault(entity_id, set()).add(hub)
+        by_ancestors.setdefault(graph.ancestors(member), set()).add(hub)
+    for ancestors, hubs in by_ancestors.items():
+        for entity_id in _connected(model, ancestors):
+            hubs_of.setdefault(entity_id, set()).update(hubs)
     replicas = []
     for key, document in bundle.metadata.items():
         schema_name, _, key_id = key.partition('/')
@@ -109,7 +118,7 @@ def _file_hubs(model: HCABundle) -> dict[str, str]:
     return result
 
 
-def _connected(model: HCABundle, graph: Graph, file_id: str) -> list[str]:
-    visited = graph.visits([file_id])
+def _connected(model: HCABundle, entity_ids: Ids) -> list[str]:
+    """The entities and the protocols applied by those among them that are processes."""
     protocols = model.protocols
-    return [*visited, *(p for entity_id in visited for p in protocols.get(entity_id, ()))]
+    return [*entity_ids, *(p for entity_id in entity_ids for p in protocols.get(entity_id, ()))]

@@ -81,17 +81,28 @@ class _Transformer:
         self.model: HCABundle = self.graph.bundle
         self.leaves = self.graph.leaf_cell_suspensions()
         self._container_matrices: tuple[list[JSON], list[JSON]] | None = None
-        self._memo: dict[tuple[str, str], JSON] = {}
+        # Per kind of inner entity, by document id
+        self._memos: dict[str, dict[str, JSON]] = {}
 
     def _inner(self, kind: str, e: Entity, build: Callable[[Entity], JSON]) -> JSON:
         """The inner entity of that kind made of `e`, one object per bundle."""
+        return self._inners(kind, (e,), build)[0]
+
+    def _inners(self, kind: str, entities: Iterable[Entity],
+                build: Callable[[Entity], JSON]) -> list[JSON]:
+        """`_inner` of each entity."""
         # The hot path of a transform: a bundle's contributions look up its
-        # inner entities some 180,000 times in the fixtures
-        key = (kind, e.document_id)
-        value = self._memo.get(key)
-        if value is None:
-            value = self._memo[key] = inner.nullify(build(e))
-        return value
+        # inner entities some 180,000 times in the fixtures, mostly by the list
+        memo = self._memos.get(kind)
+        if memo is None:
+            memo = self._memos[kind] = {}
+        result = []
+        for e in entities:
+            value = memo.get(e.document_id)
+            if value is None:
+                value = memo[e.document_id] = inner.nullify(build(e))
+            result.append(value)
+        return result
 
     # Outer entities
 
@@ -298,27 +309,24 @@ class _Transformer:
             # The original's contributions only have the kinds they hold
             if not contents[key]:
                 del contents[key]
-        contents['sequencing_inputs'] = [self._inner('sequencing_inputs', e,
-                                                     inner.sequencing_input)
-                                         for e in seen['sequencing_inputs']]
-        contents['specimens'] = [self._inner('specimens', e, inner.specimen)
-                                 for e in seen['specimen_from_organism']]
+        inners = self._inners
+        contents['sequencing_inputs'] = inners('sequencing_inputs', seen['sequencing_inputs'],
+                                               inner.sequencing_input)
+        contents['specimens'] = inners('specimens', seen['specimen_from_organism'],
+                                       inner.specimen)
         # A cell suspension's own contribution holds only itself
         suspensions = [outer] if kind == 'cell_suspension' else seen['cell_suspension']
-        contents['cell_suspensions'] = [self._cell_suspension(e) for e in suspensions]
-        contents['cell_lines'] = [self._inner('cell_lines', e, inner.cell_line)
-                                  for e in seen['cell_line']]
-        contents['donors'] = [self._inner('donors', e, inner.donor)
-                              for e in seen['donor_organism']]
-        contents['organoids'] = [self._inner('organoids', e, inner.organoid)
-                                 for e in seen['organoid']]
-        contents['files'] = [self._file(e) for e in seen['files']]
+        contents['cell_suspensions'] = inners('cell_suspensions', suspensions,
+                                              self._build_cell_suspension)
+        contents['cell_lines'] = inners('cell_lines', seen['cell_line'], inner.cell_line)
+        contents['donors'] = inners('donors', seen['donor_organism'], inner.donor)
+        contents['organoids'] = inners('organoids', seen['organoid'], inner.organoid)
+        contents['files'] = inners('files', seen['files'], self._build_file)
         for protocol_type in PROTOCOL_TYPES:
-            contents[protocol_type + 's'] = [self._inner(protocol_type, e,
-                                                         _protocol_builders[protocol_type])
-                                             for e in seen[protocol_type]]
-        contents['sequencing_processes'] = [self._inner('sequencing_processes', e, inner.entity)
-                                            for e in seen['sequencing_processes']]
+            contents[protocol_type + 's'] = inners(protocol_type, seen[protocol_type],
+                                                   _protocol_builders[protocol_type])
+        contents['sequencing_processes'] = inners('sequencing_processes',
+                                                  seen['sequencing_processes'], inner.entity)
         contents['dates'] = [self._dates(outer, kind)]
         contents['projects'] = [self._inner('projects', model.project, inner.project)]
         # Helper for cellCount: the cells of every cell suspension, once each
@@ -328,11 +336,12 @@ class _Transformer:
     def _cell_count(self, cs: JSON) -> JSON:
         # One object per cell suspension, as every inner entity of the bundle,
         # so that the fold takes the lists of them once (`shared_folds`)
-        key = ('cell_counts', cs['document_id'])
-        value = self._memo.get(key)
+        memo = self._memos.setdefault('cell_counts', {})
+        value = memo.get(cs['document_id'])
         if value is None:
-            value = self._memo[key] = {'document_id': cs['document_id'],
-                                       'total_estimated_cells': cs['total_estimated_cells']}
+            value = memo[cs['document_id']] = {'document_id': cs['document_id'],
+                                               'total_estimated_cells':
+                                                   cs['total_estimated_cells']}
         return value
 
     def _cell_suspension(self, e: Entity) -> JSON:

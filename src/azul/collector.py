@@ -1,0 +1,48 @@
+"""
+The garbage collector during bulk work.
+
+A reindex makes millions of containers, and nearly all of them are freed by
+reference counting: the collector's passes find almost nothing (the fixture
+reindex: a few hundred objects of 1.5 million made), while each full pass
+walks every object the process holds, the contributions held for the fold
+among them. The fixture reindex spent 0.25 to 0.35 CPU s in 500 passes, 60
+to 80 ms in each of the 3 to 5 full ones.
+
+`paused` suspends the collector for a bounded unit of work (a batch of
+aggregate writes): the cycles it makes wait for the next pass after it, so memory grows
+by at most one unit's garbage. `frozen` moves the objects already held out
+of the collector's view (`gc.freeze`) for a block, and `settle` those held
+by then: the passes within see only what the block makes since. Objects
+frozen are still freed by reference counting; only the cycles among them,
+none made before a reindex or by holding its contributions, wait for the
+block's end.
+"""
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        # Not if something else had paused it
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def frozen() -> Iterator[None]:
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def settle() -> None:
+    """Within `frozen`: leave what the process holds now out of the passes to come."""
+    gc.freeze()

@@ -1,0 +1,45 @@
+import gc
+
+import pytest
+
+from azul import collector
+
+
+@pytest.fixture(autouse=True)
+def restored():
+    enabled = gc.isenabled()
+    yield
+    gc.unfreeze()
+    if enabled:
+        gc.enable()
+
+
+def test_frozen_leaves_what_is_held_out_of_the_passes_until_its_end():
+    assert gc.get_freeze_count() == 0
+    with collector.frozen():
+        held = gc.get_freeze_count()
+        assert held > 0
+        made = [[] for _ in range(1000)]
+        assert gc.get_freeze_count() == held
+        collector.settle()
+        assert gc.get_freeze_count() >= held + 1000
+        del made
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_cycle_made_within_frozen_is_collected_within():
+    with collector.frozen():
+        a = []
+        a.append(a)
+        del a
+        assert gc.collect() >= 1
+
+
+def test_paused_resumes_only_what_it_paused():
+    with collector.paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    with collector.paused():
+        pass
+    assert not gc.isenabled()
