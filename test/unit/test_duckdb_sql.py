@@ -408,6 +408,32 @@ def test_coded_facets_count_as_the_reference(complement):
     assert hits == [0]
 
 
+@pytest.mark.parametrize('complement', [False, True])
+def test_coded_facets_of_three_groups(complement):
+    con, table = _coded_table()
+    color, shape, flag = (table.spec(CODED[name]) for name in ('color', 'shape', 'flag'))
+    filters = Filters((Is(CODED['color'], ('red',)), Is(CODED['shape'], ('round',)),
+                       Is(CODED['flag'], (True,))))
+    codes = {(color.id, '"red"'): 1, (shape.id, '"round"'): 4, (flag.id, 'true'): 6}
+    page = sql.PageSpec(Sort(CODED['name']), 10)
+    query = sql.facets(table, filters, [], [color, shape, flag], page, codes, complement)
+    # One aggregate counts the codes of every facet, own or not
+    assert query.text.count('count(*) AS n FROM (SELECT unnest(') == (1 if not complement else 2)
+    rows = con.execute(query.text, query.params).fetchall()
+    terms = {(f, t): n for kind, f, t, n in rows if kind == sql.FacetRow.TERM}
+    scopes = {f: n for kind, f, _, n in rows if kind == sql.FacetRow.SCOPE}
+    hits = [n for kind, _, _, n in rows if kind == sql.FacetRow.HIT]
+    # By hand: a passes all three; b (blue, round, false) fails two, so it
+    # counts for no facet; c (red and blue, square, true) fails the shape
+    # only; d (null, round and square, true) the color only. Color ignoring
+    # its filter counts a and d, shape a and c, flag a.
+    assert scopes == {None: 1, color.id: 2, shape.id: 2, flag.id: 1}
+    assert terms == {(color.id, '"red"'): 1, (color.id, 'null'): 1,
+                     (shape.id, '"round"'): 1, (shape.id, '"square"'): 1,
+                     (flag.id, 'true'): 1}
+    assert hits == [0]
+
+
 @pytest.mark.parametrize('sort, order, cursor, expected', [
     # The rows with a true flag, by hand: a (name a, color red), c (c; blue,
     # red, so blue), d (d; null). Two a page, row ids a 0, c 2, d 3
