@@ -10,7 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from azul.backends.base import Replica
+from azul.core.aggregation import shared_folds
 from azul.core.documents import BundleFQID, Contribution, normalize_version, validate_uuid
+from azul.core.fields import shared_projections
 from azul.errors import AzulError, BadRequestError, ServiceUnavailableError
 from azul.indexer.index import Indexer, Tally
 from azul.indexer.live_pool import LivePool, PooledIndexer, Transformed
@@ -29,6 +31,10 @@ TALLY_CHUNK = 100
 # takes large rounds; an idle one handles each message as it comes
 NOTIFICATION_BATCH = 500
 TALLY_BATCH = 500
+
+# Entries of a round's memos of folds and of projections: a round of 500
+# bundles folds some 4,700 aggregates of about 14 inner entity lists each
+ROUND_MEMO_SIZE = 100_000
 
 ACTIONS = ('add', 'delete')
 
@@ -287,7 +293,11 @@ class Worker:
                 (body['entity_type'], entity_id) for entity_id in body['entity_ids'])
         for catalog in {*pending, *merged}:
             self._ensure_indices(catalog)
-        with self.runtime.backend.transaction():
+        # One memo of folds and projections for the round: the aggregates
+        # of a bundle's files fold the very same inner entities (its project,
+        # samples, donors), but their ids fall into different batches
+        with (self.runtime.backend.transaction(), shared_folds(ROUND_MEMO_SIZE),
+              shared_projections(ROUND_MEMO_SIZE)):
             for catalog, results in pending.items():
                 self.indexer.write_replicas(catalog, [r for _, rs in results for r in rs])
                 merged[catalog].merge(self.indexer.write_contributions(
