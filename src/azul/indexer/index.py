@@ -34,9 +34,6 @@ log = logging.getLogger(__name__)
 # to the queue as failed.
 MAX_AGGREGATE_ATTEMPTS = 10
 
-# Entities aggregated per backend round trip
-AGGREGATE_BATCH_SIZE = 500
-
 EntityRef = tuple[str, str]  # (entity_type, entity_id)
 
 
@@ -157,8 +154,9 @@ class Indexer:
         re-delivers the work instead of losing it.
         """
         written = deleted = retries = 0
-        for i in range(0, len(entity_ids), AGGREGATE_BATCH_SIZE):
-            pending = list(entity_ids[i:i + AGGREGATE_BATCH_SIZE])
+        size = self.runtime.backend.aggregate_batch_size
+        for i in range(0, len(entity_ids), size):
+            pending = list(entity_ids[i:i + size])
             for attempt in range(MAX_AGGREGATE_ATTEMPTS):
                 w, d, conflicts = self._aggregate_once(catalog, entity_type, pending)
                 written += w
