@@ -8,15 +8,14 @@ so that an entity deleted and re-created does not get a version an old reader
 still holds (the ABA problem of a per-entity counter).
 """
 
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from itertools import chain
 from typing import Any
 
 import duckdb
 import orjson
 
+from azul import collector
 from azul.backends.base import AggregateWrite
 from azul.backends.duckdb import sums
 from azul.backends.duckdb.columnar import load_columns
@@ -80,7 +79,7 @@ class AggregateWriter:
         # A batch makes hundreds of thousands of lists and strings that
         # reference counting frees at its end; the collector's passes over
         # them (and the heap) meanwhile find nothing to collect
-        with _gc_paused():
+        with collector.paused():
             self._insert(documents)
 
     def _insert(self, documents: Sequence[IndexedAggregate]) -> None:
@@ -206,18 +205,6 @@ class AggregateWriter:
                 f'value FROM ({wanted}) RETURNING field, value, code', params).fetchall()
             codes.update({(field, value): code for field, value, code in rows})
         return codes
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        # Not if something else had paused it
-        if enabled:
-            gc.enable()
 
 
 def load_rows(cursor: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, str],
