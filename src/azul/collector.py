@@ -9,13 +9,13 @@ among them. The fixture reindex spent 0.25 to 0.35 CPU s in 500 passes, 60
 to 80 ms in each of the 3 to 5 full ones.
 
 `paused` suspends the collector for a bounded unit of work (a batch of
-aggregate writes): the cycles it makes wait for the next pass after it, so memory grows
-by at most one unit's garbage. `frozen` moves the objects already held out
-of the collector's view (`gc.freeze`) for a block, and `settle` those held
-by then: the passes within see only what the block makes since. Objects
-frozen are still freed by reference counting; only the cycles among them,
-none made before a reindex or by holding its contributions, wait for the
-block's end.
+aggregate writes, a round of the live indexer): the cycles it makes wait for
+the next pass after it, so memory grows by at most one unit's garbage.
+`frozen` moves the objects already held out of the collector's view
+(`gc.freeze`) for a block, and `settle` those held by then: the passes
+within see only what the block makes since. Objects frozen are still freed
+by reference counting; only the cycles among them, none made before a
+reindex or by holding its contributions, wait for the block's end.
 """
 import gc
 from collections.abc import Iterator

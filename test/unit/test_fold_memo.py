@@ -102,3 +102,19 @@ def test_whole_entities_are_copied_per_aggregate():
         b = aggregate('files', 'f1', [contribution('f1', files=[file])], {'files': KeepWhole()})
     assert a.contents == b.contents == {'files': [{'document_id': 'f1', 'name': 'a.fastq'}]}
     assert a.contents['files'][0] is not b.contents['files'][0]
+
+
+def test_a_nested_block_uses_the_enclosing_memo():
+    counting = Counting()
+    donor = {'document_id': 'd1', 'sex': 'female'}
+    with shared_folds():
+        # The indexer's batches each open a block within the worker's round
+        for entity_id in ('f1', 'f2'):
+            with shared_folds():
+                aggregate('files', entity_id, [contribution(entity_id, donors=[donor])],
+                          {'donors': counting})
+    assert counting.calls == 1
+    # Once the enclosing block ended, a block has a memo of its own again
+    with shared_folds():
+        aggregate('files', 'f3', [contribution('f3', donors=[donor])], {'donors': counting})
+    assert counting.calls == 2

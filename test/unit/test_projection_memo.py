@@ -106,3 +106,17 @@ def test_a_full_memo_starts_over():
             fields.extract(document(entity_id, [donor], [{'accessions': []}]))
     # d1, d2 (d1 forgotten), d1 again, then d1 remembered
     assert ages.calls == [30, 40, 30]
+
+
+def test_a_nested_block_uses_the_enclosing_memo():
+    ages = CountingField(name='donorAge', type=FieldType.long, path='contents.donors.age')
+    fields = registry(ages)
+    donor = {'age': 30}
+    with shared_projections():
+        for entity_id in ('f1', 'f2'):
+            with shared_projections():
+                fields.extract(document(entity_id, [donor]))
+    assert ages.calls == [30]
+    with shared_projections():
+        fields.extract(document('f3', [donor]))
+    assert ages.calls == [30, 30]

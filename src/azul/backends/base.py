@@ -364,6 +364,10 @@ class SearchBackend(ABC):
     #: Whether `transaction` makes the writes within it one atomic unit
     transactional: bool = False
 
+    #: Entities the indexer aggregates per round trip of reads and writes
+    #: (`Indexer.aggregate`): one request's worth of documents
+    aggregate_batch_size: int = 500
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """

@@ -341,8 +341,11 @@ def shared_folds(size: int = MEMO_SIZE) -> Iterator[None]:
     Within the block (in this thread), `aggregate` folds an inner entity type's
     list of the very same entity objects once (see `_FoldMemo`). The
     aggregates are the same as without; the contributions must not change
-    while it lasts.
+    while it lasts. Within an enclosing block, that block's memo serves.
     """
+    if _memo.get() is not None:
+        yield
+        return
     token = _memo.set(_FoldMemo(size))
     try:
         yield

@@ -272,8 +272,12 @@ def shared_projections(size: int = MEMO_SIZE) -> Iterator[None]:
     Within the block (in this thread), `FieldRegistry.extract` projects the
     nodes of a path prefix that are the very same objects as an earlier
     document's once (see `_ProjectionMemo`). The projections are the same as
-    without; the documents must not change while it lasts.
+    without; the documents must not change while it lasts. Within an
+    enclosing block, that block's memo serves.
     """
+    if _memo.get() is not None:
+        yield
+        return
     token = _memo.set(_ProjectionMemo(size))
     try:
         yield

@@ -23,7 +23,7 @@ import attrs
 from azul.backends.base import AggregateWrite, Replica, Version
 from azul.core.aggregation import InnerAggregator, aggregate, shared_folds
 from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
-from azul.core.fields import FieldRegistry
+from azul.core.fields import FieldRegistry, shared_projections
 from azul.errors import ConflictError
 from azul.runtime import Runtime
 
@@ -33,9 +33,6 @@ log = logging.getLogger(__name__)
 # retried (re-reading contributions each time) before the work is handed back
 # to the queue as failed.
 MAX_AGGREGATE_ATTEMPTS = 10
-
-# Entities aggregated per backend round trip
-AGGREGATE_BATCH_SIZE = 500
 
 EntityRef = tuple[str, str]  # (entity_type, entity_id)
 
@@ -90,6 +87,7 @@ class Indexer:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.timings = Timings()
+        self._aggregators: dict[tuple[str, str], Mapping[str, InnerAggregator]] = {}
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -156,8 +154,9 @@ class Indexer:
         re-delivers the work instead of losing it.
         """
         written = deleted = retries = 0
-        for i in range(0, len(entity_ids), AGGREGATE_BATCH_SIZE):
-            pending = list(entity_ids[i:i + AGGREGATE_BATCH_SIZE])
+        size = self.runtime.backend.aggregate_batch_size
+        for i in range(0, len(entity_ids), size):
+            pending = list(entity_ids[i:i + size])
             for attempt in range(MAX_AGGREGATE_ATTEMPTS):
                 w, d, conflicts = self._aggregate_once(catalog, entity_type, pending)
                 written += w
@@ -183,8 +182,8 @@ class Indexer:
         current, contributions = self.read_batch(catalog, entity_type, entity_ids)
         # Contributions read together share their equal inner entities (the
         # project's, say, in every file's contribution): each list of them
-        # is folded once
-        with shared_folds():
+        # is folded once, and so are the fields projected from those folds
+        with shared_folds(), shared_projections():
             documents = self.fold_all(catalog, entity_type, entity_ids, contributions)
         return self.write_batch(catalog, entity_type, entity_ids, current, documents)
 
@@ -230,7 +229,11 @@ class Indexer:
         """Each entity's aggregate from its stored contributions (None: it has none)."""
         plugin = self.runtime.metadata_plugin(catalog)
         registry = plugin.field_registry
-        aggregators = plugin.aggregators(entity_type)
+        # The same aggregator objects every time: the fold memo knows them by identity
+        key = (catalog, entity_type)
+        aggregators = self._aggregators.get(key)
+        if aggregators is None:
+            aggregators = self._aggregators[key] = plugin.aggregators(entity_type)
         return {entity_id: fold(entity_type, entity_id, contributions.get(entity_id, ()),
                                 aggregators, registry)
                 for entity_id in entity_ids}

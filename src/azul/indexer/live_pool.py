@@ -34,7 +34,7 @@ from azul.backends.base import Replica
 from azul.config import Config
 from azul.core.documents import BundleFQID, Contribution, IndexedAggregate
 from azul.errors import AzulError
-from azul.indexer.index import AGGREGATE_BATCH_SIZE, AggregateOutcome, Indexer, Tally, fold
+from azul.indexer.index import AggregateOutcome, Indexer, Tally, fold
 from azul.indexer.reindex_pool import in_worker, spawn_workers
 from azul.runtime import Runtime
 
@@ -49,6 +49,11 @@ TRANSFORM_TASK = 50
 # process: handing it to another costs more than it saves (an idle server's
 # single bundle, say)
 MIN_POOLED_FOLD = 200
+
+# Entities per batch of the pooled aggregation: the pool folds one batch
+# while this process writes the one before, so batches stay small enough to
+# overlap (the backend's `aggregate_batch_size` is for the unpooled way)
+POOL_BATCH_SIZE = 500
 
 # A contribution as it travels to a folding process: builtins only, which
 # pickle in C, where the attrs classes take a Python call each
@@ -276,8 +281,8 @@ class PooledIndexer(Indexer):
                 outcome[2] += len(conflicts) + retried.retries
 
         for entity_type, entity_ids in tally.by_type().items():
-            for i in range(0, len(entity_ids), AGGREGATE_BATCH_SIZE):
-                ids = entity_ids[i:i + AGGREGATE_BATCH_SIZE]
+            for i in range(0, len(entity_ids), POOL_BATCH_SIZE):
+                ids = entity_ids[i:i + POOL_BATCH_SIZE]
                 with self.timed('aggregate'):
                     current, contributions = self.read_batch(catalog, entity_type, ids)
                     pending = self.pool.start_fold(catalog, entity_type, ids, contributions)
