@@ -18,20 +18,35 @@ by reference counting; only the cycles among them, none made before a
 reindex or by holding its contributions, wait for the block's end.
 """
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# Pauses in progress, in every thread, and whether the collector ran before
+# the first of them: the collector is one per process, so a pause ending in
+# one thread must not resume it under another thread's pause, and a pause
+# begun while another ends must not leave it off for good
+_lock = threading.Lock()
+_pauses = 0
+_resume = False
 
 
 @contextmanager
 def paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
+    global _pauses, _resume
+    with _lock:
+        if not _pauses:
+            # Not resumed after the last pause if something else had paused it
+            _resume = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        # Not if something else had paused it
-        if enabled:
-            gc.enable()
+        with _lock:
+            _pauses -= 1
+            if not _pauses and _resume:
+                gc.enable()
 
 
 @contextmanager

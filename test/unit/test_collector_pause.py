@@ -1,5 +1,6 @@
 """`collector.paused`: the cyclic collector off within the block, as it was after it."""
 import gc
+import threading
 
 import pytest
 
@@ -40,3 +41,41 @@ def test_left_off_if_it_was_off(enabled):
     with collector.paused():
         pass
     assert not gc.isenabled()
+
+
+def test_a_pause_ending_in_another_thread_does_not_resume_under_this_one(enabled):
+    # The worker's rounds and the aggregate writes pause from several threads
+    # of one process: the collector stays off until the last pause ends
+    begun, ended = threading.Event(), threading.Event()
+
+    def other():
+        with collector.paused():
+            begun.set()
+            ended.wait(5)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert begun.wait(5)
+    with collector.paused():
+        ended.set()
+        thread.join(5)
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_a_pause_begun_in_another_thread_keeps_it_off_after_this_one(enabled):
+    begun, ended = threading.Event(), threading.Event()
+
+    def other():
+        with collector.paused():
+            begun.set()
+            ended.wait(5)
+
+    with collector.paused():
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert begun.wait(5)
+    assert not gc.isenabled()
+    ended.set()
+    thread.join(5)
+    assert gc.isenabled()

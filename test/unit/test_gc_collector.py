@@ -34,12 +34,3 @@ def test_a_cycle_made_within_frozen_is_collected_within():
         del a
         assert gc.collect() >= 1
 
-
-def test_paused_resumes_only_what_it_paused():
-    with collector.paused():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    gc.disable()
-    with collector.paused():
-        pass
-    assert not gc.isenabled()
