@@ -71,8 +71,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="let OpenSearch answer a repeated page's counts and summary from "
                              "its shard request cache and from the backend's own cache of "
                              'counts and summaries per content version, and DuckDB a '
-                             'repeated summary from its cache of summaries (by default the '
-                             'benchmark turns these off)')
+                             'repeated summary, and a filtered page\'s total and facets, from '
+                             'its caches per content version (by default the benchmark turns '
+                             'these off)')
     parser.add_argument('--dump', type=Path,
                         help="write each measure's answer as JSON to this file (suffixed with "
                              'the backend) before measuring')

@@ -48,7 +48,7 @@ from azul.backends.base import (
 from azul.backends.duckdb import contributions as packing
 from azul.backends.duckdb import replicas as replica_sql
 from azul.backends.duckdb import sql, zdicts
-from azul.backends.duckdb.cache import CACHE_SIZE, SummaryCache
+from azul.backends.duckdb.cache import CACHE_SIZE, ResultCache
 from azul.backends.duckdb.columnar import load_columns
 from azul.backends.duckdb.contributions import contribution_inner_table
 from azul.backends.duckdb.packed import unpack
@@ -101,8 +101,10 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._tables: dict[str, TableSpec] = {}
-        # Summaries by content version (see `cache`); benchmarks turn it off
-        self._summaries = SummaryCache(CACHE_SIZE if result_cache else 0)
+        # Summaries, and filtered searches' totals and facets, by content
+        # version (see `cache`); benchmarks turn them off
+        self._summaries = ResultCache(CACHE_SIZE if result_cache else 0)
+        self._counts = ResultCache(CACHE_SIZE if result_cache else 0)
         with self._write_lock:
             self._create_meta_tables()
             self._create_content_table()

@@ -6,7 +6,7 @@ through the backend's own helpers (`_table`, `_query`, `_cursor`,
 """
 
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,7 +15,7 @@ import duckdb
 import orjson
 
 from azul.backends.duckdb import sql, summaries, sums
-from azul.backends.duckdb.cache import SummaryCache
+from azul.backends.duckdb.cache import ResultCache
 from azul.backends.duckdb.packed import ZdictLookup, json_text, unpack
 from azul.backends.duckdb.schema import TableSpec, decode_term, from_column
 from azul.core.fields import Field, Value
@@ -53,7 +53,8 @@ class DuckDBReads:
 
     _con: duckdb.DuckDBPyConnection
     _zdict: ZdictLookup
-    _summaries: SummaryCache
+    _summaries: ResultCache
+    _counts: ResultCache
     _building: dict[str, str]
 
     def search(self, catalog: str, request: SearchRequest) -> SearchResult:
@@ -66,9 +67,21 @@ class DuckDBReads:
             return reference_search((), request)
         sort = request.sort
         page = sql.PageSpec(sort, request.size, request.search_after, request.search_before)
-        # The page's bound, the codes, the facets and the page: one snapshot
+        # The content version, the page's bound, the codes, the facets and the page: one snapshot
+        key = cached = None
         with self._snapshot():
             if request.filters:
+                # The total and the facets do not depend on the sort or the cursor
+                counting = (request.entity_type, request.filters, request.facets)
+                key = self._cache_key(self._counts, catalog, counting)
+                cached = None if key is None else self._counts.get(key)
+            if cached is not None:
+                # The page alone, as without filters
+                total, facets = cached
+                codes = self._codes(table, request.filters)
+                page = self._bounded(table, request.filters, page, codes)
+                rows = self._query(sql.page_of(table, request.filters, page, codes))
+            elif request.filters:
                 # The page comes with the facets, from the rows the filters matched once, as
                 # row ids: reading the documents by row id must see the same snapshot. Its
                 # bound, if any, comes from the same rows' sort keys (`sql.coded_facets`).
@@ -84,15 +97,30 @@ class DuckDBReads:
                 page = self._bounded(table, request.filters, page, None)
                 rows = self._query(sql.page_of(table, request.filters, page))
                 facets, total, _ = self._facets(table, request, None, None, False)
+            if total is None:
+                # In the snapshot: a kept total must be the version's
+                total = self._query(sql.count(table, request.filters))[0][0]
+        if key is not None and cached is None:
+            self._counts.put(key, (total, facets))
         if request.search_before is not None:
             rows.reverse()
         spec = table.spec(sort.field)
         hits = tuple(Hit(entity_id, unpack(document, self._zdict),
                          (_sort_value(spec.field, value), entity_id))
                      for entity_id, document, value in rows)
-        if total is None:
-            total = self._query(sql.count(table, request.filters))[0][0]
         return SearchResult(hits=hits, total=total, facets=facets)
+
+    def _cache_key(self, cache: ResultCache, catalog: str, request: Hashable
+                   ) -> Hashable | None:
+        """
+        The key of a counting request's answer under the catalog's content
+        version, read in the caller's snapshot; None if it is not to be kept.
+        """
+        # A generation this object builds changes without a new version (see `cache`)
+        if not cache.size or catalog in self._building:
+            return None
+        version = self.content_version(catalog)
+        return None if version == 'none' else (catalog, version, request)
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
@@ -198,14 +226,10 @@ class DuckDBReads:
         # The content version, the codes of the filters, which kept sums are
         # exact, and the summary with the keys of its codes: one snapshot
         with self._snapshot():
-            key = None
-            # A generation this object builds changes without a new version (see `cache`)
-            if self._summaries.size and catalog not in self._building:
-                version = self.content_version(catalog)
-                key = None if version == 'none' else (catalog, version, request)
-                cached = None if key is None else self._summaries.get(key)
-                if cached is not None:
-                    return cached
+            key = self._cache_key(self._summaries, catalog, request)
+            cached = None if key is None else self._summaries.get(key)
+            if cached is not None:
+                return cached
             result = self._summarized(table, request)
         if key is not None:
             self._summaries.put(key, result)

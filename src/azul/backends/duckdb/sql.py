@@ -298,10 +298,11 @@ def page(table: TableSpec, filters: Filters, sort: Sort, size: int,
     return page_of(table, filters, PageSpec(sort, size, search_after, search_before))
 
 
-def page_of(table: TableSpec, filters: Filters, spec: PageSpec) -> Query:
-    """`page` of a `PageSpec`, which may be bounded."""
+def page_of(table: TableSpec, filters: Filters, spec: PageSpec,
+            codes: Codes | None = None) -> Query:
+    """`page` of a `PageSpec`, which may be bounded; `codes` as for `where`."""
     column = spec.column(table)
-    condition_ = conjunction([where(table, filters), spec.condition(table)])
+    condition_ = conjunction([where(table, filters, codes), spec.condition(table)])
     return Query(f'SELECT entity_id, document, {column} FROM {table.table} '
                  f'WHERE {condition_.text} ORDER BY {spec.order(table)} LIMIT ?',
                  (*condition_.params, spec.size))
