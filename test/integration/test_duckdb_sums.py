@@ -232,6 +232,28 @@ def test_tally_of_rows():
     )
 
 
+def test_tally_of_rows_with_the_same_codes():
+    # Rows with one set of codes are summed together before their codes
+    # are: the same sums, counts and order of codes as row by row
+    tally = sums.Tally(TableSpec.of('t', REGISTRY).summed_fields)
+    tally.add([[1, 2], [1, 2], [2, 1], [3, 3], [1, 2]],
+              [[(5,), (2.0,)],
+               [(7,), (None,)],
+               # The same codes in another order; sizes that cancel
+               [(-12,), (1.0,)],
+               # A code twice in a row: counted and summed twice
+               [(4,), ()],
+               # A value of a double that is no integer: marked, not summed
+               [(1,), (0.5,)]])
+    assert tally.changes({1: 0, 2: 1, 3: 0}) == (
+        [0, 1, 0, -1, -1, -1],
+        [1, 2, 3, -1, -2, -3],
+        [4, 4, 2, 5, 0, 0],
+        [1, 1, 8, 5, 29, 0],
+        [3, 3, 0, 3, 3, 1],
+    )
+
+
 def test_zeros_of_a_double_facet_are_one_term(tmp_path):
     registry = FieldRegistry((Field('x', FieldType.double, 'contents.x', facet=True),))
     backend = DuckDBBackend(tmp_path / 'zeros.duckdb', 'azul', 'zeros')

@@ -314,14 +314,26 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
 
     def create_indices(self, catalog: str, entity_types: Sequence[str],
                        registry: FieldRegistry) -> None:
+        made: dict[str, TableSpec] = {}
+        enclosed = getattr(self._local, 'in_transaction', False)
         with self._transaction() as cursor:
             generation = self._generation(catalog)
+            names = [index_name(self._prefix, self._deployment, catalog, entity_type, aggregate,
+                                generation)
+                     for entity_type in entity_types for aggregate in (True, False)]
+            names.append(replica_index_name(self._prefix, self._deployment, catalog, generation))
+            # One query for all the names rather than one per table: a
+            # reindex creates a dozen, each lookup a millisecond of CPU
+            existing = {name for name, in cursor.execute(
+                f'SELECT table_name FROM {self._meta} '
+                f'WHERE table_name IN (SELECT unnest(?::VARCHAR[]))', [names]).fetchall()}
             insert = (f'INSERT INTO {self._meta} (table_name, catalog, entity_type, aggregate, '
                       f'registry, generation) VALUES (?, ?, ?, ?, ?, ?)')
+            stored_registry = _registry_to_json(registry)
             for entity_type in entity_types:
                 name = index_name(self._prefix, self._deployment, catalog, entity_type, True,
                                   generation)
-                if not self._exists(name):
+                if name not in existing:
                     table = TableSpec.of(name, registry)
                     for statement in table.create_statements():
                         cursor.execute(statement)
@@ -332,14 +344,15 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
                         for statement in _view_statements(plain, table):
                             cursor.execute(statement)
                     cursor.execute(insert, [name, catalog, entity_type, True,
-                                            _registry_to_json(registry), generation])
+                                            stored_registry, generation])
+                    made[name] = _created_spec(name, stored_registry)
                 name = index_name(self._prefix, self._deployment, catalog, entity_type, False,
                                   generation)
-                if not self._exists(name):
+                if name not in existing:
                     cursor.execute(contribution_create_statement(name))
                     cursor.execute(insert, [name, catalog, entity_type, False, None, generation])
             name = replica_index_name(self._prefix, self._deployment, catalog, generation)
-            if not self._exists(name):
+            if name not in existing:
                 # A generation being built gets its indexes once loaded
                 indexed = catalog not in self._building
                 for statement in replica_sql.create_statements(name, indexed):
@@ -351,6 +364,11 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
             if catalog not in self._building:
                 # A generation being built changes no content until the switch
                 self._touch(cursor, catalog)
+        # What `_spec` would read back from the catalog for these tables,
+        # without its query of every column of the file; only once committed
+        # (not within a caller's transaction, which may yet roll them back)
+        if not enclosed:
+            self._tables.update(made)
 
     # Generations
 
@@ -733,6 +751,13 @@ def _view_statements(plain: TableSpec, stored: TableSpec) -> list[str]:
     # by the table's (the plan is the same semi join as on the table)
     return [f'CREATE VIEW {view} AS SELECT rowid AS rowid, * FROM {table}'
             for view, table in _aggregate_tables(plain, stored)]
+
+
+def _created_spec(name: str, registry: str) -> TableSpec:
+    """The spec of an aggregate table made by `TableSpec.of`, with its stored registry."""
+    # From the stored registry, as `_spec` makes it: a field's JSON keeps
+    # only what the tables need
+    return TableSpec.of(name, _registry_from_json(orjson.loads(registry)))
 
 
 def _registry_to_json(registry: FieldRegistry) -> str:

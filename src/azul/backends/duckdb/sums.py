@@ -61,10 +61,14 @@ class Tally:
             values: Iterable[Sequence[Sequence[Value]]]) -> None:
         """Rows: the codes of each row's terms and its values of every summed field."""
         doubles = [spec.field.type is FieldType.double for spec in self.specs]
-        counts, sums, totals = self.counts, self.sums, self.totals
+        counts, totals = self.counts, self.totals
         width = len(self.specs)
+        # The sums of the rows with the same codes, added to those codes
+        # once: the files of a bundle mostly have the same terms (the
+        # fixtures' 1,278 file aggregates have 103 distinct sets of codes)
+        by_codes: dict[tuple[int, ...], list[int]] = {}
         for row_codes, row_values in zip(codes, values, strict=True):
-            row_codes = list(row_codes)
+            row_codes = tuple(row_codes)
             counts.update(row_codes)
             self.rows += 1
             row = [0] * width
@@ -86,7 +90,15 @@ class Tally:
                 row[j] = total
                 totals[j] += total
                 self.magnitudes[j] += magnitude
-            for field_sums, v in zip(sums, row, strict=True):
+            if any(row):
+                group = by_codes.get(row_codes)
+                if group is None:
+                    by_codes[row_codes] = row
+                else:
+                    for j, v in enumerate(row):
+                        group[j] += v
+        for row_codes, row in by_codes.items():
+            for field_sums, v in zip(self.sums, row, strict=True):
                 if v:
                     # One dict per field: a list per code cost twice the CPU
                     for code in row_codes:
