@@ -191,6 +191,12 @@ def _build(runtime: Runtime, indexer: Indexer, catalog: str, sources: Sequence[s
           backend.bulk_load(catalog),
           tempfile.TemporaryDirectory(prefix='azul-reindex-') as tmp,
           ReindexPool(runtime, workers) as pool):
+        # Nor is what the backend holds for the load, which grows with it:
+        # DuckDB's set of the replica keys written reaches millions of
+        # entries, and every full pass of the collector walks each of them,
+        # while the objects the load makes set how often a full pass comes,
+        # so that the cost per bundle grew with the catalog (issue 16)
+        collector.settle()
         # Contributions folded in this process need not be written out and
         # parsed again while there are few enough to hold
         spill = _Spill(tmp, IN_MEMORY_CONTRIBUTIONS if workers < 2 else 0)
