@@ -204,7 +204,7 @@ def _build(runtime: Runtime, indexer: Indexer, catalog: str, sources: Sequence[s
             tasks = (chunk for source, fqids in work
                      for chunk in chunks(catalog, source, fqids, chunk_size))
             # The chunks waiting for this process outlive the young passes
-            # and ended in a full pass every one or two chunks, 0.7 ms of CPU
+            # and ended in a full pass every one or two chunks, 0.8 ms of CPU
             # a bundle at 30,000 (a sixth of the pass), where rarer passes
             # left the peak RSS as it was
             with collector.rare_full_passes():
