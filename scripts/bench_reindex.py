@@ -1,7 +1,8 @@
 """
 The bulk reindex of a synthetic catalog, in windows: one JSON line per tenth
 of the bundles transformed and per tenth of the contributions folded (wall
-seconds, this process's CPU seconds and peak RSS so far), then a summary line
+seconds, this process's CPU seconds, the CPU seconds of its garbage
+collector's full passes and peak RSS so far), then a summary line
 with the workers' CPU. Whether the reindex is linear shows in the windows:
 with a steady load, each tenth should take about as long as the first.
 
@@ -13,11 +14,13 @@ created anew (default: a temporary directory); with OpenSearch,
 AZUL_ES_ENDPOINT names the node and the catalog `bench` is recreated.
 """
 import argparse
+import gc
 import json
 import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -78,6 +81,8 @@ def bench(source: str, atlas: str, args: argparse.Namespace, **summary: Any) -> 
         cpu_before = _cpu(resource.getrusage(resource.RUSAGE_SELF))
         totals: dict[str, int] = {}
         done = {'bundles': 0, 'contributions': 0}
+        full_passes = _FullPasses()
+        gc.callbacks.append(full_passes)
 
         def on_total(what: str, total: int) -> None:
             totals[what] = total
@@ -93,6 +98,7 @@ def bench(source: str, atlas: str, args: argparse.Namespace, **summary: Any) -> 
                     emit({'measure': 'window', 'what': what, 'done': done[what],
                           'seconds': round(time.perf_counter() - start, 1),
                           'cpu_seconds': round(_cpu(usage) - cpu_before, 1),
+                          'gc_full_cpu_seconds': round(full_passes.seconds, 2),
                           'peak_rss_mb': usage.ru_maxrss // 1024})
             return step
 
@@ -101,6 +107,7 @@ def bench(source: str, atlas: str, args: argparse.Namespace, **summary: Any) -> 
                          on_entities=progress('contributions'),
                          workers=args.workers)
         wall = time.perf_counter() - start
+        gc.callbacks.remove(full_passes)
         runtime.close()
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -118,9 +125,27 @@ def bench(source: str, atlas: str, args: argparse.Namespace, **summary: Any) -> 
     return 0 if not report.problems else 1
 
 
+class _FullPasses:
+    """A `gc.callbacks` entry: the CPU seconds of the collector's full passes, in any thread."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self._started: dict[int, float] = {}
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info['generation'] != 2:
+            return
+        thread = threading.get_ident()
+        if phase == 'start':
+            self._started[thread] = time.thread_time()
+        elif thread in self._started:
+            self.seconds += time.thread_time() - self._started.pop(thread)
+
+
 def _cpu(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == '__main__':
     sys.exit(main())
+

@@ -16,6 +16,9 @@ the next pass after it, so memory grows by at most one unit's garbage.
 within see only what the block makes since. Objects frozen are still freed
 by reference counting; only the cycles among them, none made before a
 reindex or by holding its contributions, wait for the block's end.
+`rare_full_passes` makes full passes rarer for a block whose objects
+survive the young passes without being held for long (the bundle pass of a
+reindex, whose results wait in a queue): each full pass walks all of them.
 """
 import gc
 import threading
@@ -47,6 +50,22 @@ def paused() -> Iterator[None]:
             _pauses -= 1
             if not _pauses and _resume:
                 gc.enable()
+
+
+@contextmanager
+def rare_full_passes(factor: int = 10) -> Iterator[None]:
+    """
+    Within the block, a full pass comes after `factor` times as many passes
+    of the middle generation: the cycles that only a full pass frees wait
+    that much longer, so memory grows by at most that many times the
+    garbage between two full passes.
+    """
+    threshold = gc.get_threshold()
+    gc.set_threshold(threshold[0], threshold[1], threshold[2] * factor)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
 
 
 @contextmanager
