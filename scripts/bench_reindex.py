@@ -148,4 +148,3 @@ def _cpu(usage: resource.struct_rusage) -> float:
 
 if __name__ == '__main__':
     sys.exit(main())
-
