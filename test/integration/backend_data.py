@@ -114,6 +114,16 @@ def documents(count: int = NUM_DOCS, seed: int = 42) -> list[IndexedAggregate]:
     return [index(reg, make_aggregate(rng, ENTITY_TYPE, project_ids)) for _ in range(count)]
 
 
+def replace_aggregates(backend: SearchBackend, catalog: str, entity_type: str,
+                       docs: Sequence[IndexedAggregate], deleted: Sequence[str] = ()) -> None:
+    """Write the documents over the stored ones and delete those ids, all of which must succeed."""
+    ids = [d.entity_id for d in docs] + list(deleted)
+    versions = backend.read_versions(catalog, entity_type, ids)
+    writes = [AggregateWrite(d.entity_id, d, versions.get(d.entity_id)) for d in docs]
+    writes += [AggregateWrite(entity_id, None, versions[entity_id]) for entity_id in deleted]
+    assert backend.write_aggregates(catalog, entity_type, writes) == []
+
+
 def observed_values(docs: Sequence[IndexedAggregate], field: Field) -> list[Value]:
     """The distinct values of the field in the data, None included, in a stable order."""
     values = dict.fromkeys(v for d in docs for v in d.fields[field.name])

@@ -8,8 +8,8 @@ counts; a generation being built is never kept; a backend object that keeps
 nothing has no entries. The counts of one request are checked by hand.
 """
 import pytest
+from backend_data import replace_aggregates
 
-from azul.backends.base import AggregateWrite
 from azul.backends.duckdb import DuckDBBackend
 from azul.core.documents import Aggregate, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
@@ -50,11 +50,7 @@ DOCS = (_doc('a', color='red', flag=True, size=3, name='n1'),
 
 
 def _write(backend: DuckDBBackend, *docs: IndexedAggregate, deleted: tuple[str, ...] = ()):
-    ids = [d.entity_id for d in docs] + list(deleted)
-    versions = backend.read_versions(CATALOG, ENTITY_TYPE, ids)
-    writes = [AggregateWrite(d.entity_id, d, versions.get(d.entity_id)) for d in docs]
-    writes += [AggregateWrite(entity_id, None, versions[entity_id]) for entity_id in deleted]
-    assert backend.write_aggregates(CATALOG, ENTITY_TYPE, writes) == []
+    replace_aggregates(backend, CATALOG, ENTITY_TYPE, docs, deleted)
 
 
 def _request(filters: Filters, sort: Sort = SORTS[0], size: int = 2, **cursor) -> SearchRequest:

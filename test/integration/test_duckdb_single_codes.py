@@ -4,7 +4,8 @@ The single code columns `s{i}` of a DuckDB aggregate table (see
 code of a row's one term of the field, NULL for a row with several; and the
 filters testing them answer as the reference does.
 """
-from azul.backends.base import AggregateWrite
+from backend_data import replace_aggregates
+
 from azul.backends.duckdb import DuckDBBackend
 from azul.core.documents import Aggregate, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
@@ -25,11 +26,7 @@ def _doc(entity_id: str, **contents) -> IndexedAggregate:
 
 
 def _write(backend: DuckDBBackend, *docs: IndexedAggregate, deleted: tuple[str, ...] = ()):
-    ids = [d.entity_id for d in docs] + list(deleted)
-    versions = backend.read_versions(CATALOG, ENTITY_TYPE, ids)
-    writes = [AggregateWrite(d.entity_id, d, versions.get(d.entity_id)) for d in docs]
-    writes += [AggregateWrite(entity_id, None, versions[entity_id]) for entity_id in deleted]
-    assert backend.write_aggregates(CATALOG, ENTITY_TYPE, writes) == []
+    replace_aggregates(backend, CATALOG, ENTITY_TYPE, docs, deleted)
 
 
 def _singles(backend: DuckDBBackend) -> dict[str, tuple]:
