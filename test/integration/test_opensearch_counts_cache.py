@@ -48,7 +48,9 @@ def raw(es_endpoint) -> Iterator[OpenSearch]:
 
 
 def _backend(es_endpoint: str, deployment: str, **kwargs) -> OpenSearchBackend:
-    return OpenSearchBackend(es_endpoint, prefix='azul', deployment=deployment, **kwargs)
+    # The cache is for the counts that are not kept (see test_opensearch_kept_counts)
+    return OpenSearchBackend(es_endpoint, prefix='azul', deployment=deployment,
+                             kept_counts=False, **kwargs)
 
 
 def _request(sort: str = 'entryId', filters: Filters = Filters()) -> SearchRequest:

@@ -133,10 +133,11 @@ def _contribution(entity_id: str) -> Contribution:
 def test_bulk_load_turns_refresh_off(os_backend, raw):
     aggregates, contributions = _bulk_load_setup(os_backend, raw)
     replicas = f'azul_{os_backend.deployment}_{CATALOG}_replica'
+    counts = f'azul_{os_backend.deployment}_{CATALOG}_counts'
     docs = documents(3, seed=7)
     with os_backend.bulk_load(CATALOG):
         assert _refresh_intervals(raw, os_backend) == {
-            aggregates: '-1', contributions: '-1', replicas: '-1'}
+            aggregates: '-1', contributions: '-1', replicas: '-1', counts: '-1'}
         # The indexer searches for contributions right after writing them
         contribution = _contribution(docs[0].entity_id)
         os_backend.write_contributions(CATALOG, [contribution])
@@ -149,7 +150,7 @@ def test_bulk_load_turns_refresh_off(os_backend, raw):
         assert set(os_backend.read_aggregates(CATALOG, ENTITY_TYPE, [docs[0].entity_id])) == {
             docs[0].entity_id}
     assert _refresh_intervals(raw, os_backend) == {
-        aggregates: None, contributions: '5s', replicas: None}
+        aggregates: None, contributions: '5s', replicas: None, counts: None}
     assert os_backend.count(CATALOG, ENTITY_TYPE) == 3
 
 

@@ -76,6 +76,7 @@ from azul.backends.opensearch import replicas as replica_docs
 from azul.backends.opensearch.aws_auth import sigv4_auth
 from azul.backends.opensearch.cache import ResultCache
 from azul.backends.opensearch.errors import error_type, translated
+from azul.backends.opensearch.keeping import COUNTS_LEASE, Keeping
 from azul.backends.opensearch.queries import filter_query
 from azul.backends.opensearch.reads import Reads
 from azul.core.documents import Aggregate, Contribution, IndexedAggregate
@@ -120,7 +121,7 @@ class _Serializer(JSONSerializer):
             return super().loads(s)
 
 
-class OpenSearchBackend(Reads, SearchBackend):
+class OpenSearchBackend(Keeping, Reads, SearchBackend):
 
     def __init__(self,
                  endpoint: str,
@@ -133,6 +134,8 @@ class OpenSearchBackend(Reads, SearchBackend):
                  replicas: int = 0,
                  refresh: Refresh = True,
                  request_cache: bool | None = None,
+                 kept_counts: bool = True,
+                 counts_lease: float = COUNTS_LEASE,
                  sigv4_region: str | None = None):
         # For messages, health and logs: credentials in the URL are masked
         self.endpoint = mask_credentials(endpoint.rstrip('/'))
@@ -146,6 +149,9 @@ class OpenSearchBackend(Reads, SearchBackend):
         # turns off this object's cache of counts (see `cache`).
         self.request_cache = request_cache
         self._results = ResultCache()
+        # Unfiltered counts kept by writers, see `keeping`; False: searched, as before
+        self.kept_counts = kept_counts
+        self.counts_lease = counts_lease
         options: dict[str, Any] = dict(hosts=[endpoint.rstrip('/')], timeout=timeout,
                                        serializer=_Serializer())
         if auth is not None:
@@ -173,6 +179,7 @@ class OpenSearchBackend(Reads, SearchBackend):
         self._existing: set[str] = set()
         # Aggregate index -> its facets, see `_facets`
         self._facets_of: dict[str, dict[str, FieldType]] = {}
+        self._numeric_of: dict[str, list[str]] = {}
         # Catalog -> how many `bulk_load` blocks are open for it
         self._bulk_loading: Counter[str] = Counter()
         # Catalog -> the generation this object builds for it, see `begin_generation`
@@ -196,6 +203,7 @@ class OpenSearchBackend(Reads, SearchBackend):
                 self._create_index(self._index(catalog, entity_type, aggregate),
                                    settings, mappings)
         self._create_index(self._replica_index(catalog), settings, replica_docs.mappings())
+        self._create_counts(catalog, entity_types, bool(self._bulk_loading[catalog]), settings)
         if catalog not in self._building:
             # A generation being built changes no content until the switch
             self._touch(catalog)
@@ -258,6 +266,7 @@ class OpenSearchBackend(Reads, SearchBackend):
     def _delete_indices(self, indices: Sequence[str]) -> None:
         self._existing.clear()
         self._facets_of.clear()
+        self._numeric_of.clear()
         with translated(self.endpoint):
             for i in range(0, len(indices), 50):
                 self._writer.indices.delete(index=','.join(indices[i:i + 50]),
@@ -321,6 +330,7 @@ class OpenSearchBackend(Reads, SearchBackend):
                 actions.append({'remove_index': {'index': index}})
         self._existing.clear()
         self._facets_of.clear()
+        self._numeric_of.clear()
         with translated(self.endpoint):
             self._writer.indices.update_aliases(body={'actions': actions})
         del self._building[catalog]
@@ -381,6 +391,8 @@ class OpenSearchBackend(Reads, SearchBackend):
         pattern = self._pattern(catalog)
         previous = self._refresh_intervals(pattern)
         self._set_refresh_interval(list(previous), '-1')
+        if not self._bulk_loading[catalog]:
+            self._mark_loading(catalog)
         self._bulk_loading[catalog] += 1
         completed = False
         try:
@@ -400,6 +412,8 @@ class OpenSearchBackend(Reads, SearchBackend):
                                              ignore_unavailable=True)
             if completed and not self._bulk_loading[catalog]:
                 self._merge(catalog)
+            if not self._bulk_loading[catalog]:
+                self._recount_loaded(catalog)
             if catalog not in self._building:
                 # The writes inside were stamped as not yet visible
                 self._touch(catalog)
@@ -582,16 +596,34 @@ class OpenSearchBackend(Reads, SearchBackend):
                 action['_op_type'] = 'index' if w.expected is not None else 'create'
                 action['_source'] = mapping.aggregate_source(w.document, facets)
             actions.append(action)
-        failure = None
-        for entity_id, status, result in self._bulk(actions, catalog):
-            if status == 409:
-                conflicts.add(entity_id)
-            elif status == 404 and 'error' not in result:
-                # A conditional delete of a document someone else deleted
-                conflicts.add(entity_id)
-            elif status >= 300:
-                failure = self._bulk_failure(result)
-                break
+        failure, done = None, []
+        # A reindex's writes are counted at the end of its `bulk_load`
+        registration = None if self._bulk_loading[catalog] or not actions else (
+            self._register(catalog, entity_type))
+        try:
+            old = {} if registration is None else self._old_sources(
+                index, {a['_id']: (a['if_seq_no'], a['if_primary_term'])
+                        for a in actions if 'if_seq_no' in a})
+            for entity_id, status, result in self._bulk(actions, catalog):
+                if status == 409:
+                    conflicts.add(entity_id)
+                elif status == 404 and 'error' not in result:
+                    # A conditional delete of a document someone else deleted
+                    conflicts.add(entity_id)
+                elif status >= 300:
+                    failure = self._bulk_failure(result)
+                    break
+                else:
+                    done.append(result)
+        except BaseException:
+            if registration is not None:
+                self._settle(registration, None)
+            raise
+        if registration is not None:
+            # Not after a failure, which leaves the rest of its bulk request unread,
+            # nor without a refresh, which leaves the writes not yet counted by searches
+            self._settle_writes(registration, index, actions, done, old,
+                                exact=failure is None and self.refresh is not False)
         # Also after a document failed: others may have been written. (Not
         # after a failed request: the cluster is unreachable, and the queue
         # delivers the notification again.) A generation being built is new

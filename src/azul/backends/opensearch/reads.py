@@ -11,7 +11,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_errors
 
-from azul.backends.opensearch import mapping
+from azul.backends.opensearch import kept, mapping
 from azul.backends.opensearch.cache import Key, ResultCache, cache_key
 from azul.backends.opensearch.errors import translated
 from azul.backends.opensearch.queries import counts_body, page_body, search_result
@@ -38,7 +38,7 @@ class Reads:
     _existing: set[str]
     _building: dict[str, str]
     _results: ResultCache
-    # And `_index` and `_create_index`
+    # And `_index`, `_create_index`, `_facets` and `_kept`
 
     # Content versions: one small document per catalog in an index of the
     # deployment (not of a catalog, so that no catalog's pattern matches it),
@@ -93,6 +93,12 @@ class Reads:
         page, counts = page_body(request), counts_body(request)
         with translated(self.endpoint):
             try:
+                kept_counts = None if request.filters.all_terms() else self._kept(
+                    catalog, request.entity_type)
+                if kept_counts is not None:
+                    [page_response] = self._msearch(index, [page])
+                    return search_result(request, page_response,
+                                         kept.counts_response(kept_counts))
                 key = self._cache_key(catalog, index, counts)
                 cached = self._results.get(key)
                 if cached is None:
@@ -126,11 +132,32 @@ class Reads:
                     status, kind, response)
         return responses
 
+    def _kept_summary(self, index: str, body: Mapping[str, Any], request: SummaryRequest,
+                      counts: Mapping[str, Any]) -> dict[str, Any]:
+        """
+        A response to `body` (unfiltered) from the kept counts, and from a
+        search of only the aggregations they do not answer.
+        """
+        answered = kept.summary_aggregations(request, counts, self._facets(index))
+        rest = {name: agg for name, agg in body['aggs'].items() if name not in answered}
+        aggs = dict(answered)
+        if rest:
+            response = self._reader.search(index=index, body={
+                **body, 'aggs': rest, 'track_total_hits': False,
+            }, request_cache=self.request_cache)
+            aggs.update(response.get('aggregations', {}))
+        return {'hits': {'total': {'value': counts['total']}}, 'aggregations': aggs}
+
     def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
         index = self._index(catalog, request.entity_type, aggregate=True)
         body = summary_body(request)
         with translated(self.endpoint):
             try:
+                kept_counts = None if request.filters.all_terms() else self._kept(
+                    catalog, request.entity_type)
+                if kept_counts is not None:
+                    return summary_result(request, self._kept_summary(index, body, request,
+                                                                      kept_counts))
                 key = self._cache_key(catalog, index, body)
                 response = self._results.get(key)
                 if response is None:
