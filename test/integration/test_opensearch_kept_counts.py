@@ -15,7 +15,7 @@ from opensearchpy import OpenSearch
 
 from azul.backends.base import AggregateWrite, index_name
 from azul.backends.opensearch import OpenSearchBackend
-from azul.backends.opensearch.kept import Delta
+from azul.backends.opensearch.kept import Delta, delta
 from azul.backends.opensearch.mapping import aggregate_source
 from azul.core.documents import Aggregate, BundleFQID, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
@@ -47,9 +47,13 @@ SUMMARY = SummaryRequest(ENTITY_TYPE, Filters(), (
     Sum('totalFileSize', REGISTRY['fileSize']),
     Cardinality('organCount', REGISTRY['organ'], count_null=True),
     Terms('organs', REGISTRY['organ']),
-    # Not kept: searched
+    # Kept once asked for
     Terms('formats', REGISTRY['fileFormat'], sums=(REGISTRY['fileSize'],)),
+    Terms('organFormats', REGISTRY['organ'], distinct=(REGISTRY['fileFormat'],)),
+    # Never kept (not a facet): searched
+    Cardinality('sizes', REGISTRY['fileSize']),
 ))
+SPEC = ['sum\tfileFormat\tfileSize', 'distinct\torgan\tfileFormat']
 
 
 def _doc(name: str, fmt: str | None, organs: list[str], size: int | None) -> IndexedAggregate:
@@ -96,9 +100,15 @@ def _request() -> SearchRequest:
                          facets=REGISTRY.facets)
 
 
-def _kept(raw: OpenSearch, deployment: str, generation: str = '') -> dict:
+def _kept(raw: OpenSearch, deployment: str, generation: str = '',
+          grouped: bool = False) -> dict:
+    """The counts document, without its groupings unless `grouped`."""
     index = f'azul_{deployment}_{CATALOG}_counts' + (f'__{generation}' if generation else '')
-    return raw.get(index=index, id=ENTITY_TYPE)['_source']
+    source = raw.get(index=index, id=ENTITY_TYPE)['_source']
+    if not grouped:
+        for key in ('spec', 'grouped', 'refused'):
+            source.pop(key, None)
+    return source
 
 
 def _counts(total: int, terms: dict[str, int], size: int) -> dict:
@@ -115,6 +125,27 @@ UPDATED = _counts(4, {'fileFormat\t"bam"': 1, 'fileFormat\t"loom"': 2, 'fileForm
                       'organ\tnull': 1}, 22)
 DELETED = _counts(3, {'fileFormat\t"loom"': 2, 'fileFormat\tnull': 1,
                       'organ\t"liver"': 1, 'organ\t"lung"': 1, 'organ\tnull': 1}, 12)
+
+
+# The groupings of the same states, by hand
+FOUR_GROUPED = {SPEC[0]: {'fileFormat\t"bam"': 30, 'fileFormat\t"loom"': 0, 'fileFormat\tnull': 5},
+                SPEC[1]: {'organ\t"brain"\nfileFormat\t"bam"': 2,
+                          'organ\t"liver"\nfileFormat\t"bam"': 1,
+                          'organ\t"liver"\nfileFormat\t"loom"': 1}}
+UPDATED_GROUPED = {SPEC[0]: {'fileFormat\t"bam"': 10, 'fileFormat\t"loom"': 7,
+                             'fileFormat\tnull': 5},
+                   SPEC[1]: {'organ\t"brain"\nfileFormat\t"bam"': 1,
+                             'organ\t"liver"\nfileFormat\t"loom"': 1,
+                             'organ\t"lung"\nfileFormat\t"loom"': 1}}
+DELETED_GROUPED = {SPEC[0]: {'fileFormat\t"loom"': 7, 'fileFormat\tnull': 5},
+                   SPEC[1]: {'organ\t"liver"\nfileFormat\t"loom"': 1,
+                             'organ\t"lung"\nfileFormat\t"loom"': 1}}
+
+
+def _grouped(raw: OpenSearch, deployment: str) -> dict:
+    source = _kept(raw, deployment, grouped=True)
+    assert source['spec'] == SPEC and source['refused'] == []
+    return source['grouped']
 
 
 class Searches:
@@ -170,6 +201,7 @@ def test_writes_keep_the_counts(es_endpoint, deployment, raw, monkeypatch):
     # The first reader counts, as nothing was counted yet
     _same(backend, searched, [A, B, C, D])
     assert _kept(raw, deployment) == FOUR
+    assert _grouped(raw, deployment) == FOUR_GROUPED
     searches = Searches(backend, monkeypatch)
     _same(backend, searched, [A, B, C, D])
     # The page alone, and the one summary aggregation the counts do not answer
@@ -185,6 +217,7 @@ def test_writes_keep_the_counts(es_endpoint, deployment, raw, monkeypatch):
     assert backend.write_aggregates(CATALOG, ENTITY_TYPE, [
         AggregateWrite(B.entity_id, B2, versions[B.entity_id])]) == []
     assert _kept(raw, deployment) == UPDATED
+    assert _grouped(raw, deployment) == UPDATED_GROUPED
     _same(backend, searched, [A, B2, C, D])
     assert searches.take() == [1, 1]
     # A delete, and a conflicting one
@@ -193,6 +226,7 @@ def test_writes_keep_the_counts(es_endpoint, deployment, raw, monkeypatch):
         AggregateWrite(C.entity_id, None, versions[A.entity_id]),
     ]) == [C.entity_id]
     assert _kept(raw, deployment) == DELETED
+    assert _grouped(raw, deployment) == DELETED_GROUPED
     _same(backend, searched, [B2, C, D])
     assert searches.take() == [1, 1]
     for b in (backend, searched):
@@ -214,8 +248,10 @@ def test_a_writer_in_flight_makes_readers_count(es_endpoint, deployment, raw, mo
     assert searches.take() == [2, 1]
     assert list(_kept(raw, deployment)['leases']) == [registration.writer]
     # Settling applies its delta and lets readers use the counts again
-    backend._settle(registration, Delta(1, {'fileFormat\t"loom"': 1, 'organ\t"liver"': 1},
-                                        {'fileSize': 0}))
+    assert registration.spec == tuple(SPEC)
+    facets = {f.name: f.type for f in REGISTRY.facets}
+    backend._settle(registration, delta([], [aggregate_source(D, facets)], ['fileSize'],
+                                        registration.spec))
     assert _kept(raw, deployment) == FOUR
     _same(backend, searched, [A, B, C, D])
     assert searches.take() == [1, 1]
@@ -275,6 +311,8 @@ def test_a_new_generation_has_its_own_counts(es_endpoint, deployment, raw, monke
     with reindexer.bulk_load(CATALOG):
         assert _create(reindexer, [A, B, C, D]) == []
     assert _kept(raw, deployment, generation) == FOUR
+    # With the groupings the live generation keeps
+    assert _kept(raw, deployment, generation, grouped=True)['grouped'] == FOUR_GROUPED
     # The readers still read the old generation and its counts
     _same(reader, searched, [A, B])
     reindexer.switch_generation(CATALOG)

@@ -51,6 +51,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_errors
 
@@ -73,17 +74,27 @@ CONFLICT_ATTEMPTS = 20
 Counts = Mapping[str, Any]
 
 
+@attrs.frozen
 class Registration:
     """A writer's registration in the counts document of one concrete counts index."""
-
-    def __init__(self, writer: str, counts_index: str, entity_type: str):
-        self.writer = writer
-        self.counts_index = counts_index
-        self.entity_type = entity_type
+    writer: str
+    counts_index: str
+    entity_type: str
+    # The groupings kept, whose deltas the writer computes
+    spec: tuple[str, ...]
 
     @property
     def generation(self) -> str:
         return split_generation(self.counts_index)[1]
+
+
+@attrs.frozen
+class Kept:
+    """Counts a reader may use, and the document they were read from."""
+    counts: Counts
+    counts_index: str
+    entity_type: str
+    version: tuple[int, int] | None
 
 
 class Keeping:
@@ -143,14 +154,14 @@ class Keeping:
                 and (doc['_seq_no'], doc['_primary_term']) == tuple(expected[doc['_id']])}
 
     def _update(self, index: str, entity_type: str, script: str,
-                params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+                params: Mapping[str, Any], **kwargs) -> Mapping[str, Any] | None:
         """A scripted update, retried on conflict; None if there is no counts document."""
         body = {'script': {'source': script, 'lang': 'painless', 'params': dict(params)}}
         for _ in range(CONFLICT_ATTEMPTS):
             with translated(self.endpoint):
                 try:
                     return self._writer.update(index=index, id=entity_type, body=body,
-                                               refresh=False)
+                                               refresh=False, **kwargs)
                 except os_errors.ConflictError:
                     continue
                 except os_errors.NotFoundError:
@@ -163,11 +174,13 @@ class Keeping:
             return None
         writer = uuid.uuid4().hex
         response = self._update(self._counts_index(catalog), entity_type, kept.REGISTER,
-                                {'id': writer, 'deadline': time.time() + self.counts_lease})
+                                {'id': writer, 'deadline': time.time() + self.counts_lease},
+                                _source_includes='spec')
         if response is None:
             # No counts (an index made before them): nothing to keep, nothing to read
             return None
-        return Registration(writer, response['_index'], entity_type)
+        spec = response.get('get', {}).get('_source', {}).get('spec') or ()
+        return Registration(writer, response['_index'], entity_type, tuple(spec))
 
     def _settle(self, registration: Registration, delta: kept.Delta | None) -> None:
         """Apply `delta` and deregister, or (None) deregister and mark the counts invalid."""
@@ -191,7 +204,7 @@ class Keeping:
 
     # Readers
 
-    def _kept(self, catalog: str, entity_type: str) -> Counts | None:
+    def _kept(self, catalog: str, entity_type: str) -> Kept | None:
         """The live generation's counts if current, else None (then search)."""
         if not self.kept_counts or catalog in self._building:
             return None
@@ -201,44 +214,47 @@ class Keeping:
             except os_errors.NotFoundError:
                 return None
         counts, now = doc['_source'], time.time()
+        version = doc['_seq_no'], doc['_primary_term']
         if kept.usable(counts):
-            return counts
+            return Kept(counts, doc['_index'], entity_type, version)
         if kept.recountable(counts, now):
-            return self._recount(doc['_index'], entity_type,
-                                 (doc['_seq_no'], doc['_primary_term']), refresh=True)[0]
+            return self._recount(doc['_index'], entity_type, version, counts, refresh=True)[0]
         return None
 
-    def _recount(self, counts_index: str, entity_type: str,
-                 version: tuple[int, int] | None, refresh: bool
-                 ) -> tuple[Counts | None, bool]:
+    def _recount(self, counts_index: str, entity_type: str, version: tuple[int, int] | None,
+                 previous: Counts, refresh: bool, spec: Sequence[str] | None = None
+                 ) -> tuple[Kept | None, bool]:
         """
-        Count the aggregates of the generation of `counts_index` anew and store
-        the counts unless the document changed since `version`. The counts,
-        usable by the caller (as current as a search), or None if unkept;
-        whether they were stored.
+        Count the aggregates of the generation of `counts_index` anew, with the
+        groupings of the `previous` counts (or `spec`), and store the counts
+        unless the document changed since `version`. The counts, usable by the
+        caller (as current as a search), or None if unkept; whether they were
+        stored.
         """
         plain, generation = split_generation(counts_index)
         catalog = plain.removeprefix(f'{self.prefix}_{self.deployment}_').removesuffix('_counts')
         index = index_name(self.prefix, self.deployment, catalog, entity_type, True, generation)
         numeric = self._numeric(index)
+        if spec is None:
+            spec = previous.get('spec') or ()
+        body = kept.recount_body(numeric, FACET_TERMS_SIZE, spec)
         with translated(self.endpoint):
             if refresh:
                 # Writes of a writer past its lease may not have been refreshed
                 self._writer.indices.refresh(index=index)
-            response = self._reader.search(index=index,
-                                           body=kept.recount_body(numeric, FACET_TERMS_SIZE),
-                                           request_cache=False)
-            counts = kept.recounted(response, numeric)
+            response = self._reader.search(index=index, body=body, request_cache=False)
+            counts = kept.recounted(response, numeric, spec, previous.get('refused') or ())
             condition = {} if version is None else {'if_seq_no': version[0],
                                                     'if_primary_term': version[1]}
             try:
-                self._writer.index(index=counts_index, id=entity_type, body=counts,
-                                   refresh=False, **condition)
-                stored = True
+                stored = self._writer.index(index=counts_index, id=entity_type, body=counts,
+                                            refresh=False, **condition)
+                version = stored['_seq_no'], stored['_primary_term']
             except os_errors.ConflictError:
                 log.info('Counts of %s changed while counting them; not stored', index)
-                stored = False
-        return counts if kept.usable(counts) else None, stored
+                version = None
+        result = Kept(counts, counts_index, entity_type, version)
+        return result if kept.usable(counts) else None, version is not None
 
     def _mark_loading(self, catalog: str) -> list[str]:
         """Mark the counts of the catalog's indices written by `bulk_load`; their ids."""
@@ -266,10 +282,26 @@ class Keeping:
         for hit in hits['hits']['hits']:
             for _ in range(CONFLICT_ATTEMPTS):
                 with translated(self.endpoint):
-                    doc = self._reader.get(index=hit['_index'], id=hit['_id'], _source=False)
+                    doc = self._reader.get(index=hit['_index'], id=hit['_id'],
+                                           _source_includes=['spec', 'refused'])
                 version = doc['_seq_no'], doc['_primary_term']
-                if self._recount(hit['_index'], hit['_id'], version, refresh=False)[1]:
+                spec = list(doc['_source'].get('spec') or ())
+                spec += [key for key in self._live_spec(catalog, hit['_id']) if key not in spec]
+                if self._recount(hit['_index'], hit['_id'], version, doc['_source'],
+                                 refresh=False, spec=spec)[1]:
                     break
+
+    def _live_spec(self, catalog: str, entity_type: str) -> list[str]:
+        """The groupings the generation readers use keeps, which a new one keeps too."""
+        if catalog not in self._building:
+            return []
+        plain = self._counts_index(catalog).rsplit(GENERATION_SEPARATOR, 1)[0]
+        with translated(self.endpoint):
+            try:
+                doc = self._reader.get(index=plain, id=entity_type, _source_includes='spec')
+            except os_errors.NotFoundError:
+                return []
+        return list(doc['_source'].get('spec') or ())
 
     def _settle_writes(self, registration: Registration, index: str,
                        actions: Sequence[Mapping[str, Any]],
@@ -296,4 +328,5 @@ class Keeping:
                 removed.append(old[entity_id])
             if action['_op_type'] != 'delete':
                 added.append(action['_source'])
-        self._settle(registration, kept.delta(removed, added, self._numeric(index)))
+        self._settle(registration, kept.delta(removed, added, self._numeric(index),
+                                              registration.spec))

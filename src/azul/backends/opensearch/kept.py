@@ -19,11 +19,19 @@ id the entity type) holds:
   loading   set by `bulk_load`, whose writes do not register: unusable until
             its end recounts
   unkept    the facets had more terms than a page may list; kept no more
+  spec      the groupings kept, which summaries asked for (below)
+  grouped   per grouping: `sum<TAB>F<TAB>G`, facet term of F -> the sum of the
+            numeric property G over the documents with that term (an
+            integer, or None as above); `distinct<TAB>F<TAB>H`, facet term of
+            F, newline, facet term of H -> documents with both (never 0)
+  refused   groupings with more entries than kept (`MAX_GROUPED`)
 
 Cardinalities and term counts of the summary come from `terms` for keyword
-facets; sums grouped by term (and distinct values per term) are not kept:
-their number grows with the product of two fields' terms. A summary reads
-those from a search of only those aggregations.
+facets. Sums grouped by term and distinct values per term grow with the
+product of two fields' terms, so a grouping is kept only once a summary
+asks for it (the reader counts it with everything else, conditionally, as a
+recount) and while it stays small; until then, or if refused, a summary
+searches for only those aggregations.
 """
 import math
 from collections import Counter
@@ -32,7 +40,8 @@ from typing import Any
 
 import attrs
 
-from azul.backends.opensearch.mapping import FACET_TERMS, parse_facet_terms, prop
+from azul.backends.opensearch.mapping import FACET_TERMS, NULLS, parse_facet_terms, prop
+from azul.backends.opensearch.queries import TERMS_SIZE
 from azul.core.fields import FieldType
 from azul.core.search import Cardinality, Count, Sum, SummaryRequest, Terms
 
@@ -42,15 +51,33 @@ EXACT = 2 ** 53
 NUMERIC_TYPES = frozenset({'long', 'integer', 'short', 'byte', 'double', 'float'})
 
 
+# Entries of all groupings of a counts document together, at most
+MAX_GROUPED = 20_000
+
+
 @attrs.frozen
 class Delta:
-    """What writes changed: documents, facet terms, sums (None: not integral)."""
+    """What writes changed: documents, facet terms, sums (None: not integral), groupings."""
     total: int
     terms: Mapping[str, int]
     sums: Mapping[str, int | None]
+    grouped: Mapping[str, Mapping[str, int | None]] = {}
 
     def params(self) -> dict[str, Any]:
-        return {'total': self.total, 'terms': dict(self.terms), 'sums': dict(self.sums)}
+        return {'total': self.total, 'terms': dict(self.terms), 'sums': dict(self.sums),
+                'grouped': {k: dict(v) for k, v in self.grouped.items()}}
+
+
+def sum_key(field: str, numeric: str) -> str:
+    return f'sum\t{field}\t{numeric}'
+
+
+def distinct_key(field: str, other: str) -> str:
+    return f'distinct\t{field}\t{other}'
+
+
+def _add(old: int | None, value: int | None) -> int | None:
+    return None if old is None or value is None else old + value
 
 
 def _doc_sum(values: Any) -> int | None:
@@ -69,25 +96,45 @@ def _doc_sum(values: Any) -> int | None:
 
 
 def delta(removed: Iterable[Mapping[str, Any]], added: Iterable[Mapping[str, Any]],
-          numeric: Sequence[str]) -> Delta:
+          numeric: Sequence[str], spec: Sequence[str] = ()) -> Delta:
     """
     The change from `removed` to `added`, stored sources (or their `facet_terms`
-    and `fields` of the `numeric` properties).
+    and `fields` of the `numeric` properties), and of the groupings in `spec`.
     """
     total = 0
     terms: Counter[str] = Counter()
     sums: dict[str, int | None] = dict.fromkeys(numeric, 0)
+    grouped: dict[str, dict[str, int | None]] = {key: {} for key in spec}
     for sign, sources in ((-1, removed), (1, added)):
         for source in sources:
             total += sign
-            for term in source.get(FACET_TERMS, ()):
+            doc_terms = source.get(FACET_TERMS, ())
+            for term in doc_terms:
                 terms[term] += sign
             fields = source.get('fields', {})
+            doc_sums = {p: _doc_sum(fields.get(p)) for p in numeric}
             for p in numeric:
-                value, old = _doc_sum(fields.get(p)), sums[p]
-                sums[p] = None if value is None or old is None else old + sign * value
+                sums[p] = _add(sums[p], None if doc_sums[p] is None else sign * doc_sums[p])
+            for key in spec:
+                kind, field, other = key.split('\t')
+                group = grouped[key]
+                mine = [t for t in doc_terms if t.startswith(field + '\t')]
+                if kind == 'sum':
+                    value = doc_sums.get(other, _doc_sum(fields.get(other)))
+                    for t in mine:
+                        group[t] = _add(group.get(t, 0),
+                                        None if value is None else sign * value)
+                else:
+                    # Nulls are no distinct values
+                    theirs = [t for t in doc_terms
+                              if t.startswith(other + '\t') and t != other + '\tnull']
+                    for t in mine:
+                        for u in theirs:
+                            group[t + '\n' + u] = group.get(t + '\n' + u, 0) + sign
     sums = {p: None if v is None or abs(v) >= EXACT else v for p, v in sums.items()}
-    return Delta(total, {t: n for t, n in terms.items() if n}, sums)
+    grouped = {key: {t: v for t, v in group.items() if v != 0 or key.startswith('sum')}
+               for key, group in grouped.items()}
+    return Delta(total, {t: n for t, n in terms.items() if n}, sums, grouped)
 
 
 REGISTER = """
@@ -124,6 +171,25 @@ if (s.leases == null || !s.leases.containsKey(params.id)) {
         }
       }
     }
+    for (g in params.grouped.entrySet()) {
+      def kept = s.grouped == null ? null : s.grouped.get(g.getKey());
+      if (kept == null) { s.valid = false; continue; }
+      boolean sum = g.getKey().startsWith('sum');
+      for (e in g.getValue().entrySet()) {
+        def old = kept.getOrDefault(e.getKey(), 0);
+        if (old == null || e.getValue() == null) { kept.put(e.getKey(), null); continue; }
+        long n = old + e.getValue();
+        if (sum) {
+          kept.put(e.getKey(), Math.abs(n) >= params.exact ? null : n);
+        } else if (n == 0) { kept.remove(e.getKey()); }
+        else if (n < 0) { s.valid = false; }
+        else { kept.put(e.getKey(), n); }
+      }
+      if (sum) {
+        // A term without documents has no bucket
+        kept.keySet().removeIf(t -> !s.terms.containsKey(t));
+      }
+    }
     if (s.total < 0 || s.terms.size() > params.max_terms) { s.valid = false; }
   }
 }
@@ -134,34 +200,81 @@ INVALIDATE = 'ctx._source.valid = false;'
 LOADING = 'ctx._source.loading = true;'
 
 
-def recount_body(numeric: Sequence[str], max_terms: int) -> dict[str, Any]:
+def _grouping(key: str, size: int) -> dict[str, Any]:
+    kind, field, other = key.split('\t')
+    if kind == 'sum':
+        sub = {'sum': {'field': f'fields.{other}'}}
+    else:
+        sub = {'terms': {'field': f'fields.{prop(other)}', 'size': size}}
     return {
-        'size': 0,
-        'track_total_hits': True,
-        'query': {'match_all': {}},
-        'aggs': {
-            FACET_TERMS: {'terms': {'field': FACET_TERMS, 'size': max_terms}},
-            **{f'sum{i}': {'sum': {'field': f'fields.{p}'}} for i, p in enumerate(numeric)},
-        },
+        key: {'terms': {'field': f'fields.{prop(field)}', 'size': size},
+              'aggs': {'sub': sub}},
+        key + '\tnull': {'filter': {'term': {NULLS: field}}, 'aggs': {'sub': sub}},
     }
 
 
-def recounted(response: Mapping[str, Any], numeric: Sequence[str]) -> dict[str, Any]:
+def recount_body(numeric: Sequence[str], max_terms: int,
+                 spec: Sequence[str] = ()) -> dict[str, Any]:
+    aggs: dict[str, Any] = {
+        FACET_TERMS: {'terms': {'field': FACET_TERMS, 'size': max_terms}},
+        **{f'sum{i}': {'sum': {'field': f'fields.{p}'}} for i, p in enumerate(numeric)},
+    }
+    for key in spec:
+        aggs.update(_grouping(key, TERMS_SIZE))
+    return {'size': 0, 'track_total_hits': True, 'query': {'match_all': {}}, 'aggs': aggs}
+
+
+def _exact(value: float) -> int | None:
+    ok = math.isfinite(value) and value.is_integer() and abs(value) < EXACT
+    return int(value) if ok else None
+
+
+def _term(field: str, key: Any) -> str:
+    return field + '\t' + FieldType.keyword.encode_facet_term(key)
+
+
+def _recounted_group(key: str, aggs: Mapping[str, Any]) -> dict[str, int | None] | None:
+    kind, field, other = key.split('\t')
+    buckets = [(_term(field, b['key']), b) for b in aggs[key]['buckets']]
+    if aggs[key].get('sum_other_doc_count', 0):
+        return None
+    null = aggs[key + '\tnull']
+    if null['doc_count']:
+        buckets.append((field + '\tnull', null))
+    group: dict[str, int | None] = {}
+    for term, bucket in buckets:
+        if kind == 'sum':
+            group[term] = _exact(bucket['sub']['value'])
+        else:
+            if bucket['sub'].get('sum_other_doc_count', 0):
+                return None
+            for b in bucket['sub']['buckets']:
+                group[term + '\n' + _term(other, b['key'])] = b['doc_count']
+    return group
+
+
+def recounted(response: Mapping[str, Any], numeric: Sequence[str],
+              spec: Sequence[str] = (), refused: Sequence[str] = ()) -> dict[str, Any]:
     """The counts document from the response to `recount_body`."""
     aggs = response['aggregations']
     if aggs[FACET_TERMS].get('sum_other_doc_count', 0):
         return {'valid': False, 'unkept': True, 'leases': {}}
-    sums: dict[str, int | None] = {}
-    for i, p in enumerate(numeric):
-        value = aggs[f'sum{i}']['value']
-        exact = math.isfinite(value) and value.is_integer() and abs(value) < EXACT
-        sums[p] = int(value) if exact else None
+    grouped, refused = {}, list(refused)
+    for key in spec:
+        group = _recounted_group(key, aggs)
+        if group is None or sum(map(len, grouped.values())) + len(group) > MAX_GROUPED:
+            refused.append(key)
+        else:
+            grouped[key] = group
     return {
         'valid': True,
         'leases': {},
         'total': response['hits']['total']['value'],
         'terms': {b['key']: b['doc_count'] for b in aggs[FACET_TERMS]['buckets']},
-        'sums': sums,
+        'sums': {p: _exact(aggs[f'sum{i}']['value']) for i, p in enumerate(numeric)},
+        'spec': list(grouped),
+        'grouped': grouped,
+        'refused': refused,
     }
 
 
@@ -212,6 +325,57 @@ def _field_terms(counts: Mapping[str, Any], name: str) -> tuple[dict[str, int], 
     return terms, null
 
 
+def wanted(request: SummaryRequest, facets: Mapping[str, FieldType],
+           numeric: Sequence[str]) -> list[str]:
+    """The groupings that would let the counts answer the request's grouped sums."""
+    keys = []
+    for agg in request.aggregations:
+        if isinstance(agg, Terms) and facets.get(agg.field.name) is FieldType.keyword:
+            keys += [sum_key(agg.field.name, prop(f)) for f in agg.sums if prop(f) in numeric]
+            keys += [distinct_key(agg.field.name, f.name) for f in agg.distinct
+                     if facets.get(f.name) is FieldType.keyword]
+    return list(dict.fromkeys(keys))
+
+
+def _group_bucket(agg: Terms, counts: Mapping[str, Any], term: str, n: int
+                  ) -> dict[str, Any] | None:
+    bucket: dict[str, Any] = {'doc_count': n}
+    grouped = counts.get('grouped') or {}
+    for j, f in enumerate(agg.sums):
+        value = grouped.get(sum_key(agg.field.name, prop(f)), {}).get(term)
+        if value is None:
+            return None
+        bucket[f'sum{j}'] = {'value': float(value)}
+    for j, f in enumerate(agg.distinct):
+        group = grouped.get(distinct_key(agg.field.name, f.name))
+        if group is None:
+            return None
+        prefix = term + '\n'
+        keys = [k[len(prefix):] for k in group if k.startswith(prefix)]
+        values = [v for _, v in parse_facet_terms(keys)]
+        bucket[f'distinct{j}'] = {'sum_other_doc_count': 0,
+                                  'buckets': [{'key': v} for v in values]}
+    return bucket
+
+
+def _grouped_terms(agg: Terms, counts: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A Terms aggregation's response and its null one's from the counts, if kept."""
+    prefix = agg.field.name + '\t'
+    terms = [(t, n) for t, n in counts['terms'].items() if t.startswith(prefix)]
+    parsed = parse_facet_terms([t for t, _ in terms])
+    # A null bucket without documents is left out, whatever its sub-aggregations
+    buckets, null = [], {'doc_count': 0}
+    for (_, value), (term, n) in zip(parsed, terms, strict=True):
+        bucket = _group_bucket(agg, counts, term, n)
+        if bucket is None:
+            return None
+        if value is None:
+            null = bucket
+        else:
+            buckets.append({'key': value, **bucket})
+    return {'': {'sum_other_doc_count': 0, 'buckets': buckets}, '_null': null}
+
+
 def summary_aggregations(request: SummaryRequest, counts: Mapping[str, Any],
                          facets: Mapping[str, FieldType]) -> dict[str, Any]:
     """
@@ -234,9 +398,8 @@ def summary_aggregations(request: SummaryRequest, counts: Mapping[str, Any],
             aggs[name] = {'value': len(terms)}
             if agg.count_null:
                 aggs[name + '_null'] = {'doc_count': null}
-        elif isinstance(agg, Terms) and keyword and not agg.sums and not agg.distinct:
-            terms, null = _field_terms(counts, field.name)
-            aggs[name] = {'sum_other_doc_count': 0,
-                          'buckets': [{'key': k, 'doc_count': n} for k, n in terms.items()]}
-            aggs[name + '_null'] = {'doc_count': null}
+        elif isinstance(agg, Terms) and keyword:
+            answer = _grouped_terms(agg, counts)
+            if answer is not None:
+                aggs[name], aggs[name + '_null'] = answer[''], answer['_null']
     return aggs

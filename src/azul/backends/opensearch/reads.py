@@ -38,7 +38,7 @@ class Reads:
     _existing: set[str]
     _building: dict[str, str]
     _results: ResultCache
-    # And `_index`, `_create_index`, `_facets` and `_kept`
+    # And `_index`, `_create_index`, `_facets`, `_numeric`, `_kept` and `_recount`
 
     # Content versions: one small document per catalog in an index of the
     # deployment (not of a catalog, so that no catalog's pattern matches it),
@@ -98,7 +98,7 @@ class Reads:
                 if kept_counts is not None:
                     [page_response] = self._msearch(index, [page])
                     return search_result(request, page_response,
-                                         kept.counts_response(kept_counts))
+                                         kept.counts_response(kept_counts.counts))
                 key = self._cache_key(catalog, index, counts)
                 cached = self._results.get(key)
                 if cached is None:
@@ -133,12 +133,23 @@ class Reads:
         return responses
 
     def _kept_summary(self, index: str, body: Mapping[str, Any], request: SummaryRequest,
-                      counts: Mapping[str, Any]) -> dict[str, Any]:
+                      found: Any) -> dict[str, Any]:
         """
         A response to `body` (unfiltered) from the kept counts, and from a
-        search of only the aggregations they do not answer.
+        search of only the aggregations they do not answer. Groupings asked
+        for the first time are counted for keeping, with everything else.
         """
-        answered = kept.summary_aggregations(request, counts, self._facets(index))
+        facets, counts = self._facets(index), found.counts
+        missing = [key for key in kept.wanted(request, facets, self._numeric(index))
+                   if key not in (counts.get('spec') or ())
+                   and key not in (counts.get('refused') or ())]
+        if missing and found.version is not None:
+            spec = list(counts.get('spec') or ()) + missing
+            recounted, _ = self._recount(found.counts_index, found.entity_type, found.version,
+                                         counts, refresh=False, spec=spec)
+            if recounted is not None:
+                counts = recounted.counts
+        answered = kept.summary_aggregations(request, counts, facets)
         rest = {name: agg for name, agg in body['aggs'].items() if name not in answered}
         aggs = dict(answered)
         if rest:
