@@ -50,6 +50,7 @@ and the switch). What a reader may see: for the moment between the switch
 and that second re-fold, an entity changed by a notification during the
 reindex shows its aggregate as of the first re-fold.
 """
+import contextlib
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -617,7 +618,9 @@ class OpenSearchBackend(Keeping, Reads, SearchBackend):
                     done.append(result)
         except BaseException:
             if registration is not None:
-                self._settle(registration, None)
+                # Best effort: else its lease runs out
+                with contextlib.suppress(Exception):
+                    self._settle(registration, None)
             raise
         if registration is not None:
             # Not after a failure, which leaves the rest of its bulk request unread,
