@@ -57,6 +57,7 @@ from opensearchpy import exceptions as os_errors
 
 from azul.backends.base import GENERATION_SEPARATOR, index_name, split_generation
 from azul.backends.opensearch import kept
+from azul.backends.opensearch.cache import ResultCache
 from azul.backends.opensearch.errors import translated
 from azul.backends.opensearch.mapping import FACET_TERMS
 from azul.backends.opensearch.queries import FACET_TERMS_SIZE
@@ -95,6 +96,19 @@ class Kept:
     counts_index: str
     entity_type: str
     version: tuple[int, int] | None
+    # Responses built from these counts, which a version never changes
+    built: dict[Any, Any] = attrs.field(factory=dict, eq=False)
+
+
+# What says whether counts are usable, read before the counts themselves
+STATE = ['valid', 'leases', 'loading', 'unkept']
+
+# Versions of counts documents remembered, see `_kept`
+KEPT_VERSIONS = 8
+
+
+def _version_key(doc: Mapping[str, Any]) -> tuple[str, str, tuple[int, int]]:
+    return doc['_index'], doc['_id'], (doc['_seq_no'], doc['_primary_term'])
 
 
 class Keeping:
@@ -109,6 +123,8 @@ class Keeping:
     _writer: OpenSearch
     _building: dict[str, str]
     _numeric_of: dict[str, list[str]]
+    # Versions of counts documents remembered with what was built from them
+    _kept_versions: ResultCache
     # And `_facets`, `_index`, `_create_index`
 
     def _counts_index(self, catalog: str) -> str:
@@ -208,18 +224,31 @@ class Keeping:
         """The live generation's counts if current, else None (then search)."""
         if not self.kept_counts or catalog in self._building:
             return None
+        index = self._counts_index(catalog)
         with translated(self.endpoint):
             try:
-                doc = self._reader.get(index=self._counts_index(catalog), id=entity_type)
+                # The state alone first: counts of a version read before are
+                # parsed and ordered already
+                doc = self._reader.get(index=index, id=entity_type, _source_includes=STATE)
+                known = self._kept_versions.get(_version_key(doc))  # type: ignore[arg-type]
+                if known is not None and kept.usable(doc['_source']):
+                    return known
+                doc = self._reader.get(index=index, id=entity_type)
             except os_errors.NotFoundError:
                 return None
         counts, now = doc['_source'], time.time()
         version = doc['_seq_no'], doc['_primary_term']
         if kept.usable(counts):
-            return Kept(counts, doc['_index'], entity_type, version)
+            found = Kept(counts, doc['_index'], entity_type, version)
+            self._remember(found)
+            return found
         if kept.recountable(counts, now):
             return self._recount(doc['_index'], entity_type, version, counts, refresh=True)[0]
         return None
+
+    def _remember(self, found: Kept) -> None:
+        key = found.counts_index, found.entity_type, found.version
+        self._kept_versions.put(key, found)  # type: ignore[arg-type]
 
     def _recount(self, counts_index: str, entity_type: str, version: tuple[int, int] | None,
                  previous: Counts, refresh: bool, spec: Sequence[str] | None = None

@@ -337,38 +337,39 @@ def wanted(request: SummaryRequest, facets: Mapping[str, FieldType],
     return list(dict.fromkeys(keys))
 
 
-def _group_bucket(agg: Terms, counts: Mapping[str, Any], term: str, n: int
-                  ) -> dict[str, Any] | None:
-    bucket: dict[str, Any] = {'doc_count': n}
-    grouped = counts.get('grouped') or {}
-    for j, f in enumerate(agg.sums):
-        value = grouped.get(sum_key(agg.field.name, prop(f)), {}).get(term)
-        if value is None:
-            return None
-        bucket[f'sum{j}'] = {'value': float(value)}
-    for j, f in enumerate(agg.distinct):
-        group = grouped.get(distinct_key(agg.field.name, f.name))
-        if group is None:
-            return None
-        prefix = term + '\n'
-        keys = [k[len(prefix):] for k in group if k.startswith(prefix)]
-        values = [v for _, v in parse_facet_terms(keys)]
-        bucket[f'distinct{j}'] = {'sum_other_doc_count': 0,
-                                  'buckets': [{'key': v} for v in values]}
-    return bucket
+def _by_term(group: Mapping[str, int]) -> dict[str, list[Any]]:
+    """A distinct grouping's values (parsed) by the term they are grouped under."""
+    pairs = [key.split('\n', 1) for key in group]
+    values = [v for _, v in parse_facet_terms([u for _, u in pairs])]
+    result: dict[str, list[Any]] = {}
+    for (term, _), value in zip(pairs, values, strict=True):
+        result.setdefault(term, []).append(value)
+    return result
 
 
 def _grouped_terms(agg: Terms, counts: Mapping[str, Any]) -> dict[str, Any] | None:
     """A Terms aggregation's response and its null one's from the counts, if kept."""
+    grouped = counts.get('grouped') or {}
+    sums = [grouped.get(sum_key(agg.field.name, prop(f))) for f in agg.sums]
+    distinct = [grouped.get(distinct_key(agg.field.name, f.name)) for f in agg.distinct]
+    if None in sums or None in distinct:
+        return None
+    distinct = [_by_term(group) for group in distinct]
     prefix = agg.field.name + '\t'
     terms = [(t, n) for t, n in counts['terms'].items() if t.startswith(prefix)]
     parsed = parse_facet_terms([t for t, _ in terms])
     # A null bucket without documents is left out, whatever its sub-aggregations
     buckets, null = [], {'doc_count': 0}
     for (_, value), (term, n) in zip(parsed, terms, strict=True):
-        bucket = _group_bucket(agg, counts, term, n)
-        if bucket is None:
-            return None
+        bucket: dict[str, Any] = {'doc_count': n}
+        for j, group in enumerate(sums):
+            total = group.get(term)
+            if total is None:
+                return None
+            bucket[f'sum{j}'] = {'value': float(total)}
+        for j, by_term in enumerate(distinct):
+            bucket[f'distinct{j}'] = {'sum_other_doc_count': 0,
+                                      'buckets': [{'key': v} for v in by_term.get(term, ())]}
         if value is None:
             null = bucket
         else:

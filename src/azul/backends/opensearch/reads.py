@@ -97,8 +97,10 @@ class Reads:
                     catalog, request.entity_type)
                 if kept_counts is not None:
                     [page_response] = self._msearch(index, [page])
-                    return search_result(request, page_response,
-                                         kept.counts_response(kept_counts.counts))
+                    built = kept_counts.built
+                    if 'page' not in built:
+                        built['page'] = kept.counts_response(kept_counts.counts)
+                    return search_result(request, page_response, built['page'])
                 key = self._cache_key(catalog, index, counts)
                 cached = self._results.get(key)
                 if cached is None:
@@ -149,7 +151,12 @@ class Reads:
                                          counts, refresh=False, spec=spec)
             if recounted is not None:
                 counts = recounted.counts
-        answered = kept.summary_aggregations(request, counts, facets)
+        if counts is found.counts:
+            if request not in found.built:
+                found.built[request] = kept.summary_aggregations(request, counts, facets)
+            answered = found.built[request]
+        else:
+            answered = kept.summary_aggregations(request, counts, facets)
         rest = {name: agg for name, agg in body['aggs'].items() if name not in answered}
         aggs = dict(answered)
         if rest:
