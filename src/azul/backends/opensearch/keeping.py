@@ -258,11 +258,16 @@ class Keeping:
         groupings of the `previous` counts (or `spec`), and store the counts
         unless the document changed since `version`. The counts, usable by the
         caller (as current as a search), or None if unkept; whether they were
-        stored.
+        stored (or there is nothing to count).
         """
         plain, generation = split_generation(counts_index)
         catalog = plain.removeprefix(f'{self.prefix}_{self.deployment}_').removesuffix('_counts')
         index = index_name(self.prefix, self.deployment, catalog, entity_type, True, generation)
+        with translated(self.endpoint):
+            if not self._reader.indices.exists(index=index):
+                # An entity type added to the live catalog outside its
+                # generation (a plain index): counted from its next reindex on
+                return None, True
         numeric = self._numeric(index)
         if spec is None:
             spec = previous.get('spec') or ()
