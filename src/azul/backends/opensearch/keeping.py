@@ -19,12 +19,15 @@ it can be trusted:
   invalid instead.
 - A reader of an unfiltered page or summary gets the document (real-time)
   and uses it only if valid and no writer is registered; otherwise it
-  searches as before. If the counts are invalid, or every registration has
-  expired, that reader counts anew (after a refresh) and stores the counts
-  conditionally on the document being unchanged since it read it (if_seq_no),
-  clearing the expired registrations: a writer registering meanwhile makes
-  the store fail. A writer registered but never finishing thus costs the
-  readers the old path until its lease ends.
+  searches as before. It gets the document's state first (a few bytes): a
+  version (`_seq_no`, `_primary_term`) read before comes with the responses
+  built from it then, which that version cannot invalidate. If the counts
+  are invalid, or every registration has expired, that reader counts anew
+  (after a refresh) and stores the counts conditionally on the document
+  being unchanged since it read it (if_seq_no), clearing the expired
+  registrations: a writer registering meanwhile makes the store fail. A
+  writer registered but never finishing thus costs the readers the old path
+  until its lease ends.
 - `bulk_load` writes without registering: it marks the counts `loading`, and
   at its end (after the refresh and merge) counts each index anew, clearing
   every registration, as a writer that outlived its lease is cleared.
