@@ -19,9 +19,9 @@ it can be trusted:
   invalid instead.
 - A reader of an unfiltered page or summary gets the document (real-time)
   and uses it only if valid and no writer is registered; otherwise it
-  searches as before. It gets the document's state first (a few bytes): a
-  version (`_seq_no`, `_primary_term`) read before comes with the responses
-  built from it then, which that version cannot invalidate. If the counts
+  searches as before. It gets the document's version first (`_seq_no`,
+  `_primary_term`, no source): a version read before comes with the
+  responses built from it then, which that version cannot invalidate. If the counts
   are invalid, or every registration has expired, that reader counts anew
   (after a refresh) and stores the counts conditionally on the document
   being unchanged since it read it (if_seq_no), clearing the expired
@@ -102,9 +102,6 @@ class Kept:
     # Responses built from these counts, which a version never changes
     built: dict[Any, Any] = attrs.field(factory=dict, eq=False)
 
-
-# What says whether counts are usable, read before the counts themselves
-STATE = ['valid', 'leases', 'loading', 'unkept']
 
 # Versions of counts documents remembered, see `_kept`
 KEPT_VERSIONS = 8
@@ -230,23 +227,23 @@ class Keeping:
         index = self._counts_index(catalog)
         with translated(self.endpoint):
             try:
-                # The state alone first: counts of a version read before are
-                # parsed and ordered already
-                doc = self._reader.get(index=index, id=entity_type, _source_includes=STATE)
-                known = self._kept_versions.get(_version_key(doc))  # type: ignore[arg-type]
-                if known is not None and kept.usable(doc['_source']):
-                    return known
-                doc = self._reader.get(index=index, id=entity_type)
+                # The version alone first: one read before is known, with what
+                # was built from it. (Filtering the source would parse all of
+                # it on the node: 28 ms for 686 kB, against 3 ms for all of it.)
+                doc = self._reader.get(index=index, id=entity_type, _source=False)
+                found = self._kept_versions.get(_version_key(doc))  # type: ignore[arg-type]
+                if found is None:
+                    doc = self._reader.get(index=index, id=entity_type)
+                    found = Kept(doc['_source'], doc['_index'], entity_type,
+                                 (doc['_seq_no'], doc['_primary_term']))
+                    self._remember(found)
             except os_errors.NotFoundError:
                 return None
-        counts, now = doc['_source'], time.time()
-        version = doc['_seq_no'], doc['_primary_term']
-        if kept.usable(counts):
-            found = Kept(counts, doc['_index'], entity_type, version)
-            self._remember(found)
+        if kept.usable(found.counts):
             return found
-        if kept.recountable(counts, now):
-            return self._recount(doc['_index'], entity_type, version, counts, refresh=True)[0]
+        if kept.recountable(found.counts, time.time()):
+            return self._recount(found.counts_index, entity_type, found.version, found.counts,
+                                 refresh=True)[0]
         return None
 
     def _remember(self, found: Kept) -> None:
