@@ -89,8 +89,8 @@ class BitmapReads:
 
         def read(cursor: duckdb.DuckDBPyConnection) -> str:
             row = cursor.execute(f'SELECT stamp FROM {content} WHERE catalog = ?',
-                                 [catalog]).fetchone()
-            return 'none' if row is None else row[0]
+                                 [catalog]).fetchall()
+            return row[0][0] if row else 'none'
 
         return read
 

@@ -156,11 +156,12 @@ class SortOrder:
         return None if i < 0 else i // 4
 
     def walk(self, passing: BitMap, start: int, forward: bool, size: int,
-             limit: int = WALK_LIMIT) -> list[int] | None:
+             limit: int | None = None) -> list[int] | None:
         """
         The first `size` passing documents from position `start` on, forward
-        or backward; None if `limit` documents did not hold them.
+        or backward; None if `limit` documents (`WALK_LIMIT`) did not hold them.
         """
+        limit = WALK_LIMIT if limit is None else limit
         docs = memoryview(self.docs).cast('I')
         found: list[int] = []
         if size <= 0 or not passing:
