@@ -256,3 +256,15 @@ def test_turned_off_or_small_nothing_is_built(plain, path, backend):
         assert default._bitmaps._thread is None
     finally:
         default.close()
+
+
+def test_unversioned_content_has_none(backend, plain):
+    # As in a file made before content versions: content may change under one version
+    backend._cursor().execute(f'DELETE FROM {backend._content}')
+    assert backend.search(CATALOG, _request(RED)) == plain.search(CATALOG, _request(RED))
+    table = backend._table(CATALOG, ENTITY_TYPE)
+    # A build started anyway reads the missing version and keeps nothing
+    assert backend._bitmaps.request((CATALOG, table.name), table, 'none', SORTS[0],
+                                    backend._read_version(CATALOG))
+    backend._bitmaps.wait()
+    assert backend._bitmaps.nbytes == 0 and _bitmapped(backend, _request(RED)) is None

@@ -14,9 +14,7 @@ def make_backend(config: Config) -> SearchBackend:
         return DuckDBBackend(path=config.duckdb_path,
                              prefix=config.index_prefix,
                              deployment=config.deployment,
-                             memory_limit=config.duckdb_memory_limit,
-                             **({} if config.duckdb_bitmap_mb is None
-                                else {'bitmap_limit': config.duckdb_bitmap_mb * 2 ** 20}))
+                             memory_limit=config.duckdb_memory_limit)
     elif config.index_backend == 'opensearch':
         from azul.backends.opensearch import OpenSearchBackend
         return OpenSearchBackend(endpoint=config.es_endpoint,

@@ -141,6 +141,9 @@ class BitmapStore:
         try:
             cursor.execute('BEGIN TRANSACTION')
             version = read_version(cursor)
+            if version == 'none':
+                # Content without versions (a file made before them) may change unseen
+                return
             bitmaps = self.bitmaps(key, version)
             if bitmaps is None:
                 start = time.process_time()
