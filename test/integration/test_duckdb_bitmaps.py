@@ -11,7 +11,7 @@ import pytest
 from backend_data import documents, replace_aggregates
 from backend_data import registry as fixture_registry
 
-from azul.backends.duckdb import DuckDBBackend, bitmaps, sql
+from azul.backends.duckdb import DuckDBBackend, bitmap_store, bitmaps, sql
 from azul.core.documents import Aggregate, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.core.filters import Filters, Is
@@ -57,6 +57,12 @@ DOCS = (_doc('a', color='red', flag=True, size=3, name='n1'),
 def _request(filters: Filters, sort: Sort = SORTS[0], size: int = 2,
              registry: FieldRegistry = REGISTRY, **cursor) -> SearchRequest:
     return SearchRequest(ENTITY_TYPE, filters, sort, size, facets=registry.facets, **cursor)
+
+
+@pytest.fixture(autouse=True)
+def unpaused(monkeypatch):
+    # Builds one after the other, as the tests write and search at once
+    monkeypatch.setattr(bitmap_store, 'BUILD_PAUSE', 0)
 
 
 @pytest.fixture
@@ -216,6 +222,19 @@ def test_a_write_makes_them_unused_until_built_again(backend, plain):
     backend._bitmaps.wait()
     assert _bitmapped(backend, _request(RED)) is not None
     assert backend.search(CATALOG, _request(RED)) == result
+
+
+def test_builds_pause_after_a_build(backend, plain, monkeypatch):
+    monkeypatch.setattr(bitmap_store, 'BUILD_PAUSE', 1e6)
+    _built(backend, _request(RED))
+    # The held version's order of another sort is built all the same
+    _built(backend, _request(RED, SORTS[2]))
+    replace_aggregates(backend, CATALOG, ENTITY_TYPE,
+                       [_doc('k', color='red', flag=False, size=6, name='n0')])
+    # Writes keep coming: the new version is answered by SQL, no build follows
+    assert backend.search(CATALOG, _request(RED)) == plain.search(CATALOG, _request(RED))
+    backend._bitmaps.wait()
+    assert _bitmapped(backend, _request(RED)) is None
 
 
 def test_a_cursor_whose_row_changed_takes_the_sql_path(backend, plain):

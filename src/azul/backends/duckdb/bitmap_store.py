@@ -42,6 +42,12 @@ BITMAP_MIN_ROWS = 100_000
 # Sort orders held per table
 ORDERS = 4
 
+# A table's next build of bitmaps starts no sooner than this many times the
+# wall time of its last one after that one ended: under continuous writes
+# every version is new, and back-to-back builds would take a core for
+# bitmaps that are used by few requests, if any
+BUILD_PAUSE = 10
+
 # (catalog, table name)
 TableKey = tuple[str, str]
 
@@ -61,6 +67,8 @@ class BitmapStore:
         self._orders: dict[TableKey, OrderedDict[str, SortOrder]] = {}
         # (table, version) whose bitmaps exceeded the limit: not built again
         self._refused: set[tuple[TableKey, str]] = set()
+        # Table -> when its last build of bitmaps may be followed by another
+        self._paused: dict[TableKey, float] = {}
         self._thread: threading.Thread | None = None
         self._building: duckdb.DuckDBPyConnection | None = None
         self._closed = False
@@ -103,11 +111,14 @@ class BitmapStore:
         if not self.enabled or self._closed or not table.coded:
             return False
         column = None if sort is None else PageSpec(sort, 0).column(table)
-        if self.bitmaps(key, version) is not None and (
-                column is None or self.order(key, version, column) is not None):
+        held = self.bitmaps(key, version) is not None
+        if held and (column is None or self.order(key, version, column) is not None):
             return False
         with self._lock:
             if (key, version) in self._refused:
+                return False
+            # An order alone is cheap (~0.3 s of CPU at 1M rows): not paused
+            if not held and time.monotonic() < self._paused.get(key, 0):
                 return False
             if self._thread is not None and self._thread.is_alive():
                 return False
@@ -146,8 +157,13 @@ class BitmapStore:
                 return
             bitmaps = self.bitmaps(key, version)
             if bitmaps is None:
-                start = time.process_time()
-                bitmaps = build_bitmaps(cursor, table, version, self.limit)
+                start, wall = time.process_time(), time.monotonic()
+                try:
+                    bitmaps = build_bitmaps(cursor, table, version, self.limit)
+                finally:
+                    ended = time.monotonic()
+                    with self._lock:
+                        self._paused[key] = ended + BUILD_PAUSE * (ended - wall)
                 if bitmaps is None or not self._keep(key, bitmaps):
                     with self._lock:
                         self._refused.add((key, version))
