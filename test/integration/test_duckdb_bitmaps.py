@@ -287,3 +287,29 @@ def test_unversioned_content_has_none(backend, plain):
                                     backend._read_version(CATALOG))
     backend._bitmaps.wait()
     assert backend._bitmaps.nbytes == 0 and _bitmapped(backend, _request(RED)) is None
+
+
+def test_a_generation_being_built_has_none(backend):
+    _built(backend, _request(RED))
+    backend.begin_generation(CATALOG, [ENTITY_TYPE], REGISTRY)
+    try:
+        # Writes fill the new generation without a new version: the held bitmaps are not its
+        assert backend.search(CATALOG, _request(RED)).total == 0
+        replace_aggregates(backend, CATALOG, ENTITY_TYPE,
+                           [_doc('x', color='red', flag=True, size=1, name='x')])
+        assert _bitmapped(backend, _request(RED)) is None
+        assert backend.search(CATALOG, _request(RED)).total == 1
+        # Nor are bitmaps built of it, which the next write would leave behind
+        backend._bitmaps.wait()
+        replace_aggregates(backend, CATALOG, ENTITY_TYPE,
+                           [_doc('y', color='red', flag=False, size=2, name='y')])
+        assert _bitmapped(backend, _request(RED)) is None
+        assert backend.search(CATALOG, _request(RED)).total == 2
+        backend.switch_generation(CATALOG)
+    except BaseException:
+        backend.abandon_generation(CATALOG)
+        raise
+    _built(backend, _request(RED))
+    result = backend.search(CATALOG, _request(RED))
+    assert result.total == 2 and [h.entity_id for h in result.hits] == ['x', 'y']
+    assert result.facets['flag'] == FacetResult(2, {True: 1, False: 1})
