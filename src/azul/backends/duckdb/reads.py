@@ -15,6 +15,7 @@ import duckdb
 import orjson
 
 from azul.backends.duckdb import sql, summaries, sums
+from azul.backends.duckdb.bitmap_reads import BitmapReads
 from azul.backends.duckdb.cache import ResultCache
 from azul.backends.duckdb.packed import ZdictLookup, json_text, unpack
 from azul.backends.duckdb.schema import TableSpec, decode_term, from_column
@@ -48,7 +49,7 @@ _SCAN_BATCH = 500
 COMPLEMENT_SHARE = 0.5
 
 
-class DuckDBReads:
+class DuckDBReads(BitmapReads):
     """Searches, summaries and scans; mixed into `DuckDBBackend`."""
 
     _con: duckdb.DuckDBPyConnection
@@ -75,10 +76,14 @@ class DuckDBReads:
                 counting = (request.entity_type, request.filters, request.facets)
                 key = self._cache_key(self._counts, catalog, counting)
                 cached = None if key is None else self._counts.get(key)
-            if cached is not None:
+            bitmapped = self._bitmapped(catalog, table, request, page, cached)
+            if bitmapped is not None:
+                total, facets, rows = bitmapped
+            elif cached is not None:
                 # The page alone, as without filters
                 total, facets = cached
-                codes = self._codes(table, request.filters)
+                codes, _, rows_total = self._lookup(table, request.filters)
+                self._want_bitmaps(catalog, table, request, rows_total)
                 page = self._bounded(table, request.filters, page, codes)
                 rows = self._query(sql.page_of(table, request.filters, page, codes))
             elif request.filters:
@@ -87,6 +92,7 @@ class DuckDBReads:
                 # bound, if any, comes from the same rows' sort keys (`sql.coded_facets`).
                 # Counting the rows that do not match costs less when most rows match
                 codes, counts, rows_total = self._lookup(table, request.filters)
+                self._want_bitmaps(catalog, table, request, rows_total)
                 share = None if codes is None else sql.matching_share(
                     table, request.filters, codes, counts, rows_total)
                 complement = share is not None and share > COMPLEMENT_SHARE
