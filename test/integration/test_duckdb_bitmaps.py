@@ -15,7 +15,16 @@ from azul.backends.duckdb import DuckDBBackend, bitmap_store, bitmaps, sql
 from azul.core.documents import Aggregate, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.core.filters import Filters, Is
-from azul.core.search import FacetResult, SearchRequest, SearchResult, Sort
+from azul.core.search import (
+    Cardinality,
+    Count,
+    FacetResult,
+    SearchRequest,
+    SearchResult,
+    Sort,
+    SummaryRequest,
+    Terms,
+)
 
 CATALOG, ENTITY_TYPE = 'cat', 'files'
 
@@ -313,3 +322,54 @@ def test_a_generation_being_built_has_none(backend):
     result = backend.search(CATALOG, _request(RED))
     assert result.total == 2 and [h.entity_id for h in result.hits] == ['x', 'y']
     assert result.facets['flag'] == FacetResult(2, {True: 1, False: 1})
+
+
+def _summary_request(filters: Filters) -> SummaryRequest:
+    return SummaryRequest(ENTITY_TYPE, filters, (
+        Count('n'),
+        Cardinality('colors', R('color')),
+        Cardinality('colorsOrNone', R('color'), count_null=True),
+        Cardinality('flags', R('flag')),
+        Cardinality('flagsOrNone', R('flag'), count_null=True),
+        # Not keyword or boolean facets: counted by SQL
+        Cardinality('sizes', R('size')),
+        Cardinality('names', R('name')),
+        Terms('byColor', R('color'), sums=(R('size'),)),
+    ))
+
+
+def test_summary_cardinalities_by_hand(backend, plain):
+    cases = {
+        # Red: a, b, d, f, h, i: red, blue, green; True, False and i's none;
+        # sizes 3, 5, 1, 9, 4; names n1, n2, n3, n4, n6
+        RED: (6, 3, 3, 2, 3, 5, 5),
+        # a, c, d, f, h, j: red, blue, green; True, False; sizes 3, 1, 9, 7
+        RED_OR_BLUE_FLAGGED: (6, 3, 3, 2, 2, 4, 4),
+        # g: only the null color; True; size 2; n5
+        NO_COLOR: (1, 0, 1, 1, 1, 1, 1),
+        NOTHING: (0, 0, 0, 0, 0, 0, 0),
+    }
+    for filters, expected in cases.items():
+        _built(backend, _request(filters))
+        request = _summary_request(filters)
+        table = backend._table(CATALOG, ENTITY_TYPE)
+        with backend._snapshot():
+            # The four of keyword and boolean facets come from the bitmaps
+            assert set(backend._bitmap_cardinalities(CATALOG, table, request)) == {1, 2, 3, 4}
+        result = backend.summary(CATALOG, request)
+        assert list(result) == [a.name for a in request.aggregations]
+        names = ['n', 'colors', 'colorsOrNone', 'flags', 'flagsOrNone', 'sizes', 'names']
+        assert tuple(result[name] for name in names) == expected
+        assert result == plain.summary(CATALOG, request)
+
+
+def test_summary_without_bitmaps_of_the_version(backend, plain):
+    request = _summary_request(RED)
+    _built(backend, _request(RED))
+    replace_aggregates(backend, CATALOG, ENTITY_TYPE, DOCS[1:])
+    table = backend._table(CATALOG, ENTITY_TYPE)
+    with backend._snapshot():
+        assert backend._bitmap_cardinalities(CATALOG, table, request) == {}
+    # Without a: the colors and flags of b, d, f, h, i are still all three, and two
+    assert backend.summary(CATALOG, request) == plain.summary(CATALOG, request)
+    assert backend.summary(CATALOG, request)['flagsOrNone'] == 3

@@ -12,7 +12,7 @@ from azul.backends.duckdb import bitmap_queries, sql
 from azul.backends.duckdb.bitmap_store import BitmapStore, TableKey
 from azul.backends.duckdb.bitmaps import SortOrder, TermBitmaps
 from azul.backends.duckdb.schema import TableSpec
-from azul.core.search import FacetResult, SearchRequest
+from azul.core.search import Cardinality, FacetResult, SearchRequest, SummaryRequest
 
 
 class BitmapReads:
@@ -57,6 +57,29 @@ class BitmapReads:
         if rows is None:
             return None
         return total, facets, rows
+
+    def _bitmap_cardinalities(self, catalog: str, table: TableSpec, request: SummaryRequest
+                              ) -> dict[int, int]:
+        """
+        Per position of a `Cardinality` of a keyword or boolean facet in a
+        filtered summary, its value from the bitmaps of the content version
+        read in the caller's snapshot; none without such bitmaps. At 1M
+        documents these cost the SQL path a fifth of the filtered summary's
+        CPU (a distinct count of each field's codes over the matching rows);
+        the other aggregations need the documents' values, which the
+        bitmaps do not have.
+        """
+        if not request.filters or not self._bitmaps.enabled or catalog in self._building:
+            return {}
+        wanted = {i: (table.spec(agg.field), agg.count_null)
+                  for i, agg in enumerate(request.aggregations)
+                  if isinstance(agg, Cardinality) and table.coded_filter(table.spec(agg.field))}
+        if not wanted or not table.coded or not TermBitmaps.usable(table, request.filters, ()):
+            return {}
+        bitmaps = self._bitmaps.bitmaps((catalog, table.name), self.content_version(catalog))
+        if bitmaps is None:
+            return {}
+        return bitmaps.cardinalities(table, request.filters, wanted)
 
     def _current_bitmaps(self, catalog: str, table: TableSpec, request: SearchRequest
                          ) -> TermBitmaps | None:

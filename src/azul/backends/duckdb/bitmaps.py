@@ -119,6 +119,24 @@ class TermBitmaps:
         return len(passing), result, passing
 
 
+    def cardinalities(self, table: TableSpec, filters: Filters,
+                      wanted: Mapping[int, tuple[FieldSpec, bool]]) -> dict[int, int]:
+        """
+        Per key of `wanted` (field, count_null): the number of the field's
+        terms that some document matching non-empty `filters` has, the null
+        term only if `count_null`. Terms are codes, as the SQL path counts
+        distinct codes of the matching rows.
+        """
+        passing = _intersection(self.passing(table, filters))
+        result = {}
+        for i, (spec, count_null) in wanted.items():
+            terms = self.fields.get(spec.id, ()) if passing else ()
+            result[i] = sum(1 for term in terms
+                            if (count_null or term.value is not None)
+                            and passing.intersect(term.docs))
+        return result
+
+
 def _union(bitmaps: Sequence[BitMap]) -> BitMap:
     if not bitmaps:
         return BitMap()

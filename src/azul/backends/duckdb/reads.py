@@ -236,7 +236,15 @@ class DuckDBReads(BitmapReads):
             cached = None if key is None else self._summaries.get(key)
             if cached is not None:
                 return cached
-            result = self._summarized(table, request)
+            known = self._bitmap_cardinalities(catalog, table, request)
+            if known:
+                rest = attrs.evolve(request, aggregations=tuple(
+                    a for i, a in enumerate(request.aggregations) if i not in known))
+                partial = self._summarized(table, rest) if rest.aggregations else {}
+                result = {a.name: known[i] if i in known else partial[a.name]
+                          for i, a in enumerate(request.aggregations)}
+            else:
+                result = self._summarized(table, request)
         if key is not None:
             self._summaries.put(key, result)
         return result
