@@ -143,11 +143,18 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
                        [catalog, uuid4().hex])
 
     def content_version(self, catalog: str) -> str:
+        # Read once per catalog within a read snapshot (see `_snapshot`)
+        versions = getattr(self._local, 'versions', None)
+        if versions is not None and catalog in versions:
+            return versions[catalog]
         try:
             row = self._one(f'SELECT stamp FROM {self._content} WHERE catalog = ?', [catalog])
         except duckdb.Error as e:
             raise ServiceUnavailableError(f'DuckDB at {self._path} is unavailable: {e}') from e
-        return 'none' if row is None else row[0]
+        version = 'none' if row is None else row[0]
+        if versions is not None:
+            versions[catalog] = version
+        return version
 
     # Connections
 

@@ -6,6 +6,7 @@ through the backend's own helpers (`_table`, `_query`, `_cursor`,
 """
 
 import itertools
+import threading
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -57,6 +58,7 @@ class DuckDBReads(BitmapReads):
     _summaries: ResultCache
     _counts: ResultCache
     _building: dict[str, str]
+    _local: threading.local
 
     def search(self, catalog: str, request: SearchRequest) -> SearchResult:
         return self._switch_safe(lambda: self._search(catalog, request))
@@ -133,9 +135,13 @@ class DuckDBReads(BitmapReads):
         """Consecutive reads on this thread's cursor that see one state of the database."""
         cursor = self._cursor()
         cursor.execute('BEGIN TRANSACTION')
+        # A catalog's content version cannot change within the snapshot: the
+        # caches' keys and the bitmaps' lookups of one request read it once
+        self._local.versions = {}
         try:
             yield
         finally:
+            self._local.versions = None
             # Read only: nothing to keep, and a failed statement leaves nothing to commit
             cursor.execute('ROLLBACK')
 
