@@ -1,8 +1,8 @@
 """
 The bulk reindex of a synthetic catalog, in windows: one JSON line per tenth
 of the bundles transformed and per tenth of the contributions folded (wall
-seconds, this process's CPU seconds, the CPU seconds of its garbage
-collector's full passes and peak RSS so far), then a summary line
+seconds, this process's CPU seconds, the number and CPU seconds of its
+garbage collector's full passes and peak RSS so far), then a summary line
 with the workers' CPU. Whether the reindex is linear shows in the windows:
 with a steady load, each tenth should take about as long as the first.
 
@@ -99,6 +99,7 @@ def bench(source: str, atlas: str, args: argparse.Namespace, **summary: Any) -> 
                           'seconds': round(time.perf_counter() - start, 1),
                           'cpu_seconds': round(_cpu(usage) - cpu_before, 1),
                           'gc_full_cpu_seconds': round(full_passes.seconds, 2),
+                          'gc_full_passes': full_passes.count,
                           'peak_rss_mb': usage.ru_maxrss // 1024})
             return step
 
@@ -118,6 +119,8 @@ def bench(source: str, atlas: str, args: argparse.Namespace, **summary: Any) -> 
           # This process's CPU since the reindex began, and its workers'
           'cpu_seconds': round(_cpu(own) - cpu_before, 1),
           'worker_cpu_seconds': round(_cpu(children), 1),
+          'gc_full_cpu_seconds': round(full_passes.seconds, 2),
+          'gc_full_passes': full_passes.count,
           'peak_rss_mb': own.ru_maxrss // 1024,
           'worker_peak_rss_mb': children.ru_maxrss // 1024,
           'bundles_per_second': round(report.bundles / wall, 1),
@@ -130,6 +133,7 @@ class _FullPasses:
 
     def __init__(self):
         self.seconds = 0.0
+        self.count = 0
         self._started: dict[int, float] = {}
 
     def __call__(self, phase: str, info: dict) -> None:
@@ -140,6 +144,7 @@ class _FullPasses:
             self._started[thread] = time.thread_time()
         elif thread in self._started:
             self.seconds += time.thread_time() - self._started.pop(thread)
+            self.count += 1
 
 
 def _cpu(usage: resource.struct_rusage) -> float:

@@ -250,6 +250,10 @@ SETTINGS: tuple[Setting, ...] = (
                                                      'it evicts to the database file; unset: '
                                                      'DuckDB\'s default, 80% of RAM',
             required=False, scope='local'),
+    Setting('AZUL_DUCKDB_BITMAP_MB', _int_between(0, 1_048_576),
+            'MiB of term bitmaps the embedded backend may hold for the facets and pages of '
+            'filtered searches of large tables; 0 turns them off; unset: 256',
+            required=False, scope='local'),
     Setting('AZUL_ES_ENDPOINT', _url, 'URL of the OpenSearch cluster (required for the '
                                       '`opensearch` backend)', required=False),
     Setting('AZUL_ES_AUTH', _auth, '`user:password` for the OpenSearch cluster',
@@ -417,6 +421,7 @@ class Config:
     index_backend: BackendKind
     duckdb_path: Path | None
     duckdb_memory_limit: str | None
+    duckdb_bitmap_mb: int | None
     es_endpoint: str | None
     es_auth: str | None
     es_sigv4: bool | None

@@ -171,3 +171,27 @@ def loaded_backend(kind: str, tmp_path: Path, reg: FieldRegistry,
     finally:
         backend.drop_deployment()
         backend.close()
+
+
+# Ten documents of colors, flags, sizes and names for the DuckDB tests of
+# kept counts and bitmaps: ties in name and size (broken by entity id), and
+# documents without a size, a color or a flag
+COLORED = (('a', dict(color='red', flag=True, size=3, name='n1')),
+           ('b', dict(color=['red', 'blue'], flag=False, size=5, name='n2')),
+           ('c', dict(color='blue', flag=True, size=3, name='n1')),
+           ('d', dict(color='red', flag=True, name='n3')),
+           ('e', dict(color='green', flag=True, size=8, name='n2')),
+           ('f', dict(color='red', flag=[True, False], size=1, name='n4')),
+           ('g', dict(flag=True, size=2, name='n5')),
+           ('h', dict(color=['red', 'green'], flag=True, size=9, name='n1')),
+           ('i', dict(color='red', size=4, name='n6')),
+           ('j', dict(color='blue', flag=True, size=7, name='n2')))
+
+
+def colored_doc(registry: FieldRegistry, entity_id: str, **contents) -> IndexedAggregate:
+    aggregate = Aggregate(ENTITY_TYPE, entity_id, contents, (), (), 1)
+    return IndexedAggregate(aggregate, registry.extract(aggregate.to_json()))
+
+
+def colored_docs(registry: FieldRegistry) -> tuple[IndexedAggregate, ...]:
+    return tuple(colored_doc(registry, entity_id, **contents) for entity_id, contents in COLORED)

@@ -8,10 +8,10 @@ counts; a generation being built is never kept; a backend object that keeps
 nothing has no entries. The counts of one request are checked by hand.
 """
 import pytest
-from backend_data import replace_aggregates
+from backend_data import colored_doc, colored_docs, replace_aggregates
 
 from azul.backends.duckdb import DuckDBBackend
-from azul.core.documents import Aggregate, IndexedAggregate
+from azul.core.documents import IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.core.filters import Filters, Is, Within
 from azul.core.search import FacetResult, SearchRequest, SearchResult, Sort
@@ -32,21 +32,10 @@ SORTS = (Sort(R('name')), Sort(R('name'), 'desc'), Sort(R('size'), 'desc'), Sort
 
 
 def _doc(entity_id: str, **contents) -> IndexedAggregate:
-    aggregate = Aggregate(ENTITY_TYPE, entity_id, contents, (), (), 1)
-    return IndexedAggregate(aggregate, REGISTRY.extract(aggregate.to_json()))
+    return colored_doc(REGISTRY, entity_id, **contents)
 
 
-# Ties in name and size (broken by entity id), documents without a size or a color
-DOCS = (_doc('a', color='red', flag=True, size=3, name='n1'),
-        _doc('b', color=['red', 'blue'], flag=False, size=5, name='n2'),
-        _doc('c', color='blue', flag=True, size=3, name='n1'),
-        _doc('d', color='red', flag=True, name='n3'),
-        _doc('e', color='green', flag=True, size=8, name='n2'),
-        _doc('f', color='red', flag=[True, False], size=1, name='n4'),
-        _doc('g', flag=True, size=2, name='n5'),
-        _doc('h', color=['red', 'green'], flag=True, size=9, name='n1'),
-        _doc('i', color='red', size=4, name='n6'),
-        _doc('j', color='blue', flag=True, size=7, name='n2'))
+DOCS = colored_docs(REGISTRY)
 
 
 def _write(backend: DuckDBBackend, *docs: IndexedAggregate, deleted: tuple[str, ...] = ()):

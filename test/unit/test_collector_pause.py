@@ -16,6 +16,15 @@ def enabled():
         gc.disable()
 
 
+def _pausing(begun: threading.Event, ended: threading.Event):
+    """A thread's target pausing the collector from `begun` until `ended`."""
+    def target():
+        with collector.paused():
+            begun.set()
+            ended.wait(5)
+    return target
+
+
 def test_paused_within_and_enabled_after(enabled):
     with collector.paused():
         assert not gc.isenabled()
@@ -47,12 +56,7 @@ def test_a_pause_ending_in_another_thread_does_not_resume_under_this_one(enabled
     # The worker's rounds and the aggregate writes pause from several threads
     # of one process: the collector stays off until the last pause ends
     begun, ended = threading.Event(), threading.Event()
-
-    def other():
-        with collector.paused():
-            begun.set()
-            ended.wait(5)
-
+    other = _pausing(begun, ended)
     thread = threading.Thread(target=other)
     thread.start()
     assert begun.wait(5)
@@ -65,12 +69,7 @@ def test_a_pause_ending_in_another_thread_does_not_resume_under_this_one(enabled
 
 def test_a_pause_begun_in_another_thread_keeps_it_off_after_this_one(enabled):
     begun, ended = threading.Event(), threading.Event()
-
-    def other():
-        with collector.paused():
-            begun.set()
-            ended.wait(5)
-
+    other = _pausing(begun, ended)
     with collector.paused():
         thread = threading.Thread(target=other)
         thread.start()

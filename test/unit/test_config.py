@@ -30,6 +30,8 @@ def test_defaults_build_a_valid_config():
     assert config.duckdb_path == Path(ROOT, '.azul', 'local', 'index.duckdb')
     assert config.duckdb_memory_limit is None
     assert Config.from_env(_env(AZUL_DUCKDB_MEMORY_LIMIT='1.5GiB')).duckdb_memory_limit == '1.5GiB'
+    assert config.duckdb_bitmap_mb is None
+    assert Config.from_env(_env(AZUL_DUCKDB_BITMAP_MB='0')).duckdb_bitmap_mb == 0
     demo = f'file://{ROOT}/.azul/local/demo/bundles/'
     assert config.default_catalog.sources == (demo + '*Z.json', demo + 'restricted/*Z.json')
     assert config.default_catalog.groups == ((demo + 'restricted/*Z.json', 'demo-consent'),)

@@ -86,7 +86,8 @@ def test_every_setting_has_a_scope():
     local = {s.name for s in SETTINGS if s.scope == 'local'}
     # Checked by hand against what the local server, DuckDB and SQLite use
     assert local == {
-        'AZUL_DATA_DIR', 'AZUL_DUCKDB_PATH', 'AZUL_DUCKDB_MEMORY_LIMIT', 'AZUL_HOST',
+        'AZUL_DATA_DIR', 'AZUL_DUCKDB_PATH', 'AZUL_DUCKDB_MEMORY_LIMIT', 'AZUL_DUCKDB_BITMAP_MB',
+        'AZUL_HOST',
         'AZUL_PORT', 'AZUL_ALLOWED_HOSTS', 'AZUL_READ_TIMEOUT', 'AZUL_MAX_CONNECTIONS',
         'AZUL_QUEUE_PATH', 'AZUL_DEMO_BIOSAMPLES', 'AZUL_DEMO_BUNDLES', 'AZUL_MANIFEST_DIR',
         'AZUL_REINDEX_WORKERS', 'AZUL_INDEXER_PROCESSES', 'AZUL_TOKENS_FILE',

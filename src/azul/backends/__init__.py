@@ -14,7 +14,9 @@ def make_backend(config: Config) -> SearchBackend:
         return DuckDBBackend(path=config.duckdb_path,
                              prefix=config.index_prefix,
                              deployment=config.deployment,
-                             memory_limit=config.duckdb_memory_limit)
+                             memory_limit=config.duckdb_memory_limit,
+                             **({} if config.duckdb_bitmap_mb is None
+                                else {'bitmap_limit': config.duckdb_bitmap_mb * 2 ** 20}))
     elif config.index_backend == 'opensearch':
         from azul.backends.opensearch import OpenSearchBackend
         return OpenSearchBackend(endpoint=config.es_endpoint,

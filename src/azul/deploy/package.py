@@ -50,6 +50,7 @@ EXCLUDED: Mapping[str, str] = {
     # local BigQuery emulator, which nothing imports when a function runs
     'duckdb': 'the embedded backend, never selected on Lambda (70 MB unzipped)',
     'nanoarrow': 'the embedded backend hands DuckDB its rows with it',
+    'pyroaring': "the embedded backend's term bitmaps",
     'sqlglot': 'the local BigQuery emulator (on DuckDB) translates SQL with it',
     'tqdm': "the CLI's progress bars",
 }

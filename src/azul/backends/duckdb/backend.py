@@ -48,6 +48,7 @@ from azul.backends.base import (
 from azul.backends.duckdb import contributions as packing
 from azul.backends.duckdb import replicas as replica_sql
 from azul.backends.duckdb import sql, zdicts
+from azul.backends.duckdb.bitmap_store import BITMAP_LIMIT, BITMAP_MIN_ROWS, BitmapStore
 from azul.backends.duckdb.cache import CACHE_SIZE, ResultCache
 from azul.backends.duckdb.columnar import load_columns
 from azul.backends.duckdb.contributions import contribution_inner_table
@@ -79,7 +80,8 @@ REPLICA_ENTITY_TYPE = '__replica'
 class DuckDBBackend(DuckDBReads, SearchBackend):
 
     def __init__(self, path: Path | str, prefix: str, deployment: str,
-                 memory_limit: str | None = None, result_cache: bool = True):
+                 memory_limit: str | None = None, result_cache: bool = True,
+                 bitmap_limit: int = BITMAP_LIMIT, bitmap_min_rows: int = BITMAP_MIN_ROWS):
         self._prefix = prefix
         self._deployment = deployment
         self._meta = ident(f'{prefix}_{deployment}__meta')
@@ -105,6 +107,9 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         # version (see `cache`); benchmarks turn them off
         self._summaries = ResultCache(CACHE_SIZE if result_cache else 0)
         self._counts = ResultCache(CACHE_SIZE if result_cache else 0)
+        # Filtered searches' facets and pages from term bitmaps (see
+        # `bitmaps`); a limit of 0 turns them off
+        self._bitmaps = BitmapStore(self._con, bitmap_limit, bitmap_min_rows)
         with self._write_lock:
             self._create_meta_tables()
             self._create_content_table()
@@ -138,11 +143,18 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
                        [catalog, uuid4().hex])
 
     def content_version(self, catalog: str) -> str:
+        # Read once per catalog within a read snapshot (see `_snapshot`)
+        versions = getattr(self._local, 'versions', None)
+        if versions is not None and catalog in versions:
+            return versions[catalog]
         try:
             row = self._one(f'SELECT stamp FROM {self._content} WHERE catalog = ?', [catalog])
         except duckdb.Error as e:
             raise ServiceUnavailableError(f'DuckDB at {self._path} is unavailable: {e}') from e
-        return 'none' if row is None else row[0]
+        version = 'none' if row is None else row[0]
+        if versions is not None:
+            versions[catalog] = version
+        return version
 
     # Connections
 
@@ -722,6 +734,7 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         return {'up': True, 'backend': 'duckdb', 'path': self._path}
 
     def close(self) -> None:
+        self._bitmaps.close()
         # A thread still answering a request (a manifest job, say) makes
         # DuckDB refuse to close rather than wait; give it a few seconds
         for _ in range(CLOSE_ATTEMPTS - 1):

@@ -6,6 +6,7 @@ through the backend's own helpers (`_table`, `_query`, `_cursor`,
 """
 
 import itertools
+import threading
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +16,7 @@ import duckdb
 import orjson
 
 from azul.backends.duckdb import sql, summaries, sums
+from azul.backends.duckdb.bitmap_reads import BitmapReads
 from azul.backends.duckdb.cache import ResultCache
 from azul.backends.duckdb.packed import ZdictLookup, json_text, unpack
 from azul.backends.duckdb.schema import TableSpec, decode_term, from_column
@@ -48,7 +50,7 @@ _SCAN_BATCH = 500
 COMPLEMENT_SHARE = 0.5
 
 
-class DuckDBReads:
+class DuckDBReads(BitmapReads):
     """Searches, summaries and scans; mixed into `DuckDBBackend`."""
 
     _con: duckdb.DuckDBPyConnection
@@ -56,6 +58,7 @@ class DuckDBReads:
     _summaries: ResultCache
     _counts: ResultCache
     _building: dict[str, str]
+    _local: threading.local
 
     def search(self, catalog: str, request: SearchRequest) -> SearchResult:
         return self._switch_safe(lambda: self._search(catalog, request))
@@ -75,10 +78,14 @@ class DuckDBReads:
                 counting = (request.entity_type, request.filters, request.facets)
                 key = self._cache_key(self._counts, catalog, counting)
                 cached = None if key is None else self._counts.get(key)
-            if cached is not None:
+            bitmapped = self._bitmapped(catalog, table, request, page, cached)
+            if bitmapped is not None:
+                total, facets, rows = bitmapped
+            elif cached is not None:
                 # The page alone, as without filters
                 total, facets = cached
-                codes = self._codes(table, request.filters)
+                codes, _, rows_total = self._lookup(table, request.filters)
+                self._want_bitmaps(catalog, table, request, rows_total)
                 page = self._bounded(table, request.filters, page, codes)
                 rows = self._query(sql.page_of(table, request.filters, page, codes))
             elif request.filters:
@@ -87,6 +94,7 @@ class DuckDBReads:
                 # bound, if any, comes from the same rows' sort keys (`sql.coded_facets`).
                 # Counting the rows that do not match costs less when most rows match
                 codes, counts, rows_total = self._lookup(table, request.filters)
+                self._want_bitmaps(catalog, table, request, rows_total)
                 share = None if codes is None else sql.matching_share(
                     table, request.filters, codes, counts, rows_total)
                 complement = share is not None and share > COMPLEMENT_SHARE
@@ -127,9 +135,13 @@ class DuckDBReads:
         """Consecutive reads on this thread's cursor that see one state of the database."""
         cursor = self._cursor()
         cursor.execute('BEGIN TRANSACTION')
+        # A catalog's content version cannot change within the snapshot: the
+        # caches' keys and the bitmaps' lookups of one request read it once
+        self._local.versions = {}
         try:
             yield
         finally:
+            self._local.versions = None
             # Read only: nothing to keep, and a failed statement leaves nothing to commit
             cursor.execute('ROLLBACK')
 
@@ -230,7 +242,15 @@ class DuckDBReads:
             cached = None if key is None else self._summaries.get(key)
             if cached is not None:
                 return cached
-            result = self._summarized(table, request)
+            known = self._bitmap_cardinalities(catalog, table, request)
+            if known:
+                rest = attrs.evolve(request, aggregations=tuple(
+                    a for i, a in enumerate(request.aggregations) if i not in known))
+                partial = self._summarized(table, rest) if rest.aggregations else {}
+                result = {a.name: known[i] if i in known else partial[a.name]
+                          for i, a in enumerate(request.aggregations)}
+            else:
+                result = self._summarized(table, request)
         if key is not None:
             self._summaries.put(key, result)
         return result

@@ -1,0 +1,294 @@
+"""
+The term bitmaps and sort orders of a backend object (see `bitmaps`): built
+in a background thread on demand, one build at a time, and held within a
+size limit.
+
+Why on demand and in the background: a build reads every row (~2 s of CPU
+at 1M bench rows), which no request should wait for; until a build for the
+current content version is done, requests take the SQL path. Why never
+stale: a build reads the content version in the snapshot it reads the rows
+in, and a request uses the bitmaps only if they are of the version it reads
+in its own snapshot; every write of content stamps a new version, so a write
+makes the bitmaps unused until the next build. Continuous writes just mean
+the SQL path.
+"""
+import logging
+import threading
+import time
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+
+import duckdb
+import nanoarrow as na
+from pyroaring import BitMap
+
+from azul.backends.duckdb import bitmap_queries
+from azul.backends.duckdb.bitmaps import FacetTerm, SortOrder, TermBitmaps
+from azul.backends.duckdb.schema import TableSpec, decode_term
+from azul.backends.duckdb.sql import PageSpec, Query
+from azul.core.search import Sort
+
+log = logging.getLogger(__name__)
+
+# Bytes of bitmaps and orders a backend object holds: at 1M bench rows
+# the bitmaps of the files table take 32 MB and an order 4 MB
+BITMAP_LIMIT = 256 * 2 ** 20
+
+# Documents a table needs for its bitmaps to be built: below this DuckDB
+# counts a filtered search's facets in a few ms
+BITMAP_MIN_ROWS = 100_000
+
+# Sort orders held per table
+ORDERS = 4
+
+# A table's next build of bitmaps starts no sooner than this many times the
+# wall time of its last one after that one ended: under continuous writes
+# every version is new, and back-to-back builds would take a core for
+# bitmaps that are used by few requests, if any
+BUILD_PAUSE = 10
+
+# (catalog, table name)
+TableKey = tuple[str, str]
+
+ReadVersion = Callable[[duckdb.DuckDBPyConnection], str]
+
+
+class BitmapStore:
+    """The bitmaps of each table's latest built version, and their sort orders."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, limit: int = BITMAP_LIMIT,
+                 min_rows: int = BITMAP_MIN_ROWS):
+        self.limit = limit
+        self.min_rows = min_rows
+        self._connection = connection
+        self._lock = threading.Lock()
+        self._bitmaps: dict[TableKey, TermBitmaps] = {}
+        self._orders: dict[TableKey, OrderedDict[str, SortOrder]] = {}
+        # (table, version) whose bitmaps exceeded the limit: not built again
+        self._refused: set[tuple[TableKey, str]] = set()
+        # Table -> when its last build of bitmaps may be followed by another
+        self._paused: dict[TableKey, float] = {}
+        self._thread: threading.Thread | None = None
+        self._building: duckdb.DuckDBPyConnection | None = None
+        self._closed = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.limit > 0
+
+    def bitmaps(self, key: TableKey, version: str) -> TermBitmaps | None:
+        """The table's bitmaps if they are of `version`."""
+        with self._lock:
+            found = self._bitmaps.get(key)
+        return found if found is not None and found.version == version else None
+
+    def order(self, key: TableKey, version: str, column: str) -> SortOrder | None:
+        with self._lock:
+            orders = self._orders.get(key, {})
+            found = orders.get(column)
+            if found is not None:
+                orders.move_to_end(column)
+        return found if found is not None and found.version == version else None
+
+    @property
+    def nbytes(self) -> int:
+        with self._lock:
+            return self._held()
+
+    def _held(self) -> int:
+        return (sum(b.nbytes for b in self._bitmaps.values())
+                + sum(o.nbytes for orders in self._orders.values() for o in orders.values()))
+
+    def request(self, key: TableKey, table: TableSpec, version: str, sort: Sort | None,
+                read_version: ReadVersion) -> bool:
+        """
+        Start a build of the table's bitmaps for `version`, and of the
+        sort's order, unless one runs or they are held: whether it started.
+        `read_version` reads the content version with a cursor in the build's
+        snapshot.
+        """
+        if not self.enabled or self._closed or not table.coded:
+            return False
+        column = None if sort is None else PageSpec(sort, 0).column(table)
+        held = self.bitmaps(key, version) is not None
+        if held and (column is None or self.order(key, version, column) is not None):
+            return False
+        with self._lock:
+            if (key, version) in self._refused:
+                return False
+            # An order alone is cheap (~0.3 s of CPU at 1M rows): not paused
+            if not held and time.monotonic() < self._paused.get(key, 0):
+                return False
+            if self._thread is not None and self._thread.is_alive():
+                return False
+            thread = threading.Thread(target=self._build, args=(key, table, sort, read_version),
+                                      name='azul-bitmaps', daemon=True)
+            self._thread = thread
+        thread.start()
+        return True
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until the running build, if any, has ended (for tests and benchmarks)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def close(self) -> None:
+        """Stop a running build: it holds a cursor, which the connection's close waits for."""
+        self._closed = True
+        building = self._building
+        if building is not None:
+            try:
+                building.interrupt()
+            except duckdb.Error:
+                pass
+        self.wait(10)
+
+    def _build(self, key: TableKey, table: TableSpec, sort: Sort | None,
+               read_version: ReadVersion) -> None:
+        cursor = self._connection.cursor()
+        self._building = cursor
+        try:
+            cursor.execute('BEGIN TRANSACTION')
+            version = read_version(cursor)
+            if version == 'none':
+                # Content without versions (a file made before them) may change unseen
+                return
+            bitmaps = self.bitmaps(key, version)
+            if bitmaps is None:
+                start, wall = time.process_time(), time.monotonic()
+                try:
+                    bitmaps = build_bitmaps(cursor, table, version, self.limit)
+                finally:
+                    ended = time.monotonic()
+                    with self._lock:
+                        self._paused[key] = ended + BUILD_PAUSE * (ended - wall)
+                if bitmaps is None or not self._keep(key, bitmaps):
+                    with self._lock:
+                        self._refused.add((key, version))
+                    return
+                log.info('Built the term bitmaps of %s at version %s: %d bytes, %.2f s of CPU',
+                         key, version, bitmaps.nbytes, time.process_time() - start)
+            if sort is not None:
+                column = PageSpec(sort, 0).column(table)
+                if self.order(key, version, column) is None:
+                    self._keep_order(key, build_order(cursor, table, sort, version))
+        except duckdb.Error as e:
+            # Interrupted by `close`, or the table changed under the build:
+            # requests keep the SQL path
+            log.warning('No term bitmaps for %s: %s', key, e)
+        finally:
+            self._building = None
+            try:
+                cursor.execute('ROLLBACK')
+            except duckdb.Error:
+                pass
+            cursor.close()
+
+    def _keep(self, key: TableKey, bitmaps: TermBitmaps) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            old = self._bitmaps.pop(key, None)
+            # The orders of an older version are of no use either
+            orders = self._orders.pop(key, None)
+            if self._held() + bitmaps.nbytes > self.limit:
+                if old is not None:
+                    self._bitmaps[key] = old
+                if orders is not None:
+                    self._orders[key] = orders
+                return False
+            self._bitmaps[key] = bitmaps
+            return True
+
+    def _keep_order(self, key: TableKey, order: SortOrder) -> None:
+        with self._lock:
+            orders = self._orders.setdefault(key, OrderedDict())
+            orders.pop(order.column, None)
+            while orders and (len(orders) >= ORDERS
+                              or self._held() + order.nbytes > self.limit):
+                orders.popitem(last=False)
+            if self._held() + order.nbytes <= self.limit:
+                orders[order.column] = order
+
+
+def build_bitmaps(cursor: duckdb.DuckDBPyConnection, table: TableSpec, version: str,
+                  limit: int) -> TermBitmaps | None:
+    """The table's bitmaps, read in the cursor's snapshot; None if over `limit` bytes."""
+    [(_, top)] = cursor.execute(*_args(bitmap_queries.extent(table))).fetchall()
+    if top is not None and top >= 2 ** 32:
+        return None
+    rows = BitMap(_unsigned(cursor, bitmap_queries.documents(table)))
+    rows.run_optimize()
+    nbytes = _size(rows)
+    values = dict(cursor.execute(*_args(bitmap_queries.dictionary(table))).fetchall())
+    fields, keys = {}, {}
+    for spec in table.facets:
+        terms = []
+        for code, docs in _lists(cursor, bitmap_queries.term_documents(table, spec)):
+            bitmap = BitMap(docs)
+            bitmap.run_optimize()
+            bitmap.shrink_to_fit()
+            nbytes += _size(bitmap)
+            if nbytes > limit:
+                return None
+            value = values[code]
+            keys[spec.id, value] = bitmap
+            terms.append(FacetTerm(bitmap, decode_term(spec.field, value)))
+        fields[spec.id] = tuple(terms)
+    return TermBitmaps(version=version, rows=rows, fields=fields, keys=keys, nbytes=nbytes)
+
+
+def build_order(cursor: duckdb.DuckDBPyConnection, table: TableSpec, sort: Sort,
+                version: str) -> SortOrder:
+    ascending = PageSpec(Sort(sort.field, 'asc'), 0)
+    docs = _unsigned(cursor, bitmap_queries.order(table, ascending))
+    return SortOrder(version=version, column=ascending.column(table), docs=docs.tobytes())
+
+
+def _size(bitmap: BitMap) -> int:
+    stats = bitmap.get_statistics()
+    return (stats['n_bytes_array_containers'] + stats['n_bytes_run_containers']
+            + stats['n_bytes_bitset_containers'])
+
+
+def _args(query: Query) -> tuple[str, tuple]:
+    return query.text, query.params
+
+
+def _batches(cursor: duckdb.DuckDBPyConnection, query: Query) -> Iterator:
+    """The result's Arrow batches as array views: its buffers, without a Python object per value."""
+    relation = cursor.sql(query.text, params=list(query.params) or None)
+    for batch in na.c_array_stream(relation):
+        yield batch.view()
+
+
+def _buffer(view, typecode: str, extra: int = 0) -> array:
+    """The values of an array view's data buffer (`extra` more: a list's last offset)."""
+    values = array(typecode)
+    values.frombytes(memoryview(view.buffer(1)).cast('B'))
+    return values[view.offset:view.offset + view.length + extra]
+
+
+def _unsigned(cursor: duckdb.DuckDBPyConnection, query: Query) -> array:
+    """The values of a one-column UINTEGER result."""
+    values = array('I')
+    for view in _batches(cursor, query):
+        values.extend(_buffer(view.child(0), 'I'))
+    return values
+
+
+def _lists(cursor: duckdb.DuckDBPyConnection, query: Query) -> Iterator[tuple[int, array]]:
+    """The rows (INTEGER, UINTEGER[]) of a result."""
+    for view in _batches(cursor, query):
+        codes = _buffer(view.child(0), 'i')
+        lists = view.child(1)
+        offsets = _buffer(lists, 'i', extra=1)
+        # The offsets index the child's values from the child's own offset on
+        child = lists.child(0)
+        values = array('I')
+        values.frombytes(memoryview(child.buffer(1)).cast('B'))
+        base = child.offset
+        for i, code in enumerate(codes):
+            yield code, values[base + offsets[i]:base + offsets[i + 1]]
