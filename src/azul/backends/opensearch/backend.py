@@ -603,9 +603,9 @@ class OpenSearchBackend(Keeping, Reads, SearchBackend):
         registration = None if self._bulk_loading[catalog] or not actions else (
             self._register(catalog, entity_type))
         try:
-            old = {} if registration is None else self._old_sources(
-                index, {a['_id']: (a['if_seq_no'], a['if_primary_term'])
-                        for a in actions if 'if_seq_no' in a})
+            old = {} if registration is None or registration.epoch is None else (
+                self._old_sources(index, {a['_id']: (a['if_seq_no'], a['if_primary_term'])
+                                          for a in actions if 'if_seq_no' in a}))
             for entity_id, status, result in self._bulk(actions, catalog):
                 if status == 409:
                     conflicts.add(entity_id)

@@ -5,30 +5,37 @@ readers only when provably current. A mixin of `OpenSearchBackend`.
 Why: at a million documents every unfiltered page counted ~35 terms of each
 document (45 ms of node CPU) and a summary ran its aggregations over all of
 them; DuckDB keeps these counts in its write transactions. OpenSearch has no
-transaction across documents, so the counts document (see `kept`) says when
-it can be trusted:
+transaction across documents, so a small state document per entity type
+says when the count documents (one per number kept, see `count_docs`) can
+be trusted:
 
-- A writer registers in it before its bulk request (a scripted update,
-  atomic on the one document), with a lease: the time by which it has
-  finished or is dead (`counts_lease`, by default the indexer's hard time
-  limit plus a margin). After its writes are visible (`refresh=true` or
-  `wait_for`) it applies the delta of the writes that succeeded (not the
-  409s) and deregisters in one scripted update; a writer whose registration
-  is gone, or that cannot say exactly what it changed (a failed request, no
-  refresh, writes that landed in another generation), marks the counts
-  invalid instead.
-- A reader of an unfiltered page or summary gets the document (real-time)
-  and uses it only if valid and no writer is registered; otherwise it
-  searches as before. It gets the document's version first (`_seq_no`,
-  `_primary_term`, no source): a version read before comes with the
-  responses built from it then, which that version cannot invalidate. If the counts
-  are invalid, or every registration has expired, that reader counts anew
-  (after a refresh) and stores the counts conditionally on the document
-  being unchanged since it read it (if_seq_no), clearing the expired
-  registrations: a writer registering meanwhile makes the store fail. A
-  writer registered but never finishing thus costs the readers the old path
-  until its lease ends.
-- `bulk_load` writes without registering: it marks the counts `loading`, and
+- A writer registers in the state before its bulk request (a scripted
+  update, atomic on the one small document), with a lease: the time by
+  which it has finished or is dead (`counts_lease`, by default the
+  indexer's hard time limit plus a margin). After its writes are visible
+  (`refresh=true` or `wait_for`) it applies the delta of the writes that
+  succeeded (not the 409s) in one bulk request of scripted upserts of the
+  numbers it changes (`retry_on_conflict`: concurrent writers meet only on
+  the numbers they share), then deregisters, counting a change of content.
+  A writer whose registration is gone, or that cannot say exactly what it
+  changed (a failed request, a failed upsert, no refresh, writes that landed
+  in another generation), marks the counts invalid instead.
+- A reader of an unfiltered page or summary gets the state (real-time,
+  small) and uses the counts only if valid and no writer is registered;
+  otherwise it searches as before. The state's epoch and its number of
+  changes name the counts' content: one read before comes with the
+  responses built from it then. Content not read before is read by one
+  search of the epoch's count documents, after a refresh, and used only if
+  the state is unchanged afterwards (a writer in between would show).
+- If the counts are invalid, or every registration has expired, that reader
+  counts anew: it claims the recount (a write of the state conditional on
+  the version it read, clearing the expired registrations), refreshes,
+  counts with one search, writes the count documents of a new epoch, and
+  switches the state to it, conditionally again: a writer registering
+  meanwhile makes the switch fail, and a later reader counts again. The
+  reader answers from its own count either way. A writer registered but
+  never finishing thus costs the readers the old path until its lease ends.
+- `bulk_load` writes without registering: it marks the state `loading`, and
   at its end (after the refresh and merge) counts each index anew, clearing
   every registration, as a writer that outlived its lease is cleared.
 
@@ -36,7 +43,7 @@ The counts live in their own index per catalog and generation
 (`<catalog>_counts`), aliased like the aggregate indices, so the switch to a
 new generation switches the counts with the aggregates in one request, and a
 new generation starts from its own counts. Readers and the recount address
-the concrete index the document was read from, never the alias again, so a
+the concrete index the state was read from, never the alias again, so a
 switch in between cannot mix generations.
 
 Trust in the lease: it must outlast the writer. The indexer's aggregating
@@ -49,17 +56,18 @@ Clocks: deadlines are compared across processes; skew shortens or extends
 leases by as much.
 """
 import logging
+import random
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, helpers
 from opensearchpy import exceptions as os_errors
 
 from azul.backends.base import GENERATION_SEPARATOR, index_name, split_generation
-from azul.backends.opensearch import kept
+from azul.backends.opensearch import count_docs, kept
 from azul.backends.opensearch.cache import ResultCache
 from azul.backends.opensearch.errors import translated
 from azul.backends.opensearch.mapping import FACET_TERMS
@@ -72,20 +80,30 @@ log = logging.getLogger(__name__)
 # already sent (AZUL_ES_TIMEOUT, 30 s by default), with room to spare
 COUNTS_LEASE = 360.0
 
-# Attempts at an update of the counts document that conflicts with another
+# Seconds a reader's claim to count anew holds (at 1M: ~3 s); past it,
+# another reader may count
+RECOUNT_LEASE = 120.0
+
+# Attempts at an update of a state document that conflicts with another
 CONFLICT_ATTEMPTS = 20
 
 Counts = Mapping[str, Any]
 
+# What a writer needs to know of the state it registered in
+_REGISTERED = ['spec', 'epoch', 'valid', 'loading', 'unkept', 'recount']
+
 
 @attrs.frozen
 class Registration:
-    """A writer's registration in the counts document of one concrete counts index."""
+    """A writer's registration in the state of one concrete counts index."""
     writer: str
     counts_index: str
     entity_type: str
     # The groupings kept, whose deltas the writer computes
     spec: tuple[str, ...]
+    # The epoch whose count documents the writer changes, None if the counts
+    # were not valid when it registered (then it changes none)
+    epoch: int | None = None
 
     @property
     def generation(self) -> str:
@@ -94,21 +112,26 @@ class Registration:
 
 @attrs.frozen
 class Kept:
-    """Counts a reader may use, and the document they were read from."""
+    """Counts a reader may use, and the state they were read with."""
     counts: Counts
     counts_index: str
     entity_type: str
+    # Of the state
     version: tuple[int, int] | None
-    # Responses built from these counts, which a version never changes
+    # Responses built from these counts, which their content never changes
     built: dict[Any, Any] = attrs.field(factory=dict, eq=False)
 
 
-# Versions of counts documents remembered, see `_kept`
+# Contents of counts remembered, see `_kept`
 KEPT_VERSIONS = 8
 
 
-def _version_key(doc: Mapping[str, Any]) -> tuple[str, str, tuple[int, int]]:
-    return doc['_index'], doc['_id'], (doc['_seq_no'], doc['_primary_term'])
+def _content_key(index: str, entity_type: str, state: Counts) -> tuple[Any, ...]:
+    return index, entity_type, state.get('epoch'), state.get('changes', 0)
+
+
+def _version(doc: Mapping[str, Any]) -> tuple[int, int]:
+    return doc['_seq_no'], doc['_primary_term']
 
 
 class Keeping:
@@ -123,7 +146,7 @@ class Keeping:
     _writer: OpenSearch
     _building: dict[str, str]
     _numeric_of: dict[str, list[str]]
-    # Versions of counts documents remembered with what was built from them
+    # Contents of counts remembered with what was built from them
     _kept_versions: ResultCache
     # And `_facets`, `_index`, `_create_index`
 
@@ -136,8 +159,11 @@ class Keeping:
     def _create_counts(self, catalog: str, entity_types: Sequence[str], loading: bool,
                        settings: Mapping[str, Any]) -> None:
         index = self._counts_index(catalog)
-        self._create_index(index, settings, {'dynamic': False, 'properties': {}})
-        body = {'valid': False, 'leases': {}, **({'loading': True} if loading else {})}
+        settings = {**settings, 'index': {**settings.get('index', {}),
+                                          'max_result_window': count_docs.MAX_DOCS}}
+        self._create_index(index, settings, count_docs.MAPPINGS)
+        body = {'valid': False, 'leases': {}, 'epoch': 0, 'changes': 0,
+                **({'loading': True} if loading else {})}
         for entity_type in entity_types:
             with translated(self.endpoint):
                 try:
@@ -171,7 +197,7 @@ class Keeping:
 
     def _update(self, index: str, entity_type: str, script: str,
                 params: Mapping[str, Any], **kwargs) -> Mapping[str, Any] | None:
-        """A scripted update, retried on conflict; None if there is no counts document."""
+        """A scripted update of a state, retried on conflict; None if there is none."""
         body = {'script': {'source': script, 'lang': 'painless', 'params': dict(params)}}
         for _ in range(CONFLICT_ATTEMPTS):
             with translated(self.endpoint):
@@ -189,24 +215,64 @@ class Keeping:
         if not self.kept_counts:
             return None
         writer = uuid.uuid4().hex
-        response = self._update(self._counts_index(catalog), entity_type, kept.REGISTER,
+        response = self._update(self._counts_index(catalog), entity_type, count_docs.REGISTER,
                                 {'id': writer, 'deadline': time.time() + self.counts_lease},
-                                _source_includes='spec')
+                                _source_includes=_REGISTERED)
         if response is None:
             # No counts (an index made before them): nothing to keep, nothing to read
             return None
-        spec = response.get('get', {}).get('_source', {}).get('spec') or ()
-        return Registration(writer, response['_index'], entity_type, tuple(spec))
+        state = response.get('get', {}).get('_source', {})
+        # Counts not valid are counted anew, after this writer settles
+        keeping = state.get('valid') is True and not (
+            state.get('loading') or state.get('unkept') or state.get('recount'))
+        return Registration(writer, response['_index'], entity_type,
+                            tuple(state.get('spec') or ()),
+                            state.get('epoch', 0) if keeping else None)
 
     def _settle(self, registration: Registration, delta: kept.Delta | None) -> None:
         """Apply `delta` and deregister, or (None) deregister and mark the counts invalid."""
-        params = {'id': registration.writer, 'apply': delta is not None,
-                  'exact': kept.EXACT, 'max_terms': FACET_TERMS_SIZE,
-                  **(delta.params() if delta is not None else {})}
-        self._update(registration.counts_index, registration.entity_type, kept.SETTLE, params)
+        changed = False
+        if delta is not None and registration.epoch is not None:
+            actions = count_docs.upserts(registration.counts_index, registration.entity_type,
+                                         registration.epoch, delta)
+            try:
+                complete = self._upserted(actions)
+            except Exception:
+                # The aggregates are written; only the counts are in doubt
+                log.warning('Kept counts of %s not updated', registration.counts_index,
+                            exc_info=True)
+                complete = False
+            if not complete:
+                delta = None
+            changed = bool(actions)
+        params = {'id': registration.writer, 'apply': delta is not None, 'changed': changed}
+        self._update(registration.counts_index, registration.entity_type,
+                     count_docs.SETTLE, params)
+
+    def _upserted(self, actions: Sequence[Mapping[str, Any]]) -> bool:
+        """Apply the upserts of count documents; whether every one was."""
+        complete = True
+        with translated(self.endpoint):
+            # No refresh: a reader refreshes before it reads new content
+            results = helpers.streaming_bulk(self._writer, actions, chunk_size=len(actions) or 1,
+                                             max_chunk_bytes=10 * 1024 * 1024,
+                                             raise_on_error=False, raise_on_exception=True,
+                                             max_retries=0, refresh=False)
+            for _ok, item in results:
+                [(_, result)] = item.items()
+                status = result['status']
+                if status == 404 and result.get('error', {}).get(
+                        'type') == 'document_missing_exception':
+                    # A sum not kept (see `count_docs.upserts`)
+                    continue
+                if status >= 300:
+                    log.warning('Kept count %s not updated (%s): %s', result.get('_id'),
+                                status, result.get('error'))
+                    complete = False
+        return complete
 
     def _invalidate(self, counts_index: str, entity_type: str) -> None:
-        self._update(counts_index, entity_type, kept.INVALIDATE, {})
+        self._update(counts_index, entity_type, count_docs.INVALIDATE, {})
 
     def _written_elsewhere(self, registration: Registration, results: Sequence[Any]) -> bool:
         """Whether a write went to another generation than the one registered in."""
@@ -220,45 +286,75 @@ class Keeping:
 
     # Readers
 
+    def _state(self, index: str, entity_type: str) -> Mapping[str, Any] | None:
+        with translated(self.endpoint):
+            try:
+                return self._reader.get(index=index, id=entity_type)
+            except os_errors.NotFoundError:
+                return None
+
     def _kept(self, catalog: str, entity_type: str) -> Kept | None:
         """The live generation's counts if current, else None (then search)."""
         if not self.kept_counts or catalog in self._building:
             return None
-        index = self._counts_index(catalog)
-        with translated(self.endpoint):
-            try:
-                # The version alone first: one read before is known, with what
-                # was built from it. (Filtering the source would parse all of
-                # it on the node: 28 ms for 686 kB, against 3 ms for all of it.)
-                doc = self._reader.get(index=index, id=entity_type, _source=False)
-                found = self._kept_versions.get(_version_key(doc))  # type: ignore[arg-type]
-                if found is None:
-                    doc = self._reader.get(index=index, id=entity_type)
-                    found = Kept(doc['_source'], doc['_index'], entity_type,
-                                 (doc['_seq_no'], doc['_primary_term']))
-                    self._remember(found)
-            except os_errors.NotFoundError:
-                return None
-        if kept.usable(found.counts):
-            return found
-        if kept.recountable(found.counts, time.time()):
-            return self._recount(found.counts_index, entity_type, found.version, found.counts,
-                                 refresh=True)[0]
+        doc = self._state(self._counts_index(catalog), entity_type)
+        if doc is None:
+            return None
+        state, index, version = doc['_source'], doc['_index'], _version(doc)
+        if kept.usable(state):
+            key = _content_key(index, entity_type, state)
+            found = self._kept_versions.get(key)  # type: ignore[arg-type]
+            if found is not None:
+                # The version of the state, for a recount conditional on it
+                return attrs.evolve(found, version=version)
+            return self._read_counts(index, entity_type, state, version)
+        if kept.recountable(state, time.time()):
+            return self._recount(index, entity_type, version, state, refresh=True)[0]
         return None
 
-    def _remember(self, found: Kept) -> None:
-        key = found.counts_index, found.entity_type, found.version
-        self._kept_versions.put(key, found)  # type: ignore[arg-type]
+    def _read_counts(self, index: str, entity_type: str, state: Counts,
+                     version: tuple[int, int]) -> Kept | None:
+        """The counts of a usable state not read before, None if they changed meanwhile."""
+        with translated(self.endpoint):
+            # Writers do not refresh the count documents they change
+            self._writer.indices.refresh(index=index)
+            response = self._reader.search(index=index,
+                                           body=count_docs.search_body(entity_type,
+                                                                       state['epoch']),
+                                           request_cache=False)
+        sources = [hit['_source'] for hit in response['hits']['hits']]
+        counts = None
+        if response['hits']['total']['value'] <= len(sources):
+            counts = count_docs.assembled(state, sources, FACET_TERMS_SIZE)
+        after = self._state(index, entity_type)
+        if after is None:
+            return None
+        if _version(after) != version:
+            # A writer that changed counts since shows, in its lease or its change
+            now = after['_source']
+            if not kept.usable(now) or (_content_key(index, entity_type, now)
+                                        != _content_key(index, entity_type, state)):
+                return None
+        if counts is None:
+            # A count below zero: a delta went wrong somewhere
+            log.warning('Kept counts of %s/%s are inconsistent; counting anew',
+                        index, entity_type)
+            return self._recount(index, entity_type, _version(after), after['_source'],
+                                 refresh=True)[0]
+        found = Kept(counts, index, entity_type, _version(after))
+        self._kept_versions.put(_content_key(index, entity_type, state),  # type: ignore[arg-type]
+                                found)
+        return found
 
     def _recount(self, counts_index: str, entity_type: str, version: tuple[int, int] | None,
                  previous: Counts, refresh: bool, spec: Sequence[str] | None = None
                  ) -> tuple[Kept | None, bool]:
         """
         Count the aggregates of the generation of `counts_index` anew, with the
-        groupings of the `previous` counts (or `spec`), and store the counts
-        unless the document changed since `version`. The counts, usable by the
-        caller (as current as a search), or None if unkept; whether they were
-        stored (or there is nothing to count).
+        groupings of the `previous` state (or `spec`), and store the counts
+        unless the state changed since `version`. The counts, usable by the
+        caller (as current as a search), or None if unkept or not counted; whether
+        they were stored (or there is nothing to count).
         """
         plain, generation = split_generation(counts_index)
         catalog = plain.removeprefix(f'{self.prefix}_{self.deployment}_').removesuffix('_counts')
@@ -271,57 +367,94 @@ class Keeping:
         numeric = self._numeric(index)
         if spec is None:
             spec = previous.get('spec') or ()
+        recounter = uuid.uuid4().hex
+        claim = {'valid': False, 'leases': {}, 'epoch': previous.get('epoch', 0),
+                 'changes': previous.get('changes', 0), 'spec': list(spec),
+                 'refused': list(previous.get('refused') or ()),
+                 'recount': [recounter, time.time() + RECOUNT_LEASE]}
+        condition = {} if version is None else {'if_seq_no': version[0],
+                                                'if_primary_term': version[1]}
+        with translated(self.endpoint):
+            try:
+                claimed = self._writer.index(index=counts_index, id=entity_type, body=claim,
+                                             refresh=False, **condition)
+            except os_errors.ConflictError:
+                # Another reader counts, or a writer registered
+                return None, False
         body = kept.recount_body(numeric, FACET_TERMS_SIZE, spec)
         with translated(self.endpoint):
             if refresh:
                 # Writes of a writer past its lease may not have been refreshed
                 self._writer.indices.refresh(index=index)
             response = self._reader.search(index=index, body=body, request_cache=False)
-            counts = kept.recounted(response, numeric, spec, previous.get('refused') or ())
-            condition = {} if version is None else {'if_seq_no': version[0],
-                                                    'if_primary_term': version[1]}
-            try:
-                stored = self._writer.index(index=counts_index, id=entity_type, body=counts,
-                                            refresh=False, **condition)
-                version = stored['_seq_no'], stored['_primary_term']
-            except os_errors.ConflictError:
-                log.info('Counts of %s changed while counting them; not stored', index)
-                version = None
-        result = Kept(counts, counts_index, entity_type, version)
-        return result if kept.usable(counts) else None, version is not None
+        counts = kept.recounted(response, numeric, spec, previous.get('refused') or ())
+        # Random: a recounter past its claim must not write into another's epoch
+        epoch = random.getrandbits(62)
+        state = count_docs.state_of(counts, epoch)
+        stored = False
+        try:
+            if kept.usable(counts):
+                if not self._upserted(count_docs.recount_docs(counts_index, entity_type,
+                                                              epoch, counts)):
+                    raise os_errors.TransportError(500, 'count documents not written')
+            with translated(self.endpoint):
+                done = self._writer.index(index=counts_index, id=entity_type, body=state,
+                                          refresh=False, if_seq_no=claimed['_seq_no'],
+                                          if_primary_term=claimed['_primary_term'])
+            stored = True
+        except (os_errors.ConflictError, os_errors.TransportError):
+            log.info('Counts of %s changed while counting them; not stored', index)
+            self._update(counts_index, entity_type, count_docs.END_RECOUNT, {'id': recounter})
+        if stored:
+            self._drop_epochs(counts_index, entity_type, epoch)
+        full = {**counts, **state}
+        result = Kept(full, counts_index, entity_type, _version(done) if stored else None)
+        if stored and kept.usable(full):
+            self._kept_versions.put(_content_key(counts_index, entity_type, state),  # type: ignore[arg-type]
+                                    result)
+        return result if kept.usable(full) else None, stored
 
-    def _mark_loading(self, catalog: str) -> list[str]:
-        """Mark the counts of the catalog's indices written by `bulk_load`; their ids."""
+    def _drop_epochs(self, counts_index: str, entity_type: str, epoch: int) -> None:
+        """Delete the count documents of earlier epochs (and of recounts that failed)."""
+        query = {'bool': {'filter': [{'term': {'e': entity_type}}],
+                          'must_not': [{'term': {'g': epoch}}]}}
+        with translated(self.endpoint):
+            try:
+                self._writer.delete_by_query(index=counts_index, body={'query': query},
+                                             conflicts='proceed', refresh=False)
+            except os_errors.TransportError:
+                log.warning('Count documents of earlier recounts of %s left', counts_index,
+                            exc_info=True)
+
+    def _states(self, catalog: str) -> list[Mapping[str, Any]]:
+        """The hits of the state documents of a catalog's counts."""
         index = self._counts_index(catalog)
+        body = {'size': 1000, '_source': False,
+                'query': {'bool': {'must_not': [{'exists': {'field': 'e'}}]}}}
         with translated(self.endpoint):
             try:
                 self._writer.indices.refresh(index=index)
-                hits = self._reader.search(index=index, body={'size': 1000, '_source': False})
+                return self._reader.search(index=index, body=body)['hits']['hits']
             except os_errors.NotFoundError:
                 return []
-        ids = [hit['_id'] for hit in hits['hits']['hits']]
+
+    def _mark_loading(self, catalog: str) -> list[str]:
+        """Mark the counts of the catalog's indices written by `bulk_load`; their ids."""
+        ids = [hit['_id'] for hit in self._states(catalog)]
         for entity_type in ids:
-            self._update(index, entity_type, kept.LOADING, {})
+            self._update(self._counts_index(catalog), entity_type, count_docs.LOADING, {})
         return ids
 
     def _recount_loaded(self, catalog: str) -> None:
         """At the end of `bulk_load`: count every index anew, clearing all registrations."""
-        index = self._counts_index(catalog)
-        with translated(self.endpoint):
-            try:
-                self._writer.indices.refresh(index=index)
-                hits = self._reader.search(index=index, body={'size': 1000, '_source': False})
-            except os_errors.NotFoundError:
-                return
-        for hit in hits['hits']['hits']:
+        for hit in self._states(catalog):
             for _ in range(CONFLICT_ATTEMPTS):
-                with translated(self.endpoint):
-                    doc = self._reader.get(index=hit['_index'], id=hit['_id'],
-                                           _source_includes=['spec', 'refused'])
-                version = doc['_seq_no'], doc['_primary_term']
+                doc = self._state(hit['_index'], hit['_id'])
+                if doc is None:
+                    break
                 spec = list(doc['_source'].get('spec') or ())
                 spec += [key for key in self._live_spec(catalog, hit['_id']) if key not in spec]
-                if self._recount(hit['_index'], hit['_id'], version, doc['_source'],
+                if self._recount(hit['_index'], hit['_id'], _version(doc), doc['_source'],
                                  refresh=False, spec=spec)[1]:
                     break
 
@@ -347,6 +480,10 @@ class Keeping:
         """
         if not exact or self._written_elsewhere(registration, done):
             self._settle(registration, None)
+            return
+        if registration.epoch is None:
+            # Counts not kept now are counted anew
+            self._settle(registration, kept.Delta(0, {}, {}))
             return
         ids = {r['_id'] for r in done}
         removed, added = [], []

@@ -1,11 +1,11 @@
 """
 The unfiltered counts OpenSearch writers keep (see `keeping`), as pure data:
-the delta of a write, the painless scripts that register a writer and apply
-its delta, and the responses a reader builds from kept counts, shaped as the
-counting searches' responses so that the same code turns both into results.
+the delta of a write, the recount, and the responses a reader builds from
+kept counts, shaped as the counting searches' responses so that the same
+code turns both into results.
 
-A counts document (one per aggregate index, in the catalog's counts index,
-id the entity type) holds:
+The counts of one aggregate index, as a reader assembles them from the
+documents that hold them (see `count_docs`):
 
   total     the number of documents
   terms     `facet_terms` value -> documents listing it (never 0: a terms
@@ -137,69 +137,6 @@ def delta(removed: Iterable[Mapping[str, Any]], added: Iterable[Mapping[str, Any
     return Delta(total, {t: n for t, n in terms.items() if n}, sums, grouped)
 
 
-REGISTER = """
-if (ctx._source.leases == null) { ctx._source.leases = [:]; }
-ctx._source.leases[params.id] = params.deadline;
-"""
-
-# Applies a delta and deregisters in one update. A writer whose registration
-# is gone was recounted past: its writes may or may not be in the recount.
-SETTLE = """
-def s = ctx._source;
-if (s.leases == null || !s.leases.containsKey(params.id)) {
-  s.valid = false;
-} else {
-  s.leases.remove(params.id);
-  if (!params.apply) {
-    s.valid = false;
-  } else if (s.valid == true && s.loading != true && s.unkept != true) {
-    s.total = s.total + params.total;
-    for (e in params.terms.entrySet()) {
-      long n = s.terms.getOrDefault(e.getKey(), 0) + e.getValue();
-      if (n == 0) { s.terms.remove(e.getKey()); }
-      else if (n < 0) { s.valid = false; }
-      else { s.terms.put(e.getKey(), n); }
-    }
-    for (e in params.sums.entrySet()) {
-      if (s.sums.containsKey(e.getKey())) {
-        def old = s.sums.get(e.getKey());
-        if (old == null || e.getValue() == null) {
-          s.sums.put(e.getKey(), null);
-        } else {
-          long n = old + e.getValue();
-          s.sums.put(e.getKey(), Math.abs(n) >= params.exact ? null : n);
-        }
-      }
-    }
-    for (g in params.grouped.entrySet()) {
-      def kept = s.grouped == null ? null : s.grouped.get(g.getKey());
-      if (kept == null) { s.valid = false; continue; }
-      boolean sum = g.getKey().startsWith('sum');
-      for (e in g.getValue().entrySet()) {
-        def old = kept.getOrDefault(e.getKey(), 0);
-        if (old == null || e.getValue() == null) { kept.put(e.getKey(), null); continue; }
-        long n = old + e.getValue();
-        if (sum) {
-          kept.put(e.getKey(), Math.abs(n) >= params.exact ? null : n);
-        } else if (n == 0) { kept.remove(e.getKey()); }
-        else if (n < 0) { s.valid = false; }
-        else { kept.put(e.getKey(), n); }
-      }
-      if (sum) {
-        // A term without documents has no bucket
-        kept.keySet().removeIf(t -> !s.terms.containsKey(t));
-      }
-    }
-    if (s.total < 0 || s.terms.size() > params.max_terms) { s.valid = false; }
-  }
-}
-"""
-
-INVALIDATE = 'ctx._source.valid = false;'
-
-LOADING = 'ctx._source.loading = true;'
-
-
 def _grouping(key: str, size: int) -> dict[str, Any]:
     kind, field, other = key.split('\t')
     if kind == 'sum':
@@ -279,7 +216,8 @@ def recounted(response: Mapping[str, Any], numeric: Sequence[str],
 
 
 def usable(counts: Mapping[str, Any]) -> bool:
-    return bool(counts.get('valid')) and not counts.get('leases') and not _unusable(counts)
+    return (bool(counts.get('valid')) and not counts.get('leases')
+            and not counts.get('recount') and not _unusable(counts))
 
 
 def _unusable(counts: Mapping[str, Any]) -> bool:
@@ -287,8 +225,14 @@ def _unusable(counts: Mapping[str, Any]) -> bool:
 
 
 def recountable(counts: Mapping[str, Any], now: float) -> bool:
-    """Not usable, but a reader may count anew: no writer is still within its lease."""
+    """
+    Not usable, but a reader may count anew: no writer is still within its
+    lease, and no other reader is counting.
+    """
     if _unusable(counts):
+        return False
+    recount = counts.get('recount')
+    if recount is not None and recount[1] > now:
         return False
     leases = counts.get('leases') or {}
     return all(deadline <= now for deadline in leases.values()) and bool(
