@@ -72,6 +72,7 @@ from azul.backends.opensearch.cache import ResultCache
 from azul.backends.opensearch.errors import translated
 from azul.backends.opensearch.mapping import FACET_TERMS
 from azul.backends.opensearch.queries import FACET_TERMS_SIZE
+from azul.errors import AzulError
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,12 @@ class Kept:
 # Contents of counts remembered, see `_kept`
 KEPT_VERSIONS = 8
 
+# Counted parts of aggregates remembered from `read_versions` for the write
+# after it: several batches' worth
+COUNTED_SOURCES = 10_000
+
+VERSIONS_PAGE = 1000
+
 
 def _content_key(index: str, entity_type: str, state: Counts) -> tuple[Any, ...]:
     return index, entity_type, state.get('epoch'), state.get('changes', 0)
@@ -148,6 +155,8 @@ class Keeping:
     _numeric_of: dict[str, list[str]]
     # Contents of counts remembered with what was built from them
     _kept_versions: ResultCache
+    # (aggregate index, id, version) -> the counted parts, see `read_versions`
+    _counted: ResultCache
     # And `_facets`, `_index`, `_create_index`
 
     def _counts_index(self, catalog: str) -> str:
@@ -175,25 +184,73 @@ class Keeping:
         """The numeric properties under `fields` of an aggregate index, whose sums are kept."""
         if index not in self._numeric_of:
             with translated(self.endpoint):
-                [response] = self._reader.indices.get_mapping(index=index).values()
+                try:
+                    [response] = self._reader.indices.get_mapping(index=index).values()
+                except os_errors.NotFoundError:
+                    # No index yet: nothing to read or count
+                    return []
             properties = response['mappings']['properties']['fields']['properties']
             self._numeric_of[index] = sorted(p for p, m in properties.items()
                                              if m.get('type') in kept.NUMERIC_TYPES)
         return self._numeric_of[index]
 
+    def read_versions(self, catalog: str, entity_type: str,
+                      entity_ids: Sequence[str]) -> Mapping[str, tuple[int, int]]:
+        """
+        The versions, without the documents. With kept counts, the counted
+        parts of those versions too, remembered for the write that follows
+        (an aggregation reads versions, then writes): it then need not read
+        them again. A version's content never changes.
+        """
+        index = self._index(catalog, entity_type, aggregate=True)  # type: ignore[attr-defined]
+        options: dict[str, Any] = {'_source': False}
+        if self.kept_counts:
+            options = {'_source_includes': self._counted_fields(index)}
+        versions = {}
+        ids = list(dict.fromkeys(entity_ids))
+        for i in range(0, len(ids), VERSIONS_PAGE):
+            with translated(self.endpoint):
+                try:
+                    response = self._reader.mget(index=index,
+                                                 body={'ids': ids[i:i + VERSIONS_PAGE]},
+                                                 **options)
+                except os_errors.NotFoundError:
+                    return {}
+            for doc in response['docs']:
+                if doc.get('found'):
+                    version = versions[doc['_id']] = _version(doc)
+                    if self.kept_counts:
+                        self._counted.put((index, doc['_id'], version),  # type: ignore[arg-type]
+                                          doc.get('_source', {}))
+                elif 'error' in doc:
+                    if doc['error'].get('type') == 'index_not_found_exception':
+                        return {}
+                    raise AzulError(f'OpenSearch at {self.endpoint} failed to read '
+                                    f"{doc['_id']!r}: {doc['error']}")
+        return versions
+
+    def _counted_fields(self, index: str) -> list[str]:
+        return [FACET_TERMS] + [f'fields.{p}' for p in self._numeric(index)]
+
     def _old_sources(self, index: str, expected: Mapping[str, tuple[int, int]]
                      ) -> dict[str, Mapping[str, Any]]:
         """The counted parts of the documents that conditional writes replace, by id."""
-        if not expected:
-            return {}
-        fields = [FACET_TERMS] + [f'fields.{p}' for p in self._numeric(index)]
+        found: dict[str, Mapping[str, Any]] = {}
+        for entity_id, version in expected.items():
+            source = self._counted.get((index, entity_id, tuple(version)))  # type: ignore[arg-type]
+            if source is not None:
+                found[entity_id] = source
+        missing = [entity_id for entity_id in expected if entity_id not in found]
+        if not missing:
+            return found
         with translated(self.endpoint):
-            response = self._reader.mget(index=index, body={'ids': list(expected)},
-                                         _source_includes=fields)
+            response = self._reader.mget(index=index, body={'ids': missing},
+                                         _source_includes=self._counted_fields(index))
         # A document of another version fails its conditional write (a 409)
-        return {doc['_id']: doc.get('_source', {}) for doc in response['docs']
-                if doc.get('found')
-                and (doc['_seq_no'], doc['_primary_term']) == tuple(expected[doc['_id']])}
+        found.update({doc['_id']: doc.get('_source', {}) for doc in response['docs']
+                      if doc.get('found')
+                      and _version(doc) == tuple(expected[doc['_id']])})
+        return found
 
     def _update(self, index: str, entity_type: str, script: str,
                 params: Mapping[str, Any], **kwargs) -> Mapping[str, Any] | None:
