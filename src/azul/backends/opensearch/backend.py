@@ -77,12 +77,7 @@ from azul.backends.opensearch import replicas as replica_docs
 from azul.backends.opensearch.aws_auth import sigv4_auth
 from azul.backends.opensearch.cache import ResultCache
 from azul.backends.opensearch.errors import error_type, translated
-from azul.backends.opensearch.keeping import (
-    COUNTED_SOURCES,
-    COUNTS_LEASE,
-    KEPT_VERSIONS,
-    Keeping,
-)
+from azul.backends.opensearch.keeping import COUNTS_LEASE, Keeping
 from azul.backends.opensearch.queries import filter_query
 from azul.backends.opensearch.reads import Reads
 from azul.core.documents import Aggregate, Contribution, IndexedAggregate
@@ -185,9 +180,7 @@ class OpenSearchBackend(Keeping, Reads, SearchBackend):
         self._existing: set[str] = set()
         # Aggregate index -> its facets, see `_facets`
         self._facets_of: dict[str, dict[str, FieldType]] = {}
-        self._numeric_of: dict[str, list[str]] = {}
-        self._kept_versions = ResultCache(KEPT_VERSIONS)
-        self._counted = ResultCache(COUNTED_SOURCES)
+        self._init_keeping()
         # Catalog -> how many `bulk_load` blocks are open for it
         self._bulk_loading: Counter[str] = Counter()
         # Catalog -> the generation this object builds for it, see `begin_generation`

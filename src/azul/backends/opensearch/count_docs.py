@@ -1,17 +1,19 @@
 """
 The layout of kept counts in a counts index (see `keeping`), as pure data:
-one small state document per entity type, and one count document per
-number kept, so that a writer rewrites only the numbers its writes change,
-and concurrent writers meet only on the numbers they share.
+one small state document per entity type; the counts of an epoch, one count
+document per number, written once by a recount (or a fold, below) and never
+changed; and one delta document per write, written once by its writer. A
+write thus adds one small document and changes the small state, and
+concurrent writers meet only on the state.
 
 The state document (id: the entity type) holds:
 
-  valid     whether the count documents of `epoch` are the documents' counts
+  valid     whether the counts of `epoch` plus `deltas` are the documents'
   leases    writer id -> the time (epoch seconds) its registration expires
-  epoch     the recount the count documents in use belong to
-  changes   how many writers changed the count documents of `epoch`: with
-            it, names their content (a reader remembers what it built
-            from one content)
+  epoch     the recount (or fold) whose count documents are the base
+  size      how many count documents that epoch has (a reader that finds
+            fewer read while a fold or recount deleted them)
+  deltas    the ids of the delta documents applied since, in order
   recount   (id, deadline) of a reader counting anew, while it does
   loading   set by `bulk_load`, whose writes do not register
   unkept    the facets had more terms than a page may list
@@ -21,14 +23,22 @@ The state document (id: the entity type) holds:
 A count document holds one number of one epoch: `e` the entity type, `g`
 the epoch, `c` the kind (`total`, `term`, `sum`, `grouped`), `p` the
 grouping (`grouped` only), `k` the facet term, numeric property or grouping
-entry, `n` the number (None: a sum not kept, see `kept.EXACT`). Its id is a
-digest of these, so that every writer upserts the same document. A recount
-writes the count documents of a new epoch and switches the state to it;
-those of earlier epochs are deleted after.
+entry, `n` the number (None: a sum not kept, see `kept.EXACT`).
+
+A delta document (id: its writer's) holds `e`, `c` = `delta` and `d`, the
+delta (`kept.Delta.params`) as JSON text: the node parses no field of it.
+Deltas add up in any order (counts and integral sums do; a sum once not
+integral stays so), so a state's deltas apply to its epoch's counts whatever
+the order writers settled in. Once a state lists `MAX_DELTAS` deltas, a
+reader folds them: it writes the counts it built as the count documents of
+a new epoch, and moves the state to it, dropping the deltas folded, in one
+scripted update that checks they are still the first listed.
 """
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import orjson
 
 from azul.backends.opensearch import kept
 
@@ -41,16 +51,17 @@ MAPPINGS = {
 # groupings and the sums (a few)
 MAX_DOCS = 50_000 + kept.MAX_GROUPED + 1_000
 
-# Attempts at a count document's update that conflicts with another writer's
-RETRY_ON_CONFLICT = 50
+# Deltas a state lists before a reader folds them into a new epoch
+MAX_DELTAS = 64
 
 REGISTER = """
 if (ctx._source.leases == null) { ctx._source.leases = [:]; }
 ctx._source.leases[params.id] = params.deadline;
 """
 
-# Deregisters a writer. A writer whose registration is gone was recounted
-# past: its writes may or may not be in the recount.
+# Deregisters a writer, listing its delta (if any). A writer whose
+# registration is gone was recounted past: its writes may or may not be in
+# the recount.
 SETTLE = """
 def s = ctx._source;
 if (s.leases == null || !s.leases.containsKey(params.id)) {
@@ -59,8 +70,9 @@ if (s.leases == null || !s.leases.containsKey(params.id)) {
   s.leases.remove(params.id);
   if (!params.apply) {
     s.valid = false;
-  } else if (params.changed) {
-    s.changes = (s.changes == null ? 0 : s.changes) + 1;
+  } else if (params.delta != null && s.valid == true) {
+    if (s.deltas == null) { s.deltas = []; }
+    s.deltas.add(params.delta);
   }
 }
 """
@@ -76,20 +88,17 @@ if (ctx._source.recount != null && ctx._source.recount[0] == params.id) {
 } else { ctx.op = 'noop'; }
 """
 
-# A count's document: a document count, deleted once no document has it
-# (as a terms aggregation lists no empty bucket), or a sum
-COUNT = """
-long n = ctx._source.n + params.d;
-if (n == 0 && params.drop) { ctx.op = 'delete'; } else { ctx._source.n = n; }
-"""
-
-SUM = """
-def o = ctx._source.n;
-if (o == null || params.d == null) { ctx._source.n = null; }
-else {
-  long n = o + params.d;
-  if (Math.abs(n) >= params.exact) { ctx._source.n = null; } else { ctx._source.n = n; }
-}
+# Moves the state to the epoch that folded its first deltas, if they still are
+FOLD = """
+def s = ctx._source;
+def d = s.deltas == null ? [] : s.deltas;
+int m = params.folded.size();
+if (s.valid == true && s.epoch == params.epoch && d.size() >= m
+    && d.subList(0, m).equals(params.folded)) {
+  s.epoch = params.next;
+  s.size = params.size;
+  s.deltas = new ArrayList(d.subList(m, d.size()));
+} else { ctx.op = 'noop'; }
 """
 
 
@@ -99,51 +108,17 @@ def doc_id(entity_type: str, epoch: int, kind: str, grouping: str, key: str) -> 
     return f'{entity_type}.{epoch}.{digest.hexdigest()}'
 
 
-def _source(entity_type: str, epoch: int, kind: str, grouping: str, key: str,
-            n: int | None) -> dict[str, Any]:
-    return {'e': entity_type, 'g': epoch, 'c': kind, 'p': grouping, 'k': key, 'n': n}
+def delta_source(entity_type: str, delta: kept.Delta) -> dict[str, Any]:
+    return {'e': entity_type, 'c': 'delta', 'd': orjson.dumps(delta.params()).decode()}
 
 
-def _numbers(delta: kept.Delta) -> Iterable[tuple[str, str, str, int | None]]:
-    """(kind, grouping, key, change) of every number the delta changes."""
-    if delta.total:
-        yield 'total', '', '', delta.total
-    for term, n in delta.terms.items():
-        yield 'term', '', term, n
-    for prop, n in delta.sums.items():
-        if n != 0:
-            yield 'sum', '', prop, n
-    for grouping, group in delta.grouped.items():
-        for key, n in group.items():
-            if n != 0:
-                yield 'grouped', grouping, key, n
+def delta_of(source: Mapping[str, Any]) -> dict[str, Any]:
+    return orjson.loads(source['d'])
 
 
-def upserts(index: str, entity_type: str, epoch: int,
-            delta: kept.Delta) -> list[dict[str, Any]]:
-    """Bulk actions applying `delta` to the count documents of `epoch`."""
-    actions = []
-    for kind, grouping, key, n in _numbers(delta):
-        summed = kind == 'sum' or grouping.startswith('sum')
-        action: dict[str, Any] = {
-            '_op_type': 'update', '_index': index,
-            '_id': doc_id(entity_type, epoch, kind, grouping, key),
-            'retry_on_conflict': RETRY_ON_CONFLICT,
-            'script': {'source': SUM if summed else COUNT, 'lang': 'painless',
-                       'params': {'d': n, 'exact': kept.EXACT, 'drop': kind != 'total'}},
-        }
-        if kind != 'sum':
-            # A sum is kept only if counted (see `kept.recounted`); a new term
-            # of a kept grouping starts from nothing
-            action['upsert'] = _source(entity_type, epoch, kind, grouping, key, 0)
-            action['scripted_upsert'] = True
-        actions.append(action)
-    return actions
-
-
-def recount_docs(index: str, entity_type: str, epoch: int,
-                 counts: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Bulk actions writing the count documents of `counts` (from `kept.recounted`)."""
+def base_docs(index: str, entity_type: str, epoch: int,
+              counts: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Bulk actions writing the count documents of `counts` as those of `epoch`."""
     numbers = [('total', '', '', counts['total'])]
     numbers += [('term', '', t, n) for t, n in counts['terms'].items()]
     numbers += [('sum', '', p, n) for p, n in counts['sums'].items()]
@@ -151,13 +126,21 @@ def recount_docs(index: str, entity_type: str, epoch: int,
                 for g, group in counts['grouped'].items() for k, n in group.items()]
     return [{'_op_type': 'index', '_index': index,
              '_id': doc_id(entity_type, epoch, kind, grouping, key),
-             '_source': _source(entity_type, epoch, kind, grouping, key, n)}
+             '_source': {'e': entity_type, 'g': epoch, 'c': kind, 'p': grouping, 'k': key,
+                         'n': n}}
             for kind, grouping, key, n in numbers]
+
+
+def size(counts: Mapping[str, Any]) -> int:
+    """How many count documents `base_docs` writes."""
+    return 1 + len(counts['terms']) + len(counts['sums']) + sum(map(len,
+                                                                   counts['grouped'].values()))
 
 
 def state_of(counts: Mapping[str, Any], epoch: int) -> dict[str, Any]:
     """The state document of recounted `counts`, stored in `epoch`."""
-    return {'valid': counts['valid'], 'leases': {}, 'epoch': epoch, 'changes': 0,
+    return {'valid': counts['valid'], 'leases': {}, 'epoch': epoch, 'deltas': [],
+            'size': size(counts) if counts['valid'] else 0,
             **({'unkept': True} if counts.get('unkept') else {}),
             'spec': list(counts.get('spec') or ()),
             'refused': list(counts.get('refused') or ())}
@@ -169,16 +152,9 @@ def search_body(entity_type: str, epoch: int) -> dict[str, Any]:
                                           {'term': {'g': epoch}}]}}}
 
 
-def assembled(state: Mapping[str, Any], sources: Sequence[Mapping[str, Any]],
-              max_terms: int) -> dict[str, Any] | None:
-    """
-    The counts (as `kept` reads them) from the state and the sources of the
-    count documents of its epoch; None if they cannot be the documents'
-    counts (a count below zero: a writer's delta went wrong) or are too
-    many to list.
-    """
+def assembled(spec: Sequence[str], sources: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The counts (as `kept` reads them) of the count documents of an epoch."""
     total, terms, sums = 0, {}, {}
-    spec = list(state.get('spec') or ())
     grouped: dict[str, dict[str, int | None]] = {key: {} for key in spec}
     for source in sources:
         kind, n = source['c'], source['n']
@@ -188,20 +164,65 @@ def assembled(state: Mapping[str, Any], sources: Sequence[Mapping[str, Any]],
             group = grouped.get(source['p'])
             if group is not None:
                 group[source['k']] = n
-        elif n < 0:
-            return None
         elif kind == 'total':
             total = n
-        elif n:
+        else:
             terms[source['k']] = n
-    if len(terms) > max_terms:
+    return {'total': total, 'terms': terms, 'sums': sums, 'grouped': grouped}
+
+
+def _added(old: int | None, change: int | None) -> int | None:
+    if old is None or change is None:
+        return None
+    n = old + change
+    return None if abs(n) >= kept.EXACT else n
+
+
+def applied(counts: Mapping[str, Any], deltas: Sequence[Mapping[str, Any]],
+            max_terms: int) -> dict[str, Any] | None:
+    """
+    The counts after the deltas (`kept.Delta.params`), a new object; None if
+    they cannot be the documents' counts (a count below zero, a grouping
+    not kept): a delta went wrong.
+    """
+    total, terms, sums = counts['total'], dict(counts['terms']), dict(counts['sums'])
+    grouped = {key: dict(group) for key, group in counts['grouped'].items()}
+    for delta in deltas:
+        total += delta['total']
+        for term, change in delta['terms'].items():
+            n = terms.get(term, 0) + change
+            if n < 0:
+                return None
+            elif n:
+                terms[term] = n
+            else:
+                # A terms aggregation lists no empty bucket
+                del terms[term]
+        for prop, change in delta['sums'].items():
+            # Only the sums counted are kept
+            if prop in sums:
+                sums[prop] = _added(sums[prop], change)
+        for key, changes in delta['grouped'].items():
+            group = grouped.get(key)
+            if group is None:
+                return None
+            summed = key.startswith('sum')
+            for entry, change in changes.items():
+                if summed:
+                    group[entry] = _added(group.get(entry, 0), change)
+                    continue
+                n = group.get(entry, 0) + change
+                if n < 0:
+                    return None
+                elif n:
+                    group[entry] = n
+                else:
+                    del group[entry]
+    if total < 0 or len(terms) > max_terms:
         return None
     for key, group in grouped.items():
         if key.startswith('sum'):
             # A term without documents has no bucket
-            grouped[key] = {t: n for t, n in group.items() if t in terms}
-        elif any(n < 0 for n in group.values()):
-            return None
-        else:
-            grouped[key] = {t: n for t, n in group.items() if n}
-    return {**state, 'total': total, 'terms': terms, 'sums': sums, 'grouped': grouped}
+            for term in [t for t in group if t not in terms]:
+                del group[term]
+    return {'total': total, 'terms': terms, 'sums': sums, 'grouped': grouped}

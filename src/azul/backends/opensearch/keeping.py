@@ -132,9 +132,13 @@ COUNTED_SOURCES = 10_000
 
 VERSIONS_PAGE = 1000
 
+# Deltas remembered, by id: those of a few states
+DELTAS_READ = 4 * 64
+
 
 def _content_key(index: str, entity_type: str, state: Counts) -> tuple[Any, ...]:
-    return index, entity_type, state.get('epoch'), state.get('changes', 0)
+    # A state's deltas are listed in order, and only ever appended to
+    return index, entity_type, state.get('epoch'), tuple(state.get('deltas') or ())
 
 
 def _version(doc: Mapping[str, Any]) -> tuple[int, int]:
@@ -157,7 +161,18 @@ class Keeping:
     _kept_versions: ResultCache
     # (aggregate index, id, version) -> the counted parts, see `read_versions`
     _counted: ResultCache
+    _deltas_read: ResultCache
+    _latest: dict[tuple[str, str], tuple[int, tuple[str, ...], Counts]]
     # And `_facets`, `_index`, `_create_index`
+
+    def _init_keeping(self) -> None:
+        self._numeric_of = {}
+        self._kept_versions = ResultCache(KEPT_VERSIONS)
+        self._counted = ResultCache(COUNTED_SOURCES)
+        # Deltas read, by id (a delta never changes)
+        self._deltas_read = ResultCache(DELTAS_READ)
+        # (counts index, entity type) -> (epoch, deltas, counts) last built
+        self._latest: dict[tuple[str, str], tuple[int, tuple[str, ...], Counts]] = {}
 
     def _counts_index(self, catalog: str) -> str:
         # Matched by the catalog's pattern: deleted, switched and abandoned with it
@@ -171,7 +186,7 @@ class Keeping:
         settings = {**settings, 'index': {**settings.get('index', {}),
                                           'max_result_window': count_docs.MAX_DOCS}}
         self._create_index(index, settings, count_docs.MAPPINGS)
-        body = {'valid': False, 'leases': {}, 'epoch': 0, 'changes': 0,
+        body = {'valid': False, 'leases': {}, 'epoch': 0, 'deltas': [], 'size': 0,
                 **({'loading': True} if loading else {})}
         for entity_type in entity_types:
             with translated(self.endpoint):
@@ -287,46 +302,54 @@ class Keeping:
                             state.get('epoch', 0) if keeping else None)
 
     def _settle(self, registration: Registration, delta: kept.Delta | None) -> None:
-        """Apply `delta` and deregister, or (None) deregister and mark the counts invalid."""
-        changed = False
-        if delta is not None and registration.epoch is not None:
-            actions = count_docs.upserts(registration.counts_index, registration.entity_type,
-                                         registration.epoch, delta)
-            try:
-                complete = self._upserted(actions)
-            except Exception:
-                # The aggregates are written; only the counts are in doubt
-                log.warning('Kept counts of %s not updated', registration.counts_index,
-                            exc_info=True)
-                complete = False
-            if not complete:
-                delta = None
-            changed = bool(actions)
-        params = {'id': registration.writer, 'apply': delta is not None, 'changed': changed}
-        self._update(registration.counts_index, registration.entity_type,
-                     count_docs.SETTLE, params)
+        """
+        Deregister, listing `delta` (after writing it), or (None) deregister
+        and mark the counts invalid.
+        """
+        params = {'id': registration.writer, 'apply': delta is not None, 'delta': None}
+        if delta is None or registration.epoch is None or not (
+                delta.total or delta.terms or any(delta.sums.values())
+                or any(any(group.values()) for group in delta.grouped.values())):
+            self._update(registration.counts_index, registration.entity_type,
+                         count_docs.SETTLE, params)
+            return
+        params['delta'] = registration.writer
+        script = {'source': count_docs.SETTLE, 'lang': 'painless', 'params': params}
+        # One request, run in order on the one shard: the delta, then the
+        # state that lists it. A delta not written but listed is found
+        # missing by readers, who count anew.
+        actions = [
+            {'_op_type': 'index', '_index': registration.counts_index,
+             '_id': registration.writer,
+             '_source': count_docs.delta_source(registration.entity_type, delta)},
+            {'_op_type': 'update', '_index': registration.counts_index,
+             '_id': registration.entity_type, 'retry_on_conflict': CONFLICT_ATTEMPTS,
+             'script': script},
+        ]
+        results = self._written(actions)
+        if results[1] >= 300:
+            # Not deregistered: once more, alone (which raises if it fails again)
+            params['apply'] = False
+            self._update(registration.counts_index, registration.entity_type,
+                         count_docs.SETTLE, params)
 
-    def _upserted(self, actions: Sequence[Mapping[str, Any]]) -> bool:
-        """Apply the upserts of count documents; whether every one was."""
-        complete = True
+    def _written(self, actions: Sequence[Mapping[str, Any]]) -> list[int]:
+        """The statuses of the actions of one bulk request on the counts, in order."""
+        statuses = []
         with translated(self.endpoint):
-            # No refresh: a reader refreshes before it reads new content
-            results = helpers.streaming_bulk(self._writer, actions, chunk_size=len(actions) or 1,
-                                             max_chunk_bytes=10 * 1024 * 1024,
+            # No refresh: a reader refreshes before it searches count documents
+            results = helpers.streaming_bulk(self._writer, actions,
+                                             chunk_size=max(len(actions), 1),
+                                             max_chunk_bytes=100 * 1024 * 1024,
                                              raise_on_error=False, raise_on_exception=True,
                                              max_retries=0, refresh=False)
             for _ok, item in results:
                 [(_, result)] = item.items()
-                status = result['status']
-                if status == 404 and result.get('error', {}).get(
-                        'type') == 'document_missing_exception':
-                    # A sum not kept (see `count_docs.upserts`)
-                    continue
-                if status >= 300:
-                    log.warning('Kept count %s not updated (%s): %s', result.get('_id'),
-                                status, result.get('error'))
-                    complete = False
-        return complete
+                if result['status'] >= 300:
+                    log.warning('Kept counts: %s not written (%s): %s', result.get('_id'),
+                                result['status'], result.get('error'))
+                statuses.append(result['status'])
+        return statuses
 
     def _invalidate(self, counts_index: str, entity_type: str) -> None:
         self._update(counts_index, entity_type, count_docs.INVALIDATE, {})
@@ -361,47 +384,113 @@ class Keeping:
         if kept.usable(state):
             key = _content_key(index, entity_type, state)
             found = self._kept_versions.get(key)  # type: ignore[arg-type]
+            if found is None:
+                found = self._read_counts(index, entity_type, state, version)
             if found is not None:
                 # The version of the state, for a recount conditional on it
                 return attrs.evolve(found, version=version)
-            return self._read_counts(index, entity_type, state, version)
-        if kept.recountable(state, time.time()):
-            return self._recount(index, entity_type, version, state, refresh=True)[0]
-        return None
+            doc = self._state(index, entity_type)
+            if doc is None or not self._broken(state, doc['_source']):
+                # Folded or recounted meanwhile: a later reader reads the new ones
+                return None
+            log.warning('Kept counts of %s/%s are inconsistent; counting anew',
+                        index, entity_type)
+            state, version = doc['_source'], _version(doc)
+        elif not kept.recountable(state, time.time()):
+            return None
+        return self._recount(index, entity_type, version, state, refresh=True)[0]
+
+    @staticmethod
+    def _broken(state: Counts, now: Counts) -> bool:
+        """Whether counts that could not be read still are those of the state now."""
+        ids = list(state.get('deltas') or ())
+        return (kept.usable(now) and now.get('epoch') == state.get('epoch')
+                and list(now.get('deltas') or ())[:len(ids)] == ids)
+
+    def _base(self, index: str, entity_type: str, state: Counts) -> Counts | None:
+        """
+        The counts of the state's epoch, which never change once it is stored;
+        None if not all there.
+        """
+        key = index, entity_type, state['epoch']
+        base = self._kept_versions.get(key)  # type: ignore[arg-type]
+        if base is None:
+            with translated(self.endpoint):
+                # Written without a refresh
+                self._writer.indices.refresh(index=index)
+                response = self._reader.search(
+                    index=index, body=count_docs.search_body(entity_type, state['epoch']),
+                    request_cache=False)
+            sources = [hit['_source'] for hit in response['hits']['hits']]
+            if len(sources) != state.get('size'):
+                # Deleted by a fold or recount meanwhile (or lost)
+                return None
+            base = count_docs.assembled(state.get('spec') or (), sources)
+            self._kept_versions.put(key, base)  # type: ignore[arg-type]
+        return base
+
+    def _deltas(self, index: str, ids: Sequence[str]) -> list[Mapping[str, Any]] | None:
+        """The deltas of these ids, None if one is missing."""
+        found = {i: self._deltas_read.get(i) for i in ids}
+        missing = [i for i, d in found.items() if d is None]
+        if missing:
+            with translated(self.endpoint):
+                # Real-time: no refresh needed
+                response = self._reader.mget(index=index, body={'ids': missing})
+            for doc in response['docs']:
+                if not doc.get('found'):
+                    return None
+                found[doc['_id']] = delta = count_docs.delta_of(doc['_source'])
+                self._deltas_read.put(doc['_id'], delta)  # type: ignore[arg-type]
+        return list(found.values())  # type: ignore[arg-type]
 
     def _read_counts(self, index: str, entity_type: str, state: Counts,
                      version: tuple[int, int]) -> Kept | None:
-        """The counts of a usable state not read before, None if they changed meanwhile."""
-        with translated(self.endpoint):
-            # Writers do not refresh the count documents they change
-            self._writer.indices.refresh(index=index)
-            response = self._reader.search(index=index,
-                                           body=count_docs.search_body(entity_type,
-                                                                       state['epoch']),
-                                           request_cache=False)
-        sources = [hit['_source'] for hit in response['hits']['hits']]
-        counts = None
-        if response['hits']['total']['value'] <= len(sources):
-            counts = count_docs.assembled(state, sources, FACET_TERMS_SIZE)
-        after = self._state(index, entity_type)
-        if after is None:
-            return None
-        if _version(after) != version:
-            # A writer that changed counts since shows, in its lease or its change
-            now = after['_source']
-            if not kept.usable(now) or (_content_key(index, entity_type, now)
-                                        != _content_key(index, entity_type, state)):
-                return None
+        """
+        The counts of a usable state not read before; None if some of its
+        documents are missing (see `_broken`) or its deltas do not add up.
+        """
+        ids = list(state.get('deltas') or ())
+        # From counts built of fewer of the deltas, where this process has them
+        start, counts = 0, None
+        latest = self._latest.get((index, entity_type))
+        if latest is not None and latest[0] == state['epoch'] and tuple(
+                ids[:len(latest[1])]) == latest[1]:
+            start, counts = len(latest[1]), latest[2]
         if counts is None:
-            # A count below zero: a delta went wrong somewhere
-            log.warning('Kept counts of %s/%s are inconsistent; counting anew',
-                        index, entity_type)
-            return self._recount(index, entity_type, _version(after), after['_source'],
-                                 refresh=True)[0]
-        found = Kept(counts, index, entity_type, _version(after))
+            counts = self._base(index, entity_type, state)
+        deltas = self._deltas(index, ids[start:])
+        if deltas is None or counts is None:
+            return None
+        counts = count_docs.applied(counts, deltas, FACET_TERMS_SIZE)
+        if counts is None:
+            return None
+        self._latest[(index, entity_type)] = state['epoch'], tuple(ids), counts
+        found = Kept({**state, **counts}, index, entity_type, version)
         self._kept_versions.put(_content_key(index, entity_type, state),  # type: ignore[arg-type]
                                 found)
+        if len(ids) >= count_docs.MAX_DELTAS:
+            self._fold(index, entity_type, state, ids, counts)
         return found
+
+    def _fold(self, index: str, entity_type: str, state: Counts, ids: Sequence[str],
+              counts: Counts) -> None:
+        """Write `counts`, of the state's epoch and `ids`, as a new epoch, best effort."""
+        epoch = random.getrandbits(62)
+        try:
+            if any(s >= 300 for s in self._written(count_docs.base_docs(index, entity_type,
+                                                                        epoch, counts))):
+                return
+            params = {'epoch': state['epoch'], 'folded': list(ids), 'next': epoch,
+                      'size': count_docs.size(counts)}
+            response = self._update(index, entity_type, count_docs.FOLD, params)
+        except AzulError:
+            log.warning('Folding the deltas of %s/%s failed', index, entity_type, exc_info=True)
+            return
+        if response is not None and response.get('result') == 'updated':
+            self._kept_versions.put((index, entity_type, epoch), counts)  # type: ignore[arg-type]
+            self._latest[(index, entity_type)] = epoch, (), counts
+            self._drop(index, entity_type, epoch, ids)
 
     def _recount(self, counts_index: str, entity_type: str, version: tuple[int, int] | None,
                  previous: Counts, refresh: bool, spec: Sequence[str] | None = None
@@ -426,7 +515,7 @@ class Keeping:
             spec = previous.get('spec') or ()
         recounter = uuid.uuid4().hex
         claim = {'valid': False, 'leases': {}, 'epoch': previous.get('epoch', 0),
-                 'changes': previous.get('changes', 0), 'spec': list(spec),
+                 'deltas': list(previous.get('deltas') or ()), 'spec': list(spec),
                  'refused': list(previous.get('refused') or ()),
                  'recount': [recounter, time.time() + RECOUNT_LEASE]}
         condition = {} if version is None else {'if_seq_no': version[0],
@@ -450,10 +539,9 @@ class Keeping:
         state = count_docs.state_of(counts, epoch)
         stored = False
         try:
-            if kept.usable(counts):
-                if not self._upserted(count_docs.recount_docs(counts_index, entity_type,
-                                                              epoch, counts)):
-                    raise os_errors.TransportError(500, 'count documents not written')
+            if kept.usable(counts) and any(s >= 300 for s in self._written(
+                    count_docs.base_docs(counts_index, entity_type, epoch, counts))):
+                raise os_errors.TransportError(500, 'count documents not written')
             with translated(self.endpoint):
                 done = self._writer.index(index=counts_index, id=entity_type, body=state,
                                           refresh=False, if_seq_no=claimed['_seq_no'],
@@ -463,25 +551,34 @@ class Keeping:
             log.info('Counts of %s changed while counting them; not stored', index)
             self._update(counts_index, entity_type, count_docs.END_RECOUNT, {'id': recounter})
         if stored:
-            self._drop_epochs(counts_index, entity_type, epoch)
+            self._drop(counts_index, entity_type, epoch, claim['deltas'])
         full = {**counts, **state}
         result = Kept(full, counts_index, entity_type, _version(done) if stored else None)
         if stored and kept.usable(full):
             self._kept_versions.put(_content_key(counts_index, entity_type, state),  # type: ignore[arg-type]
                                     result)
+            base = {key: counts[key] for key in ('total', 'terms', 'sums', 'grouped')}
+            self._kept_versions.put((counts_index, entity_type, epoch), base)  # type: ignore[arg-type]
+            self._latest[(counts_index, entity_type)] = epoch, (), base
         return result if kept.usable(full) else None, stored
 
-    def _drop_epochs(self, counts_index: str, entity_type: str, epoch: int) -> None:
-        """Delete the count documents of earlier epochs (and of recounts that failed)."""
-        query = {'bool': {'filter': [{'term': {'e': entity_type}}],
+    def _drop(self, counts_index: str, entity_type: str, epoch: int,
+              deltas: Sequence[str]) -> None:
+        """
+        Delete the count documents of other epochs than `epoch` (earlier ones,
+        and those of recounts and folds that failed), and the deltas given.
+        Best effort: what is left only takes space.
+        """
+        query = {'bool': {'filter': [{'term': {'e': entity_type}}, {'exists': {'field': 'g'}}],
                           'must_not': [{'term': {'g': epoch}}]}}
-        with translated(self.endpoint):
-            try:
+        try:
+            with translated(self.endpoint):
                 self._writer.delete_by_query(index=counts_index, body={'query': query},
                                              conflicts='proceed', refresh=False)
-            except os_errors.TransportError:
-                log.warning('Count documents of earlier recounts of %s left', counts_index,
-                            exc_info=True)
+            self._written([{'_op_type': 'delete', '_index': counts_index, '_id': i}
+                           for i in deltas])
+        except AzulError:
+            log.warning('Count documents of %s left', counts_index, exc_info=True)
 
     def _states(self, catalog: str) -> list[Mapping[str, Any]]:
         """The hits of the state documents of a catalog's counts."""
