@@ -128,11 +128,13 @@ def _kept(raw: OpenSearch, deployment: str, generation: str = '',
     for change in deltas:
         source['total'] += change['total']
         for kind in ('terms', 'sums'):
+            counts = source.setdefault(kind, {})
             for key, n in change[kind].items():
-                source[kind][key] = source[kind].get(key, 0) + n
+                counts[key] = counts.get(key, 0) + n
         for key, group in change['grouped'].items():
+            counts = source.setdefault('grouped', {}).setdefault(key, {})
             for entry, n in group.items():
-                source['grouped'][key][entry] = source['grouped'][key].get(entry, 0) + n
+                counts[entry] = counts.get(entry, 0) + n
     # No document, no count (but a sum of 0 stays)
     for counts in [source.get('terms', {})] + [
             g for k, g in source.get('grouped', {}).items() if k.startswith('distinct')]:
