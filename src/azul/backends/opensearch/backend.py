@@ -622,18 +622,21 @@ class OpenSearchBackend(Keeping, Reads, SearchBackend):
                 with contextlib.suppress(Exception):
                     self._settle(registration, None)
             raise
-        if registration is not None:
-            # Not after a failure, which leaves the rest of its bulk request unread,
-            # nor without a refresh, which leaves the writes not yet counted by searches
-            self._settle_writes(registration, index, actions, done, old,
-                                exact=failure is None and self.refresh is not False)
         # Also after a document failed: others may have been written. (Not
         # after a failed request: the cluster is unreachable, and the queue
         # delivers the notification again.) A generation being built is new
         # content only once switched to.
-        if catalog not in self._building:
-            self._touch(catalog, visible=self.refresh is not False
-                        and not self._bulk_loading[catalog])
+        touch = None if catalog in self._building else self._touch_action(
+            catalog, visible=self.refresh is not False and not self._bulk_loading[catalog])
+        if registration is not None:
+            # Not after a failure, which leaves the rest of its bulk request unread,
+            # nor without a refresh, which leaves the writes not yet counted by searches.
+            # The new content version in the same request
+            self._settle_writes(registration, index, actions, done, old,
+                                exact=failure is None and self.refresh is not False,
+                                also=() if touch is None else (touch,))
+        elif touch is not None:
+            self._touch(catalog, visible='cacheable' not in touch['_source'])
         if failure is not None:
             raise failure
         return [w.entity_id for w in writes if w.entity_id in conflicts]

@@ -301,37 +301,40 @@ class Keeping:
                             tuple(state.get('spec') or ()),
                             state.get('epoch', 0) if keeping else None)
 
-    def _settle(self, registration: Registration, delta: kept.Delta | None) -> None:
+    def _settle(self, registration: Registration, delta: kept.Delta | None,
+                also: Sequence[Mapping[str, Any]] = ()) -> None:
         """
         Deregister, listing `delta` (after writing it), or (None) deregister
-        and mark the counts invalid.
+        and mark the counts invalid. `also`: actions of other indices sent in
+        the same request, which must succeed.
         """
         params = {'id': registration.writer, 'apply': delta is not None, 'delta': None}
-        if delta is None or registration.epoch is None or not (
+        actions = []
+        if delta is not None and registration.epoch is not None and (
                 delta.total or delta.terms or any(delta.sums.values())
                 or any(any(group.values()) for group in delta.grouped.values())):
-            self._update(registration.counts_index, registration.entity_type,
-                         count_docs.SETTLE, params)
-            return
-        params['delta'] = registration.writer
-        script = {'source': count_docs.SETTLE, 'lang': 'painless', 'params': params}
-        # One request, run in order on the one shard: the delta, then the
-        # state that lists it. A delta not written but listed is found
-        # missing by readers, who count anew.
-        actions = [
-            {'_op_type': 'index', '_index': registration.counts_index,
-             '_id': registration.writer,
-             '_source': count_docs.delta_source(registration.entity_type, delta)},
-            {'_op_type': 'update', '_index': registration.counts_index,
-             '_id': registration.entity_type, 'retry_on_conflict': CONFLICT_ATTEMPTS,
-             'script': script},
-        ]
-        results = self._written(actions)
-        if results[1] >= 300:
+            params['delta'] = registration.writer
+            # One request, run in order on the one shard: the delta, then the
+            # state that lists it. A delta listed but not written is found
+            # missing by readers, who count anew.
+            actions.append({'_op_type': 'index', '_index': registration.counts_index,
+                            '_id': registration.writer,
+                            '_source': count_docs.delta_source(registration.entity_type,
+                                                               delta)})
+        actions.append({'_op_type': 'update', '_index': registration.counts_index,
+                        '_id': registration.entity_type, 'retry_on_conflict': CONFLICT_ATTEMPTS,
+                        'script': {'source': count_docs.SETTLE, 'lang': 'painless',
+                                   'params': params}})
+        settle = len(actions) - 1
+        statuses = self._written(actions + list(also))
+        if statuses[settle] >= 300:
             # Not deregistered: once more, alone (which raises if it fails again)
             params['apply'] = False
             self._update(registration.counts_index, registration.entity_type,
                          count_docs.SETTLE, params)
+        if any(status >= 300 for status in statuses[settle + 1:]):
+            raise AzulError(f'OpenSearch at {self.endpoint} failed to write '
+                            f'{[a["_index"] for a in also]}')
 
     def _written(self, actions: Sequence[Mapping[str, Any]]) -> list[int]:
         """The statuses of the actions of one bulk request on the counts, in order."""
@@ -627,17 +630,17 @@ class Keeping:
     def _settle_writes(self, registration: Registration, index: str,
                        actions: Sequence[Mapping[str, Any]],
                        done: Sequence[Mapping[str, Any]], old: Mapping[str, Mapping[str, Any]],
-                       exact: bool) -> None:
+                       exact: bool, also: Sequence[Mapping[str, Any]] = ()) -> None:
         """
         Settle after a bulk request: `done`, the results of the actions that
         succeeded; `old`, the counted parts of the documents replaced or deleted.
         """
         if not exact or self._written_elsewhere(registration, done):
-            self._settle(registration, None)
+            self._settle(registration, None, also)
             return
         if registration.epoch is None:
             # Counts not kept now are counted anew
-            self._settle(registration, kept.Delta(0, {}, {}))
+            self._settle(registration, kept.Delta(0, {}, {}), also)
             return
         ids = {r['_id'] for r in done}
         removed, added = [], []
@@ -648,10 +651,10 @@ class Keeping:
             if 'if_seq_no' in action:
                 if entity_id not in old:
                     # Replaced a version other than the one read: unknown change
-                    self._settle(registration, None)
+                    self._settle(registration, None, also)
                     return
                 removed.append(old[entity_id])
             if action['_op_type'] != 'delete':
                 added.append(action['_source'])
         self._settle(registration, kept.delta(removed, added, self._numeric(index),
-                                              registration.spec))
+                                              registration.spec), also)

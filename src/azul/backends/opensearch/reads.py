@@ -54,6 +54,13 @@ class Reads:
         so far can be seen by searches; else counts are not cached until a
         stamp says so (see `cache`).
         """
+        action = self._touch_action(catalog, visible)
+        with translated(self.endpoint):
+            self._writer.index(index=action['_index'], id=catalog, body=action['_source'],
+                               refresh=False)
+
+    def _touch_action(self, catalog: str, visible: bool = True) -> dict[str, Any]:
+        """`_touch` as a bulk action, for a request that writes more."""
         index = self._content_index
         if index not in self._existing:
             self._create_index(index, mapping.index_settings(1, self.replicas),
@@ -62,8 +69,7 @@ class Reads:
         body: dict[str, Any] = {'stamp': uuid.uuid4().hex}
         if not visible:
             body['cacheable'] = False
-        with translated(self.endpoint):
-            self._writer.index(index=index, id=catalog, body=body, refresh=False)
+        return {'_op_type': 'index', '_index': index, '_id': catalog, '_source': body}
 
     def _stamp(self, catalog: str) -> Mapping[str, Any] | None:
         with translated(self.endpoint):
