@@ -170,3 +170,23 @@ def test_deltas_are_folded_into_a_new_epoch(es_endpoint, deployment, raw, monkey
     assert _grouped(raw, deployment) == FOUR_GROUPED
     for b in (backend, reader, searched, fresh):
         b.close()
+
+
+def test_deltas_no_reader_folds_end_in_a_recount(es_endpoint, deployment, raw, monkeypatch):
+    monkeypatch.setattr(count_docs, 'LISTED_DELTAS', 1)
+    backend = _backend(es_endpoint, deployment)
+    searched = _backend(es_endpoint, deployment, kept_counts=False)
+    backend.create_indices(CATALOG, [ENTITY_TYPE], REGISTRY)
+    _counted(backend, searched)
+    assert _create(backend, [A]) == []
+    assert _state(raw, deployment)['valid'] is True
+    # One delta more than a state may list
+    assert _create(backend, [B]) == []
+    state = _state(raw, deployment)
+    assert state['valid'] is False and len(state['deltas']) == 1
+    _same(backend, searched, [A, B])
+    state = _state(raw, deployment)
+    assert state['valid'] is True and state['deltas'] == []
+    assert _kept(raw, deployment) == TWO
+    for b in (backend, searched):
+        b.close()

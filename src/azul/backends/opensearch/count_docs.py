@@ -54,6 +54,10 @@ MAX_DOCS = 50_000 + kept.MAX_GROUPED + 1_000
 # Deltas a state lists before a reader folds them into a new epoch
 MAX_DELTAS = 64
 
+# Deltas a state lists at most: past them (no reader folded them), a writer
+# marks the counts invalid instead, for the next reader to count anew
+LISTED_DELTAS = 4 * MAX_DELTAS
+
 REGISTER = """
 if (ctx._source.leases == null) { ctx._source.leases = [:]; }
 ctx._source.leases[params.id] = params.deadline;
@@ -72,7 +76,12 @@ if (s.leases == null || !s.leases.containsKey(params.id)) {
     s.valid = false;
   } else if (params.delta != null && s.valid == true) {
     if (s.deltas == null) { s.deltas = []; }
-    s.deltas.add(params.delta);
+    if (s.deltas.size() >= params.max_deltas) {
+      // No reader folded them: this document must stay small
+      s.valid = false;
+    } else {
+      s.deltas.add(params.delta);
+    }
   }
 }
 """

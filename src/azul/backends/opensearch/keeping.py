@@ -308,7 +308,8 @@ class Keeping:
         and mark the counts invalid. `also`: actions of other indices sent in
         the same request, which must succeed.
         """
-        params = {'id': registration.writer, 'apply': delta is not None, 'delta': None}
+        params = {'id': registration.writer, 'apply': delta is not None, 'delta': None,
+                  'max_deltas': count_docs.LISTED_DELTAS}
         actions = []
         if delta is not None and registration.epoch is not None and (
                 delta.total or delta.terms or any(delta.sums.values())
