@@ -6,27 +6,31 @@ Why: at a million documents every unfiltered page counted ~35 terms of each
 document (45 ms of node CPU) and a summary ran its aggregations over all of
 them; DuckDB keeps these counts in its write transactions. OpenSearch has no
 transaction across documents, so a small state document per entity type
-says when the count documents (one per number kept, see `count_docs`) can
-be trusted:
+says when the counts (see `count_docs`: the count documents of an epoch, and
+the deltas listed since) can be trusted:
 
 - A writer registers in the state before its bulk request (a scripted
   update, atomic on the one small document), with a lease: the time by
   which it has finished or is dead (`counts_lease`, by default the
   indexer's hard time limit plus a margin). After its writes are visible
-  (`refresh=true` or `wait_for`) it applies the delta of the writes that
-  succeeded (not the 409s) in one bulk request of scripted upserts of the
-  numbers it changes (`retry_on_conflict`: concurrent writers meet only on
-  the numbers they share), then deregisters, counting a change of content.
-  A writer whose registration is gone, or that cannot say exactly what it
-  changed (a failed request, a failed upsert, no refresh, writes that landed
-  in another generation), marks the counts invalid instead.
+  (`refresh=true` or `wait_for`) it writes the delta of the writes that
+  succeeded (not the 409s) as a document of its own and, in the same
+  request, deregisters, listing the delta in the state. Concurrent writers
+  thus meet only on the small state. A writer whose registration is gone,
+  or that cannot say exactly what it changed (a failed request, no refresh,
+  writes that landed in another generation), marks the counts invalid
+  instead.
 - A reader of an unfiltered page or summary gets the state (real-time,
   small) and uses the counts only if valid and no writer is registered;
-  otherwise it searches as before. The state's epoch and its number of
-  changes name the counts' content: one read before comes with the
-  responses built from it then. Content not read before is read by one
-  search of the epoch's count documents, after a refresh, and used only if
-  the state is unchanged afterwards (a writer in between would show).
+  otherwise it searches as before. The state's epoch and its deltas name the
+  counts' content: one read before comes with the responses built from it
+  then. Otherwise the reader reads what it has not read yet: the epoch's
+  count documents (one search, after a refresh, checked against their number
+  in the state), and the deltas (a real-time multi-get), and adds them up. A
+  document missing while the state still lists it means lost counts: that
+  reader counts anew; missing because a fold or recount moved the state on
+  meanwhile, it searches. Past `count_docs.MAX_DELTAS` deltas it folds them
+  into a new epoch.
 - If the counts are invalid, or every registration has expired, that reader
   counts anew: it claims the recount (a write of the state conditional on
   the version it read, clearing the expired registrations), refreshes,
@@ -102,8 +106,8 @@ class Registration:
     entity_type: str
     # The groupings kept, whose deltas the writer computes
     spec: tuple[str, ...]
-    # The epoch whose count documents the writer changes, None if the counts
-    # were not valid when it registered (then it changes none)
+    # The epoch of the counts when it registered, None if they were not
+    # valid (then it writes no delta: they are counted anew)
     epoch: int | None = None
 
     @property
@@ -119,7 +123,7 @@ class Kept:
     entity_type: str
     # Of the state
     version: tuple[int, int] | None
-    # Responses built from these counts, which their content never changes
+    # Responses built from these counts, whose content never changes
     built: dict[Any, Any] = attrs.field(factory=dict, eq=False)
 
 

@@ -14,17 +14,14 @@ documents that hold them (see `count_docs`):
             integer, or None once a value was not integral or the sum reached
             2**53: only integers below that add up to the same double in any
             order, and OpenSearch sums in document order
-  valid     whether the above are the documents' (false: recount)
-  leases    writer id -> the time (epoch seconds) its registration expires
-  loading   set by `bulk_load`, whose writes do not register: unusable until
-            its end recounts
-  unkept    the facets had more terms than a page may list; kept no more
   spec      the groupings kept, which summaries asked for (below)
   grouped   per grouping: `sum<TAB>F<TAB>G`, facet term of F -> the sum of the
             numeric property G over the documents with that term (an
             integer, or None as above); `distinct<TAB>F<TAB>H`, facet term of
             F, newline, facet term of H -> documents with both (never 0)
   refused   groupings with more entries than kept (`MAX_GROUPED`)
+
+and the fields of the state (`valid`, `leases` and so on, see `count_docs`).
 
 Cardinalities and term counts of the summary come from `terms` for keyword
 facets. Sums grouped by term and distinct values per term grow with the
