@@ -187,7 +187,9 @@ class Keeping:
     def _create_counts(self, catalog: str, entity_types: Sequence[str], loading: bool,
                        settings: Mapping[str, Any]) -> None:
         index = self._counts_index(catalog)
-        settings = {**settings, 'index': {**settings.get('index', {}),
+        # One shard: a delta and the state that lists it are written in one
+        # request, in order, which holds only on one shard
+        settings = {**settings, 'index': {**settings.get('index', {}), 'number_of_shards': 1,
                                           'max_result_window': count_docs.MAX_DOCS}}
         self._create_index(index, settings, count_docs.MAPPINGS)
         body = {'valid': False, 'leases': {}, 'epoch': 0, 'deltas': [], 'size': 0,
