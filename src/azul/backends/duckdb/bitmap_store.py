@@ -25,6 +25,7 @@ from pyroaring import BitMap
 
 from azul.backends.duckdb import bitmap_queries
 from azul.backends.duckdb.bitmaps import FacetTerm, SortOrder, TermBitmaps
+from azul.backends.duckdb.doc_values import build_values
 from azul.backends.duckdb.schema import TableSpec, decode_term
 from azul.backends.duckdb.sql import PageSpec, Query
 from azul.core.search import Sort
@@ -215,7 +216,11 @@ class BitmapStore:
 
 def build_bitmaps(cursor: duckdb.DuckDBPyConnection, table: TableSpec, version: str,
                   limit: int) -> TermBitmaps | None:
-    """The table's bitmaps, read in the cursor's snapshot; None if over `limit` bytes."""
+    """
+    The table's bitmaps and the values of its documents (`doc_values`),
+    read in the cursor's snapshot; None if the bitmaps are over `limit`
+    bytes, and no values if those are.
+    """
     [(_, top)] = cursor.execute(*_args(bitmap_queries.extent(table))).fetchall()
     if top is not None and top >= 2 ** 32:
         return None
@@ -237,7 +242,12 @@ def build_bitmaps(cursor: duckdb.DuckDBPyConnection, table: TableSpec, version: 
             keys[spec.id, value] = bitmap
             terms.append(FacetTerm(bitmap, decode_term(spec.field, value)))
         fields[spec.id] = tuple(terms)
-    return TermBitmaps(version=version, rows=rows, fields=fields, keys=keys, nbytes=nbytes)
+    # In the bitmaps' limit, without them if they do not fit beside the bitmaps
+    values = build_values(cursor, table, rows, fields, limit - nbytes)
+    if values is not None:
+        nbytes += values.nbytes
+    return TermBitmaps(version=version, rows=rows, fields=fields, keys=keys, nbytes=nbytes,
+                       values=values)
 
 
 def build_order(cursor: duckdb.DuckDBPyConnection, table: TableSpec, sort: Sort,
