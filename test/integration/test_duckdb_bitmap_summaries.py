@@ -266,3 +266,20 @@ def test_the_fixtures_answer_as_sql(tmp_path):
     finally:
         plain.close()
         backend.close()
+
+
+def test_a_summary_has_them_built(backend, plain, path):
+    request = _summary(RED)
+    assert _answered(backend, request) == set()
+    # By SQL, and the build asked for
+    assert backend.summary(CATALOG, request) == plain.summary(CATALOG, request)
+    backend._bitmaps.wait()
+    assert _answered(backend, request) == set(range(len(request.aggregations)))
+    small = DuckDBBackend(path, 'azul', 'summaries', result_cache=False, bitmap_min_rows=7)
+    try:
+        small.summary(CATALOG, request)
+        small._bitmaps.wait()
+        # Six documents, fewer than the seven a build needs
+        assert _answered(small, request) == set()
+    finally:
+        small.close()
