@@ -123,14 +123,20 @@ def _terms(bitmaps: TermBitmaps, values: DocValues, table: TableSpec, agg: Terms
     else:
         found = _by_terms(values, term_of, len(terms), summed, listing, docs)
     js, ns, sums, lists = found
-    sum_names = [f.name for f in agg.sums]
-    distinct_names = [f.name for f in agg.distinct]
-    by_bucket_sums = list(zip(*sums, strict=True)) if sums else [()] * len(js)
-    by_bucket_lists = list(zip(*lists, strict=True)) if lists else [()] * len(js)
-    return order_buckets(TermBucket(terms[j].value, n, dict(zip(sum_names, s, strict=True)),
-                                    dict(zip(distinct_names, d, strict=True)))
-                         for j, n, s, d in zip(js, ns, by_bucket_sums, by_bucket_lists,
-                                               strict=True))
+    sum_dicts = _dicts([f.name for f in agg.sums], sums, len(js))
+    distinct_dicts = _dicts([f.name for f in agg.distinct], lists, len(js))
+    return order_buckets(TermBucket(terms[j].value, n, s, d)
+                         for j, n, s, d in zip(js, ns, sum_dicts, distinct_dicts, strict=True))
+
+
+def _dicts(names: Sequence[str], columns: Sequence[Sequence], n: int) -> list[dict]:
+    """Per bucket a dict of the names and its values in `columns` (`dict(zip())` cost 2 ms)."""
+    if not names:
+        return [{} for _ in range(n)]
+    if len(names) == 1:
+        name = names[0]
+        return [{name: v} for v in columns[0]]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _by_terms(values: DocValues, term_of: np.ndarray, n_terms: int, summed: Sequence[FieldSpec],
