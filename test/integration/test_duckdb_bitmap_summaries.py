@@ -145,6 +145,10 @@ def test_by_hand(backend, plain):
     }
     assert [type(result[k]) for k in ('n', 'size', 'cells', 'projects')] == [int, float,
                                                                               float, int]
+    # Not numpy's scalars, which compare equal
+    for name in ('byColor', 'byProject'):
+        bucket = result[name][0]
+        assert [type(bucket.count), type(bucket.sums['size'])] == [int, float]
     assert result == plain.summary(CATALOG, request)
     request = _summary(P1_OR_P3)
     result = backend.summary(CATALOG, request)
