@@ -176,7 +176,11 @@ def test_equal_to_sql(backend, plain, filters):
 def test_inexact_sums_are_left_to_sql(path):
     rows = [_doc('a', color='red', project='P1', size=2 ** 53, cells=0.5, name='n1'),
             _doc('b', color='red', project='P2', size=2 ** 53 - 1, cells=1.0, name='n2'),
-            _doc('c', color='blue', project='P2', size=1, cells=1.0, name='n3')]
+            _doc('c', color='blue', project='P2', size=1, cells=1.0, name='n3'),
+            # Doubles adding 1 to 2 ** 53 keep 2 ** 53
+            _doc('d', color='green', project='P3', size=2 ** 53, cells=1.0, name='n4'),
+            _doc('e', color='green', project='P3', size=1, cells=1.0, name='n5'),
+            _doc('f', color='green', project='P3', size=1, cells=1.0, name='n6')]
     backend = _backend(path, rows)
     plain = DuckDBBackend(path, 'azul', 'summaries', result_cache=False, bitmap_limit=0)
     try:
@@ -190,6 +194,15 @@ def test_inexact_sums_are_left_to_sql(path):
         assert result['size'] == float(2 ** 54 - 1) == 2.0 ** 54
         assert result['cells'] == 1.5
         assert result['byColor'] == (TermBucket('red', 2, {'size': 2.0 ** 54}),)
+        assert result == plain.summary(CATALOG, request)
+        green = Filters((Is(R('color'), ('green',)),))
+        request = SummaryRequest(ENTITY_TYPE, green, (
+            Sum('size', R('size')), Terms('byProject', R('project'), sums=(R('size'),))))
+        _build(backend, green)
+        assert _unanswered(backend, request) == set()
+        result = backend.summary(CATALOG, request)
+        assert result == {'size': float(2 ** 53 + 2),
+                          'byProject': (TermBucket('P3', 3, {'size': float(2 ** 53 + 2)}),)}
         assert result == plain.summary(CATALOG, request)
         for filters in FILTERS:
             assert backend.summary(CATALOG, _summary(filters)) == plain.summary(
