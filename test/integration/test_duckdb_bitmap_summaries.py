@@ -300,3 +300,49 @@ def test_a_summary_has_them_built(backend, plain, path):
         assert _answered(small, request) == set()
     finally:
         small.close()
+
+
+def _held(backend: DuckDBBackend, catalog: str = CATALOG):
+    table = backend._table(catalog, ENTITY_TYPE)
+    with backend._snapshot():
+        return backend._bitmaps.bitmaps((catalog, table.name), backend.content_version(catalog))
+
+
+def test_values_within_the_limit(path, backend, plain):
+    _build(backend, RED)
+    full = _held(backend)
+    values = full.values.nbytes
+    assert values > 0
+    request = _summary(RED)
+    bitmaps_only = full.nbytes - values
+    small = DuckDBBackend(path, 'azul', 'summaries', result_cache=False, bitmap_min_rows=0,
+                          bitmap_limit=bitmaps_only)
+    try:
+        _build(small, RED)
+        assert _held(small).nbytes == bitmaps_only
+        # The count and the cardinalities from the bitmaps, the sums and terms by SQL
+        assert _answered(small, request) == {0, 3, 4, 5, 6}
+        assert small.summary(CATALOG, request) == plain.summary(CATALOG, request)
+    finally:
+        small.close()
+    # Room for one table's bitmaps and values and another's bitmaps: the
+    # second kept without values
+    other = 'other'
+    two = DuckDBBackend(path, 'azul', 'summaries', result_cache=False, bitmap_min_rows=0)
+    try:
+        two.create_indices(other, [ENTITY_TYPE], REGISTRY)
+        replace_aggregates(two, other, ENTITY_TYPE, [_doc(i, **c) for i, c in ROWS])
+        _build(two, RED)
+        # The first table's bitmaps, values and order, and the second's bitmaps and
+        # order (4 bytes a document), but not its values
+        two._bitmaps.limit = two._bitmaps.nbytes + bitmaps_only + 4 * len(ROWS)
+        assert values > 4 * len(ROWS)
+        two.search(other, SearchRequest(ENTITY_TYPE, RED, Sort(R('name')), 2,
+                                        facets=REGISTRY.facets))
+        two._bitmaps.wait()
+        assert _held(two).values is not None
+        assert _held(two, other).values is None
+        assert _held(two, other).nbytes == bitmaps_only
+        assert two.summary(other, request) == two.summary(CATALOG, request)
+    finally:
+        two.close()

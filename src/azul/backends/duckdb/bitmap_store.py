@@ -19,6 +19,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
+import attrs
 import duckdb
 import nanoarrow as na
 from pyroaring import BitMap
@@ -194,6 +195,10 @@ class BitmapStore:
             old = self._bitmaps.pop(key, None)
             # The orders of an older version are of no use either
             orders = self._orders.pop(key, None)
+            if self._held() + bitmaps.nbytes > self.limit and bitmaps.values is not None:
+                # Other tables' bitmaps hold part of the limit: the bitmaps without values
+                bitmaps = attrs.evolve(bitmaps, values=None,
+                                       nbytes=bitmaps.nbytes - bitmaps.values.nbytes)
             if self._held() + bitmaps.nbytes > self.limit:
                 if old is not None:
                     self._bitmaps[key] = old
