@@ -65,9 +65,9 @@ class BitmapReads:
         Per position of an aggregation of a filtered summary, its answer
         from the bitmaps and values of the content version read in the
         caller's snapshot (`bitmap_summaries`); none without such bitmaps,
-        whose build it then asks for.
-        At 1M documents the SQL path spent ~40 ms of CPU finding the
-        matching rows and ~70 more summing and grouping them.
+        whose build it then asks for. At 1M documents the SQL path spent
+        ~40 ms of CPU finding the matching rows and ~60 more summing and
+        grouping them.
         """
         if not request.filters or not self._bitmaps.enabled or catalog in self._building:
             return {}

@@ -5,7 +5,7 @@ documents in memory (`bitmap_summaries`) instead of reading the matching
 rows in DuckDB (issue 16).
 
 Why: at a million documents the SQL path of the bench's filtered summary
-spent ~40 ms of CPU finding the ~114,000 matching rows and ~70 ms more on
+spent ~40 ms of CPU finding the ~114,000 matching rows and ~60 ms more on
 their sums per term and the distinct projects per project title; the
 bitmaps give the passing documents in ~0.1 ms, but hold no values.
 
