@@ -7,19 +7,29 @@ object with its bitmaps off for the call), calls alternating, and whether the tw
 answers are equal. Prints JSON lines:
 
   {"measure": "build", "seconds": .., "cpu_seconds": .., "bitmap_bytes": ..,
-   "rss_delta_mb": .., "load_avg": ..}
+   "value_bytes": .., "rss_delta_mb": .., "load_avg": ..}
   {"measure": "page_filtered", "bitmaps": {"p50_ms": .., "p95_ms": .., "cpu_p50_ms": ..},
    "sql": {..}, "equal": true, "load_avg": [..]}
+
+`bitmap_bytes` counts everything held, `value_bytes` the per-document values
+of filtered summaries among it. With `--summaries N`, first the filtered
+summary of N filters (single values and pairs of values of the bench's
+facets, negations among them) from both paths, compared:
+
+  {"measure": "summaries_equal", "filters": N, "equal": N, "answered": ..}
+
+(`answered`: how many were answered by the bitmaps alone.)
 
 Both objects are uncached (their caches of counts and summaries off), as
 bench_side_by_side's DuckDB.
 
   python scripts/bench_bitmaps.py --duckdb-path FILE [--deployment bench]
-      [--repeat 15] [--measures a,b] [--threads N]
+      [--repeat 15] [--measures a,b] [--threads N] [--summaries N]
 """
 import argparse
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -28,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from azul.backends.duckdb import DuckDBBackend  # noqa: E402
+from azul.core.filters import Filters, Is  # noqa: E402
 from azul.core.search import SearchRequest, Sort  # noqa: E402
 from azul_dev import benchdata  # noqa: E402
 from bench_backends import CATALOG, PAGE, percentile, plain, portal_mix  # noqa: E402
@@ -50,6 +61,8 @@ def main() -> None:
     parser.add_argument('--repeat', type=int, default=15)
     parser.add_argument('--measures', help='comma-separated measures (default: the filtered)')
     parser.add_argument('--threads', type=int, help="DuckDB's threads (default: its own)")
+    parser.add_argument('--summaries', type=int, default=0,
+                        help='compare the filtered summaries of this many filters first')
     args = parser.parse_args()
     registry = benchdata.registry()
     backend = DuckDBBackend(path=args.duckdb_path, prefix='azul', deployment=args.deployment,
@@ -68,6 +81,8 @@ def main() -> None:
     print(json.dumps({'measure': 'build', 'seconds': round(time.perf_counter() - start, 2),
                       'cpu_seconds': round(time.process_time() - start_cpu, 2),
                       'bitmap_bytes': store.nbytes,
+                      'value_bytes': sum(b.values.nbytes for b in store._bitmaps.values()
+                                         if b.values is not None),
                       'rss_delta_mb': round(rss_mb() - before, 1),
                       'load_avg': round(os.getloadavg()[0], 1)}), flush=True)
     mix = portal_mix(backend, registry)
@@ -80,6 +95,8 @@ def main() -> None:
         finally:
             store.limit = limit
 
+    if args.summaries:
+        compare_summaries(backend, registry, args.summaries)
     kinds = ('bitmaps', 'sql')
     only = args.measures.split(',') if args.measures else FILTERED
     for measure in only:
@@ -108,6 +125,42 @@ def main() -> None:
                           'equal': answers['bitmaps'] == answers['sql'],
                           'load_avg': [round(v, 1) for v in load]}), flush=True)
     backend.close()
+
+
+def summary_filters(registry, count: int) -> list[Filters]:
+    """Filters of the bench's facets: single values, pairs of fields, negations."""
+    rng = random.Random(16)
+    names = [n for n in benchdata.KEYWORD_FACETS if benchdata.KEYWORD_FACETS[n][0]]
+    found = []
+    while len(found) < count:
+        terms = []
+        for name in rng.sample(names, rng.choice([1, 1, 2, 3])):
+            size = benchdata.KEYWORD_FACETS[name][0]
+            values = tuple(f'{name} {benchdata._skewed(rng, size)}'
+                           for _ in range(rng.choice([1, 1, 2])))
+            terms.append(Is(registry[name], values, negated=rng.random() < 0.2))
+        found.append(Filters(tuple(terms)))
+    return found
+
+
+def compare_summaries(backend: DuckDBBackend, registry, count: int) -> None:
+    store = backend._bitmaps
+    limit = store.limit
+    table = backend._table(CATALOG, benchdata.ENTITY_TYPE)
+    equal = answered = 0
+    for filters in summary_filters(registry, count):
+        request = benchdata.summary_request(registry, filters)
+        with backend._snapshot():
+            known = backend._bitmap_summary(CATALOG, table, request)
+        answered += len(known) == len(request.aggregations)
+        fast = backend.summary(CATALOG, request)
+        store.limit = 0
+        try:
+            equal += fast == backend.summary(CATALOG, request)
+        finally:
+            store.limit = limit
+    print(json.dumps({'measure': 'summaries_equal', 'filters': count, 'equal': equal,
+                      'answered': answered}), flush=True)
 
 
 if __name__ == '__main__':

@@ -251,8 +251,9 @@ SETTINGS: tuple[Setting, ...] = (
                                                      'DuckDB\'s default, 80% of RAM',
             required=False, scope='local'),
     Setting('AZUL_DUCKDB_BITMAP_MB', _int_between(0, 1_048_576),
-            'MiB of term bitmaps the embedded backend may hold for the facets and pages of '
-            'filtered searches of large tables; 0 turns them off; unset: 256',
+            'MiB of term bitmaps and per-document values the embedded backend may hold for '
+            'the facets, pages and summaries of filtered searches of large tables; 0 turns '
+            'them off; unset: 256',
             required=False, scope='local'),
     Setting('AZUL_ES_ENDPOINT', _url, 'URL of the OpenSearch cluster (required for the '
                                       '`opensearch` backend)', required=False),

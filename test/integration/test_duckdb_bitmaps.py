@@ -343,8 +343,9 @@ def test_summary_cardinalities_by_hand(backend, plain):
         request = _summary_request(filters)
         table = backend._table(CATALOG, ENTITY_TYPE)
         with backend._snapshot():
-            # The four of keyword and boolean facets come from the bitmaps
-            assert set(backend._bitmap_cardinalities(CATALOG, table, request)) == {1, 2, 3, 4}
+            # The count, the four of keyword and boolean facets and the terms
+            # summing integers come from the bitmaps
+            assert set(backend._bitmap_summary(CATALOG, table, request)) == {0, 1, 2, 3, 4, 7}
         result = backend.summary(CATALOG, request)
         assert list(result) == [a.name for a in request.aggregations]
         names = ['n', 'colors', 'colorsOrNone', 'flags', 'flagsOrNone', 'sizes', 'names']
@@ -358,7 +359,7 @@ def test_summary_without_bitmaps_of_the_version(backend, plain):
     replace_aggregates(backend, CATALOG, ENTITY_TYPE, DOCS[1:])
     table = backend._table(CATALOG, ENTITY_TYPE)
     with backend._snapshot():
-        assert backend._bitmap_cardinalities(CATALOG, table, request) == {}
+        assert backend._bitmap_summary(CATALOG, table, request) == {}
     # Without a: the colors and flags of b, d, f, h, i are still all three, and two
     assert backend.summary(CATALOG, request) == plain.summary(CATALOG, request)
     assert backend.summary(CATALOG, request)['flagsOrNone'] == 3

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_runtime_requirements_leave_out_the_excluded_ones():
     lines = ['# pinned', 'attrs==26.1.0', '', 'DuckDB==2.0.1  # the embedded backend',
              'chalice==1.34.0', 'boto3==1.44.8', 'sqlglot==30.30.0', 'tqdm==4.70.1',
-             'nanoarrow==0.9.0', 'pyroaring==1.2.0',
+             'nanoarrow==0.9.0', 'pyroaring==1.2.0', 'numpy==2.4.6',
              'google-cloud-bigquery[bqstorage]==3.47.0']
     assert package.runtime_requirements(lines) == ['attrs==26.1.0',
                                                    'google-cloud-bigquery[bqstorage]==3.47.0']
@@ -21,7 +21,7 @@ def test_the_runtime_requirements_leave_out_the_excluded_ones():
 def test_an_exclusion_without_its_requirement_is_an_error():
     with pytest.raises(ConfigError, match='tqdm'):
         package.runtime_requirements(['duckdb==2', 'chalice==1', 'boto3==1', 'sqlglot==3',
-                                      'nanoarrow==0', 'pyroaring==1'])
+                                      'nanoarrow==0', 'pyroaring==1', 'numpy==2'])
 
 
 def test_an_option_in_the_requirements_is_an_error():

@@ -25,7 +25,7 @@ from azul.backends.opensearch.mapping import (
     source_values,
 )
 from azul.backends.opensearch.queries import (
-    counts_body,
+    counts_bodies,
     cursor_clauses,
     filter_query,
     page_body,
@@ -257,32 +257,37 @@ def test_search_bodies_without_filters():
                  {'entity_id': {'order': 'asc'}}],
         '_source': ['document', 'entity_id', 'nulls', 'fields.organ'],
     }
-    # Every facet counts the hits, all of them in one aggregation
-    assert counts_body(request) == {
+    # Every facet counts the hits, all of them in one aggregation of one search
+    assert counts_bodies(request) == [{
         'size': 0,
         'track_total_hits': True,
         'query': {'match_all': {}},
         'aggs': {'facet_terms': {'terms': {'field': 'facet_terms', 'size': 50_000}}},
-    }
+    }]
 
 
 def test_search_body_with_one_filter():
     organ = Is(FIELDS['organ'], ('brain', None))
     request = _request(filters=Filters((organ,)))
-    body = counts_body(request)
+    main, scope = counts_bodies(request)
     organ_query = {'bool': {'should': [{'terms': {'fields.organ': ['brain']}},
                                        {'term': {'nulls': 'organ'}}],
                             'minimum_should_match': 1}}
-    # Hits and total see the filter, the filtered facet all documents: its
-    # own filter is the only one
-    assert body['query'] == organ_query
-    assert body['aggs'] == {
-        'facet0': {'global': {}, 'aggs': {'scope': {
-            'filter': {'match_all': {}},
-            'aggs': {'terms': {'terms': {'field': 'fields.organ', 'size': 10_000}},
-                     'null': {'filter': {'term': {'nulls': 'organ'}}}},
-        }}},
-        'facet_terms': {'terms': {'field': 'facet_terms', 'size': 50_000}},
+    # Hits and total see the filter, the other facet is counted over them
+    assert main == {
+        'size': 0,
+        'track_total_hits': True,
+        'query': organ_query,
+        'aggs': {'facet_terms': {'terms': {'field': 'facet_terms', 'size': 50_000}}},
+    }
+    # The filtered facet sees all documents in a search of its own: its own
+    # filter is the only one
+    assert scope == {
+        'size': 0,
+        'track_total_hits': True,
+        'query': {'match_all': {}},
+        'aggs': {'terms': {'terms': {'field': 'fields.organ', 'size': 10_000}},
+                 'null': {'filter': {'term': {'nulls': 'organ'}}}},
     }
     assert page_body(request)['query'] == organ_query
 
@@ -293,18 +298,18 @@ def test_search_body_facets_ignore_only_their_own_filter():
     flag = Is(FIELDS['isIntermediate'], (True,))
     request = _request(filters=Filters((organ, size, flag)),
                        facets=(FIELDS['organ'], FIELDS['isIntermediate']))
-    body = counts_body(request)
+    main, organ_scope, flag_scope = counts_bodies(request)
     organ_query = {'terms': {'fields.organ': ['brain']}}
     size_query = {'range': {'fields.fileSize': {'gte': 0, 'lte': 10}}}
     flag_query = {'terms': {'fields.isIntermediate': [True]}}
-    assert body['query'] == {'bool': {'filter': [organ_query, size_query, flag_query]}}
-    aggs = body['aggs']
-    assert aggs['facet0']['aggs']['scope']['filter'] == {
-        'bool': {'filter': [size_query, flag_query]}}
-    assert aggs['facet1']['aggs']['scope']['filter'] == {
-        'bool': {'filter': [organ_query, size_query]}}
-    # Every facet has a filter of its own
-    assert set(aggs) == {'facet0', 'facet1'}
+    assert main['query'] == {'bool': {'filter': [organ_query, size_query, flag_query]}}
+    # Every facet has a filter of its own: the first search counts only the total
+    assert 'aggs' not in main
+    assert organ_scope['query'] == {'bool': {'filter': [size_query, flag_query]}}
+    assert organ_scope['aggs']['terms'] == {'terms': {'field': 'fields.organ',
+                                                      'size': 10_000}}
+    assert flag_scope['query'] == {'bool': {'filter': [organ_query, size_query]}}
+    assert flag_scope['aggs']['null'] == {'filter': {'term': {'nulls': 'isIntermediate'}}}
 
 
 @pytest.mark.parametrize('order', ['asc', 'desc'])
@@ -388,7 +393,7 @@ def test_cursors_select_only_the_page():
     assert page_body(cursor)['query'] == organ
     assert page_body(cursor)['search_after'] == [3, 'e5']
     # The total and facets do not depend on the page
-    assert counts_body(null_cursor) == counts_body(cursor) == counts_body(
+    assert counts_bodies(null_cursor) == counts_bodies(cursor) == counts_bodies(
         _request(sort=Sort(FIELDS['fileSize']), filters=filters))
 
 
@@ -404,8 +409,9 @@ def _terms(buckets: list[tuple[Any, int]], other: int = 0) -> dict[str, Any]:
 
 
 def _scoped(buckets: list[tuple[Any, int]], nulls: int, total: int) -> dict[str, Any]:
-    return {'doc_count': 40, 'scope': {'doc_count': total, 'terms': _terms(buckets),
-                                       'null': {'doc_count': nulls}}}
+    """The response to a filtered facet's own counting search."""
+    return {'hits': {'total': {'value': total, 'relation': 'eq'}, 'hits': []},
+            'aggregations': {'terms': _terms(buckets), 'null': {'doc_count': nulls}}}
 
 
 _NO_HITS = {'hits': {'hits': []}}
@@ -418,14 +424,13 @@ def test_search_result():
     counts = {
         'hits': {'total': {'value': 12, 'relation': 'eq'}, 'hits': []},
         'aggregations': {
-            'facet0': _scoped([('a', 3)], nulls=0, total=11),
             'facet_terms': _terms([('isIntermediate\ttrue', 4), ('isIntermediate\tnull', 5),
                                    ('isIntermediate\tfalse', 2),
                                    # The filtered facet's terms are those of its scope
                                    ('organ\t"a"', 12), ('organ\tnull', 1)]),
         },
     }
-    result = search_result(request, page, counts)
+    result = search_result(request, page, [counts, _scoped([('a', 3)], nulls=0, total=11)])
     # search_before fetched in reverse: the page comes back in request order
     assert [h.entity_id for h in result.hits] == ['e1', 'e2']
     # A multi-valued field sorts by its smallest value, also descending
@@ -450,7 +455,7 @@ def test_facet_terms_of_every_type():
             ('project.title\tnull', 8), ('unrequested\t"x"', 9),
         ])},
     }
-    result = search_result(_request(facets=facets), _NO_HITS, response)
+    result = search_result(_request(facets=facets), _NO_HITS, [response])
     assert {name: facet.counts for name, facet in result.facets.items()} == {
         'organ': {'brain\t"x"': 1},
         'fileSize': {3: 2},
@@ -469,17 +474,15 @@ def test_truncated_terms_fail_loudly():
     truncated = _terms([], other=3)
     response = {
         'hits': {'total': {'value': 0, 'relation': 'eq'}, 'hits': []},
-        'aggregations': {
-            'facet0': {'doc_count': 0, 'scope': {'doc_count': 0, 'terms': truncated,
-                                                 'null': {'doc_count': 0}}},
-            'facet_terms': _terms([]),
-        },
+        'aggregations': {'facet_terms': _terms([])},
     }
+    scope = {'hits': {'total': {'value': 0, 'relation': 'eq'}, 'hits': []},
+             'aggregations': {'terms': truncated, 'null': {'doc_count': 0}}}
     with pytest.raises(AzulError, match='organ'):
-        search_result(request, _NO_HITS, response)
+        search_result(request, _NO_HITS, [response, scope])
     response['aggregations'] = {'facet_terms': truncated}
     with pytest.raises(AzulError, match='50000'):
-        search_result(_request(), _NO_HITS, response)
+        search_result(_request(), _NO_HITS, [response])
 
 
 def test_facet_terms_orjson_refuses():
@@ -494,11 +497,11 @@ def test_facet_unknown_to_the_index_fails_loudly():
     counts = {'hits': {'total': {'value': 3, 'relation': 'eq'}, 'hits': []},
               'aggregations': {'facet_terms': _terms([('organ\t"a"', 3)])}}
     with pytest.raises(AzulError, match="'isIntermediate'.*reindex"):
-        search_result(_request(), _NO_HITS, counts)
+        search_result(_request(), _NO_HITS, [counts])
     # Without documents no facet has terms
     counts = {'hits': {'total': {'value': 0, 'relation': 'eq'}, 'hits': []},
               'aggregations': {'facet_terms': _terms([])}}
-    result = search_result(_request(), _NO_HITS, counts)
+    result = search_result(_request(), _NO_HITS, [counts])
     assert result.facets['isIntermediate'].counts == {}
 
 

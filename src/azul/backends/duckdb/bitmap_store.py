@@ -19,12 +19,14 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
+import attrs
 import duckdb
 import nanoarrow as na
 from pyroaring import BitMap
 
 from azul.backends.duckdb import bitmap_queries
 from azul.backends.duckdb.bitmaps import FacetTerm, SortOrder, TermBitmaps
+from azul.backends.duckdb.doc_values import build_values
 from azul.backends.duckdb.schema import TableSpec, decode_term
 from azul.backends.duckdb.sql import PageSpec, Query
 from azul.core.search import Sort
@@ -193,6 +195,10 @@ class BitmapStore:
             old = self._bitmaps.pop(key, None)
             # The orders of an older version are of no use either
             orders = self._orders.pop(key, None)
+            if self._held() + bitmaps.nbytes > self.limit and bitmaps.values is not None:
+                # Other tables' bitmaps hold part of the limit: the bitmaps without values
+                bitmaps = attrs.evolve(bitmaps, values=None,
+                                       nbytes=bitmaps.nbytes - bitmaps.values.nbytes)
             if self._held() + bitmaps.nbytes > self.limit:
                 if old is not None:
                     self._bitmaps[key] = old
@@ -215,7 +221,11 @@ class BitmapStore:
 
 def build_bitmaps(cursor: duckdb.DuckDBPyConnection, table: TableSpec, version: str,
                   limit: int) -> TermBitmaps | None:
-    """The table's bitmaps, read in the cursor's snapshot; None if over `limit` bytes."""
+    """
+    The table's bitmaps and the values of its documents (`doc_values`),
+    read in the cursor's snapshot; None if the bitmaps are over `limit`
+    bytes, and no values if those are.
+    """
     [(_, top)] = cursor.execute(*_args(bitmap_queries.extent(table))).fetchall()
     if top is not None and top >= 2 ** 32:
         return None
@@ -237,7 +247,12 @@ def build_bitmaps(cursor: duckdb.DuckDBPyConnection, table: TableSpec, version: 
             keys[spec.id, value] = bitmap
             terms.append(FacetTerm(bitmap, decode_term(spec.field, value)))
         fields[spec.id] = tuple(terms)
-    return TermBitmaps(version=version, rows=rows, fields=fields, keys=keys, nbytes=nbytes)
+    # In the bitmaps' limit, without them if they do not fit beside the bitmaps
+    values = build_values(cursor, table, rows, fields, limit - nbytes)
+    if values is not None:
+        nbytes += values.nbytes
+    return TermBitmaps(version=version, rows=rows, fields=fields, keys=keys, nbytes=nbytes,
+                       values=values)
 
 
 def build_order(cursor: duckdb.DuckDBPyConnection, table: TableSpec, sort: Sort,

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 from pyroaring import BitMap
 
+from azul.backends.duckdb.doc_values import DocValues
 from azul.backends.duckdb.schema import FieldSpec, TableSpec, encode_term
 from azul.core.fields import Value
 from azul.core.filters import Filters, Is, Term
@@ -54,8 +55,10 @@ class TermBitmaps:
     fields: Mapping[int, tuple[FacetTerm, ...]]
     # (field id, dictionary key) -> the documents having the term
     keys: Mapping[tuple[int, str], BitMap]
-    # Bytes the bitmaps hold
+    # Bytes the bitmaps and values hold
     nbytes: int
+    # The documents' values that filtered summaries sum and group, if they fit the limit
+    values: DocValues | None = None
 
     @staticmethod
     def usable(table: TableSpec, filters: Filters, facets: Sequence[FieldSpec]) -> bool:
@@ -119,15 +122,14 @@ class TermBitmaps:
         return len(passing), result, passing
 
 
-    def cardinalities(self, table: TableSpec, filters: Filters,
-                      wanted: Mapping[int, tuple[FieldSpec, bool]]) -> dict[int, int]:
+    def cardinalities(self, passing: BitMap, wanted: Mapping[int, tuple[FieldSpec, bool]]
+                      ) -> dict[int, int]:
         """
         Per key of `wanted` (field, count_null): the number of the field's
-        terms that some document matching non-empty `filters` has, the null
-        term only if `count_null`. Terms are codes, as the SQL path counts
-        distinct codes of the matching rows.
+        terms that some of the `passing` documents has, the null term only
+        if `count_null`. Terms are codes, as the SQL path counts distinct
+        codes of the matching rows.
         """
-        passing = _intersection(self.passing(table, filters))
         result = {}
         for i, (spec, count_null) in wanted.items():
             terms = self.fields.get(spec.id, ()) if passing else ()

@@ -242,7 +242,7 @@ class DuckDBReads(BitmapReads):
             cached = None if key is None else self._summaries.get(key)
             if cached is not None:
                 return cached
-            known = self._bitmap_cardinalities(catalog, table, request)
+            known = self._bitmap_summary(catalog, table, request)
             if known:
                 rest = attrs.evolve(request, aggregations=tuple(
                     a for i, a in enumerate(request.aggregations) if i not in known))

@@ -14,7 +14,7 @@ from opensearchpy import exceptions as os_errors
 from azul.backends.opensearch import kept, mapping
 from azul.backends.opensearch.cache import Key, ResultCache, cache_key
 from azul.backends.opensearch.errors import translated
-from azul.backends.opensearch.queries import counts_body, page_body, search_result
+from azul.backends.opensearch.queries import counts_bodies, page_body, search_result
 from azul.backends.opensearch.summary import summary_body, summary_result
 from azul.core.search import (
     SearchRequest,
@@ -96,7 +96,7 @@ class Reads:
 
     def search(self, catalog: str, request: SearchRequest) -> SearchResult:
         index = self._index(catalog, request.entity_type, aggregate=True)
-        page, counts = page_body(request), counts_body(request)
+        page, counts = page_body(request), counts_bodies(request)
         with translated(self.endpoint):
             try:
                 kept_counts = None if request.filters.all_terms() else self._kept(
@@ -105,19 +105,21 @@ class Reads:
                     [page_response] = self._msearch(index, [page])
                     built = kept_counts.built
                     if 'page' not in built:
-                        built['page'] = kept.counts_response(kept_counts.counts)
+                        # Unfiltered: the one counting search's response
+                        built['page'] = [kept.counts_response(kept_counts.counts)]
                     return search_result(request, page_response, built['page'])
-                key = self._cache_key(catalog, index, counts)
+                key = self._cache_key(catalog, index, {'counts': counts})
                 cached = self._results.get(key)
                 if cached is None:
-                    page_response, cached = self._msearch(index, [page, counts])
+                    page_response, *responses = self._msearch(index, [page, *counts])
+                    cached = {'responses': responses}
                     self._results.put(key, cached)
                 else:
                     [page_response] = self._msearch(index, [page])
             except os_errors.NotFoundError:
                 # No index yet: the answer for no documents
                 return reference_search([], request)
-        return search_result(request, page_response, cached)
+        return search_result(request, page_response, cached['responses'])
 
     def _msearch(self, index: str, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """
