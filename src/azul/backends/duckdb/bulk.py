@@ -1,0 +1,121 @@
+"""
+Bulk loads (a reindex) into the embedded backend; mixed into `DuckDBBackend`.
+"""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+import duckdb
+
+from azul.backends.duckdb import replicas as replica_sql
+
+# WAL a load into a live generation accumulates before DuckDB checkpoints
+# (see `bulk_load`)
+BULK_CHECKPOINT_THRESHOLD = '1GiB'
+
+
+class DuckDBBulkLoads:
+
+    _building: dict[str, str]
+    _local: threading.local
+    _replica_keys: dict[str, set[str]]
+    _write_lock: threading.RLock
+
+    @contextmanager
+    def bulk_load(self, catalog: str) -> Iterator[None]:
+        if catalog in self._building:
+            with self._bulk_transaction(catalog):
+                yield
+            return
+        # A checkpoint rewrites the indexes of the tables it touches, so the
+        # default threshold (a checkpoint per 16 MiB of WAL) would make every
+        # batch of a reindex pay for the size of the catalog so far
+        with self._write_lock:
+            cursor = self._cursor()
+            previous = self._checkpoint_threshold(cursor)
+            cursor.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT_THRESHOLD}'")
+        try:
+            yield
+        finally:
+            with self._write_lock:
+                self._cursor().execute(f"SET checkpoint_threshold = '{previous}'")
+        with self._write_lock:
+            self._cursor().execute('CHECKPOINT')
+
+    @contextmanager
+    def _bulk_transaction(self, catalog: str) -> Iterator[None]:
+        """
+        A load into the generation this object builds, as one transaction
+        whose commit checkpoints instead of writing the WAL. Committed batch
+        by batch, every row went to the WAL and then again, at the final
+        checkpoint, to the tables: for the fixtures 265 columns per
+        aggregate twice (issue 16). The WAL buys nothing here: a generation
+        is read only once switched to, and one that a crash interrupted is
+        dropped by the next reindex, however much of it was committed.
+        DuckDB writes the full row groups of a large transaction to the
+        file as they fill, so a catalog's load is not held in memory. The
+        write lock is held throughout: another thread's write into the
+        generation would otherwise commit beside this transaction's
+        snapshot, unseen by `load_aggregates`.
+        """
+        with self._write_lock:
+            cursor = self._cursor()
+            # The replica tables of a generation being built have no indexes
+            # yet: while nothing else writes them, which rows they have is
+            # known here, and the load appends without looking them up
+            replicas = self._replica_name(catalog)
+            fresh = self._exists(replicas) and not self._has_indexes(replicas)
+            if fresh:
+                self._replica_keys[replicas] = set(replica_sql.stored_keys(cursor, replicas))
+            previous = self._checkpoint_threshold(cursor)
+            # Joined by every write of this thread (see `_transaction`); the
+            # contributions written are not kept for reading back (see
+            # `_begin_transaction`): a catalog's worth of them
+            cursor.execute('BEGIN TRANSACTION')
+            local = self._local
+            local.in_transaction, local.touched, local.fresh = True, set(), None
+            try:
+                try:
+                    yield
+                    if fresh:
+                        # Built from all rows at once, before the checkpoint writes them
+                        self._index_replicas(cursor, catalog)
+                except BaseException:
+                    self._end_transaction()
+                    cursor.execute('ROLLBACK')
+                    raise
+                finally:
+                    self._replica_keys.pop(replicas, None)
+                self._end_transaction()
+                # Past DuckDB's `auto_checkpoint_skip_wal_threshold` (100 kB
+                # of estimated WAL), a commit that checkpoints skips the WAL.
+                # If another cursor's open transaction keeps the checkpoint
+                # from running, the commit writes the WAL as before
+                cursor.execute("SET checkpoint_threshold = '0B'")
+                try:
+                    cursor.execute('COMMIT')
+                except BaseException:
+                    with suppress(duckdb.Error):
+                        cursor.execute('ROLLBACK')
+                    raise
+            finally:
+                cursor.execute(f"SET checkpoint_threshold = '{previous}'")
+            # Whatever the commit left in the WAL
+            cursor.execute('CHECKPOINT')
+
+    def _checkpoint_threshold(self, cursor: duckdb.DuckDBPyConnection) -> str:
+        [(threshold,)] = cursor.execute("SELECT current_setting('checkpoint_threshold')"
+                                        ).fetchall()
+        return threshold
+
+    def _has_indexes(self, table: str) -> bool:
+        rows = self._cursor().execute('SELECT 1 FROM duckdb_indexes() WHERE table_name = ?',
+                                      [table]).fetchall()
+        return bool(rows)
+
+    def _index_replicas(self, cursor: duckdb.DuckDBPyConnection, catalog: str) -> None:
+        name = self._replica_name(catalog)
+        if self._exists(name):
+            for statement in replica_sql.index_statements(name):
+                cursor.execute(statement)
