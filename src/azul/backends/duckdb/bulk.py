@@ -14,6 +14,13 @@ from azul.backends.duckdb import replicas as replica_sql
 # (see `bulk_load`)
 BULK_CHECKPOINT_THRESHOLD = '1GiB'
 
+# DuckDB's threads while a load into a generation being built runs (None:
+# as configured). An INSERT of a batch of aggregates from Arrow took a
+# third less CPU with one thread than with two: its batches are a few
+# thousand rows, too few to share out, and the second thread's share is
+# mostly overhead. The commit's checkpoint runs with the configured threads
+BULK_THREADS: int | None = 1
+
 
 class DuckDBBulkLoads:
 
@@ -69,6 +76,9 @@ class DuckDBBulkLoads:
             if fresh:
                 self._replica_keys[replicas] = set(replica_sql.stored_keys(cursor, replicas))
             previous = self._checkpoint_threshold(cursor)
+            threads = self._setting(cursor, 'threads')
+            if BULK_THREADS is not None:
+                cursor.execute(f'SET threads = {BULK_THREADS}')
             # Joined by every write of this thread (see `_transaction`); the
             # contributions written are not kept for reading back (see
             # `_begin_transaction`): a catalog's worth of them
@@ -92,6 +102,7 @@ class DuckDBBulkLoads:
                 # of estimated WAL), a commit that checkpoints skips the WAL.
                 # If another cursor's open transaction keeps the checkpoint
                 # from running, the commit writes the WAL as before
+                cursor.execute(f'SET threads = {threads}')
                 cursor.execute("SET checkpoint_threshold = '0B'")
                 try:
                     cursor.execute('COMMIT')
@@ -100,14 +111,17 @@ class DuckDBBulkLoads:
                         cursor.execute('ROLLBACK')
                     raise
             finally:
+                cursor.execute(f'SET threads = {threads}')
                 cursor.execute(f"SET checkpoint_threshold = '{previous}'")
             # Whatever the commit left in the WAL
             cursor.execute('CHECKPOINT')
 
     def _checkpoint_threshold(self, cursor: duckdb.DuckDBPyConnection) -> str:
-        [(threshold,)] = cursor.execute("SELECT current_setting('checkpoint_threshold')"
-                                        ).fetchall()
-        return threshold
+        return self._setting(cursor, 'checkpoint_threshold')
+
+    def _setting(self, cursor: duckdb.DuckDBPyConnection, name: str) -> str:
+        [(value,)] = cursor.execute('SELECT current_setting(?)', [name]).fetchall()
+        return value
 
     def _has_indexes(self, table: str) -> bool:
         rows = self._cursor().execute('SELECT 1 FROM duckdb_indexes() WHERE table_name = ?',
