@@ -1,7 +1,8 @@
 """
 `DuckDBBackend.bulk_load` into a generation being built: one transaction,
 committed at the end of the load (its commit checkpoints instead of writing
-the WAL); into a live generation, every write commits as before.
+the WAL), or, past `BULK_TRANSACTION_BYTES`, along the way too; into a live
+generation, every write commits as before.
 """
 import threading
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import duckdb
 import pytest
 
 from azul.backends.base import Replica
+from azul.backends.duckdb import bulk
 from azul.backends.duckdb.backend import DuckDBBackend
 from azul.core.documents import Aggregate, BundleFQID, Contribution, IndexedAggregate
 from azul.core.fields import FieldRegistry
@@ -126,3 +128,23 @@ def test_a_load_into_a_live_generation_commits_every_write(backend):
         assert _from_another_thread(_contributions, backend, 'e1') == 1
         _load(backend, 'e2')
     assert backend.count(CATALOG, 'files') == 2
+
+
+def test_a_large_load_into_a_new_generation_commits_along_the_way(backend, monkeypatch):
+    # Past the limit, each write commits what the load holds
+    monkeypatch.setattr(bulk, 'BULK_TRANSACTION_BYTES', 0)
+    backend.begin_generation(CATALOG, ['files'], FieldRegistry(()))
+    with backend.bulk_load(CATALOG):
+        _load(backend, 'e1')
+        assert _from_another_thread(_contributions, backend, 'e1') == 1
+        # Not within a caller's transaction, which stays whole
+        with backend.transaction():
+            _load(backend, 'e2')
+            assert _from_another_thread(_contributions, backend, 'e2') == 0
+        # Committed by the next write out of it
+        _load(backend, 'e3')
+        assert _from_another_thread(_contributions, backend, 'e2') == 1
+    backend.switch_generation(CATALOG)
+    assert backend.count(CATALOG, 'files') == 3
+    assert ([r.entity_id for r in backend.scan_replicas(CATALOG, ['e1', 'e2', 'e3'])]
+            == ['e1', 'e2', 'e3'])

@@ -187,9 +187,15 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
         # wait rather than conflict with it (and the indexer's optimistic
         # concurrency never sees a race within it)
         with self._write_lock:
-            if getattr(self._local, 'in_transaction', False):
-                # Within another: that one's end commits
-                yield
+            local = self._local
+            if getattr(local, 'in_transaction', False):
+                # Within another: that one's end commits (and a bulk load's
+                # commits within wait for this block's end, see `_bulk_written`)
+                local.nested = getattr(local, 'nested', 0) + 1
+                try:
+                    yield
+                finally:
+                    local.nested -= 1
                 return
             cursor = self._cursor()
             cursor.execute('BEGIN TRANSACTION')
@@ -491,7 +497,9 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
 
     def load_contributions(self, catalog: str, contributions: Sequence[Contribution]) -> int:
         # Nothing to replace, so no search of the table for the ids
-        return self._insert_contributions(catalog, contributions, upsert=False)
+        written = self._insert_contributions(catalog, contributions, upsert=False)
+        self._bulk_written()
+        return written
 
     def _insert_contributions(self, catalog: str, contributions: Iterable[Contribution],
                               upsert: bool) -> int:
@@ -591,7 +599,9 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
             # Replicas change no aggregate, so the content version stays: a
             # cached manifest is only stale once the aggregates that lead to
             # the new replicas are written, which touches it
-            return replica_sql.write(cursor, name, replicas, self._replica_keys.get(name))
+            written = replica_sql.write(cursor, name, replicas, self._replica_keys.get(name))
+        self._bulk_written()
+        return written
 
     def scan_replicas(self, catalog: str, hub_ids: Sequence[str],
                       entity_ids: Sequence[str] = (), *,
@@ -662,6 +672,7 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
             if fresh:
                 table = self._packing(cursor, table, fresh)
                 AggregateWriter(cursor, table).insert(fresh)
+        self._bulk_written()
         return [d.entity_id for d in documents if d.entity_id in stored]
 
     def _zdict(self, zdict_id: int) -> bytes:
