@@ -49,6 +49,7 @@ from azul.backends.duckdb import contributions as packing
 from azul.backends.duckdb import replicas as replica_sql
 from azul.backends.duckdb import sql, zdicts
 from azul.backends.duckdb.bitmap_store import BITMAP_LIMIT, BITMAP_MIN_ROWS, BitmapStore
+from azul.backends.duckdb.bulk import DuckDBBulkLoads
 from azul.backends.duckdb.cache import CACHE_SIZE, ResultCache
 from azul.backends.duckdb.columnar import load_columns
 from azul.backends.duckdb.contributions import contribution_inner_table
@@ -70,14 +71,11 @@ from azul.errors import BadRequestError, ServiceUnavailableError
 # Tries of `close` while another thread's call is running, 100 ms apart
 CLOSE_ATTEMPTS = 50
 
-# WAL a reindex accumulates before DuckDB checkpoints (see `bulk_load`)
-BULK_CHECKPOINT_THRESHOLD = '1GiB'
-
 # The `entity_type` under which a catalog's replica table is registered
 REPLICA_ENTITY_TYPE = '__replica'
 
 
-class DuckDBBackend(DuckDBReads, SearchBackend):
+class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
 
     def __init__(self, path: Path | str, prefix: str, deployment: str,
                  memory_limit: str | None = None, result_cache: bool = True,
@@ -189,9 +187,15 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
         # wait rather than conflict with it (and the indexer's optimistic
         # concurrency never sees a race within it)
         with self._write_lock:
-            if getattr(self._local, 'in_transaction', False):
-                # Within another: that one's end commits
-                yield
+            local = self._local
+            if getattr(local, 'in_transaction', False):
+                # Within another: that one's end commits (and a bulk load's
+                # commits within wait for this block's end, see `_bulk_written`)
+                local.nested = getattr(local, 'nested', 0) + 1
+                try:
+                    yield
+                finally:
+                    local.nested -= 1
                 return
             cursor = self._cursor()
             cursor.execute('BEGIN TRANSACTION')
@@ -434,49 +438,6 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
             self._tables.clear()
             return read()
 
-    @contextmanager
-    def bulk_load(self, catalog: str) -> Iterator[None]:
-        # A checkpoint rewrites the indexes of the tables it touches, so the
-        # default threshold (a checkpoint per 16 MiB of WAL) would make every
-        # batch of a reindex pay for the size of the catalog so far
-        with self._write_lock:
-            cursor = self._cursor()
-            [(previous,)] = cursor.execute("SELECT current_setting('checkpoint_threshold')"
-                                           ).fetchall()
-            cursor.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT_THRESHOLD}'")
-            # The replica tables of a generation being built have no indexes
-            # yet: while nothing else writes them, which rows they have is
-            # known here, and the load appends without looking them up
-            replicas = self._replica_name(catalog)
-            fresh = (catalog in self._building and self._exists(replicas)
-                     and not self._has_indexes(replicas))
-            if fresh:
-                self._replica_keys[replicas] = set(replica_sql.stored_keys(cursor, replicas))
-        try:
-            yield
-        finally:
-            with self._write_lock:
-                self._replica_keys.pop(replicas, None)
-                cursor = self._cursor()
-                cursor.execute(f"SET checkpoint_threshold = '{previous}'")
-        with self._write_lock:
-            if fresh:
-                # Built from all rows at once, before the checkpoint writes them
-                with self._transaction() as cursor:
-                    self._index_replicas(cursor, catalog)
-            self._cursor().execute('CHECKPOINT')
-
-    def _has_indexes(self, table: str) -> bool:
-        rows = self._cursor().execute('SELECT 1 FROM duckdb_indexes() WHERE table_name = ?',
-                                      [table]).fetchall()
-        return bool(rows)
-
-    def _index_replicas(self, cursor: duckdb.DuckDBPyConnection, catalog: str) -> None:
-        name = self._replica_name(catalog)
-        if self._exists(name):
-            for statement in replica_sql.index_statements(name):
-                cursor.execute(statement)
-
     def delete_indices(self, catalog: str) -> None:
         self._building.pop(catalog, None)
         self._written.pop(catalog, None)
@@ -536,7 +497,9 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
 
     def load_contributions(self, catalog: str, contributions: Sequence[Contribution]) -> int:
         # Nothing to replace, so no search of the table for the ids
-        return self._insert_contributions(catalog, contributions, upsert=False)
+        written = self._insert_contributions(catalog, contributions, upsert=False)
+        self._bulk_written()
+        return written
 
     def _insert_contributions(self, catalog: str, contributions: Iterable[Contribution],
                               upsert: bool) -> int:
@@ -636,7 +599,9 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
             # Replicas change no aggregate, so the content version stays: a
             # cached manifest is only stale once the aggregates that lead to
             # the new replicas are written, which touches it
-            return replica_sql.write(cursor, name, replicas, self._replica_keys.get(name))
+            written = replica_sql.write(cursor, name, replicas, self._replica_keys.get(name))
+        self._bulk_written()
+        return written
 
     def scan_replicas(self, catalog: str, hub_ids: Sequence[str],
                       entity_ids: Sequence[str] = (), *,
@@ -707,6 +672,7 @@ class DuckDBBackend(DuckDBReads, SearchBackend):
             if fresh:
                 table = self._packing(cursor, table, fresh)
                 AggregateWriter(cursor, table).insert(fresh)
+        self._bulk_written()
         return [d.entity_id for d in documents if d.entity_id in stored]
 
     def _zdict(self, zdict_id: int) -> bytes:
