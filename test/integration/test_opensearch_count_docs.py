@@ -7,8 +7,6 @@ folded into a new epoch. Expected counts are worked out by hand from the
 documents of `test_opensearch_kept_counts`.
 """
 import threading
-import uuid
-from collections.abc import Iterator
 
 import attrs
 import pytest
@@ -30,7 +28,7 @@ from test_opensearch_kept_counts import (
     _same,
 )
 
-from azul.backends.opensearch import OpenSearchBackend, count_docs
+from azul.backends.opensearch import count_docs
 from azul.core.documents import IndexedAggregate
 from azul.errors import AzulError
 
@@ -40,22 +38,6 @@ pytestmark = pytest.mark.opensearch
 TWO = {'valid': True, 'leases': {}, 'total': 2,
        'terms': {'fileFormat\t"bam"': 2, 'organ\t"brain"': 2, 'organ\t"liver"': 1},
        'sums': {'fileSize': 30}}
-
-
-@pytest.fixture
-def deployment(es_endpoint) -> Iterator[str]:
-    name = 't' + uuid.uuid4().hex[:10]
-    yield name
-    cleanup = OpenSearchBackend(es_endpoint, prefix='azul', deployment=name)
-    cleanup.drop_deployment()
-    cleanup.close()
-
-
-@pytest.fixture
-def raw(es_endpoint) -> Iterator[OpenSearch]:
-    client = OpenSearch([es_endpoint])
-    yield client
-    client.close()
 
 
 def _state(raw: OpenSearch, deployment: str) -> dict:

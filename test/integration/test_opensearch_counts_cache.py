@@ -4,12 +4,9 @@ repeated counts are not searched again, and after every kind of change, made
 by the reading object or by another one (another process), the answers are
 those of the reference semantics, never the cached ones from before.
 """
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from backend_data import CATALOG, ENTITY_TYPE, documents, registry
-from opensearchpy import OpenSearch
 
 from azul.backends.base import AggregateWrite, index_name
 from azul.backends.opensearch import OpenSearchBackend
@@ -29,22 +26,6 @@ from azul.errors import AzulError
 pytestmark = pytest.mark.opensearch
 
 REGISTRY = registry()
-
-
-@pytest.fixture
-def deployment(es_endpoint) -> Iterator[str]:
-    name = 't' + uuid.uuid4().hex[:10]
-    yield name
-    cleanup = OpenSearchBackend(es_endpoint, prefix='azul', deployment=name)
-    cleanup.drop_deployment()
-    cleanup.close()
-
-
-@pytest.fixture
-def raw(es_endpoint) -> Iterator[OpenSearch]:
-    client = OpenSearch([es_endpoint])
-    yield client
-    client.close()
 
 
 def _backend(es_endpoint: str, deployment: str, **kwargs) -> OpenSearchBackend:

@@ -9,7 +9,6 @@ counts at its end, and a new generation starts from its own counts.
 import json
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from opensearchpy import OpenSearch
@@ -72,22 +71,6 @@ C = _doc('c', None, [], 5)
 D = _doc('d', 'loom', ['liver'], None)
 # B changed
 B2 = _doc('b', 'loom', ['lung'], 7)
-
-
-@pytest.fixture
-def deployment(es_endpoint) -> Iterator[str]:
-    name = 't' + uuid.uuid4().hex[:10]
-    yield name
-    cleanup = OpenSearchBackend(es_endpoint, prefix='azul', deployment=name)
-    cleanup.drop_deployment()
-    cleanup.close()
-
-
-@pytest.fixture
-def raw(es_endpoint) -> Iterator[OpenSearch]:
-    client = OpenSearch([es_endpoint])
-    yield client
-    client.close()
 
 
 def _backend(es_endpoint: str, deployment: str, **kwargs) -> OpenSearchBackend:

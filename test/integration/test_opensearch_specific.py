@@ -45,13 +45,6 @@ def os_backend(es_endpoint) -> Iterator[OpenSearchBackend]:
         backend.close()
 
 
-@pytest.fixture
-def raw(es_endpoint) -> Iterator[OpenSearch]:
-    client = OpenSearch([es_endpoint])
-    yield client
-    client.close()
-
-
 def _index(backend: OpenSearchBackend, entity_type: str = ENTITY_TYPE,
            aggregate: bool = True) -> str:
     return index_name(backend.prefix, backend.deployment, CATALOG, entity_type, aggregate)
