@@ -4,21 +4,16 @@ committed at the end of the load (its commit checkpoints instead of writing
 the WAL), or, past `BULK_TRANSACTION_BYTES`, along the way too; into a live
 generation, every write commits as before.
 """
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
+from duckdb_rounds import CATALOG, file_round, from_another_thread
 
-from azul.backends.base import Replica
 from azul.backends.duckdb import bulk
 from azul.backends.duckdb.backend import DuckDBBackend
-from azul.core.documents import Aggregate, BundleFQID, Contribution, IndexedAggregate
 from azul.core.fields import FieldRegistry
-
-CATALOG = 'test'
-V1 = '2020-01-01T00:00:00.000000Z'
 
 
 @pytest.fixture
@@ -38,29 +33,14 @@ def backend(path) -> Iterator[DuckDBBackend]:
 
 def _load(backend: DuckDBBackend, entity_id: str) -> None:
     """As a reindex writes one bundle's worth: replicas, contributions, an aggregate."""
-    bundle = BundleFQID('b-' + entity_id, V1)
-    backend.write_replicas(CATALOG, [Replica('file', entity_id, {'name': entity_id}, 'src',
-                                             (entity_id,))])
-    backend.load_contributions(CATALOG, [Contribution(
-        entity_type='files', entity_id=entity_id, bundle=bundle, source='src', deleted=False,
-        contents={'files': [{'document_id': entity_id}]})])
-    aggregate = Aggregate(entity_type='files', entity_id=entity_id,
-                          contents={'files': [{'document_id': entity_id}]},
-                          bundles=(bundle,), sources=('src',), num_contributions=1)
-    taken = backend.load_aggregates(CATALOG, 'files', [IndexedAggregate(aggregate, {})])
-    assert taken == []
+    replica, contribution, aggregate = file_round(entity_id)
+    backend.write_replicas(CATALOG, [replica])
+    backend.load_contributions(CATALOG, [contribution])
+    assert backend.load_aggregates(CATALOG, 'files', [aggregate]) == []
 
 
 def _contributions(backend: DuckDBBackend, entity_id: str) -> int:
     return len(backend.read_contributions(CATALOG, 'files', [entity_id]))
-
-
-def _from_another_thread(function, *args):
-    result = []
-    thread = threading.Thread(target=lambda: result.append(function(*args)))
-    thread.start()
-    thread.join()
-    return result[0]
 
 
 def _rows(path: Path) -> dict[str, int]:
@@ -85,8 +65,8 @@ def test_a_load_into_a_new_generation_is_one_transaction(backend, path):
         # This thread's reads see the load's writes (the indexer folds
         # again what a notification took), other threads' none yet
         assert _contributions(backend, 'e1') == 1
-        assert _from_another_thread(_contributions, backend, 'e1') == 0
-    assert _from_another_thread(_contributions, backend, 'e2') == 1
+        assert from_another_thread(_contributions, backend, 'e1') == 0
+    assert from_another_thread(_contributions, backend, 'e2') == 1
     backend.switch_generation(CATALOG)
     assert backend.count(CATALOG, 'files') == 2
     assert [r.entity_id for r in backend.scan_replicas(CATALOG, ['e1', 'e2'])] == ['e1', 'e2']
@@ -113,19 +93,19 @@ def test_a_load_into_a_new_generation_that_raises_leaves_none_of_it(backend, pat
             _load(backend, 'e2')
             raise ZeroDivisionError
     assert _contributions(backend, 'e1') == 0
-    assert _from_another_thread(_contributions, backend, 'e1') == 0
+    assert from_another_thread(_contributions, backend, 'e1') == 0
     # The reindex abandons the generation; until then it is as created
     assert set(_rows(path).values()) == {0}
     # And this thread writes on, each write its own transaction again
     _load(backend, 'e3')
-    assert _from_another_thread(_contributions, backend, 'e3') == 1
+    assert from_another_thread(_contributions, backend, 'e3') == 1
 
 
 def test_a_load_into_a_live_generation_commits_every_write(backend):
     with backend.bulk_load(CATALOG):
         _load(backend, 'e1')
         # Durable, and seen, as soon as written
-        assert _from_another_thread(_contributions, backend, 'e1') == 1
+        assert from_another_thread(_contributions, backend, 'e1') == 1
         _load(backend, 'e2')
     assert backend.count(CATALOG, 'files') == 2
 
@@ -136,14 +116,14 @@ def test_a_large_load_into_a_new_generation_commits_along_the_way(backend, monke
     backend.begin_generation(CATALOG, ['files'], FieldRegistry(()))
     with backend.bulk_load(CATALOG):
         _load(backend, 'e1')
-        assert _from_another_thread(_contributions, backend, 'e1') == 1
+        assert from_another_thread(_contributions, backend, 'e1') == 1
         # Not within a caller's transaction, which stays whole
         with backend.transaction():
             _load(backend, 'e2')
-            assert _from_another_thread(_contributions, backend, 'e2') == 0
+            assert from_another_thread(_contributions, backend, 'e2') == 0
         # Committed by the next write out of it
         _load(backend, 'e3')
-        assert _from_another_thread(_contributions, backend, 'e2') == 1
+        assert from_another_thread(_contributions, backend, 'e2') == 1
     backend.switch_generation(CATALOG)
     assert backend.count(CATALOG, 'files') == 3
     assert ([r.entity_id for r in backend.scan_replicas(CATALOG, ['e1', 'e2', 'e3'])]

@@ -7,6 +7,7 @@ those of the reference semantics, never the cached ones from before.
 
 import pytest
 from backend_data import CATALOG, ENTITY_TYPE, documents, registry
+from opensearch_probes import Searches
 
 from azul.backends.base import AggregateWrite, index_name
 from azul.backends.opensearch import OpenSearchBackend
@@ -44,28 +45,6 @@ SUMMARY = SummaryRequest(ENTITY_TYPE, Filters(), (
     Terms('formats', REGISTRY['fileFormat'], sums=(REGISTRY['fileSize'],)),
 ))
 
-
-class Searches:
-    """The number of searches each multi-search and search of a backend sends."""
-
-    def __init__(self, backend: OpenSearchBackend, monkeypatch):
-        self.sent: list[int] = []
-        msearch, search = backend._reader.msearch, backend._reader.search
-
-        def counting_msearch(body, **kwargs):
-            self.sent.append(len(body) // 2)
-            return msearch(body=body, **kwargs)
-
-        def counting_search(**kwargs):
-            self.sent.append(1)
-            return search(**kwargs)
-
-        monkeypatch.setattr(backend._reader, 'msearch', counting_msearch)
-        monkeypatch.setattr(backend._reader, 'search', counting_search)
-
-    def take(self) -> list[int]:
-        sent, self.sent = self.sent, []
-        return sent
 
 
 def _write(backend: OpenSearchBackend, docs: list[IndexedAggregate]) -> None:

@@ -11,6 +11,7 @@ import time
 import uuid
 
 import pytest
+from opensearch_probes import Searches
 from opensearchpy import OpenSearch
 
 from azul.backends.base import AggregateWrite, index_name
@@ -167,28 +168,6 @@ def _grouped(raw: OpenSearch, deployment: str) -> dict:
     assert source['spec'] == SPEC and source['refused'] == []
     return source['grouped']
 
-
-class Searches:
-    """The searches a backend sends, per multi-search or search."""
-
-    def __init__(self, backend: OpenSearchBackend, monkeypatch):
-        self.sent: list[int] = []
-        msearch, search = backend._reader.msearch, backend._reader.search
-
-        def counting_msearch(body, **kwargs):
-            self.sent.append(len(body) // 2)
-            return msearch(body=body, **kwargs)
-
-        def counting_search(**kwargs):
-            self.sent.append(1)
-            return search(**kwargs)
-
-        monkeypatch.setattr(backend._reader, 'msearch', counting_msearch)
-        monkeypatch.setattr(backend._reader, 'search', counting_search)
-
-    def take(self) -> list[int]:
-        sent, self.sent = self.sent, []
-        return sent
 
 
 def _same(backend: OpenSearchBackend, searched: OpenSearchBackend,
