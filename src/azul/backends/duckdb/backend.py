@@ -207,13 +207,16 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
                 cursor.execute('ROLLBACK')
                 raise
             self._end_transaction()
-            try:
-                cursor.execute('COMMIT')
-            except BaseException:
-                # Nothing was written; the cursor must not stay in the transaction
-                with suppress(duckdb.Error):
-                    cursor.execute('ROLLBACK')
-                raise
+            self._commit(cursor)
+
+    def _commit(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        try:
+            cursor.execute('COMMIT')
+        except BaseException:
+            # Nothing was written; the cursor must not stay in the transaction
+            with suppress(duckdb.Error):
+                cursor.execute('ROLLBACK')
+            raise
 
     def _begin_transaction(self) -> None:
         local = self._local

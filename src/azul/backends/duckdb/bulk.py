@@ -4,7 +4,7 @@ Bulk loads (a reindex) into the embedded backend; mixed into `DuckDBBackend`.
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 import duckdb
 
@@ -116,12 +116,7 @@ class DuckDBBulkLoads:
                 # from running, the commit writes the WAL as before
                 cursor.execute(f'SET threads = {threads}')
                 cursor.execute("SET checkpoint_threshold = '0B'")
-                try:
-                    cursor.execute('COMMIT')
-                except BaseException:
-                    with suppress(duckdb.Error):
-                        cursor.execute('ROLLBACK')
-                    raise
+                self._commit(cursor)
             finally:
                 cursor.execute(f'SET threads = {threads}')
                 cursor.execute(f"SET checkpoint_threshold = '{previous}'")
