@@ -180,6 +180,21 @@ def assembled(spec: Sequence[str], sources: Sequence[Mapping[str, Any]]) -> dict
     return {'total': total, 'terms': terms, 'sums': sums, 'grouped': grouped}
 
 
+def _count(counts: dict[str, int], key: str, change: int) -> bool:
+    """
+    Apply a change to a count, dropping it at zero (an aggregation lists no
+    empty bucket); False if the count would go below zero.
+    """
+    n = counts.get(key, 0) + change
+    if n < 0:
+        return False
+    elif n:
+        counts[key] = n
+    else:
+        counts.pop(key, None)
+    return True
+
+
 def _added(old: int | None, change: int | None) -> int | None:
     if old is None or change is None:
         return None
@@ -199,14 +214,8 @@ def applied(counts: Mapping[str, Any], deltas: Sequence[Mapping[str, Any]],
     for delta in deltas:
         total += delta['total']
         for term, change in delta['terms'].items():
-            n = terms.get(term, 0) + change
-            if n < 0:
+            if not _count(terms, term, change):
                 return None
-            elif n:
-                terms[term] = n
-            else:
-                # A terms aggregation lists no empty bucket
-                del terms[term]
         for prop, change in delta['sums'].items():
             # Only the sums counted are kept
             if prop in sums:
@@ -219,14 +228,8 @@ def applied(counts: Mapping[str, Any], deltas: Sequence[Mapping[str, Any]],
             for entry, change in changes.items():
                 if summed:
                     group[entry] = _added(group.get(entry, 0), change)
-                    continue
-                n = group.get(entry, 0) + change
-                if n < 0:
+                elif not _count(group, entry, change):
                     return None
-                elif n:
-                    group[entry] = n
-                else:
-                    del group[entry]
     if total < 0 or len(terms) > max_terms:
         return None
     for key, group in grouped.items():
