@@ -87,12 +87,13 @@ class DuckDBBulkLoads:
             threads = self._setting(cursor, 'threads')
             if BULK_THREADS is not None:
                 cursor.execute(f'SET threads = {BULK_THREADS}')
-            # Joined by every write of this thread (see `_transaction`); the
-            # contributions written are not kept for reading back (see
-            # `_begin_transaction`): a catalog's worth of them
-            # For the commits within (see `_bulk_written`), as for a load into a live generation
+            # For the commits within (see `_bulk_written`), as for a load
+            # into a live generation
             cursor.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT_THRESHOLD}'")
             cursor.execute('BEGIN TRANSACTION')
+            # Joined by every write of this thread (see `_transaction`); the
+            # contributions written are not kept for reading back (no
+            # `fresh`, unlike `_begin_transaction`): a catalog's worth of them
             local = self._local
             local.in_transaction, local.touched, local.fresh = True, set(), None
             local.bulk_memory = _table_memory(cursor)
