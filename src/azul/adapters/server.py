@@ -38,6 +38,7 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlsplit
 
+import attrs
 from chalice import Chalice
 from chalice.config import Config as ChaliceConfig
 from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
@@ -145,6 +146,12 @@ def worker_pool(config: Config) -> LivePool | None:
     return LivePool(config, processes) if processes >= 2 else None
 
 
+@attrs.frozen
+class _RouteTable:
+    routes: Mapping[str, frozenset[str]]
+    matcher: RouteMatcher
+
+
 class _GatewayPool:
     """
     Chalice keeps the request being handled on the app object, so one app
@@ -156,9 +163,18 @@ class _GatewayPool:
         self.factory = factory
         self.free: queue.SimpleQueue[LocalGateway] = queue.SimpleQueue()
         self.config = ChaliceConfig(chalice_stage='local', config_from_disk={})
-        # The routes of the app, path → methods, known once an app was made
-        self.routes: Mapping[str, frozenset[str]] = {}
-        self.matcher = RouteMatcher([])
+        # The routes of the apps and their matcher, known once an app was made.
+        # One attribute assigned in one statement: a request made concurrently
+        # with the first app's must never see the routes without the matcher.
+        self._table: _RouteTable | None = None
+
+    @property
+    def routes(self) -> Mapping[str, frozenset[str]]:
+        return self._table.routes
+
+    @property
+    def matcher(self) -> RouteMatcher:
+        return self._table.matcher
 
     @contextlib.contextmanager
     def borrow(self) -> Iterator[LocalGateway]:
@@ -166,9 +182,9 @@ class _GatewayPool:
             gateway = self.free.get_nowait()
         except queue.Empty:
             app = self.factory()
-            if not self.routes:
-                self.routes = {path: frozenset(methods) for path, methods in app.routes.items()}
-                self.matcher = RouteMatcher(list(self.routes))
+            if self._table is None:
+                routes = {path: frozenset(methods) for path, methods in app.routes.items()}
+                self._table = _RouteTable(routes, RouteMatcher(list(routes)))
             gateway = LocalGateway(app, self.config)
         try:
             yield gateway
