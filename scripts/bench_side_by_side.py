@@ -6,10 +6,15 @@ loaded by bench_backends (`--reuse`, the same `--docs`). Prints one JSON line
 per measure:
 
   {"measure": "page_sorted", "docs": 1000000,
-   "duckdb": {"p50_ms": .., "p95_ms": .., "cpu_p50_ms": ..},
-   "opensearch": {"p50_ms": .., "p95_ms": .., "node_cpu_ms": .., "client_cpu_p50_ms": ..},
+   "duckdb": {"p50_ms": .., "p95_ms": .., "cpu_p50_ms": .., "first_ms": ..},
+   "opensearch": {"p50_ms": .., "p95_ms": .., "node_cpu_ms": .., "client_cpu_p50_ms": ..,
+                  "first_ms": ..},
    "p95_ratio": .., "load_avg": [..]}
 
+`first_ms` is a measure's first call, before the repetitions: it finds the
+deep pages' cursors, and on DuckDB a filtered one starts the build of the
+content version's bitmaps, which the repetitions then wait for
+(`bench_backends.settle`), so that they measure the steady state.
 `cpu_p50_ms` is this process's CPU time for a DuckDB call (all its threads);
 `node_cpu_ms` the OpenSearch node's CPU time per call (averaged over the
 repetitions, while the node does nothing else: DuckDB runs in this
@@ -32,10 +37,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from azul import collector  # noqa: E402
 from azul.backends.duckdb import DuckDBBackend  # noqa: E402
 from azul.backends.opensearch import OpenSearchBackend  # noqa: E402
 from azul_dev import benchdata  # noqa: E402
-from bench_backends import CATALOG, percentile, portal_mix  # noqa: E402
+from bench_backends import CATALOG, percentile, portal_mix, settle  # noqa: E402
 from bench_opensearch_cpu import _fresh_node_cpu  # noqa: E402
 
 
@@ -62,13 +68,20 @@ def main() -> None:
             raise SystemExit(f'{type(backend).__name__}: {count} documents, not {args.docs}')
     registry = benchdata.registry()
     duck_mix, search_mix = portal_mix(duck, registry), portal_mix(search, registry)
+    # As `azul serve` does once started (see bench_backends)
+    collector.freeze_held()
     only = args.measures.split(',') if args.measures else None
     for measure in duck_mix:
         if only is not None and measure not in only:
             continue
-        # Warm-up: the cursors of deep pages, caches
+        # Warm-up, timed apart: the cursors of deep pages, caches, DuckDB's bitmaps
+        start = time.perf_counter()
         duck_mix[measure]()
+        duck_first = (time.perf_counter() - start) * 1000
+        settle(duck)
+        start = time.perf_counter()
         search_mix[measure]()
+        search_first = (time.perf_counter() - start) * 1000
         load = [os.getloadavg()[0]]
         duck_times, duck_cpu, search_times, search_cpu = [], [], [], []
         node_cpu = _fresh_node_cpu(search)
@@ -88,11 +101,13 @@ def main() -> None:
             'measure': measure, 'docs': args.docs, 'cached': args.cached,
             'duckdb': {'p50_ms': round(statistics.median(duck_times), 1),
                        'p95_ms': round(duck_p95, 1),
-                       'cpu_p50_ms': round(statistics.median(duck_cpu), 1)},
+                       'cpu_p50_ms': round(statistics.median(duck_cpu), 1),
+                       'first_ms': round(duck_first, 1)},
             'opensearch': {'p50_ms': round(statistics.median(search_times), 1),
                            'p95_ms': round(search_p95, 1),
                            'node_cpu_ms': round(node_cpu * 1000 / args.repeat, 1),
-                           'client_cpu_p50_ms': round(statistics.median(search_cpu), 1)},
+                           'client_cpu_p50_ms': round(statistics.median(search_cpu), 1),
+                           'first_ms': round(search_first, 1)},
             'p95_ratio': round(search_p95 / duck_p95, 2),
             'load_avg': [round(v, 1) for v in load],
         }), flush=True)

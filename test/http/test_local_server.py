@@ -3,6 +3,7 @@ The local server end to end over real HTTP: notifications posted to the
 indexer routes become searchable through the service routes, via the durable
 local queue, which survives a restart with work pending.
 """
+import gc
 import json
 import time
 import urllib.error
@@ -412,3 +413,35 @@ def test_rebound_host_names_are_refused(tmp_path, headers, message):
     finally:
         indexer.set_runtime(None)
         runtime.close()
+
+
+def test_a_serving_process_leaves_its_startup_heap_out_of_the_collector(tmp_path):
+    # `serve` and the demo start with freeze=True: what the process holds once
+    # ready is frozen (skipped by the collector's passes) until the server stops
+    gc.unfreeze()
+    runtime = Runtime(config('duckdb', tmp_path, 't' + uuid.uuid4().hex[:10], None))
+    server = LocalServer(runtime, '127.0.0.1', 0, worker=False)
+    try:
+        assert gc.get_freeze_count() == 0
+        server.start(freeze=True)
+        try:
+            # The apps' modules at least: thousands of objects, checked loosely
+            assert gc.get_freeze_count() > 10_000
+            status, body = request(f'{server.url}/index/projects?catalog=live')
+            assert status == 200, body
+        finally:
+            server.stop()
+        assert gc.get_freeze_count() == 0
+    finally:
+        runtime.backend.drop_deployment()
+        runtime.close()
+        gc.unfreeze()
+
+
+def test_a_server_started_without_freeze_leaves_the_collector_alone(setup):
+    gc.unfreeze()
+    server = setup(worker=False)
+    try:
+        assert gc.get_freeze_count() == 0
+    finally:
+        server.stop()

@@ -3,7 +3,9 @@ Settings on AWS Lambda: which apply where, the environment generated for a
 deployment's functions, and secrets read from Secrets Manager (moto).
 Expected values are literals from the deployment files and README.
 """
+import gc
 import json
+import os
 import uuid
 
 import boto3
@@ -11,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from azul.adapters.aws_secrets import secret_id, with_secrets
+from azul.adapters.runtime_holder import RuntimeHolder
 from azul.config import SETTINGS, Config
 from azul.deploy.environment import deployment_settings, lambda_environment
 from azul.errors import ConfigError
@@ -200,3 +203,24 @@ def test_service_account_key_is_validated_without_echoing_it():
         with pytest.raises(ConfigError, match=message) as e:
             Config.from_env(_lambda_env(AZUL_GOOGLE_SERVICE_ACCOUNT=bad))
         assert 'PRIVATE' not in str(e.value)
+
+
+def test_a_function_freezes_what_its_first_invocation_built(monkeypatch):
+    # A Lambda function's process serves invocation after invocation: once its
+    # runtime is built, what it holds is left out of the collector's passes
+    for name in list(os.environ):
+        if name.startswith('AZUL_'):
+            monkeypatch.delenv(name)
+    for name, value in {**_lambda_env(), 'AWS_ACCESS_KEY_ID': 'testing',
+                        'AWS_SECRET_ACCESS_KEY': 'testing'}.items():
+        monkeypatch.setenv(name, value)
+    gc.unfreeze()
+    try:
+        with mock_aws():
+            holder = RuntimeHolder()
+            assert gc.get_freeze_count() == 0
+            runtime = holder.get()
+            assert gc.get_freeze_count() > 10_000
+            assert holder.get() is runtime
+    finally:
+        gc.unfreeze()

@@ -244,7 +244,7 @@ def run(config: Config, port: int | None = None) -> int:
     for catalog in anvil:
         index_demo(runtime, None, catalog=catalog)
     server = LocalServer(runtime, config.host, port or config.port)
-    server.start()
+    server.start(freeze=True)
     catalog = config.default_catalog
     print(examples(server.url, catalog.name, sample_notification(runtime),
                    [c.name for c in anvil]))

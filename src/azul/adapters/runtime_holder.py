@@ -2,6 +2,7 @@
 import os
 import threading
 
+from azul import collector
 from azul.config import on_lambda
 from azul.runtime import Runtime
 
@@ -24,8 +25,13 @@ class RuntimeHolder:
         with self._lock:
             if self._runtime is None:
                 env = os.environ
-                if on_lambda(env):
+                lambda_function = on_lambda(env)
+                if lambda_function:
                     from azul.adapters.aws_secrets import with_secrets
                     env = with_secrets(env)
                 self._runtime = Runtime.from_env(env)
+                if lambda_function:
+                    # A function's process serves invocation after invocation
+                    # with what its first one built (see `collector.freeze_held`)
+                    collector.freeze_held()
             return self._runtime

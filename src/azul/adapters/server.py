@@ -43,7 +43,7 @@ from chalice import Chalice
 from chalice.config import Config as ChaliceConfig
 from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
 
-from azul import envfiles
+from azul import collector, envfiles
 from azul.adapters.blobs import is_blob_path, serve_blob
 from azul.config import Config, reserved_catalog_names
 from azul.indexer.live_pool import LivePool
@@ -94,6 +94,7 @@ class LocalServer:
         self.stop_event = threading.Event()
         self.worker = Worker(runtime, runtime.queue, worker_pool(config)) if worker else None
         self._threads: list[threading.Thread] = []
+        self._frozen = False
 
     @property
     def loopback(self) -> bool:
@@ -105,7 +106,13 @@ class LocalServer:
         host, port = self.httpd.server_address[:2]
         return f'http://{host}:{port}'
 
-    def start(self) -> None:
+    def start(self, freeze: bool = False) -> None:
+        """
+        Serve, in threads of its own. With `freeze`, for a process that
+        serves until it ends (`serve`, the demo), what it holds once ready
+        is left out of the collector's passes (`collector.freeze_held`)
+        until `stop`.
+        """
         # Idempotent: an empty catalog answers with no hits rather than an error
         from azul.indexer.index import Indexer
         indexer = Indexer(self.runtime)
@@ -123,17 +130,25 @@ class LocalServer:
                                                   name='indexer-worker', daemon=True))
         self._threads.append(threading.Thread(target=self.httpd.serve_forever,
                                               name='http', daemon=True))
+        if freeze:
+            collector.freeze_held()
+            self._frozen = True
         for thread in self._threads:
             thread.start()
 
     def stop(self) -> None:
         self.stop_event.set()
-        self.httpd.shutdown()
+        # `shutdown` waits for `serve_forever` to return: forever, had it never run
+        if any(t.name == 'http' and t.ident is not None for t in self._threads):
+            self.httpd.shutdown()
         self.httpd.server_close()
         for thread in self._threads:
             thread.join(timeout=30)
         if self.worker is not None:
             self.worker.close()
+        if self._frozen:
+            self._frozen = False
+            collector.release_held()
 
 
 def worker_pool(config: Config) -> LivePool | None:
@@ -454,7 +469,7 @@ def _handler_class(gateways: dict[str, _GatewayPool], runtime: Runtime):
 def serve(config: Config, host: str | None = None, port: int | None = None) -> int:
     runtime = Runtime(config)
     server = LocalServer(runtime, host or config.host, port or config.port)
-    server.start()
+    server.start(freeze=True)
     print(f'Azul is serving catalog(s) {", ".join(c.name for c in config.catalogs)} '
           f'from the {config.index_backend} backend at {server.url}/ (Ctrl-C stops)')
     wait_for_signal()
