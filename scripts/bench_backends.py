@@ -194,9 +194,8 @@ def run(kind: str, backend: SearchBackend, count: int, repeat: int, batch_size: 
             continue
         # The first call finds the deep pages' cursors, warms caches and code
         # paths, and may start background work: timed apart, as `first_ms`
-        start = time.perf_counter()
-        answers[measure] = plain(call())
-        first_ms = (time.perf_counter() - start) * 1000
+        answer, first_ms = timed(call)
+        answers[measure] = plain(answer)
         settle(backend)
         if dump is not None:
             dump.write_text(json.dumps(answers, indent=1, sort_keys=True))
@@ -213,6 +212,13 @@ def run(kind: str, backend: SearchBackend, count: int, repeat: int, batch_size: 
              cpu_p50_ms=round(statistics.median(cpu), 1),
              cpu_p95_ms=round(percentile(cpu, 95), 1), first_ms=round(first_ms, 1),
              load_avg=os.getloadavg()[0])
+
+
+def timed(call: Callable[[], Any]) -> tuple[Any, float]:
+    """The call's answer and its wall time in milliseconds."""
+    start = time.perf_counter()
+    answer = call()
+    return answer, (time.perf_counter() - start) * 1000
 
 
 def settle(backend: SearchBackend) -> None:

@@ -41,7 +41,7 @@ from azul import collector  # noqa: E402
 from azul.backends.duckdb import DuckDBBackend  # noqa: E402
 from azul.backends.opensearch import OpenSearchBackend  # noqa: E402
 from azul_dev import benchdata  # noqa: E402
-from bench_backends import CATALOG, percentile, portal_mix, settle  # noqa: E402
+from bench_backends import CATALOG, percentile, portal_mix, settle, timed  # noqa: E402
 from bench_opensearch_cpu import _fresh_node_cpu  # noqa: E402
 
 
@@ -75,13 +75,9 @@ def main() -> None:
         if only is not None and measure not in only:
             continue
         # Warm-up, timed apart: the cursors of deep pages, caches, DuckDB's bitmaps
-        start = time.perf_counter()
-        duck_mix[measure]()
-        duck_first = (time.perf_counter() - start) * 1000
+        _, duck_first = timed(duck_mix[measure])
         settle(duck)
-        start = time.perf_counter()
-        search_mix[measure]()
-        search_first = (time.perf_counter() - start) * 1000
+        _, search_first = timed(search_mix[measure])
         load = [os.getloadavg()[0]]
         duck_times, duck_cpu, search_times, search_cpu = [], [], [], []
         node_cpu = _fresh_node_cpu(search)
