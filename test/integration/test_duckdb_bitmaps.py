@@ -11,7 +11,7 @@ import pytest
 from backend_data import colored_doc, colored_docs, documents, replace_aggregates
 from backend_data import registry as fixture_registry
 
-from azul.backends.duckdb import DuckDBBackend, bitmap_store, bitmaps, sql
+from azul.backends.duckdb import DuckDBBackend, bitmap_advance, bitmap_store, bitmaps, sql
 from azul.core.documents import IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.core.filters import Filters, Is
@@ -224,12 +224,30 @@ def test_a_write_makes_them_unused_until_built_again(backend, plain):
 
 def test_builds_pause_after_a_build(backend, plain, monkeypatch):
     monkeypatch.setattr(bitmap_store, 'BUILD_PAUSE', 1e6)
+    # Nothing advances: every new version needs a full build
+    monkeypatch.setattr(bitmap_advance, 'ADVANCE_MIN', 0)
+    monkeypatch.setattr(bitmap_advance, 'ADVANCE_SHARE', 0)
     _built(backend, _request(RED))
     # The held version's order of another sort is built all the same
     _built(backend, _request(RED, SORTS[2]))
     replace_aggregates(backend, CATALOG, ENTITY_TYPE,
                        [_doc('k', color='red', flag=False, size=6, name='n0')])
     # Writes keep coming: the new version is answered by SQL, no build follows
+    assert backend.search(CATALOG, _request(RED)) == plain.search(CATALOG, _request(RED))
+    backend._bitmaps.wait()
+    assert _bitmapped(backend, _request(RED)) is None
+
+
+def test_advances_pause_after_an_advance(backend, plain, monkeypatch):
+    monkeypatch.setattr(bitmap_store, 'BUILD_PAUSE', 1e6)
+    _built(backend, _request(RED))
+    # A full build does not hold back the advance after it
+    replace_aggregates(backend, CATALOG, ENTITY_TYPE,
+                       [_doc('k', color='red', flag=False, size=6, name='n0')])
+    _built(backend, _request(RED))
+    # But that advance holds back the next one
+    replace_aggregates(backend, CATALOG, ENTITY_TYPE,
+                       [_doc('l', color='red', flag=True, size=6, name='n0')])
     assert backend.search(CATALOG, _request(RED)) == plain.search(CATALOG, _request(RED))
     backend._bitmaps.wait()
     assert _bitmapped(backend, _request(RED)) is None
@@ -363,3 +381,136 @@ def test_summary_without_bitmaps_of_the_version(backend, plain):
     # Without a: the colors and flags of b, d, f, h, i are still all three, and two
     assert backend.summary(CATALOG, request) == plain.summary(CATALOG, request)
     assert backend.summary(CATALOG, request)['flagsOrNone'] == 3
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """The number of full builds of bitmaps so far."""
+    count = [0]
+    build = bitmap_store.build_bitmaps
+
+    def counted(*args, **kwargs):
+        count[0] += 1
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(bitmap_store, 'build_bitmaps', counted)
+    return count
+
+
+PURPLE = Filters((Is(R('color'), ('purple',)),))
+
+
+def _advance_write(backend):
+    # A new document with a new term, one changed (c: blue to red), one deleted (a)
+    replace_aggregates(backend, CATALOG, ENTITY_TYPE,
+                       [_doc('k', color='purple', flag=False, size=6, name='n0'),
+                        _doc('c', color='red', flag=True, size=3, name='n1')],
+                       deleted=('a',))
+
+
+def test_a_write_advances_them(backend, plain, builds):
+    for filters in (RED, PURPLE, NOT_RED):
+        _built(backend, _request(filters))
+    assert builds[0] == 1
+    _advance_write(backend)
+    for filters in (RED, PURPLE, NOT_RED):
+        _built(backend, _request(filters))
+    # Advanced, not built again; two rows gone: a's, and c's before its change
+    assert builds[0] == 1
+    assert backend._bitmaps.bitmaps((CATALOG, backend._table(CATALOG, ENTITY_TYPE).name),
+                                    backend.content_version(CATALOG)).stale == 2
+    # By hand: red are b, c, d, f, h, i; by name n2, n1, n3, n4, n1, n6. Color
+    # ignores its own filter: all ten of b to k, blue only b and j now
+    result = backend.search(CATALOG, _request(RED))
+    assert result.total == 6 and [h.entity_id for h in result.hits] == ['c', 'h']
+    assert result.facets['color'] == FacetResult(10, {'red': 6, 'blue': 2, 'green': 2,
+                                                      'purple': 1, None: 1})
+    assert result.facets['flag'] == FacetResult(6, {True: 4, False: 2, None: 1})
+    result = backend.search(CATALOG, _request(PURPLE))
+    assert result.total == 1 and [h.entity_id for h in result.hits] == ['k']
+    # Not red, flagged or not flagged at all: e, g and j (k is not flagged, a is gone);
+    # by name n2, n5, n2, ties by id
+    result = backend.search(CATALOG, _request(NOT_RED, size=10))
+    assert result.total == 3 and [h.entity_id for h in result.hits] == ['e', 'j', 'g']
+    for filters in (RED, RED_OR_BLUE_FLAGGED, NO_COLOR, NOT_RED, NOTHING, PURPLE):
+        for sort in SORTS:
+            _built(backend, _request(filters, sort))
+            assert _pages(backend, filters, sort) == _pages(plain, filters, sort)
+        request = _summary_request(filters)
+        assert backend.summary(CATALOG, request) == plain.summary(CATALOG, request)
+    assert builds[0] == 1
+
+
+def test_advanced_values_leave_out_what_is_no_longer_one_term(backend, plain, builds):
+    _built(backend, _request(RED))
+    table = backend._table(CATALOG, ENTITY_TYPE)
+    key = (CATALOG, table.name)
+    before = backend._bitmaps.bitmaps(key, backend.content_version(CATALOG))
+    size = table.spec(R('size'))
+    # Every document has one size term (None for d), but f has two flags
+    assert size.id in before.values.terms and table.spec(R('flag')).id not in before.values.terms
+    replace_aggregates(backend, CATALOG, ENTITY_TYPE, [_doc('k', color='red', size=[4, 5])])
+    _built(backend, _request(RED))
+    after = backend._bitmaps.bitmaps(key, backend.content_version(CATALOG))
+    assert builds[0] == 1 and after is not before
+    assert size.id not in after.values.terms
+    assert table.spec(R('color')).id not in after.values.terms
+    request = _summary_request(RED)
+    assert backend.summary(CATALOG, request) == plain.summary(CATALOG, request)
+
+
+@pytest.mark.parametrize('change', ['many', 'remade'])
+def test_builds_again_when_they_cannot_advance(backend, plain, builds, monkeypatch, change):
+    _built(backend, _request(RED))
+    if change == 'many':
+        monkeypatch.setattr(bitmap_advance, 'ADVANCE_MIN', 1)
+        monkeypatch.setattr(bitmap_advance, 'ADVANCE_SHARE', 0)
+        _advance_write(backend)
+    else:
+        # The table made again numbers its documents from the start
+        backend.delete_indices(CATALOG)
+        backend.create_indices(CATALOG, [ENTITY_TYPE], REGISTRY)
+        replace_aggregates(backend, CATALOG, ENTITY_TYPE, DOCS[1:])
+    _built(backend, _request(RED))
+    assert builds[0] == 2
+    for sort in SORTS:
+        _built(backend, _request(RED, sort))
+        assert _pages(backend, RED, sort) == _pages(plain, RED, sort)
+
+
+def test_orders_advance_with_them(backend, plain, builds, monkeypatch):
+    orders = [0]
+    build_order = bitmap_store.build_order
+
+    def counted(*args, **kwargs):
+        orders[0] += 1
+        return build_order(*args, **kwargs)
+
+    monkeypatch.setattr(bitmap_store, 'build_order', counted)
+    for sort in SORTS:
+        _built(backend, _request(RED, sort))
+    # By name and by size, each ascending order serving both directions
+    assert orders[0] == 2
+    # Equal names (n1 of c and h), a size no other has and none (sizes sort
+    # nulls last, by id), a new smallest name, deletions; written in two rounds
+    replace_aggregates(backend, CATALOG, ENTITY_TYPE,
+                       [_doc('m', color='red', flag=True, name='n1'),
+                        _doc('k', color='red', flag=False, size=6, name='n0'),
+                        _doc('ab', color='red', size=3, name='n1')], deleted=('a', 'i'))
+    _built(backend, _request(RED))
+    replace_aggregates(backend, CATALOG, ENTITY_TYPE,
+                       [_doc('l', color='blue', name='n9'),
+                        _doc('b', color='red', flag=False, size=5, name='n1')])
+    _built(backend, _request(RED))
+    assert builds[0] == 1 and orders[0] == 2
+    # Red by name: k n0; ab, b, h, m n1; d n3, f n4. By size: ab 3, f 1... and
+    # d, m without one, last, by id
+    result = backend.search(CATALOG, _request(RED, size=10))
+    assert [h.entity_id for h in result.hits] == ['k', 'ab', 'b', 'h', 'm', 'd', 'f']
+    result = backend.search(CATALOG, _request(RED, SORTS[3], size=10))
+    assert [h.entity_id for h in result.hits] == ['f', 'ab', 'b', 'k', 'h', 'd', 'm']
+    for filters in (RED, RED_OR_BLUE_FLAGGED, NO_COLOR, NOT_RED):
+        for sort in SORTS:
+            assert _bitmapped(backend, _request(filters, sort)) is not None
+            assert _pages(backend, filters, sort) == _pages(plain, filters, sort)
+    assert builds[0] == 1 and orders[0] == 2

@@ -22,20 +22,66 @@ def dictionary(table: TableSpec) -> Query:
     return Query(f'SELECT code, value FROM {table.terms_table}')
 
 
-def term_documents(table: TableSpec, spec: FieldSpec) -> Query:
+def table_oid(table: TableSpec) -> Query:
     """
-    Per code of a facet field, the documents having it. One field at a
-    time, from its `k{i}`: the whole `codes` at once held three times the
-    memory in DuckDB at 1M bench rows (430 against 190 MB more RSS) for no
-    less CPU; sorting each list cost three times the CPU.
+    The catalog entry of the table, or of the view of the live generation's
+    table (see `backend._view_statements`): new whenever either is made again.
     """
+    where = ('WHERE database_name = current_database() AND schema_name = current_schema() '
+             'AND {}_name = ?')
+    return Query(f'SELECT table_oid FROM duckdb_tables() {where.format("table")} UNION ALL '
+                 f'SELECT view_oid FROM duckdb_views() {where.format("view")}',
+                 (table.name, table.name))
+
+
+def term_documents(table: TableSpec, spec: FieldSpec, after: int | None = None) -> Query:
+    """
+    Per code of a facet field, the documents having it (those numbered
+    above `after`, if given). One field at a time, from its `k{i}`: the
+    whole `codes` at once held three times the memory in DuckDB at 1M bench
+    rows (430 against 190 MB more RSS) for no less CPU; sorting each list
+    cost three times the CPU.
+    """
+    where, params = ('', ()) if after is None else (' WHERE doc > ?', (after,))
     return Query(f'SELECT code, list(doc::UINTEGER) FROM (SELECT doc, unnest({spec.codes}) '
-                 f'AS code FROM {table.table}) GROUP BY code')
+                 f'AS code FROM {table.table}{where}) GROUP BY code', params)
+
+
+def documents_after(table: TableSpec, after: int) -> Query:
+    """The documents numbered above `after`: those written since bitmaps of `after`."""
+    return Query(f'SELECT doc::UINTEGER FROM {table.table} WHERE doc > ?', (after,))
+
+
+def terms_of(table: TableSpec, codes: Sequence[int]) -> Query:
+    """The dictionary's values of the given codes."""
+    return Query(f'SELECT code, value FROM {table.terms_table} '
+                 f'WHERE code IN (SELECT unnest(?::INTEGER[]))', (list(codes),))
 
 
 def order(table: TableSpec, page: PageSpec) -> Query:
     """Every document's `doc` in the page's order."""
     return Query(f'SELECT doc::UINTEGER FROM {table.table} ORDER BY {page.order(table)}')
+
+
+def keyed_order(table: TableSpec, page: PageSpec) -> Query:
+    """Every document's `doc` and key (`PageSpec.key`) in the page's order."""
+    key, _, _ = page.key(table)
+    return Query(f'SELECT doc::UINTEGER AS doc, {key} AS key FROM {table.table} '
+                 f'ORDER BY {page.order(table)}')
+
+
+def order_values(table: TableSpec, page: PageSpec, after: int | None = None,
+                 docs: Sequence[int] = ()) -> Query:
+    """
+    The `doc`, key, sort value and entity id of the documents numbered above
+    `after`, or else of the given ones.
+    """
+    key, _, _ = page.key(table)
+    columns = f'doc::UINTEGER, {key}, {page.column(table)}, entity_id'
+    if after is not None:
+        return Query(f'SELECT {columns} FROM {table.table} WHERE doc > ?', (after,))
+    return Query(f'SELECT {columns} FROM {table.table} WHERE doc IN (SELECT unnest(?::BIGINT[]))',
+                 (list(docs),))
 
 
 def cursor_document(table: TableSpec, page: PageSpec) -> Query:

@@ -15,20 +15,20 @@ the SQL path.
 import logging
 import threading
 import time
-from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import attrs
 import duckdb
-import nanoarrow as na
+import numpy as np
 from pyroaring import BitMap
 
-from azul.backends.duckdb import bitmap_queries
+from azul.backends.duckdb import bitmap_io, bitmap_queries
+from azul.backends.duckdb.bitmap_advance import advance, advance_order
 from azul.backends.duckdb.bitmaps import FacetTerm, SortOrder, TermBitmaps
 from azul.backends.duckdb.doc_values import build_values
 from azul.backends.duckdb.schema import TableSpec, decode_term
-from azul.backends.duckdb.sql import PageSpec, Query
+from azul.backends.duckdb.sql import PageSpec
 from azul.core.search import Sort
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,9 @@ ORDERS = 4
 # every version is new, and back-to-back builds would take a core for
 # bitmaps that are used by few requests, if any
 BUILD_PAUSE = 10
+
+# The types of sort keys that an order keeps to advance by (see `bitmap_advance`)
+NUMERIC_KEYS = frozenset({'BIGINT', 'INTEGER', 'DOUBLE', 'BOOLEAN'})
 
 # (catalog, table name)
 TableKey = tuple[str, str]
@@ -71,6 +74,8 @@ class BitmapStore:
         self._refused: set[tuple[TableKey, str]] = set()
         # Table -> when its last build of bitmaps may be followed by another
         self._paused: dict[TableKey, float] = {}
+        # Table -> when its last advance of bitmaps may be followed by another
+        self._advance_paused: dict[TableKey, float] = {}
         self._thread: threading.Thread | None = None
         self._building: duckdb.DuckDBPyConnection | None = None
         self._closed = False
@@ -119,8 +124,11 @@ class BitmapStore:
         with self._lock:
             if (key, version) in self._refused:
                 return False
-            # An order alone is cheap (~0.3 s of CPU at 1M rows): not paused
-            if not held and time.monotonic() < self._paused.get(key, 0):
+            # An order alone is cheap (~0.3 s of CPU at 1M rows): not paused.
+            # Bitmaps of an older version advance, paused after an advance
+            # (a full build, if they cannot, waits for its own pause)
+            paused = self._advance_paused if key in self._bitmaps else self._paused
+            if not held and time.monotonic() < paused.get(key, 0):
                 return False
             if self._thread is not None and self._thread.is_alive():
                 return False
@@ -159,19 +167,34 @@ class BitmapStore:
                 return
             bitmaps = self.bitmaps(key, version)
             if bitmaps is None:
-                start, wall = time.process_time(), time.monotonic()
-                try:
-                    bitmaps = build_bitmaps(cursor, table, version, self.limit)
-                finally:
-                    ended = time.monotonic()
-                    with self._lock:
-                        self._paused[key] = ended + BUILD_PAUSE * (ended - wall)
-                if bitmaps is None or not self._keep(key, bitmaps):
-                    with self._lock:
-                        self._refused.add((key, version))
+                start = time.process_time()
+                advanced = self._advanced(key, cursor, table, version)
+                if advanced is not None:
+                    bitmaps, orders = advanced
+                    if not self._keep(key, bitmaps):
+                        return
+                    for order in orders:
+                        self._keep_order(key, order)
+                    log.debug('Advanced the term bitmaps of %s to version %s: %.3f s of CPU',
+                              key, version, time.process_time() - start)
+                elif time.monotonic() < self._paused.get(key, 0):
+                    # A full build waits for its pause, advances do not
                     return
-                log.info('Built the term bitmaps of %s at version %s: %d bytes, %.2f s of CPU',
-                         key, version, bitmaps.nbytes, time.process_time() - start)
+                else:
+                    wall = time.monotonic()
+                    try:
+                        bitmaps = build_bitmaps(cursor, table, version, self.limit)
+                    finally:
+                        ended = time.monotonic()
+                        with self._lock:
+                            self._paused[key] = ended + BUILD_PAUSE * (ended - wall)
+                    if bitmaps is None or not self._keep(key, bitmaps):
+                        with self._lock:
+                            self._refused.add((key, version))
+                        return
+                    log.info('Built the term bitmaps of %s at version %s: %d bytes, '
+                             '%.2f s of CPU', key, version, bitmaps.nbytes,
+                             time.process_time() - start)
             if sort is not None:
                 column = PageSpec(sort, 0).column(table)
                 if self.order(key, version, column) is None:
@@ -187,6 +210,32 @@ class BitmapStore:
             except duckdb.Error:
                 pass
             cursor.close()
+
+    def _advanced(self, key: TableKey, cursor: duckdb.DuckDBPyConnection, table: TableSpec,
+                  version: str) -> tuple[TermBitmaps, list[SortOrder]] | None:
+        """
+        The held bitmaps of an older version advanced to `version`, and its
+        orders that can be, if they can be.
+        """
+        with self._lock:
+            old = self._bitmaps.get(key)
+            orders = list(self._orders.get(key, {}).values())
+        if old is None:
+            return None
+        wall = time.monotonic()
+        try:
+            bitmaps = advance(cursor, table, old, version, self.limit)
+            if bitmaps is None:
+                return None
+            removed = old.rows - bitmaps.rows
+            after = old.rows.max() if old.rows else -1
+            advanced = (advance_order(cursor, table, order, version, removed, after)
+                        for order in orders if order.version == old.version)
+            return bitmaps, [order for order in advanced if order is not None]
+        finally:
+            ended = time.monotonic()
+            with self._lock:
+                self._advance_paused[key] = ended + BUILD_PAUSE * (ended - wall)
 
     def _keep(self, key: TableKey, bitmaps: TermBitmaps) -> bool:
         with self._lock:
@@ -226,21 +275,24 @@ def build_bitmaps(cursor: duckdb.DuckDBPyConnection, table: TableSpec, version: 
     read in the cursor's snapshot; None if the bitmaps are over `limit`
     bytes, and no values if those are.
     """
-    [(_, top)] = cursor.execute(*_args(bitmap_queries.extent(table))).fetchall()
+    entries = cursor.execute(*bitmap_io.args(bitmap_queries.table_oid(table))).fetchall()
+    # Without one entry, never advanced
+    oid = entries[0][0] if len(entries) == 1 else None
+    [(_, top)] = cursor.execute(*bitmap_io.args(bitmap_queries.extent(table))).fetchall()
     if top is not None and top >= 2 ** 32:
         return None
-    rows = BitMap(_unsigned(cursor, bitmap_queries.documents(table)))
+    rows = BitMap(bitmap_io.unsigned(cursor, bitmap_queries.documents(table)))
     rows.run_optimize()
-    nbytes = _size(rows)
-    values = dict(cursor.execute(*_args(bitmap_queries.dictionary(table))).fetchall())
+    nbytes = bitmap_io.size_of(rows)
+    values = dict(cursor.execute(*bitmap_io.args(bitmap_queries.dictionary(table))).fetchall())
     fields, keys = {}, {}
     for spec in table.facets:
         terms = []
-        for code, docs in _lists(cursor, bitmap_queries.term_documents(table, spec)):
+        for code, docs in bitmap_io.lists(cursor, bitmap_queries.term_documents(table, spec)):
             bitmap = BitMap(docs)
             bitmap.run_optimize()
             bitmap.shrink_to_fit()
-            nbytes += _size(bitmap)
+            nbytes += bitmap_io.size_of(bitmap)
             if nbytes > limit:
                 return None
             value = values[code]
@@ -252,58 +304,21 @@ def build_bitmaps(cursor: duckdb.DuckDBPyConnection, table: TableSpec, version: 
     if values is not None:
         nbytes += values.nbytes
     return TermBitmaps(version=version, rows=rows, fields=fields, keys=keys, nbytes=nbytes,
-                       values=values)
+                       values=values, oid=oid)
 
 
 def build_order(cursor: duckdb.DuckDBPyConnection, table: TableSpec, sort: Sort,
                 version: str) -> SortOrder:
     ascending = PageSpec(Sort(sort.field, 'asc'), 0)
-    docs = _unsigned(cursor, bitmap_queries.order(table, ascending))
-    return SortOrder(version=version, column=ascending.column(table), docs=docs.tobytes())
-
-
-def _size(bitmap: BitMap) -> int:
-    stats = bitmap.get_statistics()
-    return (stats['n_bytes_array_containers'] + stats['n_bytes_run_containers']
-            + stats['n_bytes_bitset_containers'])
-
-
-def _args(query: Query) -> tuple[str, tuple]:
-    return query.text, query.params
-
-
-def _batches(cursor: duckdb.DuckDBPyConnection, query: Query) -> Iterator:
-    """The result's Arrow batches as array views: its buffers, without a Python object per value."""
-    relation = cursor.sql(query.text, params=list(query.params) or None)
-    for batch in na.c_array_stream(relation):
-        yield batch.view()
-
-
-def _buffer(view, typecode: str, extra: int = 0) -> array:
-    """The values of an array view's data buffer (`extra` more: a list's last offset)."""
-    values = array(typecode)
-    values.frombytes(memoryview(view.buffer(1)).cast('B'))
-    return values[view.offset:view.offset + view.length + extra]
-
-
-def _unsigned(cursor: duckdb.DuckDBPyConnection, query: Query) -> array:
-    """The values of a one-column UINTEGER result."""
-    values = array('I')
-    for view in _batches(cursor, query):
-        values.extend(_buffer(view.child(0), 'I'))
-    return values
-
-
-def _lists(cursor: duckdb.DuckDBPyConnection, query: Query) -> Iterator[tuple[int, array]]:
-    """The rows (INTEGER, UINTEGER[]) of a result."""
-    for view in _batches(cursor, query):
-        codes = _buffer(view.child(0), 'i')
-        lists = view.child(1)
-        offsets = _buffer(lists, 'i', extra=1)
-        # The offsets index the child's values from the child's own offset on
-        child = lists.child(0)
-        values = array('I')
-        values.frombytes(memoryview(child.buffer(1)).cast('B'))
-        base = child.offset
-        for i, code in enumerate(codes):
-            yield code, values[base + offsets[i]:base + offsets[i + 1]]
+    column = ascending.column(table)
+    if ascending.key(table)[1] not in NUMERIC_KEYS:
+        docs = bitmap_io.unsigned(cursor, bitmap_queries.order(table, ascending))
+        return SortOrder(version=version, column=column, docs=docs.tobytes())
+    found = cursor.execute(*bitmap_io.args(bitmap_queries.keyed_order(table, ascending))
+                           ).fetchnumpy()
+    keys = found['key']
+    # Null keys come last
+    known = len(keys) - int(np.ma.getmaskarray(keys).sum())
+    return SortOrder(version=version, column=column,
+                     docs=np.ascontiguousarray(found['doc'], dtype=np.uint32).tobytes(),
+                     sort=ascending.sort, keys=np.ma.getdata(keys)[:known].copy())

@@ -22,6 +22,7 @@ content version are fixed.
 """
 from array import array
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attrs
 from pyroaring import BitMap
@@ -30,7 +31,7 @@ from azul.backends.duckdb.doc_values import DocValues
 from azul.backends.duckdb.schema import FieldSpec, TableSpec, encode_term
 from azul.core.fields import Value
 from azul.core.filters import Filters, Is, Term
-from azul.core.search import FacetResult
+from azul.core.search import FacetResult, Sort
 
 # Documents a page walk tests against the passing bitmap before it gives up
 # (the caller then asks DuckDB for the page among the passing documents):
@@ -59,6 +60,12 @@ class TermBitmaps:
     nbytes: int
     # The documents' values that filtered summaries sum and group, if they fit the limit
     values: DocValues | None = None
+    # The table's catalog entry (`table_oid`): a table dropped and made again
+    # numbers its documents anew, so bitmaps advance only within one entry
+    oid: int | None = None
+    # Documents that term bitmaps may hold but `rows` no longer does (see
+    # `bitmap_advance`), at most: if any, each group of a filter is cut to `rows`
+    stale: int = 0
 
     @staticmethod
     def usable(table: TableSpec, filters: Filters, facets: Sequence[FieldSpec]) -> bool:
@@ -79,7 +86,7 @@ class TermBitmaps:
             for term in terms:
                 docs = self._term(table, term)
                 group = docs if group is None else group & docs
-            groups.append(group)
+            groups.append(group & self.rows if self.stale else group)
         return groups
 
     def _term(self, table: TableSpec, term: Term) -> BitMap:
@@ -159,10 +166,16 @@ class SortOrder:
     column: str
     # The documents as unsigned 32-bit integers in native byte order
     docs: bytes
+    # The sort, ascending, and the keys (`PageSpec.key`'s column) of the
+    # documents whose key is not null (the order's first ones), if the keys
+    # are numbers: the order of a later version is made from these (see
+    # `bitmap_advance`)
+    sort: Sort | None = None
+    keys: Any = None
 
     @property
     def nbytes(self) -> int:
-        return len(self.docs)
+        return len(self.docs) + (0 if self.keys is None else self.keys.nbytes)
 
     def __len__(self) -> int:
         return len(self.docs) // 4

@@ -69,22 +69,13 @@ def build_values(cursor: duckdb.DuckDBPyConnection, table: TableSpec, rows: BitM
         kind = spec.field.type.duckdb_type
         if kind not in ('BIGINT', 'DOUBLE') or nbytes + 8 * size > budget:
             continue
-        r = row_sum(spec)
-        # Whole numbers only; a magnitude beyond 2 ** 53 as one beyond the limit
-        [(whole, magnitude)] = cursor.execute(
-            f'SELECT coalesce(bool_and(r IS NULL OR (isfinite(r) AND r = trunc(r))), TRUE), '
-            f'coalesce(sum(CASE WHEN r IS NULL THEN 0 WHEN abs(r) <= {DOUBLE_LIMIT} '
-            f'THEN abs(r::HUGEINT) ELSE {LONG_LIMIT + 1}::HUGEINT END), 0) '
-            f'FROM (SELECT {r} AS r FROM {table.table})').fetchall()
-        limit = LONG_LIMIT if kind == 'BIGINT' else DOUBLE_LIMIT
-        if not whole or magnitude > limit:
+        magnitude = _magnitude(cursor, table, spec, None)
+        if magnitude is None:
             continue
-        found = cursor.execute(f'SELECT doc::UINTEGER AS doc, coalesce({r}, 0)::BIGINT AS r '
-                               f'FROM {table.table}').fetchnumpy()
         values = np.zeros(size, dtype=np.int64)
-        values[found['doc']] = found['r']
+        _gather(cursor, table, spec, None, values)
         sums[spec.id] = values
-        magnitudes[spec.id] = int(magnitude)
+        magnitudes[spec.id] = magnitude
         nbytes += values.nbytes
     terms = {}
     for field_id, facet_terms in fields.items():
@@ -102,3 +93,96 @@ def build_values(cursor: duckdb.DuckDBPyConnection, table: TableSpec, rows: BitM
             terms[field_id] = term_of
             nbytes += term_of.nbytes
     return DocValues(sums, magnitudes, terms, nbytes)
+
+
+def advance_values(cursor: duckdb.DuckDBPyConnection, table: TableSpec, values: DocValues,
+                   after: int, added: np.ndarray,
+                   added_terms: Mapping[int, Sequence[tuple[int, np.ndarray]]],
+                   budget: int) -> DocValues:
+    """
+    The values with those of the documents numbered above `after` (`added`,
+    read in the cursor's snapshot), given each facet field's terms of them
+    as (position in `TermBitmaps.fields`, documents). A field whose sums
+    are no longer exact, or of which some document has no or several
+    terms, is left out, as `build_values` would. Documents deleted since
+    keep their entries: no passing document reads them. Entries of the new
+    documents are written in place where the arrays have room: no older
+    version's document reads them either.
+    """
+    if not len(added):
+        return values
+    size = int(added.max()) + 1
+    nbytes = 0
+    sums, magnitudes = {}, {}
+    for spec in table.fields:
+        if spec.id not in values.sums:
+            continue
+        magnitude = _magnitude(cursor, table, spec, after)
+        kind = spec.field.type.duckdb_type
+        limit = LONG_LIMIT if kind == 'BIGINT' else DOUBLE_LIMIT
+        if magnitude is None or values.magnitudes[spec.id] + magnitude > limit:
+            continue
+        array = _room(values.sums[spec.id], size, 0)
+        if nbytes + array.nbytes > budget:
+            continue
+        _gather(cursor, table, spec, after, array)
+        sums[spec.id] = array
+        magnitudes[spec.id] = values.magnitudes[spec.id] + magnitude
+        nbytes += array.nbytes
+    terms = {}
+    for field_id, term_of in values.terms.items():
+        pairs = added_terms.get(field_id, ())
+        if (sum(len(docs) for _, docs in pairs) != len(added)
+                or any(j > np.iinfo(term_of.dtype).max for j, _ in pairs)):
+            continue
+        array = _room(term_of, size, -1)
+        if nbytes + array.nbytes > budget:
+            continue
+        for j, docs in pairs:
+            array[docs] = j
+        # As many terms as documents, and every document has one: one each
+        if (array[added] >= 0).all():
+            terms[field_id] = array
+            nbytes += array.nbytes
+    return DocValues(sums, magnitudes, terms, nbytes)
+
+
+def _room(array: np.ndarray, size: int, fill: int) -> np.ndarray:
+    """The array itself if it holds `size` entries, else a copy with room for a quarter more."""
+    if size <= len(array):
+        return array
+    grown = np.full(max(size, len(array) + len(array) // 4), fill, dtype=array.dtype)
+    grown[:len(array)] = array
+    return grown
+
+
+def _where(after: int | None) -> tuple[str, list]:
+    return ('', []) if after is None else (' WHERE doc > ?', [after])
+
+
+def _magnitude(cursor: duckdb.DuckDBPyConnection, table: TableSpec, spec, after: int | None
+               ) -> int | None:
+    """
+    The sum of the magnitudes of the rows' sums of a field (those numbered
+    above `after`, if given); None unless they are all whole numbers within
+    the field's limit.
+    """
+    r = row_sum(spec)
+    where, params = _where(after)
+    # Whole numbers only; a magnitude beyond 2 ** 53 as one beyond the limit
+    [(whole, magnitude)] = cursor.execute(
+        f'SELECT coalesce(bool_and(r IS NULL OR (isfinite(r) AND r = trunc(r))), TRUE), '
+        f'coalesce(sum(CASE WHEN r IS NULL THEN 0 WHEN abs(r) <= {DOUBLE_LIMIT} '
+        f'THEN abs(r::HUGEINT) ELSE {LONG_LIMIT + 1}::HUGEINT END), 0) '
+        f'FROM (SELECT {r} AS r FROM {table.table}{where})', params).fetchall()
+    limit = LONG_LIMIT if spec.field.type.duckdb_type == 'BIGINT' else DOUBLE_LIMIT
+    return int(magnitude) if whole and magnitude <= limit else None
+
+
+def _gather(cursor: duckdb.DuckDBPyConnection, table: TableSpec, spec, after: int | None,
+            values: np.ndarray) -> None:
+    """Each row's sum of the field into `values` at its `doc`."""
+    where, params = _where(after)
+    found = cursor.execute(f'SELECT doc::UINTEGER AS doc, coalesce({row_sum(spec)}, 0)::BIGINT '
+                           f'AS r FROM {table.table}{where}', params).fetchnumpy()
+    values[found['doc']] = found['r']
