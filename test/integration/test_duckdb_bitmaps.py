@@ -93,11 +93,17 @@ def _bitmapped(backend: DuckDBBackend, request: SearchRequest):
         return backend._bitmapped(CATALOG, table, request, page, None)
 
 
+def _paged(backend: DuckDBBackend, request: SearchRequest):
+    """The bitmap path's answer if the bitmaps gave the page too, else None."""
+    answer = _bitmapped(backend, request)
+    return None if answer is None or answer[2] is None else answer
+
+
 def _built(backend: DuckDBBackend, request: SearchRequest) -> SearchResult:
     """The first search (by SQL), after which the bitmaps and the sort's order are built."""
     result = backend.search(CATALOG, request)
     backend._bitmaps.wait()
-    assert _bitmapped(backend, request) is not None
+    assert _paged(backend, request) is not None
     return result
 
 
@@ -161,7 +167,7 @@ def test_every_page_answers_as_sql(backend, plain, filters):
         _built(backend, _request(filters, sort))
         pages = _pages(backend, filters, sort)
         assert pages == _pages(plain, filters, sort)
-        assert all(_bitmapped(backend, _request(filters, sort, search_after=p.hits[-1].sort))
+        assert all(_paged(backend, _request(filters, sort, search_after=p.hits[-1].sort))
                    is not None for p in pages if p.hits)
 
 
@@ -218,7 +224,7 @@ def test_a_write_makes_them_unused_until_built_again(backend, plain):
     assert result.total == 6 and [h.entity_id for h in result.hits] == ['k', 'h']
     # That search asked for a build of the new version
     backend._bitmaps.wait()
-    assert _bitmapped(backend, _request(RED)) is not None
+    assert _paged(backend, _request(RED)) is not None
     assert backend.search(CATALOG, _request(RED)) == result
 
 
@@ -253,16 +259,31 @@ def test_advances_pause_after_an_advance(backend, plain, monkeypatch):
     assert _bitmapped(backend, _request(RED)) is None
 
 
-def test_a_cursor_whose_row_changed_takes_the_sql_path(backend, plain):
+def test_a_cursor_whose_row_changed_reads_the_page_by_sql(backend, plain):
     first = _built(backend, _request(RED))
     cursor = first.hits[-1].sort
     replace_aggregates(backend, CATALOG, ENTITY_TYPE,
                        [_doc('h', color='red', flag=True, size=9, name='n7')])
     _built(backend, _request(RED))
     request = _request(RED, search_after=cursor)
-    # The cursor's row has another name now: its place in the order is not the cursor's
-    assert _bitmapped(backend, request) is None
+    # The cursor's row has another name now: its place in the order is not the
+    # cursor's. The counts come from the bitmaps, the page from DuckDB
+    total, facets, rows = _bitmapped(backend, request)
+    assert rows is None and total == 6
     assert backend.search(CATALOG, request) == plain.search(CATALOG, request)
+
+
+def test_without_an_order_the_page_is_read_by_sql(backend, plain, monkeypatch):
+    _built(backend, _request(RED))
+    # No order of any sort is built: each page of every sort is read by DuckDB
+    monkeypatch.setattr(bitmap_store.BitmapStore, '_keep_order', lambda self, key, order: None)
+    for sort in SORTS[2:]:
+        backend.search(CATALOG, _request(RED, sort))
+        backend._bitmaps.wait()
+        total, facets, rows = _bitmapped(backend, _request(RED, sort))
+        assert rows is None and (total, facets) == _bitmapped(backend, _request(RED))[:2]
+        for filters in (RED, RED_OR_BLUE_FLAGGED, NOT_RED, NOTHING):
+            assert _pages(backend, filters, sort) == _pages(plain, filters, sort)
 
 
 def test_over_the_limit_they_are_not_built(path, backend):
@@ -511,6 +532,6 @@ def test_orders_advance_with_them(backend, plain, builds, monkeypatch):
     assert [h.entity_id for h in result.hits] == ['f', 'ab', 'b', 'k', 'h', 'd', 'm']
     for filters in (RED, RED_OR_BLUE_FLAGGED, NO_COLOR, NOT_RED):
         for sort in SORTS:
-            assert _bitmapped(backend, _request(filters, sort)) is not None
+            assert _paged(backend, _request(filters, sort)) is not None
             assert _pages(backend, filters, sort) == _pages(plain, filters, sort)
     assert builds[0] == 1 and orders[0] == 2

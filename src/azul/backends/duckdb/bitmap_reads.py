@@ -27,14 +27,16 @@ class BitmapReads:
 
     def _bitmapped(self, catalog: str, table: TableSpec, request: SearchRequest,
                    page: sql.PageSpec, cached: tuple[int, dict[str, FacetResult]] | None
-                   ) -> tuple[int, dict[str, FacetResult], list[tuple]] | None:
+                   ) -> tuple[int, dict[str, FacetResult], list[tuple] | None] | None:
         """
         The total, facets and rows of the page (`sql.page_of`'s, in the
         order the page is walked) of a filtered search from the bitmaps of
         the content version read in the caller's snapshot; the kept total
-        and facets if `cached`. None: the SQL path answers (no filters,
-        filters or facets the bitmaps cannot answer, no bitmaps of this
-        version, or no sort order of this version for a page of hits).
+        and facets if `cached`. No rows (None) where the bitmaps cannot
+        give the page: no sort order of this version (its build is asked
+        for), or a cursor whose row is gone or changed. None: the SQL path
+        answers (no filters, filters or facets the bitmaps cannot answer, no
+        bitmaps of this version).
         """
         bitmaps = self._current_bitmaps(catalog, table, request)
         if bitmaps is None:
@@ -46,7 +48,6 @@ class BitmapReads:
             if order is None:
                 self._bitmaps.request(key, table, bitmaps.version, request.sort,
                                       self._read_version(catalog))
-                return None
         specs = [table.spec(f) for f in request.facets]
         if cached is None:
             total, facets, passing = bitmaps.count(table, request.filters, specs)
@@ -54,9 +55,10 @@ class BitmapReads:
             total, facets = cached
             passing = bitmaps.passing(table, request.filters)
             passing = passing[0] if len(passing) == 1 else BitMap.intersection(*passing)
-        rows = [] if order is None else self._bitmap_page(table, order, passing, page)
-        if rows is None:
-            return None
+        if order is not None:
+            rows = self._bitmap_page(table, order, passing, page)
+        else:
+            rows = None if page.size > 0 else []
         return total, facets, rows
 
     def _bitmap_summary(self, catalog: str, table: TableSpec, request: SummaryRequest

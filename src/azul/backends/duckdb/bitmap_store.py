@@ -9,8 +9,9 @@ current content version is done, requests take the SQL path. Why never
 stale: a build reads the content version in the snapshot it reads the rows
 in, and a request uses the bitmaps only if they are of the version it reads
 in its own snapshot; every write of content stamps a new version, so a write
-makes the bitmaps unused until the next build. Continuous writes just mean
-the SQL path.
+makes the bitmaps unused until the next build, or rather, where the write
+changed little, until they have advanced to the new version (`bitmap_advance`:
+tens of ms at 1M). Writes faster than that just mean the SQL path.
 """
 import logging
 import threading

@@ -79,11 +79,11 @@ class DuckDBReads(BitmapReads):
                 key = self._cache_key(self._counts, catalog, counting)
                 cached = None if key is None else self._counts.get(key)
             bitmapped = self._bitmapped(catalog, table, request, page, cached)
-            if bitmapped is not None:
+            if bitmapped is not None and bitmapped[2] is not None:
                 total, facets, rows = bitmapped
-            elif cached is not None:
+            elif bitmapped is not None or cached is not None:
                 # The page alone, as without filters
-                total, facets = cached
+                total, facets = cached if bitmapped is None else bitmapped[:2]
                 codes, _, rows_total = self._lookup(table, request.filters)
                 self._want_bitmaps(catalog, table, request, rows_total)
                 page = self._bounded(table, request.filters, page, codes)
