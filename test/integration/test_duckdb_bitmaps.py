@@ -213,7 +213,14 @@ def test_the_fixtures_answer_as_sql(tmp_path):
         backend.close()
 
 
-def test_a_write_makes_them_unused_until_built_again(backend, plain):
+@pytest.fixture
+def no_advance(monkeypatch):
+    """Every new version needs a full build (see `bitmap_advance`)."""
+    monkeypatch.setattr(bitmap_advance, 'ADVANCE_MIN', 0)
+    monkeypatch.setattr(bitmap_advance, 'ADVANCE_SHARE', 0)
+
+
+def test_a_write_makes_them_unused_until_built_again(backend, plain, no_advance):
     _built(backend, _request(RED))
     replace_aggregates(backend, CATALOG, ENTITY_TYPE,
                        [_doc('k', color='red', flag=False, size=6, name='n0')], deleted=('a',))
@@ -228,11 +235,8 @@ def test_a_write_makes_them_unused_until_built_again(backend, plain):
     assert backend.search(CATALOG, _request(RED)) == result
 
 
-def test_builds_pause_after_a_build(backend, plain, monkeypatch):
+def test_builds_pause_after_a_build(backend, plain, monkeypatch, no_advance):
     monkeypatch.setattr(bitmap_store, 'BUILD_PAUSE', 1e6)
-    # Nothing advances: every new version needs a full build
-    monkeypatch.setattr(bitmap_advance, 'ADVANCE_MIN', 0)
-    monkeypatch.setattr(bitmap_advance, 'ADVANCE_SHARE', 0)
     _built(backend, _request(RED))
     # The held version's order of another sort is built all the same
     _built(backend, _request(RED, SORTS[2]))
@@ -247,10 +251,11 @@ def test_builds_pause_after_a_build(backend, plain, monkeypatch):
 def test_advances_pause_after_an_advance(backend, plain, monkeypatch):
     monkeypatch.setattr(bitmap_store, 'BUILD_PAUSE', 1e6)
     _built(backend, _request(RED))
-    # A full build does not hold back the advance after it
+    # A full build does not hold back the advance after it, which the write starts
     replace_aggregates(backend, CATALOG, ENTITY_TYPE,
                        [_doc('k', color='red', flag=False, size=6, name='n0')])
-    _built(backend, _request(RED))
+    backend._bitmaps.wait()
+    assert _paged(backend, _request(RED)) is not None
     # But that advance holds back the next one
     replace_aggregates(backend, CATALOG, ENTITY_TYPE,
                        [_doc('l', color='red', flag=True, size=6, name='n0')])
@@ -392,7 +397,7 @@ def test_summary_cardinalities_by_hand(backend, plain):
         assert result == plain.summary(CATALOG, request)
 
 
-def test_summary_without_bitmaps_of_the_version(backend, plain):
+def test_summary_without_bitmaps_of_the_version(backend, plain, no_advance):
     request = _summary_request(RED)
     _built(backend, _request(RED))
     replace_aggregates(backend, CATALOG, ENTITY_TYPE, DOCS[1:])
@@ -535,3 +540,15 @@ def test_orders_advance_with_them(backend, plain, builds, monkeypatch):
             assert _paged(backend, _request(filters, sort)) is not None
             assert _pages(backend, filters, sort) == _pages(plain, filters, sort)
     assert builds[0] == 1 and orders[0] == 2
+
+
+def test_a_write_advances_them_before_any_request(backend, plain, builds):
+    for sort in SORTS[1:3]:
+        _built(backend, _request(RED, sort))
+    _advance_write(backend)
+    # The commit started the advance: no search has asked for it
+    backend._bitmaps.wait()
+    for sort in SORTS[1:3]:
+        assert _paged(backend, _request(RED, sort)) is not None
+        assert _pages(backend, RED, sort) == _pages(plain, RED, sort)
+    assert builds[0] == 1

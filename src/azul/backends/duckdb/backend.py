@@ -131,6 +131,9 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
     def _touch(self, cursor: duckdb.DuckDBPyConnection, catalog: str) -> None:
         # In the transaction of the write, so that a reader never sees new
         # content under the old stamp
+        written = getattr(self._local, 'written', None)
+        if written is not None:
+            written.add(catalog)
         touched = getattr(self._local, 'touched', None)
         if touched is not None:
             # Within `transaction`: readers see one stamp of its writes
@@ -208,6 +211,7 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
                 raise
             self._end_transaction()
             self._commit(cursor)
+            self._advance_bitmaps()
 
     def _commit(self, cursor: duckdb.DuckDBPyConnection) -> None:
         try:
@@ -218,9 +222,17 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
                 cursor.execute('ROLLBACK')
             raise
 
+    def _advance_bitmaps(self) -> None:
+        """After a commit: the bitmaps of the catalogs it wrote advance now (see `bitmap_store`)."""
+        written, self._local.written = getattr(self._local, 'written', None), None
+        if written:
+            self._bitmaps.written(written - self._building.keys())
+
     def _begin_transaction(self) -> None:
         local = self._local
         local.in_transaction = True
+        # The catalogs it wrote, whose bitmaps advance after its commit
+        local.written = set()
         # The catalogs whose content stamp it changed already
         local.touched = set()
         # (table, id) -> each contribution it wrote: reading them back
@@ -240,6 +252,7 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
                 yield cursor
                 return
             cursor.execute('BEGIN TRANSACTION')
+            self._local.written = set()
             try:
                 yield cursor
             except BaseException:
@@ -247,6 +260,7 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
                 raise
             else:
                 cursor.execute('COMMIT')
+                self._advance_bitmaps()
 
     def _query(self, query: sql.Query) -> list[tuple]:
         try:

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import attrs
 import duckdb
@@ -60,6 +60,17 @@ TableKey = tuple[str, str]
 ReadVersion = Callable[[duckdb.DuckDBPyConnection], str]
 
 
+@attrs.frozen
+class _Job:
+    """A build or advance of a table's bitmaps, and of a sort's order."""
+    key: TableKey
+    table: TableSpec
+    read_version: ReadVersion
+    sort: Sort | None
+    # Whether a full build may run (else only an advance)
+    full: bool
+
+
 class BitmapStore:
     """The bitmaps of each table's latest built version, and their sort orders."""
 
@@ -77,7 +88,12 @@ class BitmapStore:
         self._paused: dict[TableKey, float] = {}
         # Table -> when its last advance of bitmaps may be followed by another
         self._advance_paused: dict[TableKey, float] = {}
+        # Table -> its layout and how to read its content version, as last requested
+        self._sources: dict[TableKey, tuple[TableSpec, ReadVersion]] = {}
         self._thread: threading.Thread | None = None
+        # Whether the thread of builds runs, and the jobs it takes next
+        self._running = False
+        self._pending: dict[tuple[TableKey, Sort | None], _Job] = {}
         self._building: duckdb.DuckDBPyConnection | None = None
         self._closed = False
 
@@ -118,6 +134,8 @@ class BitmapStore:
         """
         if not self.enabled or self._closed or not table.coded:
             return False
+        with self._lock:
+            self._sources[key] = (table, read_version)
         column = None if sort is None else PageSpec(sort, 0).column(table)
         held = self.bitmaps(key, version) is not None
         if held and (column is None or self.order(key, version, column) is not None):
@@ -131,16 +149,61 @@ class BitmapStore:
             paused = self._advance_paused if key in self._bitmaps else self._paused
             if not held and time.monotonic() < paused.get(key, 0):
                 return False
-            if self._thread is not None and self._thread.is_alive():
-                return False
-            thread = threading.Thread(target=self._build, args=(key, table, sort, read_version),
-                                      name='azul-bitmaps', daemon=True)
-            self._thread = thread
-        thread.start()
+            self._start([_Job(key, table, read_version, sort, True)])
         return True
 
+    def written(self, catalogs: Collection[str]) -> None:
+        """
+        After a commit that wrote to the catalogs: their held bitmaps advance
+        in the background now, rather than on the next filtered request,
+        which would take the SQL path meanwhile. Only advances: a full build
+        waits for a request.
+        """
+        if not catalogs or self._closed:
+            return
+        now = time.monotonic()
+        with self._lock:
+            jobs = [_Job(key, *self._sources[key], None, False) for key in self._bitmaps
+                    if key[0] in catalogs and key in self._sources
+                    and now >= self._advance_paused.get(key, 0)]
+            if jobs:
+                self._start(jobs)
+
+    def _start(self, jobs: list['_Job']) -> None:
+        """
+        Run the jobs in the thread of builds, starting it unless it runs;
+        one that runs takes them after its own (the latest of a table and
+        sort). Under `_lock`.
+        """
+        if self._running:
+            self._pending.update(((job.key, job.sort), job) for job in jobs)
+            return
+        self._running = True
+        thread = threading.Thread(target=self._work, args=(jobs,), name='azul-bitmaps',
+                                  daemon=True)
+        self._thread = thread
+        thread.start()
+
+    def _work(self, jobs: list['_Job']) -> None:
+        try:
+            while True:
+                for job in jobs:
+                    if self._closed:
+                        break
+                    self._build(job.key, job.table, job.sort, job.read_version, job.full)
+                with self._lock:
+                    jobs = [] if self._closed else list(self._pending.values())
+                    self._pending.clear()
+                    if not jobs:
+                        self._running = False
+                        return
+        except BaseException:
+            with self._lock:
+                self._running = False
+            raise
+
     def wait(self, timeout: float | None = None) -> None:
-        """Until the running build, if any, has ended (for tests and benchmarks)."""
+        """Until the running builds, if any, have ended (for tests and benchmarks)."""
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
@@ -157,7 +220,7 @@ class BitmapStore:
         self.wait(10)
 
     def _build(self, key: TableKey, table: TableSpec, sort: Sort | None,
-               read_version: ReadVersion) -> None:
+               read_version: ReadVersion, full: bool = True) -> None:
         cursor = self._connection.cursor()
         self._building = cursor
         try:
@@ -178,7 +241,7 @@ class BitmapStore:
                         self._keep_order(key, order)
                     log.debug('Advanced the term bitmaps of %s to version %s: %.3f s of CPU',
                               key, version, time.process_time() - start)
-                elif time.monotonic() < self._paused.get(key, 0):
+                elif not full or time.monotonic() < self._paused.get(key, 0):
                     # A full build waits for its pause, advances do not
                     return
                 else:
