@@ -237,6 +237,14 @@ def test_a_write_makes_them_unused_until_built_again(backend, plain, no_advance)
 
 def test_builds_pause_after_a_build(backend, plain, monkeypatch, no_advance):
     monkeypatch.setattr(bitmap_store, 'BUILD_PAUSE', 1e6)
+    attempts = [0]
+    advance = bitmap_store.advance
+
+    def counted(*args, **kwargs):
+        attempts[0] += 1
+        return advance(*args, **kwargs)
+
+    monkeypatch.setattr(bitmap_store, 'advance', counted)
     _built(backend, _request(RED))
     # The held version's order of another sort is built all the same
     _built(backend, _request(RED, SORTS[2]))
@@ -246,6 +254,14 @@ def test_builds_pause_after_a_build(backend, plain, monkeypatch, no_advance):
     assert backend.search(CATALOG, _request(RED)) == plain.search(CATALOG, _request(RED))
     backend._bitmaps.wait()
     assert _bitmapped(backend, _request(RED)) is None
+    # Nor another advance from the bitmaps that could not
+    assert attempts[0] == 1
+    backend.search(CATALOG, _request(RED, SORTS[1]))
+    replace_aggregates(backend, CATALOG, ENTITY_TYPE,
+                       [_doc('l', color='red', flag=False, size=6, name='n0')])
+    backend.search(CATALOG, _request(RED))
+    backend._bitmaps.wait()
+    assert attempts[0] == 1
 
 
 def test_advances_pause_after_an_advance(backend, plain, monkeypatch):
@@ -504,7 +520,10 @@ def test_builds_again_when_they_cannot_advance(backend, plain, builds, monkeypat
         assert _pages(backend, RED, sort) == _pages(plain, RED, sort)
 
 
-def test_orders_advance_with_them(backend, plain, builds, monkeypatch):
+@pytest.mark.parametrize('few', [bitmap_advance.FEW_REMOVED, 0], ids=['found', 'isin'])
+def test_orders_advance_with_them(backend, plain, builds, monkeypatch, few):
+    # Deleted documents found in the order one by one, or all at once
+    monkeypatch.setattr(bitmap_advance, 'FEW_REMOVED', few)
     orders = [0]
     build_order = bitmap_store.build_order
 

@@ -88,6 +88,8 @@ class BitmapStore:
         self._paused: dict[TableKey, float] = {}
         # Table -> when its last advance of bitmaps may be followed by another
         self._advance_paused: dict[TableKey, float] = {}
+        # Table -> the held bitmaps that could not advance, if any
+        self._stuck: dict[TableKey, TermBitmaps] = {}
         # Table -> its layout and how to read its content version, as last requested
         self._sources: dict[TableKey, tuple[TableSpec, ReadVersion]] = {}
         self._thread: threading.Thread | None = None
@@ -146,7 +148,7 @@ class BitmapStore:
             # An order alone is cheap (~0.3 s of CPU at 1M rows): not paused.
             # Bitmaps of an older version advance, paused after an advance
             # (a full build, if they cannot, waits for its own pause)
-            paused = self._advance_paused if key in self._bitmaps else self._paused
+            paused = self._advance_paused if self._advanceable(key) else self._paused
             if not held and time.monotonic() < paused.get(key, 0):
                 return False
             self._start([_Job(key, table, read_version, sort, True)])
@@ -164,10 +166,15 @@ class BitmapStore:
         now = time.monotonic()
         with self._lock:
             jobs = [_Job(key, *self._sources[key], None, False) for key in self._bitmaps
-                    if key[0] in catalogs and key in self._sources
+                    if key[0] in catalogs and key in self._sources and self._advanceable(key)
                     and now >= self._advance_paused.get(key, 0)]
             if jobs:
                 self._start(jobs)
+
+    def _advanceable(self, key: TableKey) -> bool:
+        """Whether the table has bitmaps that may advance. Under `_lock`."""
+        held = self._bitmaps.get(key)
+        return held is not None and self._stuck.get(key) is not held
 
     def _start(self, jobs: list['_Job']) -> None:
         """
@@ -282,14 +289,17 @@ class BitmapStore:
         orders that can be, if they can be.
         """
         with self._lock:
-            old = self._bitmaps.get(key)
+            if not self._advanceable(key):
+                return None
+            old = self._bitmaps[key]
             orders = list(self._orders.get(key, {}).values())
-        if old is None:
-            return None
         wall = time.monotonic()
         try:
             bitmaps = advance(cursor, table, old, version, self.limit)
             if bitmaps is None:
+                # Nor will they later: from these, only a full build
+                with self._lock:
+                    self._stuck[key] = old
                 return None
             removed = old.rows - bitmaps.rows
             after = old.rows.max() if old.rows else -1
