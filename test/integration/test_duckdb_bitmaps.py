@@ -520,10 +520,7 @@ def test_builds_again_when_they_cannot_advance(backend, plain, builds, monkeypat
         assert _pages(backend, RED, sort) == _pages(plain, RED, sort)
 
 
-@pytest.mark.parametrize('few', [bitmap_advance.FEW_REMOVED, 0], ids=['found', 'isin'])
-def test_orders_advance_with_them(backend, plain, builds, monkeypatch, few):
-    # Deleted documents found in the order one by one, or all at once
-    monkeypatch.setattr(bitmap_advance, 'FEW_REMOVED', few)
+def test_orders_advance_with_them(backend, plain, builds, monkeypatch):
     orders = [0]
     build_order = bitmap_store.build_order
 

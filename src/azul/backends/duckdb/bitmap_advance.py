@@ -71,17 +71,24 @@ def advance(cursor: duckdb.DuckDBPyConnection, table: TableSpec, old: TermBitmap
     fields, keys = dict(old.fields), dict(old.keys)
     added_terms: dict[int, list[tuple[int, np.ndarray]]] = {}
     if added:
-        found: dict[int, list[tuple[str, list[int]]]] = {}
-        for field, value, docs in cursor.execute(
-                *args(bitmap_queries.added_terms(table, after))).fetchall():
-            found.setdefault(field, []).append((value, docs))
-        for spec in table.facets:
-            if spec.id not in found:
+        rows_codes = cursor.execute(*args(bitmap_queries.added_codes(table, after))).fetchall()
+        # Per facet field, per code, the new documents having it
+        found: list[dict[int, list[int]]] = [{} for _ in table.facets]
+        for doc, *codes in rows_codes:
+            for by_code, field_codes in zip(found, codes, strict=True):
+                for code in field_codes:
+                    by_code.setdefault(code, []).append(doc)
+        wanted = {code for by_code in found for code in by_code}
+        value_of = dict(cursor.execute(*args(bitmap_queries.values_of(table, sorted(wanted))))
+                        .fetchall())
+        for spec, by_code in zip(table.facets, found, strict=True):
+            if not by_code:
                 continue
             terms = list(fields.get(spec.id, ()))
             position = {id(term.docs): j for j, term in enumerate(terms)}
             pairs = added_terms[spec.id] = []
-            for value, docs in found[spec.id]:
+            for code, docs in by_code.items():
+                value = value_of[code]
                 key = (spec.id, value)
                 bitmap = BitMap(docs)
                 held = keys.get(key)
@@ -120,9 +127,6 @@ def _values(cursor: duckdb.DuckDBPyConnection, table: TableSpec, old: TermBitmap
 # to which an order advances (beyond, the order is built again when asked for)
 ORDER_ADVANCE_LIMIT = 1000
 
-# Deleted documents up to which an order finds each by a search of its bytes
-FEW_REMOVED = 20
-
 
 def advance_order(cursor: duckdb.DuckDBPyConnection, table: TableSpec, order: SortOrder,
                   version: str, removed: BitMap, after: int) -> SortOrder | None:
@@ -140,13 +144,10 @@ def advance_order(cursor: duckdb.DuckDBPyConnection, table: TableSpec, order: So
     docs = np.frombuffer(order.docs, dtype=np.uint32)
     keys = order.keys
     if removed:
-        if len(removed) <= FEW_REMOVED:
-            # A search of the order's bytes per document (~0.1 ms per million)
-            gone = [order.position(doc) for doc in removed]
-            kept = np.ones(len(docs), dtype=bool)
-            kept[[i for i in gone if i is not None]] = False
-        else:
-            kept = ~np.isin(docs, np.frombuffer(removed.to_array(), dtype=np.uint32))
+        # The order holds documents numbered up to `after` only
+        gone = np.zeros(after + 1, dtype=bool)
+        gone[np.frombuffer(removed.to_array(), dtype=np.uint32)] = True
+        kept = ~gone[docs]
         docs, keys = docs[kept], keys[kept[:len(keys)]]
     added = cursor.execute(*args(bitmap_queries.order_values(table, page, after))).fetchall()
     if len(added) > ORDER_ADVANCE_LIMIT:
