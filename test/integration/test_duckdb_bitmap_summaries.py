@@ -10,7 +10,7 @@ import pytest
 from backend_data import colored_doc, documents, replace_aggregates
 from backend_data import registry as fixture_registry
 
-from azul.backends.duckdb import DuckDBBackend, bitmap_store
+from azul.backends.duckdb import DuckDBBackend, bitmap_advance, bitmap_store
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.core.filters import Filters, Is
 from azul.core.search import (
@@ -229,18 +229,29 @@ def test_sizes_beyond_2_to_the_53_are_left_to_sql(path):
         backend.close()
 
 
-def test_a_write_makes_them_unused_until_built_again(backend, plain):
+@pytest.mark.parametrize('advancing', [False, True], ids=['built', 'advanced'])
+def test_a_write_makes_them_unused_until_built_again_or_advanced(backend, plain, monkeypatch,
+                                                                  advancing):
+    if advancing:
+        # However slow the machine, the summary waits for the advance
+        monkeypatch.setattr(bitmap_store, 'ADVANCE_WAIT_MIN', 10)
+    else:
+        monkeypatch.setattr(bitmap_advance, 'ADVANCE_MIN', 0)
+        monkeypatch.setattr(bitmap_advance, 'ADVANCE_SHARE', 0)
     _build(backend, RED)
     request = _summary(RED)
     assert backend.summary(CATALOG, request)['size'] == 19.0
     replace_aggregates(backend, CATALOG, ENTITY_TYPE,
                        [_doc('g', color='red', project='P4', lab='L4', size=100, cells=3.0,
                              name='n7')], deleted=('a',))
-    assert _answered(backend, request) == set()
-    # b, d, g: by SQL until built again
+    everything = set(range(len(request.aggregations)))
+    # Advanced once the write committed (the summary waits for it), or else
+    # unused until built again
+    assert _answered(backend, request) == (everything if advancing else set())
+    # b, d, g
     assert backend.summary(CATALOG, request)['size'] == 116.0
     _build(backend, RED)
-    assert _answered(backend, request) == set(range(len(request.aggregations)))
+    assert _answered(backend, request) == everything
     result = backend.summary(CATALOG, request)
     assert (result['n'], result['size'], result['cells']) == (3, 116.0, 25.0)
     assert result['byProject'][-1] == TermBucket('P4', 1, {'cells': 3.0, 'size': 100.0},

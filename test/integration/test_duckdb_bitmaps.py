@@ -7,6 +7,8 @@ filter, an empty result) and the conformance fixtures; the counts of a few
 requests are checked by hand; a write makes them unused until they are built
 again; the size limit and the switch keep them from being built.
 """
+import time
+
 import pytest
 from backend_data import colored_doc, colored_docs, documents, replace_aggregates
 from backend_data import registry as fixture_registry
@@ -568,3 +570,28 @@ def test_a_write_advances_them_before_any_request(backend, plain, builds):
         assert _paged(backend, _request(RED, sort)) is not None
         assert _pages(backend, RED, sort) == _pages(plain, RED, sort)
     assert builds[0] == 1
+
+
+def test_a_request_waits_for_the_advance_under_way(backend, plain, builds, monkeypatch):
+    monkeypatch.setattr(bitmap_store, 'ADVANCE_WAIT_MIN', 10)
+    _built(backend, _request(RED))
+    slow = bitmap_store.advance
+
+    def slower(*args, **kwargs):
+        time.sleep(0.2)
+        return slow(*args, **kwargs)
+
+    monkeypatch.setattr(bitmap_store, 'advance', slower)
+    _advance_write(backend)
+    # No wait for the store: the request itself waits for the advance the commit started
+    assert _paged(backend, _request(RED)) is not None
+    assert backend.search(CATALOG, _request(RED)) == plain.search(CATALOG, _request(RED))
+    assert builds[0] == 1
+    # Without an advance under way, no wait: the SQL path
+    monkeypatch.setattr(bitmap_advance, 'ADVANCE_MIN', 0)
+    monkeypatch.setattr(bitmap_advance, 'ADVANCE_SHARE', 0)
+    replace_aggregates(backend, CATALOG, ENTITY_TYPE, [_doc('z', color='red', name='n0')])
+    backend._bitmaps.wait()
+    start = time.monotonic()
+    assert _bitmapped(backend, _request(RED)) is None
+    assert time.monotonic() - start < 5

@@ -77,7 +77,7 @@ class BitmapReads:
             return {}
         key: TableKey = (catalog, table.name)
         version = self.content_version(catalog)
-        bitmaps = self._bitmaps.bitmaps(key, version)
+        bitmaps = self._bitmaps.bitmaps(key, version) or self._bitmaps.await_advance(key, version)
         if bitmaps is None:
             # A summary may come without a search that would have them built
             if version != 'none' and self._query(bitmap_queries.extent(table))[0][0] >= \
@@ -96,7 +96,9 @@ class BitmapReads:
         if not table.coded or not TermBitmaps.usable(table, request.filters, specs):
             return None
         version = self.content_version(catalog)
-        return self._bitmaps.bitmaps((catalog, table.name), version)
+        key = (catalog, table.name)
+        bitmaps = self._bitmaps.bitmaps(key, version)
+        return self._bitmaps.await_advance(key, version) if bitmaps is None else bitmaps
 
     def _want_bitmaps(self, catalog: str, table: TableSpec, request: SearchRequest,
                       rows: int) -> None:
