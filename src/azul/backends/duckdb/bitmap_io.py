@@ -58,3 +58,14 @@ def lists(cursor: duckdb.DuckDBPyConnection, query: Query) -> Iterator[tuple[int
         base = child.offset
         for i, code in enumerate(codes):
             yield code, values[base + offsets[i]:base + offsets[i + 1]]
+
+
+
+def pairs(cursor: duckdb.DuckDBPyConnection, query: Query, typecode: str
+          ) -> tuple[array, array]:
+    """The rows (UINTEGER, value without nulls) of a result, the values as `typecode`."""
+    docs, values = array('I'), array(typecode)
+    for view in batches(cursor, query):
+        docs.extend(buffer(view.child(0), 'I'))
+        values.extend(buffer(view.child(1), typecode))
+    return docs, values

@@ -72,11 +72,10 @@ def order(table: TableSpec, page: PageSpec) -> Query:
     return Query(f'SELECT doc::UINTEGER FROM {table.table} ORDER BY {page.order(table)}')
 
 
-def keyed_order(table: TableSpec, page: PageSpec) -> Query:
-    """Every document's `doc` and key (`PageSpec.key`) in the page's order."""
+def order_keys(table: TableSpec, page: PageSpec) -> Query:
+    """The `doc` and key (`PageSpec.key`) of every document that has one, in no order."""
     key, _, _ = page.key(table)
-    return Query(f'SELECT doc::UINTEGER AS doc, {key} AS key FROM {table.table} '
-                 f'ORDER BY {page.order(table)}')
+    return Query(f'SELECT doc::UINTEGER, {key} FROM {table.table} WHERE {key} IS NOT NULL')
 
 
 def order_values(table: TableSpec, page: PageSpec, after: int | None = None,

@@ -59,7 +59,7 @@ ADVANCE_WAIT_MIN = 0.05
 ADVANCE_WAIT_MAX = 0.25
 
 # The types of sort keys that an order keeps to advance by (see `bitmap_advance`)
-NUMERIC_KEYS = frozenset({'BIGINT', 'INTEGER', 'DOUBLE', 'BOOLEAN'})
+NUMERIC_KEYS = {'BIGINT': 'q', 'INTEGER': 'i', 'DOUBLE': 'd'}
 
 # (catalog, table name)
 TableKey = tuple[str, str]
@@ -427,11 +427,15 @@ def build_order(cursor: duckdb.DuckDBPyConnection, table: TableSpec, sort: Sort,
     if ascending.key(table)[1] not in NUMERIC_KEYS:
         docs = bitmap_io.unsigned(cursor, bitmap_queries.order(table, ascending))
         return SortOrder(version=version, column=column, docs=docs.tobytes())
-    found = cursor.execute(*bitmap_io.args(bitmap_queries.keyed_order(table, ascending))
-                           ).fetchnumpy()
-    keys = found['key']
-    # Null keys come last
-    known = len(keys) - int(np.ma.getmaskarray(keys).sum())
-    return SortOrder(version=version, column=column,
-                     docs=np.ascontiguousarray(found['doc'], dtype=np.uint32).tobytes(),
-                     sort=ascending.sort, keys=np.ma.getdata(keys)[:known].copy())
+    # The keys by a scan in no order, put in the order's: projecting them in
+    # the sort cost it twice the CPU (~0.75 against ~0.3 s at 1M rows)
+    docs = np.frombuffer(bitmap_io.unsigned(cursor, bitmap_queries.order(table, ascending)),
+                         dtype=np.uint32)
+    kind = NUMERIC_KEYS[ascending.key(table)[1]]
+    keyed, keys = bitmap_io.pairs(cursor, bitmap_queries.order_keys(table, ascending), kind)
+    keyed = np.frombuffer(keyed, dtype=np.uint32)
+    by_doc = np.zeros(int(keyed.max()) + 1 if len(keyed) else 0, dtype=np.dtype(kind))
+    by_doc[keyed] = np.frombuffer(keys, dtype=np.dtype(kind))
+    # Null keys come last: the first documents of the order are those with one
+    return SortOrder(version=version, column=column, docs=docs.tobytes(), sort=ascending.sort,
+                     keys=by_doc[docs[:len(keyed)]])
