@@ -239,14 +239,7 @@ def test_a_write_makes_them_unused_until_built_again(backend, plain, no_advance)
 
 def test_builds_pause_after_a_build(backend, plain, monkeypatch, no_advance):
     monkeypatch.setattr(bitmap_store, 'BUILD_PAUSE', 1e6)
-    attempts = [0]
-    advance = bitmap_store.advance
-
-    def counted(*args, **kwargs):
-        attempts[0] += 1
-        return advance(*args, **kwargs)
-
-    monkeypatch.setattr(bitmap_store, 'advance', counted)
+    attempts = _count_calls(monkeypatch, 'advance')
     _built(backend, _request(RED))
     # The held version's order of another sort is built all the same
     _built(backend, _request(RED, SORTS[2]))
@@ -427,18 +420,23 @@ def test_summary_without_bitmaps_of_the_version(backend, plain, no_advance):
     assert backend.summary(CATALOG, request)['flagsOrNone'] == 3
 
 
-@pytest.fixture
-def builds(monkeypatch):
-    """The number of full builds of bitmaps so far."""
+def _count_calls(monkeypatch, name: str) -> list[int]:
+    """The number of calls of a function of `bitmap_store` from now on, as the list's one item."""
     count = [0]
-    build = bitmap_store.build_bitmaps
+    function = getattr(bitmap_store, name)
 
     def counted(*args, **kwargs):
         count[0] += 1
-        return build(*args, **kwargs)
+        return function(*args, **kwargs)
 
-    monkeypatch.setattr(bitmap_store, 'build_bitmaps', counted)
+    monkeypatch.setattr(bitmap_store, name, counted)
     return count
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """The number of full builds of bitmaps so far."""
+    return _count_calls(monkeypatch, 'build_bitmaps')
 
 
 PURPLE = Filters((Is(R('color'), ('purple',)),))
@@ -523,14 +521,7 @@ def test_builds_again_when_they_cannot_advance(backend, plain, builds, monkeypat
 
 
 def test_orders_advance_with_them(backend, plain, builds, monkeypatch):
-    orders = [0]
-    build_order = bitmap_store.build_order
-
-    def counted(*args, **kwargs):
-        orders[0] += 1
-        return build_order(*args, **kwargs)
-
-    monkeypatch.setattr(bitmap_store, 'build_order', counted)
+    orders = _count_calls(monkeypatch, 'build_order')
     for sort in SORTS:
         _built(backend, _request(RED, sort))
     # By name and by size, each ascending order serving both directions
