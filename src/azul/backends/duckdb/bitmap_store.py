@@ -355,8 +355,10 @@ class BitmapStore:
             if self._closed:
                 return False
             old = self._bitmaps.pop(key, None)
-            # The orders of an older version are of no use either
+            # The orders of an older version are of no use either, nor what
+            # says that it could not advance (and holds it)
             orders = self._orders.pop(key, None)
+            self._stuck.pop(key, None)
             if self._held() + bitmaps.nbytes > self.limit and bitmaps.values is not None:
                 # Other tables' bitmaps hold part of the limit: the bitmaps without values
                 bitmaps = attrs.evolve(bitmaps, values=None,
