@@ -13,7 +13,14 @@ import pytest
 from backend_data import colored_doc, colored_docs, documents, replace_aggregates
 from backend_data import registry as fixture_registry
 
-from azul.backends.duckdb import DuckDBBackend, bitmap_advance, bitmap_store, bitmaps, sql
+from azul.backends.duckdb import (
+    DuckDBBackend,
+    bitmap_advance,
+    bitmap_queries,
+    bitmap_store,
+    bitmaps,
+    sql,
+)
 from azul.core.documents import IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
 from azul.core.filters import Filters, Is
@@ -586,3 +593,31 @@ def test_a_request_waits_for_the_advance_under_way(backend, plain, builds, monke
     start = time.monotonic()
     assert _bitmapped(backend, _request(RED)) is None
     assert time.monotonic() - start < 5
+
+
+def test_deleted_rows_as_the_writes_tell_them(backend, plain, builds, monkeypatch):
+    _built(backend, _request(RED))
+    # Every `doc` is read only when the deleted rows are not known otherwise
+    read_all = [0]
+    documents = bitmap_queries.documents
+
+    def counted(table):
+        read_all[0] += 1
+        return documents(table)
+
+    monkeypatch.setattr(bitmap_queries, 'documents', counted)
+    # This object's write tells it which rows it deleted (a's, c's old one)
+    _advance_write(backend)
+    _built(backend, _request(RED))
+    assert read_all[0] == 0
+    assert _pages(backend, RED, SORTS[0]) == _pages(plain, RED, SORTS[0])
+    # Another object's deletion of b is not told: every `doc` is read
+    replace_aggregates(plain, CATALOG, ENTITY_TYPE, [], deleted=('b',))
+    _built(backend, _request(RED))
+    assert read_all[0] == 1 and builds[0] == 1
+    for sort in SORTS:
+        _built(backend, _request(RED, sort))
+        assert _pages(backend, RED, sort) == _pages(plain, RED, sort)
+    # Red by name: c, h (n1), d (n3), f (n4), i (n6); b is gone
+    result = backend.search(CATALOG, _request(RED, size=10))
+    assert [h.entity_id for h in result.hits] == ['c', 'h', 'd', 'f', 'i'] and result.total == 5

@@ -224,15 +224,18 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
 
     def _advance_bitmaps(self) -> None:
         """After a commit: the bitmaps of the catalogs it wrote advance now (see `bitmap_store`)."""
-        written, self._local.written = getattr(self._local, 'written', None), None
+        local = self._local
+        written, deleted = getattr(local, 'written', None), getattr(local, 'deleted', None)
+        local.written = local.deleted = None
         if written:
-            self._bitmaps.written(written - self._building.keys())
+            self._bitmaps.written(written - self._building.keys(), deleted or {})
 
     def _begin_transaction(self) -> None:
         local = self._local
         local.in_transaction = True
-        # The catalogs it wrote, whose bitmaps advance after its commit
-        local.written = set()
+        # The catalogs it wrote, whose bitmaps advance after its commit, and
+        # the aggregate rows it deleted, by the bitmaps' key
+        local.written, local.deleted = set(), {}
         # The catalogs whose content stamp it changed already
         local.touched = set()
         # (table, id) -> each contribution it wrote: reading them back
@@ -252,7 +255,7 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
                 yield cursor
                 return
             cursor.execute('BEGIN TRANSACTION')
-            self._local.written = set()
+            self._local.written, self._local.deleted = set(), {}
             try:
                 yield cursor
             except BaseException:
@@ -662,7 +665,14 @@ class DuckDBBackend(DuckDBBulkLoads, DuckDBReads, SearchBackend):
         with self._transaction() as cursor:
             table = self._packing(cursor, table, [w.document for w in writes
                                                   if w.document is not None])
-            conflicts = AggregateWriter(cursor, table).write(writes)
+            writer = AggregateWriter(cursor, table)
+            conflicts = writer.write(writes)
+            deleted = getattr(self._local, 'deleted', None)
+            if deleted is not None and writer.deleted:
+                # By the bitmaps' key: the name the live generation is read by
+                key = (catalog, index_name(self._prefix, self._deployment, catalog,
+                                           entity_type, True))
+                deleted.setdefault(key, []).extend(writer.deleted)
             if catalog in self._building:
                 written = self._written.setdefault(catalog, {}).setdefault(entity_type, set())
                 written.update(w.entity_id for w in writes)

@@ -40,10 +40,10 @@ ADVANCE_MIN = 10_000
 
 
 def advance(cursor: duckdb.DuckDBPyConnection, table: TableSpec, old: TermBitmaps,
-            version: str, limit: int) -> TermBitmaps | None:
+            version: str, limit: int, reported: BitMap | None = None) -> TermBitmaps | None:
     """
     The bitmaps of `version` (the cursor's snapshot's) from `old`; None if
-    a full build is needed.
+    a full build is needed. `reported`: rows that writes said they deleted.
     """
     oid = cursor.execute(*args(bitmap_queries.table_oid(table))).fetchall()
     if old.oid is None or [(old.oid,)] != oid:
@@ -58,10 +58,19 @@ def advance(cursor: duckdb.DuckDBPyConnection, table: TableSpec, old: TermBitmap
     if removed < 0 or len(added) + removed > bound or old.stale + removed > bound:
         return None
     if removed:
-        rows = BitMap(unsigned(cursor, bitmap_queries.documents(table)))
-        # Nothing but the rows above `after` is new
-        if rows - old.rows != added:
-            return None
+        gone = old.rows & reported if reported else BitMap()
+        # The rows the writes said they deleted are the deleted ones if they
+        # are as many, and none of them is here: a look for a few rows
+        # instead of reading every `doc`. Otherwise (a write this object did
+        # not see, or one committed after this snapshot) every `doc`
+        if len(gone) == removed and not cursor.execute(
+                *args(bitmap_queries.present(table, gone))).fetchall()[0][0]:
+            rows = (old.rows - gone) | added
+        else:
+            rows = BitMap(unsigned(cursor, bitmap_queries.documents(table)))
+            # Nothing but the rows above `after` is new
+            if rows - old.rows != added:
+                return None
     else:
         rows = old.rows | added
     rows.run_optimize()

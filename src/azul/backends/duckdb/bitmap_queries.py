@@ -2,7 +2,7 @@
 SQL of the term bitmaps (see `bitmaps`): what builds them and what reads the
 page's documents by `doc`. Apart from `sql` for its size.
 """
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from azul.backends.duckdb.schema import FieldSpec, TableSpec, sort_type
 from azul.backends.duckdb.sql import PageSpec, Query, conjunction
@@ -60,6 +60,12 @@ def values_of(table: TableSpec, codes: Sequence[int]) -> Query:
     """The dictionary's values of the codes."""
     return Query(f'SELECT code, value FROM {table.terms_table} '
                  f'WHERE code IN (SELECT unnest(?::INTEGER[]))', (list(codes),))
+
+
+def present(table: TableSpec, docs: Iterable[int]) -> Query:
+    """How many of the documents the table has."""
+    return Query(f'SELECT count(*) FROM {table.table} WHERE doc IN (SELECT unnest(?::BIGINT[]))',
+                 (list(docs),))
 
 
 def documents_after(table: TableSpec, after: int) -> Query:

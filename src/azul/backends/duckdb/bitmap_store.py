@@ -17,7 +17,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
+from types import MappingProxyType
 
 import attrs
 import duckdb
@@ -100,6 +101,9 @@ class BitmapStore:
         self._advancing: set[TableKey] = set()
         self._advance_wall: dict[TableKey, float] = {}
         self._changed = threading.Condition(self._lock)
+        # Table -> rows that commits deleted, as they told (see `written`):
+        # those not yet out of the held bitmaps' rows
+        self._deleted: dict[TableKey, BitMap] = {}
         # Table -> the held bitmaps that could not advance, if any
         self._stuck: dict[TableKey, TermBitmaps] = {}
         # Table -> its layout and how to read its content version, as last requested
@@ -166,17 +170,21 @@ class BitmapStore:
             self._start([_Job(key, table, read_version, sort, True)])
         return True
 
-    def written(self, catalogs: Collection[str]) -> None:
+    def written(self, catalogs: Collection[str],
+                deleted: Mapping[TableKey, Sequence[int]] = MappingProxyType({})) -> None:
         """
-        After a commit that wrote to the catalogs: their held bitmaps advance
-        in the background now, rather than on the next filtered request,
-        which would take the SQL path meanwhile. Only advances: a full build
-        waits for a request.
+        After a commit that wrote to the catalogs, deleting the given rows of
+        tables: their held bitmaps advance in the background now, rather than
+        on the next filtered request, which would take the SQL path
+        meanwhile. Only advances: a full build waits for a request.
         """
         if not catalogs or self._closed:
             return
         now = time.monotonic()
         with self._lock:
+            for key, docs in deleted.items():
+                if key in self._bitmaps:
+                    self._deleted.setdefault(key, BitMap()).update(docs)
             jobs = [_Job(key, *self._sources[key], None, False) for key in self._bitmaps
                     if key[0] in catalogs and key in self._sources and self._advanceable(key)
                     and now >= self._advance_paused.get(key, 0)]
@@ -330,10 +338,11 @@ class BitmapStore:
                 return None
             old = self._bitmaps[key]
             orders = list(self._orders.get(key, {}).values())
+            reported = BitMap(self._deleted.get(key, ()))
             self._advancing.add(key)
         wall = time.monotonic()
         try:
-            bitmaps = advance(cursor, table, old, version, self.limit)
+            bitmaps = advance(cursor, table, old, version, self.limit, reported)
             if bitmaps is None:
                 # Nor will they later: from these, only a full build
                 with self._lock:
@@ -370,6 +379,10 @@ class BitmapStore:
                     self._orders[key] = orders
                 return False
             self._bitmaps[key] = bitmaps
+            reported = self._deleted.get(key)
+            if reported is not None:
+                # Rows out of these bitmaps' rows are out of every later version's
+                reported &= bitmaps.rows
             return True
 
     def _keep_order(self, key: TableKey, order: SortOrder) -> None:

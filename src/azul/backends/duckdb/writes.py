@@ -38,6 +38,8 @@ class AggregateWriter:
     def __init__(self, cursor: duckdb.DuckDBPyConnection, table: TableSpec):
         self._cursor = cursor
         self._table = table
+        # The rows it deleted, by `doc`: the term bitmaps advance by them
+        self.deleted: list[int] = []
 
     def write(self, writes: Sequence[AggregateWrite]) -> list[str]:
         # Several writes of one entity in a batch apply in order, each checked
@@ -69,6 +71,7 @@ class AggregateWriter:
             sums.subtract(self._cursor, table, old)
             self._cursor.execute(f'DELETE FROM {table.table} WHERE doc IN '
                                  f'(SELECT unnest(?::BIGINT[]))', [old])
+            self.deleted += old
         documents = [w.document for w in applied if w.document is not None]
         if documents:
             self.insert(documents)
