@@ -60,7 +60,6 @@ def lists(cursor: duckdb.DuckDBPyConnection, query: Query) -> Iterator[tuple[int
             yield code, values[base + offsets[i]:base + offsets[i + 1]]
 
 
-
 def pairs(cursor: duckdb.DuckDBPyConnection, query: Query, typecode: str
           ) -> tuple[array, array]:
     """The rows (UINTEGER, value without nulls) of a result, the values as `typecode`."""

@@ -77,7 +77,7 @@ class BitmapReads:
             return {}
         key: TableKey = (catalog, table.name)
         version = self.content_version(catalog)
-        bitmaps = self._bitmaps.bitmaps(key, version) or self._bitmaps.await_advance(key, version)
+        bitmaps = self._bitmaps.current(key, version)
         if bitmaps is None:
             # A summary may come without a search that would have them built
             if version != 'none' and self._query(bitmap_queries.extent(table))[0][0] >= \
@@ -96,9 +96,7 @@ class BitmapReads:
         if not table.coded or not TermBitmaps.usable(table, request.filters, specs):
             return None
         version = self.content_version(catalog)
-        key = (catalog, table.name)
-        bitmaps = self._bitmaps.bitmaps(key, version)
-        return self._bitmaps.await_advance(key, version) if bitmaps is None else bitmaps
+        return self._bitmaps.current((catalog, table.name), version)
 
     def _want_bitmaps(self, catalog: str, table: TableSpec, request: SearchRequest,
                       rows: int) -> None:
