@@ -32,7 +32,14 @@ from azul.backends.opensearch.queries import (
     search_result,
     sort_clause,
 )
-from azul.backends.opensearch.summary import PRECISION_THRESHOLD, summary_body, summary_result
+from azul.backends.opensearch.summary import (
+    PAIRS_SIZE,
+    PRECISION_THRESHOLD,
+    merged,
+    split_body,
+    summary_body,
+    summary_result,
+)
 from azul.core.documents import Aggregate, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType, Value
 from azul.core.filters import Contains, Filters, Intersects, Is, Term, Within, matches
@@ -538,10 +545,41 @@ def test_summary_body():
     assert aggs['agg1'] == {'sum': {'field': 'fields.fileSize'}}
     assert aggs['agg2'] == {'cardinality': {'field': 'range_key.ageRange',
                                             'precision_threshold': PRECISION_THRESHOLD}}
-    # The null bucket has the same sub-aggregations as every term's
-    assert aggs['agg3_null']['filter'] == {'term': {'nulls': 'organ'}}
-    assert aggs['agg3_null']['aggs'] == aggs['agg3']['aggs']
-    assert set(aggs['agg3']['aggs']) == {'sum0', 'distinct0'}
+    assert aggs['agg3'] == {'terms': {'field': 'fields.organ', 'size': 10_000},
+                            'aggs': {'sum0': {'sum': {'field': 'fields.cells'}}}}
+    # A term's distinct values are pairs beside the terms; documents without
+    # a term have them in their null bucket, one bucket
+    assert aggs['agg3_pairs0'] == {'composite': {'size': PAIRS_SIZE, 'sources': [
+        {'term': {'terms': {'field': 'fields.organ'}}},
+        {'value': {'terms': {'field': 'fields.accessions'}}}]}}
+    assert aggs['agg3_null'] == {'filter': {'term': {'nulls': 'organ'}}, 'aggs': {
+        'sum0': {'sum': {'field': 'fields.cells'}},
+        'distinct0': {'terms': {'field': 'fields.accessions', 'size': 10_000}}}}
+    assert set(aggs) == {'agg1', 'agg2', 'agg3', 'agg3_pairs0', 'agg3_null'}
+
+
+def test_summary_split_into_searches():
+    body = summary_body(_summary_request())
+    first, second = split_body(body, 2)
+    # Weights (`_WEIGHTS`): the terms with a sum 1.5 + 1.0, the pairs 2.5, the
+    # sum 1.0, the cardinality 1.0, the null bucket 0.5 (its sub-aggregations
+    # see few documents). Heaviest first, ties in the body's order, each to
+    # the lighter search, the first on a tie: terms -> 1st (2.5), pairs ->
+    # 2nd (2.5), sum -> 1st (3.5), cardinality -> 2nd (3.5), null -> 1st (4.0)
+    assert list(first['aggs']) == ['agg3', 'agg1', 'agg3_null']
+    assert list(second['aggs']) == ['agg3_pairs0', 'agg2']
+    # Only the first counts the total; the query is the same
+    assert (first['track_total_hits'], second['track_total_hits']) == (True, False)
+    assert first['query'] == second['query'] == body['query']
+    assert split_body({**body, 'track_total_hits': False}, 2)[0]['track_total_hits'] is False
+    # As many searches as have 2.5 of weight (of 8.5 in all: 3); none: the body
+    assert len(split_body(body, 9)) == 3
+    assert len(split_body({**body, 'aggs': {'agg1': body['aggs']['agg1']}}, 2)) == 1
+    assert split_body({**body, 'aggs': {}}, 2) == [{**body, 'aggs': {}}]
+    responses = [{'hits': {'total': {'value': 9}}, 'aggregations': {'a': 1}},
+                 {'hits': {}, 'aggregations': {'b': 2}}]
+    assert merged(responses) == {'hits': {'total': {'value': 9}},
+                                 'aggregations': {'a': 1, 'b': 2}}
 
 
 def _bucket(key: Any, count: int, cells: float, accessions: list[str]) -> dict[str, Any]:
@@ -550,7 +588,63 @@ def _bucket(key: Any, count: int, cells: float, accessions: list[str]) -> dict[s
                           'buckets': [{'key': a, 'doc_count': 1} for a in accessions]}}
 
 
+def _pair(term: Any, value: str) -> dict[str, Any]:
+    return {'key': {'term': term, 'value': value}, 'doc_count': 1}
+
+
 def test_summary_result():
+    response = {
+        'hits': {'total': {'value': 9, 'relation': 'eq'}},
+        'aggregations': {
+            'agg1': {'value': 3000.0},
+            'agg2': {'value': 4},
+            'agg3': {'sum_other_doc_count': 0, 'buckets': [
+                {'key': 'liver', 'doc_count': 2, 'sum0': {'value': 1.5}},
+                {'key': 'blood', 'doc_count': 2, 'sum0': {'value': 0.0}},
+            ]},
+            'agg3_pairs0': {'buckets': [_pair('liver', '{"a":1}'), _pair('liver', '{"b":1}')]},
+            'agg3_null': {**_bucket(None, 3, 7.25, ['{"a":1}']), 'key': None},
+        },
+    }
+    result = summary_result(_summary_request(), response)
+    assert result['count'] == 9
+    assert result['size'] == 3000.0
+    assert result['ages'] == 4
+    # By count descending, then term with null last; distinct values sorted,
+    # of the terms from the pairs, of the null bucket from its sub-aggregation
+    assert result['organs'] == (
+        TermBucket(None, 3, {'cells': 7.25}, {'accessions': ('{"a":1}',)}),
+        TermBucket('blood', 2, {'cells': 0.0}, {'accessions': ()}),
+        TermBucket('liver', 2, {'cells': 1.5}, {'accessions': ('{"a":1}', '{"b":1}')}),
+    )
+
+
+def test_summary_result_pairs_of_typed_terms():
+    # Pairs' keys are converted as the terms' are: a boolean term's bucket
+    # key is 1, its pair's true
+    request = SummaryRequest('files', Filters(), (
+        Terms('flags', FIELDS['isIntermediate'], distinct=(FIELDS['organ'],)),))
+    response = {'hits': {'total': {'value': 3}}, 'aggregations': {
+        'agg0': {'sum_other_doc_count': 0, 'buckets': [{'key': 1, 'doc_count': 3}]},
+        'agg0_pairs0': {'buckets': [_pair(True, 'liver'), _pair(True, 'brain')]},
+        'agg0_null': {'doc_count': 0, 'distinct0': {'buckets': []}}}}
+    assert summary_result(request, response) == {'flags': (
+        TermBucket(True, 3, {}, {'organ': ('brain', 'liver')}),)}
+
+
+def test_summary_result_fails_on_a_full_page_of_pairs():
+    request = SummaryRequest('files', Filters(), (
+        Terms('organs', FIELDS['organ'], distinct=(FIELDS['accessions'],)),))
+    response = {'hits': {'total': {'value': 3}}, 'aggregations': {
+        'agg0': {'sum_other_doc_count': 0, 'buckets': []},
+        'agg0_pairs0': {'buckets': [_pair('liver', str(i)) for i in range(PAIRS_SIZE)]},
+        'agg0_null': {'doc_count': 0, 'distinct0': {'buckets': []}}}}
+    with pytest.raises(AzulError, match='pairs'):
+        summary_result(request, response)
+
+
+def test_summary_result_from_nested_distinct_values():
+    # The kept counts answer a term's distinct values in its bucket (see `kept`)
     response = {
         'hits': {'total': {'value': 9, 'relation': 'eq'}},
         'aggregations': {

@@ -15,7 +15,13 @@ from azul.backends.opensearch import kept, mapping
 from azul.backends.opensearch.cache import Key, ResultCache, cache_key
 from azul.backends.opensearch.errors import translated
 from azul.backends.opensearch.queries import counts_bodies, page_body, search_result
-from azul.backends.opensearch.summary import summary_body, summary_result
+from azul.backends.opensearch.summary import (
+    merged,
+    part_of,
+    split_body,
+    summary_body,
+    summary_result,
+)
 from azul.core.search import (
     SearchRequest,
     SearchResult,
@@ -165,13 +171,13 @@ class Reads:
             answered = found.built[request]
         else:
             answered = kept.summary_aggregations(request, counts, facets)
-        rest = {name: agg for name, agg in body['aggs'].items() if name not in answered}
+        rest = {name: agg for name, agg in body['aggs'].items()
+                if name not in answered and part_of(name) not in answered}
         aggs = dict(answered)
         if rest:
-            response = self._reader.search(index=index, body={
-                **body, 'aggs': rest, 'track_total_hits': False,
-            }, request_cache=self.request_cache)
-            aggs.update(response.get('aggregations', {}))
+            response = merged(self._msearch(index, split_body({**body, 'aggs': rest,
+                                                                 'track_total_hits': False})))
+            aggs.update(response['aggregations'])
         return {'hits': {'total': {'value': counts['total']}}, 'aggregations': aggs}
 
     def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
@@ -187,8 +193,7 @@ class Reads:
                 key = self._cache_key(catalog, index, body)
                 response = self._results.get(key)
                 if response is None:
-                    response = self._reader.search(index=index, body=body,
-                                                   request_cache=self.request_cache)
+                    response = merged(self._msearch(index, split_body(body)))
                     self._results.put(key, response)
             except os_errors.NotFoundError:
                 return reference_summary([], request)
