@@ -545,7 +545,9 @@ def test_summary_body():
     assert aggs['agg1'] == {'sum': {'field': 'fields.fileSize'}}
     assert aggs['agg2'] == {'cardinality': {'field': 'range_key.ageRange',
                                             'precision_threshold': PRECISION_THRESHOLD}}
-    assert aggs['agg3'] == {'terms': {'field': 'fields.organ', 'size': 10_000},
+    # By key, descending (the keys are looked up in the order of the ordinals)
+    terms = {'size': 10_000, 'order': {'_key': 'desc'}}
+    assert aggs['agg3'] == {'terms': {'field': 'fields.organ', **terms},
                             'aggs': {'sum0': {'sum': {'field': 'fields.cells'}}}}
     # A term's distinct values are pairs beside the terms; documents without
     # a term have them in their null bucket, one bucket
@@ -554,7 +556,7 @@ def test_summary_body():
         {'value': {'terms': {'field': 'fields.accessions'}}}]}}
     assert aggs['agg3_null'] == {'filter': {'term': {'nulls': 'organ'}}, 'aggs': {
         'sum0': {'sum': {'field': 'fields.cells'}},
-        'distinct0': {'terms': {'field': 'fields.accessions', 'size': 10_000}}}}
+        'distinct0': {'terms': {'field': 'fields.accessions', **terms}}}}
     assert set(aggs) == {'agg1', 'agg2', 'agg3', 'agg3_pairs0', 'agg3_null'}
 
 
