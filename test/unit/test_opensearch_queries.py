@@ -594,17 +594,34 @@ def _pair(term: Any, value: str) -> dict[str, Any]:
     return {'key': {'term': term, 'value': value}, 'doc_count': 1}
 
 
-def test_summary_result():
+# A term's distinct values as the search answers them (pairs beside the
+# terms) and as the kept counts do (in each term's bucket, see `kept`)
+_DISTINCT_SHAPES = {
+    'pairs': {
+        'agg3': {'sum_other_doc_count': 0, 'buckets': [
+            {'key': 'liver', 'doc_count': 2, 'sum0': {'value': 1.5}},
+            {'key': 'blood', 'doc_count': 2, 'sum0': {'value': 0.0}},
+        ]},
+        'agg3_pairs0': {'buckets': [_pair('liver', '{"a":1}'), _pair('liver', '{"b":1}')]},
+    },
+    'nested': {
+        'agg3': {'sum_other_doc_count': 0, 'buckets': [
+            _bucket('liver', 2, 1.5, ['{"b":1}', '{"a":1}']),
+            _bucket('blood', 2, 0.0, []),
+        ]},
+    },
+}
+
+
+@pytest.mark.parametrize('shape', list(_DISTINCT_SHAPES))
+def test_summary_result(shape):
     response = {
         'hits': {'total': {'value': 9, 'relation': 'eq'}},
         'aggregations': {
             'agg1': {'value': 3000.0},
             'agg2': {'value': 4},
-            'agg3': {'sum_other_doc_count': 0, 'buckets': [
-                {'key': 'liver', 'doc_count': 2, 'sum0': {'value': 1.5}},
-                {'key': 'blood', 'doc_count': 2, 'sum0': {'value': 0.0}},
-            ]},
-            'agg3_pairs0': {'buckets': [_pair('liver', '{"a":1}'), _pair('liver', '{"b":1}')]},
+            **_DISTINCT_SHAPES[shape],
+            # The null bucket has them as a sub-aggregation in both
             'agg3_null': {**_bucket(None, 3, 7.25, ['{"a":1}']), 'key': None},
         },
     }
@@ -612,8 +629,7 @@ def test_summary_result():
     assert result['count'] == 9
     assert result['size'] == 3000.0
     assert result['ages'] == 4
-    # By count descending, then term with null last; distinct values sorted,
-    # of the terms from the pairs, of the null bucket from its sub-aggregation
+    # By count descending, then term with null last; distinct values sorted
     assert result['organs'] == (
         TermBucket(None, 3, {'cells': 7.25}, {'accessions': ('{"a":1}',)}),
         TermBucket('blood', 2, {'cells': 0.0}, {'accessions': ()}),
@@ -643,32 +659,6 @@ def test_summary_result_fails_on_a_full_page_of_pairs():
         'agg0_null': {'doc_count': 0, 'distinct0': {'buckets': []}}}}
     with pytest.raises(AzulError, match='pairs'):
         summary_result(request, response)
-
-
-def test_summary_result_from_nested_distinct_values():
-    # The kept counts answer a term's distinct values in its bucket (see `kept`)
-    response = {
-        'hits': {'total': {'value': 9, 'relation': 'eq'}},
-        'aggregations': {
-            'agg1': {'value': 3000.0},
-            'agg2': {'value': 4},
-            'agg3': {'sum_other_doc_count': 0, 'buckets': [
-                _bucket('liver', 2, 1.5, ['{"b":1}', '{"a":1}']),
-                _bucket('blood', 2, 0.0, []),
-            ]},
-            'agg3_null': {**_bucket(None, 3, 7.25, ['{"a":1}']), 'key': None},
-        },
-    }
-    result = summary_result(_summary_request(), response)
-    assert result['count'] == 9
-    assert result['size'] == 3000.0
-    assert result['ages'] == 4
-    # By count descending, then term with null last; distinct values sorted
-    assert result['organs'] == (
-        TermBucket(None, 3, {'cells': 7.25}, {'accessions': ('{"a":1}',)}),
-        TermBucket('blood', 2, {'cells': 0.0}, {'accessions': ()}),
-        TermBucket('liver', 2, {'cells': 1.5}, {'accessions': ('{"a":1}', '{"b":1}')}),
-    )
 
 
 def test_range_is_matches_exact_interval():
