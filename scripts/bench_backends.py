@@ -289,6 +289,7 @@ def portal_mix(backend: SearchBackend, registry: FieldRegistry) -> dict[str, Cal
     return {
         'page_all_facets': page(Filters()),
         'page_filtered': page(filters),
+        'page_one_filter': page(benchdata.one_filter(registry)),
         'page_sorted': page(Filters(), Sort(registry['fileSize'], 'desc')),
         'page_deep': deep(Filters()),
         'page_filtered_deep': deep(filters),

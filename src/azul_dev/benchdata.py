@@ -138,6 +138,11 @@ def filtered(reg: FieldRegistry) -> Filters:
                     Is(reg['fileFormat'], ('fileFormat 0', 'fileFormat 1', 'fileFormat 2'))))
 
 
+def one_filter(reg: FieldRegistry) -> Filters:
+    """One filter, the most common click: two organs."""
+    return Filters((Is(reg['organ'], ('organ 0', 'organ 1')),))
+
+
 def summary_request(reg: FieldRegistry, filters: Filters = Filters()) -> SummaryRequest:
     """The aggregations of `/index/summary`."""
     return SummaryRequest(ENTITY_TYPE, filters, (

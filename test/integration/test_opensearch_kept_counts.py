@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 
+import attrs
 import pytest
 from opensearch_probes import Searches
 from opensearchpy import OpenSearch
@@ -20,10 +21,11 @@ from azul.backends.opensearch.kept import Delta, delta
 from azul.backends.opensearch.mapping import aggregate_source
 from azul.core.documents import Aggregate, BundleFQID, IndexedAggregate
 from azul.core.fields import Field, FieldRegistry, FieldType
-from azul.core.filters import Filters
+from azul.core.filters import Filters, Is
 from azul.core.search import (
     Cardinality,
     Count,
+    FacetResult,
     SearchRequest,
     Sort,
     Sum,
@@ -321,4 +323,32 @@ def test_a_new_generation_has_its_own_counts(es_endpoint, deployment, raw, monke
     _same(reader, searched, [A, B, C, D])
     assert searches.take() == [1, 1, 1]  # the new generation's count documents first
     for b in (reader, searched, reindexer):
+        b.close()
+
+
+def test_a_facet_filtered_alone_is_counted_from_them(es_endpoint, deployment, monkeypatch):
+    backend = _backend(es_endpoint, deployment)
+    searched = _backend(es_endpoint, deployment, kept_counts=False)
+    backend.create_indices(CATALOG, [ENTITY_TYPE], REGISTRY)
+    assert _create(backend, [A, B, C, D]) == []
+    # Reads the kept counts of this version
+    _same(backend, searched, [A, B, C, D])
+    searches = Searches(backend, monkeypatch)
+    organ = Filters((Is(REGISTRY['organ'], ('liver', None)),))
+    both = Filters((*organ.terms, Is(REGISTRY['fileFormat'], ('bam',))))
+    for filters, expected in ((organ, [2]), (both, [4])):
+        request = attrs.evolve(_request(), filters=filters)
+        result = backend.search(CATALOG, request)
+        assert result == searched.search(CATALOG, request)
+        # The page, the total with the other facets; the filtered facet's own
+        # counts are those of all documents, kept, unless another filter
+        # narrows them: then a search of their own for each filtered facet
+        assert searches.take() == expected
+        assert result.facets == reference_search([A, B, C, D], request).facets
+    # By hand: liver or no organ are b, c and d; organ over all four
+    result = backend.search(CATALOG, attrs.evolve(_request(), filters=organ))
+    assert result.total == 3
+    assert result.facets['organ'] == FacetResult(4, {'brain': 2, 'liver': 2, None: 1})
+    assert result.facets['fileFormat'] == FacetResult(3, {'bam': 1, 'loom': 1, None: 1})
+    for b in (backend, searched):
         b.close()

@@ -252,8 +252,23 @@ def counts_response(counts: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def facet_response(counts: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """
+    A response to the search of `counts_bodies` that counts a facet whose
+    filter is the request's only one: its terms among all documents. None if
+    it has more terms than that search would list.
+    """
+    terms, null = _field_terms(counts, name)
+    if len(terms) > TERMS_SIZE:
+        return None
+    buckets = [{'key': value, 'doc_count': n} for value, n in terms.items()]
+    return {'hits': {'total': {'value': counts['total']}},
+            'aggregations': {'terms': {'sum_other_doc_count': 0, 'buckets': buckets},
+                             'null': {'doc_count': null}}}
+
+
 def _field_terms(counts: Mapping[str, Any], name: str) -> tuple[dict[str, int], int]:
-    """The non-null terms (as keys) of a keyword facet, and its null count."""
+    """The non-null terms of a facet (as a keyword facet's keys), and its null count."""
     prefix = name + '\t'
     entries = [(t, n) for t, n in counts['terms'].items() if t.startswith(prefix)]
     parsed = parse_facet_terms([t for t, _ in entries])

@@ -117,7 +117,11 @@ class Reads:
                 key = self._cache_key(catalog, index, {'counts': counts})
                 cached = self._results.get(key)
                 if cached is None:
-                    page_response, *responses = self._msearch(index, [page, *counts])
+                    own = self._own_counts(catalog, request)
+                    searched = counts if own is None else counts[:1]
+                    page_response, *responses = self._msearch(index, [page, *searched])
+                    if own is not None:
+                        responses.append(own)
                     cached = {'responses': responses}
                     self._results.put(key, cached)
                 else:
@@ -126,6 +130,23 @@ class Reads:
                 # No index yet: the answer for no documents
                 return reference_search([], request)
         return search_result(request, page_response, cached['responses'])
+
+    def _own_counts(self, catalog: str, request: SearchRequest) -> dict[str, Any] | None:
+        """
+        The response to the counting search of the facet whose filter is the
+        request's only one, from the kept counts: that facet is counted over
+        all documents, a search of the whole index (at 1M documents, the
+        page's costliest). None if there is no such facet or no kept counts.
+        """
+        filters = request.filters
+        names = set(filters.fields())
+        if filters.scope or len(names) != 1:
+            return None
+        [name] = names
+        if name not in (facet.name for facet in request.facets):
+            return None
+        found = self._kept(catalog, request.entity_type)
+        return None if found is None else kept.facet_response(found.counts, name)
 
     def _msearch(self, index: str, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """
