@@ -258,27 +258,36 @@ def facet_response(counts: Mapping[str, Any], name: str) -> dict[str, Any] | Non
     filter is the request's only one: its terms among all documents. None if
     it has more terms than that search would list.
     """
-    terms, null = _field_terms(counts, name)
+    terms, null = _facet_terms(counts, name)
     if len(terms) > TERMS_SIZE:
         return None
-    buckets = [{'key': value, 'doc_count': n} for value, n in terms.items()]
+    buckets = [{'key': value, 'doc_count': n} for value, n in terms]
     return {'hits': {'total': {'value': counts['total']}},
             'aggregations': {'terms': {'sum_other_doc_count': 0, 'buckets': buckets},
                              'null': {'doc_count': null}}}
 
 
-def _field_terms(counts: Mapping[str, Any], name: str) -> tuple[dict[str, int], int]:
-    """The non-null terms of a facet (as a keyword facet's keys), and its null count."""
+def _facet_terms(counts: Mapping[str, Any], name: str) -> tuple[list[tuple[Any, int]], int]:
+    """
+    A facet's non-null terms with their counts, as `facet_terms` holds them
+    (a range's a list), which `from_key` takes; and its null count.
+    """
     prefix = name + '\t'
     entries = [(t, n) for t, n in counts['terms'].items() if t.startswith(prefix)]
     parsed = parse_facet_terms([t for t, _ in entries])
-    terms, null = {}, 0
+    terms, null = [], 0
     for (_, value), (_, n) in zip(parsed, entries, strict=True):
         if value is None:
             null = n
         else:
-            terms[value] = n
+            terms.append((value, n))
     return terms, null
+
+
+def _field_terms(counts: Mapping[str, Any], name: str) -> tuple[dict[str, int], int]:
+    """The non-null terms (as keys) of a keyword facet, and its null count."""
+    terms, null = _facet_terms(counts, name)
+    return dict(terms), null
 
 
 def wanted(request: SummaryRequest, facets: Mapping[str, FieldType],
