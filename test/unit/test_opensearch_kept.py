@@ -3,6 +3,7 @@ The pure parts of OpenSearch's kept counts (`azul.backends.opensearch.kept`):
 deltas of writes and responses built from counts, against values worked out
 by hand.
 """
+from azul.backends.opensearch import kept
 from azul.backends.opensearch.kept import EXACT, counts_response, delta, recountable, usable
 
 OLD = {'facet_terms': ['format\t"bam"', 'organ\t"brain"', 'organ\tnull'],
@@ -49,6 +50,21 @@ def test_counts_response_orders_as_a_terms_aggregation():
         {'key': 'a\t"x"', 'doc_count': 1},
         {'key': 'b\t"x"', 'doc_count': 1},
     ]
+
+
+def test_a_facets_response_from_the_counts():
+    counts = {'total': 4, 'terms': {'age\t[1.0, 2.5]': 2, 'age\tnull': 1, 'agent\t"x"': 3,
+                                    'age\t[0.0, 1.0]': 1}}
+    # Only the facet's own terms (not `agent`'s, whose name starts alike), its
+    # keys as `facet_terms` holds them (a range's a list), the null apart
+    assert kept.facet_response(counts, 'age') == {
+        'hits': {'total': {'value': 4}},
+        'aggregations': {'terms': {'sum_other_doc_count': 0, 'buckets': [
+            {'key': [1.0, 2.5], 'doc_count': 2}, {'key': [0.0, 1.0], 'doc_count': 1}]},
+            'null': {'doc_count': 1}}}
+    many = {'total': 1, 'terms': {f'n\t{i}': 1 for i in range(kept.TERMS_SIZE + 1)}}
+    # More terms than the search would list: searched, to fail as it does
+    assert kept.facet_response(many, 'n') is None
 
 
 def test_when_counts_are_used_or_recounted():
