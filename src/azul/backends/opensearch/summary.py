@@ -153,16 +153,16 @@ def split_body(body: Mapping[str, Any], searches: int = SUMMARY_SEARCHES) -> lis
     each to the lightest search so far); only the first counts the total, if
     `body` does.
     """
-    total = sum(_weight(agg) for agg in body['aggs'].values())
-    searches = max(1, min(searches, int(total // MIN_SHARE)))
+    weights = {name: _weight(agg) for name, agg in body['aggs'].items()}
+    searches = max(1, min(searches, int(sum(weights.values()) // MIN_SHARE)))
     shares: list[tuple[float, dict[str, Any]]] = []
-    for name, agg in sorted(body['aggs'].items(), key=lambda item: -_weight(item[1])):
+    for name in sorted(weights, key=lambda name: -weights[name]):
         if len(shares) < searches:
             shares.append((0.0, {}))
         i = min(range(len(shares)), key=lambda i: shares[i][0])
         weight, aggs = shares[i]
-        aggs[name] = agg
-        shares[i] = (weight + _weight(agg), aggs)
+        aggs[name] = body['aggs'][name]
+        shares[i] = (weight + weights[name], aggs)
     counted = body.get('track_total_hits', False)
     bodies = [{**body, 'aggs': aggs, 'track_total_hits': counted and i == 0}
               for i, (_, aggs) in enumerate(shares)]
