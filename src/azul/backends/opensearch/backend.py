@@ -137,6 +137,7 @@ class OpenSearchBackend(Keeping, Reads, SearchBackend):
                  request_cache: bool | None = None,
                  kept_counts: bool = True,
                  counts_lease: float = COUNTS_LEASE,
+                 facet_counts: bool | None = None,
                  sigv4_region: str | None = None):
         # For messages, health and logs: credentials in the URL are masked
         self.endpoint = mask_credentials(endpoint.rstrip('/'))
@@ -153,6 +154,9 @@ class OpenSearchBackend(Keeping, Reads, SearchBackend):
         # Unfiltered counts kept by writers, see `keeping`; False: searched, as before
         self.kept_counts = kept_counts
         self.counts_lease = counts_lease
+        # Whether the nodes have Azul's aggregation `azul_facet_counts` (see
+        # `reads`); None: asked once, at the first page that would use it
+        self.facet_counts = facet_counts
         options: dict[str, Any] = dict(hosts=[endpoint.rstrip('/')], timeout=timeout,
                                        serializer=_Serializer())
         if auth is not None:

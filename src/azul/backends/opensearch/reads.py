@@ -14,7 +14,13 @@ from opensearchpy import exceptions as os_errors
 from azul.backends.opensearch import kept, mapping
 from azul.backends.opensearch.cache import Key, ResultCache, cache_key
 from azul.backends.opensearch.errors import translated
-from azul.backends.opensearch.queries import counts_bodies, page_body, search_result
+from azul.backends.opensearch.queries import (
+    FACET_COUNTS,
+    counts_bodies,
+    facet_counts_agg,
+    page_body,
+    search_result,
+)
 from azul.backends.opensearch.summary import (
     merged,
     part_of,
@@ -102,8 +108,12 @@ class Reads:
 
     def search(self, catalog: str, request: SearchRequest) -> SearchResult:
         index = self._index(catalog, request.entity_type, aggregate=True)
-        page, counts = page_body(request), counts_bodies(request)
         with translated(self.endpoint):
+            page = page_body(request)
+            # Unfiltered, the counts are kept, or every document is counted,
+            # which the `terms` walk does as fast
+            counts = counts_bodies(request, bool(request.filters.all_terms())
+                                   and self._has_facet_counts(index))
             try:
                 kept_counts = None if request.filters.all_terms() else self._kept(
                     catalog, request.entity_type)
@@ -130,6 +140,26 @@ class Reads:
                 # No index yet: the answer for no documents
                 return reference_search([], request)
         return search_result(request, page_response, cached['responses'])
+
+    def _has_facet_counts(self, index: str) -> bool:
+        """Whether the nodes have Azul's aggregation (see `queries.FACET_COUNTS`): asked once."""
+        known = self.facet_counts
+        if known is None:
+            body = {'size': 0, 'track_total_hits': False, 'query': {'match_none': {}},
+                    'aggs': {'probe': facet_counts_agg()}}
+            try:
+                self._reader.search(index=index, body=body)
+            except os_errors.NotFoundError:
+                # No index yet: ask again later
+                return False
+            except os_errors.RequestError as e:
+                if FACET_COUNTS not in str(e.info):
+                    raise
+                known = False
+            else:
+                known = True
+            self.facet_counts = known
+        return known
 
     def _own_counts(self, catalog: str, request: SearchRequest) -> dict[str, Any] | None:
         """

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import azul.facets.FacetCountsPlugin;
 import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.core.common.transport.TransportAddress;
@@ -57,7 +58,8 @@ public final class OpenSearchNode {
             MapperExtrasPlugin.class,    // scaled_float, token_count, rank_feature(s), search_as_you_type
             ParentJoinPlugin.class,      // join field, has_child/has_parent, children agg
             ReindexPlugin.class,         // _reindex, _update_by_query, _delete_by_query
-            PainlessPlugin.class         // scripting
+            PainlessPlugin.class,        // scripting
+            FacetCountsPlugin.class      // Azul's own: azul_facet_counts (src/main/java/azul/facets)
         );
 
         EmbeddedNode(Environment environment) {
