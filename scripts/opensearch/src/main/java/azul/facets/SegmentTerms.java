@@ -2,9 +2,11 @@ package azul.facets;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.lucene.index.DocValues;
 import org.apache.lucene.index.IndexReader;
@@ -30,6 +32,10 @@ import org.apache.lucene.util.StringHelper;
  * array of its documents (its count a probe of each). Segments never change,
  * so the sets never go stale; their deleted documents never match. Where the
  * matching documents are few, reading their terms costs less, and is done.
+ *
+ * <p>The bitmaps of all segments hold at most an eighth of the heap (about
+ * 60 MB for a million Azul documents' {@code facet_terms}); a segment whose
+ * bitmaps would not fit is counted by reading, until it closes.
  */
 final class SegmentTerms {
 
@@ -55,6 +61,13 @@ final class SegmentTerms {
     // By the segment's core and the field; dropped when the segment closes
     private static final Map<IndexReader.CacheKey, Map<String, SegmentTerms>> CACHE = new ConcurrentHashMap<>();
 
+    // The bytes the bitmaps of all segments may hold: an eighth of the heap.
+    // A segment whose bitmaps would not fit is counted by reading its
+    // matching documents' terms, until it closes.
+    private static final long BUDGET = Runtime.getRuntime().maxMemory() / 8;
+    private static final AtomicLong HELD = new AtomicLong();
+    private static final SegmentTerms REFUSED = new SegmentTerms(null, null, null, 0, 0, 0);
+
     // What one document's terms cost to read, in probes of a bit set
     private static final int READ_COST = 4;
 
@@ -65,13 +78,17 @@ final class SegmentTerms {
     private final long cost;
     // Terms per document that has any
     private final double density;
+    // Of the heap, about
+    private final long bytes;
 
-    private SegmentTerms(BytesRef[] terms, int[][] sparse, FixedBitSet[] dense, long cost, double density) {
+    private SegmentTerms(BytesRef[] terms, int[][] sparse, FixedBitSet[] dense, long cost, double density,
+                         long bytes) {
         this.terms = terms;
         this.sparse = sparse;
         this.dense = dense;
         this.cost = cost;
         this.density = density;
+        this.bytes = bytes;
     }
 
     /** Adds the counts of the field's terms starting with {@code prefix} among {@code matched} to {@code counts}. */
@@ -79,7 +96,8 @@ final class SegmentTerms {
                       int n, Map<BytesRef, Long> counts) throws IOException {
         IndexReader.CacheHelper helper = reader.getCoreCacheHelper();
         SegmentTerms segment = helper == null || method == Method.READ ? null : of(reader, helper, field);
-        if (segment == null || method == Method.AUTO && n * segment.density * READ_COST < segment.cost) {
+        if (segment == null || segment == REFUSED
+            || method == Method.AUTO && n * segment.density * READ_COST < segment.cost) {
             read(reader, field, new BytesRef(prefix), matched, counts);
         } else {
             segment.intersect(new BytesRef(prefix), matched, counts);
@@ -93,21 +111,62 @@ final class SegmentTerms {
             fields = new ConcurrentHashMap<>();
             Map<String, SegmentTerms> raced = CACHE.putIfAbsent(helper.getKey(), fields);
             if (raced == null) {
-                helper.addClosedListener(CACHE::remove);
+                helper.addClosedListener(SegmentTerms::closed);
             } else {
                 fields = raced;
             }
         }
         SegmentTerms segment = fields.get(field);
         if (segment == null) {
-            // Two requests may build it at once; either result serves
-            segment = build(reader, field);
-            fields.put(field, segment);
+            long bytes = estimate(reader, field);
+            if (HELD.addAndGet(bytes) > BUDGET) {
+                HELD.addAndGet(-bytes);
+                segment = REFUSED;
+            } else {
+                try {
+                    segment = build(reader, field, bytes);
+                } catch (IOException | RuntimeException e) {
+                    HELD.addAndGet(-bytes);
+                    throw e;
+                }
+            }
+            // Two requests may build it at once; the first one's serves
+            SegmentTerms raced = fields.putIfAbsent(field, segment);
+            if (raced != null) {
+                HELD.addAndGet(-segment.bytes);
+                segment = raced;
+            }
         }
         return segment;
     }
 
-    private static SegmentTerms build(LeafReader reader, String field) throws IOException {
+    private static void closed(IndexReader.CacheKey key) {
+        Map<String, SegmentTerms> fields = CACHE.remove(key);
+        if (fields != null) {
+            for (SegmentTerms segment : fields.values()) {
+                HELD.addAndGet(-segment.bytes);
+            }
+        }
+    }
+
+    /** The bytes the field's bitmaps take in the segment, from the terms' document counts. */
+    private static long estimate(LeafReader reader, String field) throws IOException {
+        int words = FixedBitSet.bits2words(reader.maxDoc());
+        Terms indexed = reader.terms(field);
+        long bytes = 0;
+        if (indexed != null) {
+            TermsEnum iterator = indexed.iterator();
+            for (BytesRef term = iterator.next(); term != null; term = iterator.next()) {
+                int frequency = iterator.docFreq();
+                // And the term itself, its array and the objects' headers
+                bytes += (frequency > words ? (long) words * Long.BYTES : (long) frequency * Integer.BYTES)
+                         + term.length + 64;
+            }
+        }
+        return bytes;
+    }
+
+    private static SegmentTerms build(LeafReader reader, String field, long bytes) throws IOException {
         int maxDoc = reader.maxDoc();
         int words = FixedBitSet.bits2words(maxDoc);
         List<BytesRef> terms = new ArrayList<>();
@@ -137,7 +196,7 @@ final class SegmentTerms {
                     for (int doc = docs.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = docs.nextDoc()) {
                         array[i++] = doc;
                     }
-                    sparse.add(i == frequency ? array : java.util.Arrays.copyOf(array, i));
+                    sparse.add(i == frequency ? array : Arrays.copyOf(array, i));
                     dense.add(null);
                     cost += frequency;
                 }
@@ -147,7 +206,7 @@ final class SegmentTerms {
         int withTerms = indexed == null ? 0 : indexed.getDocCount();
         return new SegmentTerms(terms.toArray(new BytesRef[0]), sparse.toArray(new int[0][]),
                                 dense.toArray(new FixedBitSet[0]), cost,
-                                withTerms == 0 ? 0 : (double) postings / withTerms);
+                                withTerms == 0 ? 0 : (double) postings / withTerms, bytes);
     }
 
     private void intersect(BytesRef prefix, FixedBitSet matched, Map<BytesRef, Long> counts) {
