@@ -299,6 +299,38 @@ def test_search_body_with_one_filter():
     assert page_body(request)['query'] == organ_query
 
 
+def test_search_bodies_with_azul_facet_counts():
+    organ = Is(FIELDS['organ'], ('brain', None))
+    request = _request(filters=Filters((organ,)))
+    main, scope = counts_bodies(request, facet_counts=True)
+    plain_main, plain_scope = counts_bodies(request)
+    # The same searches, their terms counted by Azul's aggregation: all of
+    # `facet_terms` for the facets without a filter of their own, the
+    # filtered facet's own terms (its prefix, the tab included) for it
+    assert main == {**plain_main, 'aggs': {'facet_terms': {
+        'azul_facet_counts': {'field': 'facet_terms', 'prefix': ''}}}}
+    assert scope == {**plain_scope, 'aggs': {'facet_terms': {
+        'azul_facet_counts': {'field': 'facet_terms', 'prefix': 'organ\t'}}}}
+
+
+def test_search_result_of_azul_facet_counts():
+    request = _request(filters=Filters((Is(FIELDS['organ'], ('a',)),)))
+    counts = {'hits': {'total': {'value': 12, 'relation': 'eq'}, 'hits': []},
+              'aggregations': {'facet_terms': _terms([('isIntermediate\ttrue', 12)])}}
+    # The filtered facet's own counts as `facet_terms` lists them, its null term included
+    scope = {'hits': {'total': {'value': 20, 'relation': 'eq'}, 'hits': []},
+             'aggregations': {'facet_terms': _terms([('organ\t"a"', 12), ('organ\t"b"', 6),
+                                                     ('organ\tnull', 2)])}}
+    result = search_result(request, _NO_HITS, [counts, scope])
+    assert result.facets['organ'].counts == {'a': 12, 'b': 6, None: 2}
+    assert result.facets['organ'].total == 20
+    assert result.facets['isIntermediate'].counts == {True: 12}
+    # No term at all of a facet every document has: an index made before the facet
+    scope['aggregations']['facet_terms'] = _terms([])
+    with pytest.raises(AzulError, match="'organ' is not in the facet_terms"):
+        search_result(request, _NO_HITS, [counts, scope])
+
+
 def test_search_body_facets_ignore_only_their_own_filter():
     organ = Is(FIELDS['organ'], ('brain',))
     size = Within(FIELDS['fileSize'], ((0.0, 10.0),))  # not a facet
