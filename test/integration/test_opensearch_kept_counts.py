@@ -246,9 +246,10 @@ def test_a_writer_in_flight_makes_readers_count(es_endpoint, deployment, raw, mo
     assert _create(writer, [D]) == []
     searches = Searches(backend, monkeypatch)
     _same(backend, searched, [A, B, C, D])
-    # The page and its counts; the summary in two searches (its weight, 13.0
-    # by `summary._WEIGHTS`, has five times `MIN_SHARE`)
-    assert searches.take() == [2, 2]
+    # The page and its counts; the summary in one search, Azul's
+    # `azul_summary`, which the test node has (without it, two: see
+    # test_summary_searches_without_azul_summary)
+    assert searches.take() == [2, 1]
     assert list(_kept(raw, deployment)['leases']) == [registration.writer]
     # Settling applies its delta and lets readers use the counts again
     assert registration.spec == tuple(SPEC)

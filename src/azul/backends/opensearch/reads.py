@@ -22,9 +22,12 @@ from azul.backends.opensearch.queries import (
     search_result,
 )
 from azul.backends.opensearch.summary import (
+    SUMMARY,
     merged,
     part_of,
     split_body,
+    summary_agg_body,
+    summary_agg_response,
     summary_body,
     summary_result,
 )
@@ -142,18 +145,22 @@ class Reads:
         return search_result(request, page_response, cached['responses'])
 
     def _has_facet_counts(self, index: str) -> bool:
-        """Whether the nodes have Azul's aggregation (see `queries.FACET_COUNTS`): asked once."""
+        """
+        Whether the nodes have Azul's aggregations (see `queries.FACET_COUNTS`
+        and `summary.SUMMARY`), built together: asked once.
+        """
         known = self.facet_counts
         if known is None:
             body = {'size': 0, 'track_total_hits': False, 'query': {'match_none': {}},
-                    'aggs': {'probe': facet_counts_agg()}}
+                    'aggs': {'probe': facet_counts_agg(), 'probe_summary': {
+                        SUMMARY: {'parts': {'n': {'cardinality': mapping.NULLS}}}}}}
             try:
                 self._reader.search(index=index, body=body)
             except os_errors.NotFoundError:
                 # No index yet: ask again later
                 return False
             except os_errors.RequestError as e:
-                if FACET_COUNTS not in str(e.info):
+                if FACET_COUNTS not in str(e.info) and SUMMARY not in str(e.info):
                     raise
                 known = False
             else:
@@ -226,10 +233,23 @@ class Reads:
                 if name not in answered and part_of(name) not in answered}
         aggs = dict(answered)
         if rest:
-            response = merged(self._msearch(index, split_body({**body, 'aggs': rest,
-                                                                 'track_total_hits': False})))
+            response = self._summary_search(index, request, {**body, 'aggs': rest,
+                                                             'track_total_hits': False})
             aggs.update(response['aggregations'])
         return {'hits': {'total': {'value': counts['total']}}, 'aggregations': aggs}
+
+    def _summary_search(self, index: str, request: SummaryRequest,
+                        body: Mapping[str, Any]) -> dict[str, Any]:
+        """
+        The response to `body`, a summary's aggregations or some of them: from
+        Azul's `azul_summary` in one search where the nodes have it, else from
+        the aggregations themselves, in a few searches run in parallel.
+        """
+        if self._has_facet_counts(index):
+            [response] = self._msearch(index, [summary_agg_body(
+                request, names=list(body['aggs']), total=body.get('track_total_hits', False))])
+            return summary_agg_response(response)
+        return merged(self._msearch(index, split_body(body)))
 
     def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:
         index = self._index(catalog, request.entity_type, aggregate=True)
@@ -244,7 +264,7 @@ class Reads:
                 key = self._cache_key(catalog, index, body)
                 response = self._results.get(key)
                 if response is None:
-                    response = merged(self._msearch(index, split_body(body)))
+                    response = self._summary_search(index, request, body)
                     self._results.put(key, response)
             except os_errors.NotFoundError:
                 return reference_summary([], request)

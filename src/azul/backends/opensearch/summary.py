@@ -17,6 +17,13 @@ titles with their ids took 61 to 70 ms as sub-aggregations, 22 to 31 as pairs
 The aggregations are shared out among a few searches of one multi-search
 (`split_body`), which OpenSearch runs in parallel: one search of a one-shard
 index runs on one thread, however many cores the node has.
+
+Where the nodes have Azul's aggregation `azul_summary` (scripts/opensearch/
+src/main/java/azul/facets), one search asks it for every figure instead
+(`summary_parts`): it reads the matching documents' values from arrays it
+keeps per segment, where each OpenSearch aggregation decodes them from the
+doc values again. Its cardinalities are exact. It shows each figure as the
+aggregation it stands for shows it, so that `summary_result` reads either.
 """
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -136,6 +143,63 @@ def summary_body(request: SummaryRequest) -> dict[str, Any]:
         'query': filter_query(request.filters),
         'aggs': aggs,
     }
+
+
+SUMMARY = 'azul_summary'
+
+
+def summary_parts(request: SummaryRequest) -> dict[str, Any]:
+    """
+    The parts of an `azul_summary` for the request's aggregations, named as
+    `summary_body` names the aggregations they stand for. A null term is the
+    one term of `nulls` named after the field (see `mapping`).
+    """
+    parts: dict[str, Any] = {}
+    for i, agg in enumerate(request.aggregations):
+        name = f'agg{i}'
+        if isinstance(agg, Sum):
+            parts[name] = {'sum': value_path(agg.field)}
+        elif isinstance(agg, Cardinality):
+            parts[name] = {'cardinality': term_path(agg.field)}
+            if agg.count_null:
+                parts[f'{name}_null'] = {'terms': NULLS, 'include': [agg.field.name]}
+        elif isinstance(agg, Terms):
+            of = {'sums': [value_path(f) for f in agg.sums],
+                  'distinct': [term_path(f) for f in agg.distinct]}
+            parts[name] = {'terms': term_path(agg.field), **of}
+            parts[f'{name}_null'] = {'terms': NULLS, 'include': [agg.field.name], **of}
+        else:
+            assert isinstance(agg, Count), agg
+    return parts
+
+
+def summary_agg_body(request: SummaryRequest, names: Sequence[str] | None = None,
+                     total: bool = True) -> dict[str, Any]:
+    """
+    One search for the `azul_summary` of the request, of only the named parts
+    if given (None if there are none), counting the total if `total`.
+    """
+    parts = summary_parts(request)
+    if names is not None:
+        parts = {name: part for name, part in parts.items() if name in names}
+    body: dict[str, Any] = {'size': 0, 'track_total_hits': total,
+                            'query': filter_query(request.filters)}
+    if parts:
+        body['aggs'] = {SUMMARY: {SUMMARY: {'parts': parts}}}
+    return body
+
+
+def summary_agg_response(response: Mapping[str, Any]) -> dict[str, Any]:
+    """The response to `summary_agg_body`'s search as one to `summary_body`'s."""
+    parts = response.get('aggregations', {}).get(SUMMARY, {}).get('parts', {})
+    aggs = {}
+    for name, figure in parts.items():
+        if name.endswith('_null'):
+            # The null bucket is a `filter` aggregation's: a count, not a list
+            buckets = figure['buckets']
+            figure = buckets[0] if buckets else {'doc_count': 0}
+        aggs[name] = figure
+    return {'hits': response['hits'], 'aggregations': aggs}
 
 
 def _weight(agg: Mapping[str, Any]) -> float:

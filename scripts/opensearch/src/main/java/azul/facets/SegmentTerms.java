@@ -5,11 +5,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.lucene.index.DocValues;
-import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.PostingsEnum;
 import org.apache.lucene.index.SortedSetDocValues;
@@ -33,11 +30,11 @@ import org.apache.lucene.util.StringHelper;
  * so the sets never go stale; their deleted documents never match. Where the
  * matching documents are few, reading their terms costs less, and is done.
  *
- * <p>The bitmaps of all segments hold at most an eighth of the heap (about
- * 60 MB for a million Azul documents' {@code facet_terms}); a segment whose
- * bitmaps would not fit is counted by reading, until it closes.
+ * <p>The bitmaps are kept in the {@link SegmentCache} (about 60 MB for a
+ * million Azul documents' {@code facet_terms}); a segment whose bitmaps would
+ * not fit there is counted by reading, until it closes.
  */
-final class SegmentTerms {
+final class SegmentTerms implements SegmentCache.Kept {
 
     /** How a segment's terms are counted. */
     enum Method {
@@ -58,14 +55,7 @@ final class SegmentTerms {
         }
     }
 
-    // By the segment's core and the field; dropped when the segment closes
-    private static final Map<IndexReader.CacheKey, Map<String, SegmentTerms>> CACHE = new ConcurrentHashMap<>();
-
-    // The bytes the bitmaps of all segments may hold: an eighth of the heap.
-    // A segment whose bitmaps would not fit is counted by reading its
-    // matching documents' terms, until it closes.
-    private static final long BUDGET = Runtime.getRuntime().maxMemory() / 8;
-    private static final AtomicLong HELD = new AtomicLong();
+    // Kept where the bitmaps would not fit, so that they are not estimated again
     private static final SegmentTerms REFUSED = new SegmentTerms(null, null, null, 0, 0, 0);
 
     // What one document's terms cost to read, in probes of a bit set
@@ -81,6 +71,11 @@ final class SegmentTerms {
     // Of the heap, about
     private final long bytes;
 
+    @Override
+    public long bytes() {
+        return bytes;
+    }
+
     private SegmentTerms(BytesRef[] terms, int[][] sparse, FixedBitSet[] dense, long cost, double density,
                          long bytes) {
         this.terms = terms;
@@ -94,8 +89,7 @@ final class SegmentTerms {
     /** Adds the counts of the field's terms starting with {@code prefix} among {@code matched} to {@code counts}. */
     static void count(LeafReader reader, String field, String prefix, Method method, FixedBitSet matched,
                       int n, Map<BytesRef, Long> counts) throws IOException {
-        IndexReader.CacheHelper helper = reader.getCoreCacheHelper();
-        SegmentTerms segment = helper == null || method == Method.READ ? null : of(reader, helper, field);
+        SegmentTerms segment = !SegmentCache.cacheable(reader) || method == Method.READ ? null : of(reader, field);
         if (segment == null || segment == REFUSED
             || method == Method.AUTO && n * segment.density * READ_COST < segment.cost) {
             read(reader, field, new BytesRef(prefix), matched, counts);
@@ -104,49 +98,24 @@ final class SegmentTerms {
         }
     }
 
-    private static SegmentTerms of(LeafReader reader, IndexReader.CacheHelper helper, String field)
-        throws IOException {
-        Map<String, SegmentTerms> fields = CACHE.get(helper.getKey());
-        if (fields == null) {
-            fields = new ConcurrentHashMap<>();
-            Map<String, SegmentTerms> raced = CACHE.putIfAbsent(helper.getKey(), fields);
-            if (raced == null) {
-                helper.addClosedListener(SegmentTerms::closed);
-            } else {
-                fields = raced;
-            }
-        }
-        SegmentTerms segment = fields.get(field);
+    private static SegmentTerms of(LeafReader reader, String field) throws IOException {
+        String key = "terms:" + field;
+        SegmentTerms segment = (SegmentTerms) SegmentCache.get(reader, key);
         if (segment == null) {
             long bytes = estimate(reader, field);
-            if (HELD.addAndGet(bytes) > BUDGET) {
-                HELD.addAndGet(-bytes);
-                segment = REFUSED;
-            } else {
+            if (SegmentCache.reserve(bytes)) {
                 try {
                     segment = build(reader, field, bytes);
                 } catch (IOException | RuntimeException e) {
-                    HELD.addAndGet(-bytes);
+                    SegmentCache.release(bytes);
                     throw e;
                 }
+            } else {
+                segment = REFUSED;
             }
-            // Two requests may build it at once; the first one's serves
-            SegmentTerms raced = fields.putIfAbsent(field, segment);
-            if (raced != null) {
-                HELD.addAndGet(-segment.bytes);
-                segment = raced;
-            }
+            segment = SegmentCache.keep(reader, key, segment);
         }
         return segment;
-    }
-
-    private static void closed(IndexReader.CacheKey key) {
-        Map<String, SegmentTerms> fields = CACHE.remove(key);
-        if (fields != null) {
-            for (SegmentTerms segment : fields.values()) {
-                HELD.addAndGet(-segment.bytes);
-            }
-        }
     }
 
     /** The bytes the field's bitmaps take in the segment, from the terms' document counts. */

@@ -1,0 +1,245 @@
+package azul.facets;
+
+import java.io.IOException;
+
+import org.apache.lucene.index.DocValues;
+import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.index.PointValues;
+import org.apache.lucene.index.SortedDocValues;
+import org.apache.lucene.index.SortedNumericDocValues;
+import org.apache.lucene.index.SortedSetDocValues;
+import org.apache.lucene.index.Terms;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.util.ArrayUtil;
+import org.apache.lucene.util.FixedBitSet;
+import org.apache.lucene.util.NumericUtils;
+
+/**
+ * The doc values of one field for every document of a segment, as plain
+ * arrays: a summary then reads each matching document's values from memory,
+ * where OpenSearch's aggregations decode them from the doc values, once per
+ * aggregation (at a million Azul documents, a {@code terms} aggregation with
+ * a {@code sum} took 8 to 27 ms for a filter passing a third of them).
+ *
+ * <p>A keyword field's values are its segment ordinals, a number field's the
+ * longs its doc values hold (a double's sortable bits, a boolean's 0 or 1);
+ * a document's values are in ascending order, as doc values give them.
+ * Kept in the {@link SegmentCache}; where a column would not fit, one of the
+ * matching documents only is read for the one request.
+ */
+final class Column implements SegmentCache.Kept {
+
+    /** How a field's values are read and shown. */
+    enum Kind {
+        KEYWORD, LONG, DOUBLE;
+
+        /** The kind of a field of that mapping type, or null if a summary cannot read it. */
+        static Kind of(String type) {
+            switch (type) {
+                case "keyword":
+                    return KEYWORD;
+                case "long":
+                case "integer":
+                case "short":
+                case "byte":
+                case "boolean":
+                    return LONG;
+                case "double":
+                    return DOUBLE;
+                default:
+                    return null;
+            }
+        }
+    }
+
+    private static final Column REFUSED = new Column(Kind.KEYWORD, null, new long[0], null);
+
+    final Kind kind;
+    // Where each document's values start (and the next one's); null if every
+    // document has at most one, values[doc]
+    private final int[] starts;
+    private final long[] values;
+    // With starts null, the documents that have a value; null if all do
+    private final FixedBitSet present;
+
+    private Column(Kind kind, int[] starts, long[] values, FixedBitSet present) {
+        this.kind = kind;
+        this.starts = starts;
+        this.values = values;
+        this.present = present;
+    }
+
+    @Override
+    public long bytes() {
+        return (long) values.length * Long.BYTES
+               + (starts == null ? 0 : (long) starts.length * Integer.BYTES)
+               + (present == null ? 0 : (long) present.getBits().length * Long.BYTES) + 64;
+    }
+
+    /** The first of the document's values. */
+    int from(int doc) {
+        return starts == null ? doc : starts[doc];
+    }
+
+    /** After the last of the document's values. */
+    int to(int doc) {
+        if (starts != null) {
+            return starts[doc + 1];
+        }
+        return present == null || present.get(doc) ? doc + 1 : doc;
+    }
+
+    long value(int i) {
+        return values[i];
+    }
+
+    /** The value as a number, for sums. */
+    double number(int i) {
+        return kind == Kind.DOUBLE ? NumericUtils.sortableLongToDouble(values[i]) : values[i];
+    }
+
+    /**
+     * The field's column in the segment: the kept one, or one built and kept,
+     * or, where it would not fit, one of the {@code matched} documents only.
+     */
+    static Column of(LeafReader reader, String field, Kind kind, FixedBitSet matched) throws IOException {
+        if (!SegmentCache.cacheable(reader)) {
+            return read(reader, field, kind, matched);
+        }
+        String key = "column:" + field;
+        Column column = (Column) SegmentCache.get(reader, key);
+        if (column == null) {
+            long estimate = estimate(reader, field, kind);
+            if (SegmentCache.reserve(estimate)) {
+                try {
+                    column = read(reader, field, kind, null);
+                } finally {
+                    SegmentCache.release(estimate);
+                }
+                column = SegmentCache.reserve(column.bytes()) ? SegmentCache.keep(reader, key, column) : column;
+            } else {
+                SegmentCache.keep(reader, key, REFUSED);
+                column = REFUSED;
+            }
+        }
+        return column == REFUSED ? read(reader, field, kind, matched) : column;
+    }
+
+    /** About the bytes of the field's column, from the index's statistics of its values. */
+    private static long estimate(LeafReader reader, String field, Kind kind) throws IOException {
+        int maxDoc = reader.maxDoc();
+        long count = maxDoc;
+        if (kind == Kind.KEYWORD) {
+            Terms terms = reader.terms(field);
+            if (terms != null) {
+                count = Math.max(count, terms.getSumDocFreq());
+            }
+        } else {
+            PointValues points = reader.getPointValues(field);
+            if (points != null) {
+                count = Math.max(count, points.size());
+            }
+        }
+        return count * Long.BYTES + (long) (maxDoc + 1) * Integer.BYTES + 64;
+    }
+
+    /** The field's values of the documents {@code only} has, or of all documents if it is null. */
+    static Column read(LeafReader reader, String field, Kind kind, FixedBitSet only) throws IOException {
+        int maxDoc = reader.maxDoc();
+        if (kind == Kind.KEYWORD) {
+            SortedSetDocValues sorted = DocValues.getSortedSet(reader, field);
+            SortedDocValues single = DocValues.unwrapSingleton(sorted);
+            if (single != null) {
+                long[] values = new long[maxDoc];
+                FixedBitSet present = new FixedBitSet(maxDoc);
+                for (int doc = next(single, only, 0); doc != DocIdSetIterator.NO_MORE_DOCS;
+                     doc = next(single, only, doc + 1)) {
+                    values[doc] = single.ordValue();
+                    present.set(doc);
+                }
+                return new Column(kind, null, values, present);
+            }
+            int[] starts = new int[maxDoc + 1];
+            long[] values = new long[Math.max(16, maxDoc)];
+            int n = 0;
+            int last = 0;
+            for (int doc = next(sorted, only, 0); doc != DocIdSetIterator.NO_MORE_DOCS;
+                 doc = next(sorted, only, doc + 1)) {
+                while (last <= doc) {
+                    starts[last++] = n;
+                }
+                int k = sorted.docValueCount();
+                values = ArrayUtil.grow(values, n + k);
+                for (int i = 0; i < k; i++) {
+                    values[n++] = sorted.nextOrd();
+                }
+            }
+            while (last <= maxDoc) {
+                starts[last++] = n;
+            }
+            return new Column(kind, starts, ArrayUtil.copyOfSubArray(values, 0, n), null);
+        }
+        SortedNumericDocValues sorted = DocValues.getSortedNumeric(reader, field);
+        NumericDocValues single = DocValues.unwrapSingleton(sorted);
+        if (single != null) {
+            long[] values = new long[maxDoc];
+            FixedBitSet present = new FixedBitSet(maxDoc);
+            for (int doc = next(single, only, 0); doc != DocIdSetIterator.NO_MORE_DOCS;
+                 doc = next(single, only, doc + 1)) {
+                values[doc] = single.longValue();
+                present.set(doc);
+            }
+            return new Column(kind, null, values, present);
+        }
+        int[] starts = new int[maxDoc + 1];
+        long[] values = new long[Math.max(16, maxDoc)];
+        int n = 0;
+        int last = 0;
+        for (int doc = next(sorted, only, 0); doc != DocIdSetIterator.NO_MORE_DOCS;
+             doc = next(sorted, only, doc + 1)) {
+            while (last <= doc) {
+                starts[last++] = n;
+            }
+            int k = sorted.docValueCount();
+            values = ArrayUtil.grow(values, n + k);
+            for (int i = 0; i < k; i++) {
+                values[n++] = sorted.nextValue();
+            }
+        }
+        while (last <= maxDoc) {
+            starts[last++] = n;
+        }
+        return new Column(kind, starts, ArrayUtil.copyOfSubArray(values, 0, n), null);
+    }
+
+    /**
+     * The next document at or after {@code target} that has values (and that
+     * {@code only} has, unless it is null), positioned on them.
+     */
+    private static int next(DocIdSetIterator values, FixedBitSet only, int target) throws IOException {
+        if (only == null) {
+            return target > values.docID() ? values.advance(target) : values.docID();
+        }
+        int length = only.length();
+        for (int doc = target < length ? only.nextSetBit(target) : DocIdSetIterator.NO_MORE_DOCS;
+             doc != DocIdSetIterator.NO_MORE_DOCS;
+             doc = doc + 1 < length ? only.nextSetBit(doc + 1) : DocIdSetIterator.NO_MORE_DOCS) {
+            if (advanceExact(values, doc)) {
+                return doc;
+            }
+        }
+        return DocIdSetIterator.NO_MORE_DOCS;
+    }
+
+    private static boolean advanceExact(DocIdSetIterator values, int doc) throws IOException {
+        if (values instanceof SortedSetDocValues) {
+            return ((SortedSetDocValues) values).advanceExact(doc);
+        } else if (values instanceof SortedDocValues) {
+            return ((SortedDocValues) values).advanceExact(doc);
+        } else if (values instanceof SortedNumericDocValues) {
+            return ((SortedNumericDocValues) values).advanceExact(doc);
+        }
+        return ((NumericDocValues) values).advanceExact(doc);
+    }
+}

@@ -1,0 +1,96 @@
+package azul.facets;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.LeafReader;
+
+/**
+ * What Azul's aggregations keep per segment (term bitmaps, per-document
+ * values), by the segment's core and a key, until the segment closes.
+ * Segments never change, so nothing kept goes stale.
+ *
+ * <p>Everything kept, of all segments and kinds, holds at most an eighth of
+ * the heap. What would not fit is not kept: the aggregation then reads the
+ * segment, or uses what it built for the one request.
+ */
+final class SegmentCache {
+
+    /** Something kept, and about the bytes of heap it takes. */
+    interface Kept {
+        long bytes();
+    }
+
+    private static final Map<IndexReader.CacheKey, Map<String, Kept>> CACHE = new ConcurrentHashMap<>();
+
+    private static final long BUDGET = Runtime.getRuntime().maxMemory() / 8;
+    private static final AtomicLong HELD = new AtomicLong();
+
+    private SegmentCache() {
+    }
+
+    /** What is kept for the segment under the key, or null. */
+    static Kept get(LeafReader reader, String key) {
+        IndexReader.CacheHelper helper = reader.getCoreCacheHelper();
+        if (helper == null) {
+            return null;
+        }
+        Map<String, Kept> kept = CACHE.get(helper.getKey());
+        return kept == null ? null : kept.get(key);
+    }
+
+    /** Whether the segment can be kept at all (it has a core that announces its closing). */
+    static boolean cacheable(LeafReader reader) {
+        return reader.getCoreCacheHelper() != null;
+    }
+
+    /** Whether that many more bytes fit; if they do, they are held until {@link #release}d or kept. */
+    static boolean reserve(long bytes) {
+        if (HELD.addAndGet(bytes) > BUDGET) {
+            HELD.addAndGet(-bytes);
+            return false;
+        }
+        return true;
+    }
+
+    static void release(long bytes) {
+        HELD.addAndGet(-bytes);
+    }
+
+    /**
+     * Keeps {@code value}, whose bytes are reserved, for the segment under the
+     * key, and returns it, or what another request kept there first (the
+     * reservation of {@code value} then released).
+     */
+    @SuppressWarnings("unchecked")
+    static <T extends Kept> T keep(LeafReader reader, String key, T value) {
+        IndexReader.CacheHelper helper = reader.getCoreCacheHelper();
+        Map<String, Kept> kept = CACHE.get(helper.getKey());
+        if (kept == null) {
+            kept = new ConcurrentHashMap<>();
+            Map<String, Kept> raced = CACHE.putIfAbsent(helper.getKey(), kept);
+            if (raced == null) {
+                helper.addClosedListener(SegmentCache::closed);
+            } else {
+                kept = raced;
+            }
+        }
+        Kept raced = kept.putIfAbsent(key, value);
+        if (raced != null) {
+            release(value.bytes());
+            return (T) raced;
+        }
+        return value;
+    }
+
+    private static void closed(IndexReader.CacheKey key) {
+        Map<String, Kept> kept = CACHE.remove(key);
+        if (kept != null) {
+            for (Kept value : kept.values()) {
+                release(value.bytes());
+            }
+        }
+    }
+}
