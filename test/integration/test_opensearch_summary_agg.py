@@ -102,11 +102,14 @@ def test_the_figures_by_hand(raw, index):
     assert [(b['key'], b['doc_count']) for b in parts['long']['buckets']] == [
         (1, 1), (2, 1), (5, 1), (7, 1), (10, 1), (30, 1)]
     # Of the documents of p1 (a, c, f) only
+    # and of those, none lists k as null (only e does, in their segment)
     parts = _parts(raw, index, {'term': {'g': 'p1'}}, {
-        'n': {'sum': 'n'}, 'terms': {'terms': 'k', 'sums': ['n']}})
+        'n': {'sum': 'n'}, 'terms': {'terms': 'k', 'sums': ['n']},
+        'null': {'terms': 'nulls', 'include': ['k', 'no such term'], 'sums': ['n']}})
     assert parts == {'n': {'value': 15.0},
                      'terms': {**empty, 'buckets': [bucket('x', 2, [10.0]),
-                                                    bucket('y', 2, [15.0])]}}
+                                                    bucket('y', 2, [15.0])]},
+                     'null': {**empty, 'buckets': []}}
 
 
 QUERIES = [
@@ -240,8 +243,9 @@ def test_summaries_with_and_without_it(es_endpoint, deployment, monkeypatch):
         for known, backend in backends.items():
             assert backend.summary('bench', request) == expected, (i, known)
     # The test node has it, found by asking (the probe is the first search);
-    # the other was told it has not, and splits the aggregations in two
-    assert searches[None].take() == [1] + [1] * len(filters)
+    # the other was told it has not. Both share the figures out among two
+    # searches (`summary._part_weight`, `summary._WEIGHTS`)
+    assert searches[None].take() == [1] + [2] * len(filters)
     assert searches[False].take() == [2] * len(filters)
     for backend in backends.values():
         backend.close()

@@ -6,7 +6,7 @@ mapping's paths (`mapping.value_path`, `mapping.term_path`), and the
 response shapes those of the aggregations they stand for.
 """
 from azul.backends.opensearch.summary import (
-    summary_agg_body,
+    summary_agg_bodies,
     summary_agg_response,
     summary_body,
     summary_result,
@@ -29,11 +29,13 @@ REQUEST = SummaryRequest('files', Filters((Is(ORGAN, ('brain',)),)), (
 ))
 
 
+def _parts(body):
+    return body['aggs']['azul_summary']['azul_summary']['parts']
+
+
 def test_the_parts_are_named_as_the_aggregations():
-    body = summary_agg_body(REQUEST)
-    assert body['size'] == 0 and body['track_total_hits'] is True
-    assert body['query'] == summary_body(REQUEST)['query']
-    parts = body['aggs']['azul_summary']['azul_summary']['parts']
+    bodies = summary_agg_bodies(REQUEST)
+    parts = {name: part for body in bodies for name, part in _parts(body).items()}
     assert parts == {
         'agg1': {'sum': 'fields.fileSize'},
         # A range's terms are its canonical keys
@@ -50,12 +52,28 @@ def test_the_parts_are_named_as_the_aggregations():
     assert set(parts) == set(summary_body(REQUEST)['aggs']) - {'agg3_pairs0'}
 
 
+def test_the_parts_shared_out_among_searches():
+    # Weights (`_part_weight`): agg3 2.5 + 0.5 (a sum) + 4.0 (distinct
+    # values) = 7.0, agg2 1.5, agg1 1.0, the null terms 0.3 each: 10.1 in
+    # all, two searches of `MIN_PART_SHARE` (4.0). Heaviest first, each to
+    # the lighter search: agg3 -> 1st, the rest -> 2nd (3.1 in the end)
+    first, second = summary_agg_bodies(REQUEST)
+    assert list(_parts(first)) == ['agg3']
+    assert list(_parts(second)) == ['agg2', 'agg1', 'agg2_null', 'agg3_null']
+    # Only the first counts the total; the query is the same
+    assert (first['track_total_hits'], second['track_total_hits']) == (True, False)
+    assert first['size'] == second['size'] == 0
+    assert first['query'] == second['query'] == summary_body(REQUEST)['query']
+
+
 def test_some_parts_only():
-    body = summary_agg_body(REQUEST, names=['agg1', 'agg3_pairs0'], total=False)
+    [body] = summary_agg_bodies(REQUEST, names=['agg1', 'agg3_pairs0'], total=False)
     assert body['track_total_hits'] is False
-    assert list(body['aggs']['azul_summary']['azul_summary']['parts']) == ['agg1']
-    # None asked for: a search of the total only, if anything
-    assert 'aggs' not in summary_agg_body(REQUEST, names=[])
+    assert list(_parts(body)) == ['agg1']
+    # None asked for: a search of the total only, or none
+    [body] = summary_agg_bodies(REQUEST, names=[])
+    assert 'aggs' not in body and body['track_total_hits'] is True
+    assert summary_agg_bodies(REQUEST, names=[], total=False) == []
 
 
 def _bucket(key, count, cells, titles):
@@ -74,7 +92,7 @@ def test_the_response_reads_as_the_aggregations():
                                           _bucket('liver', 5, 1.0, [])]},
             'agg3_null': {**empty, 'buckets': [_bucket('organ', 2, 0.5, ['C'])]},
         }}}}
-    read = summary_agg_response(response)
+    read = summary_agg_response([response])
     # The null buckets become the filter aggregations' single buckets
     assert read['aggregations']['agg2_null'] == {'doc_count': 0}
     assert read['aggregations']['agg3_null'] == _bucket('organ', 2, 0.5, ['C'])

@@ -26,7 +26,7 @@ from azul.backends.opensearch.summary import (
     merged,
     part_of,
     split_body,
-    summary_agg_body,
+    summary_agg_bodies,
     summary_agg_response,
     summary_body,
     summary_result,
@@ -246,9 +246,9 @@ class Reads:
         the aggregations themselves, in a few searches run in parallel.
         """
         if self._has_facet_counts(index):
-            [response] = self._msearch(index, [summary_agg_body(
-                request, names=list(body['aggs']), total=body.get('track_total_hits', False))])
-            return summary_agg_response(response)
+            bodies = summary_agg_bodies(request, names=list(body['aggs']),
+                                        total=body.get('track_total_hits', False))
+            return summary_agg_response(self._msearch(index, bodies) if bodies else [])
         return merged(self._msearch(index, split_body(body)))
 
     def summary(self, catalog: str, request: SummaryRequest) -> SummaryResult:

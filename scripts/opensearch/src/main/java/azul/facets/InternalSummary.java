@@ -28,17 +28,27 @@ public final class InternalSummary extends InternalAggregation {
 
     /** A sum, compensated for rounding as OpenSearch's {@code sum} is (Kahan). */
     static final class Sum {
-        double value;
-        private double compensation;
+        private final double[] value = new double[1];
+        private final double[] compensation = new double[1];
+
+        double value() {
+            return value[0];
+        }
 
         void add(double x) {
-            if (Double.isFinite(x) && Double.isFinite(value)) {
-                double y = x - compensation;
-                double t = value + y;
-                compensation = (t - value) - y;
-                value = t;
+            add(value, compensation, 0, x);
+        }
+
+        /** Adds {@code x} to the {@code i}th of sums kept in arrays. */
+        static void add(double[] values, double[] compensations, int i, double x) {
+            double sum = values[i];
+            if (Double.isFinite(x) && Double.isFinite(sum)) {
+                double y = x - compensations[i];
+                double t = sum + y;
+                compensations[i] = (t - sum) - y;
+                values[i] = t;
             } else {
-                value += x;
+                values[i] = sum + x;
             }
         }
     }
@@ -62,7 +72,7 @@ public final class InternalSummary extends InternalAggregation {
         void add(Bucket other) {
             count += other.count;
             for (int j = 0; j < sums.length; j++) {
-                sums[j].add(other.sums[j].value);
+                sums[j].add(other.sums[j].value());
             }
             for (int j = 0; j < distinct.size(); j++) {
                 distinct.get(j).addAll(other.distinct.get(j));
@@ -86,7 +96,7 @@ public final class InternalSummary extends InternalAggregation {
         }
 
         void add(Figure other) {
-            sum.add(other.sum.value);
+            sum.add(other.sum.value());
             values.addAll(other.values);
             for (Map.Entry<Object, Bucket> entry : other.buckets.entrySet()) {
                 bucket(entry.getKey()).add(entry.getValue());
@@ -117,11 +127,11 @@ public final class InternalSummary extends InternalAggregation {
             figure.sum.add(in.readDouble());
             int size = in.readVInt();
             for (int i = 0; i < size; i++) {
-                figure.values.add(in.readGenericValue());
+                figure.values.add(readKey(in));
             }
             size = in.readVInt();
             for (int i = 0; i < size; i++) {
-                Bucket bucket = figure.bucket(in.readGenericValue());
+                Bucket bucket = figure.bucket(readKey(in));
                 bucket.count = in.readVLong();
                 for (Sum sum : bucket.sums) {
                     sum.add(in.readDouble());
@@ -129,7 +139,7 @@ public final class InternalSummary extends InternalAggregation {
                 for (Set<Object> distinct : bucket.distinct) {
                     int n = in.readVInt();
                     for (int k = 0; k < n; k++) {
-                        distinct.add(in.readGenericValue());
+                        distinct.add(readKey(in));
                     }
                 }
             }
@@ -142,27 +152,48 @@ public final class InternalSummary extends InternalAggregation {
         figures.forEach((name, figure) -> parts.put(name, figure.part));
         SummaryBuilder.writeParts(out, parts);
         for (Figure figure : figures.values()) {
-            out.writeDouble(figure.sum.value);
+            out.writeDouble(figure.sum.value());
             out.writeVInt(figure.values.size());
             for (Object value : figure.values) {
-                out.writeGenericValue(value);
+                writeKey(out, value);
             }
             out.writeVInt(figure.buckets.size());
             for (Map.Entry<Object, Bucket> entry : figure.buckets.entrySet()) {
                 Bucket bucket = entry.getValue();
-                out.writeGenericValue(entry.getKey());
+                writeKey(out, entry.getKey());
                 out.writeVLong(bucket.count);
                 for (Sum sum : bucket.sums) {
-                    out.writeDouble(sum.value);
+                    out.writeDouble(sum.value());
                 }
                 for (Set<Object> distinct : bucket.distinct) {
                     out.writeVInt(distinct.size());
                     for (Object value : distinct) {
-                        out.writeGenericValue(value);
+                        writeKey(out, value);
                     }
                 }
             }
         }
+    }
+
+    // A value is a string, a long or a double (see Ids). Written by type, not
+    // as a generic value: that looks the class up in a registry, per value,
+    // which took a tenth of a filtered summary's time at a million documents
+    private static void writeKey(StreamOutput out, Object key) throws IOException {
+        if (key instanceof String) {
+            out.writeByte((byte) 0);
+            out.writeString((String) key);
+        } else if (key instanceof Long) {
+            out.writeByte((byte) 1);
+            out.writeLong((Long) key);
+        } else {
+            out.writeByte((byte) 2);
+            out.writeDouble((Double) key);
+        }
+    }
+
+    private static Object readKey(StreamInput in) throws IOException {
+        byte type = in.readByte();
+        return type == 0 ? in.readString() : type == 1 ? (Object) in.readLong() : (Object) in.readDouble();
     }
 
     @Override
@@ -208,7 +239,7 @@ public final class InternalSummary extends InternalAggregation {
             builder.startObject(entry.getKey());
             switch (figure.part.kind) {
                 case SUM:
-                    builder.field("value", figure.sum.value);
+                    builder.field("value", figure.sum.value());
                     break;
                 case CARDINALITY:
                     builder.field("value", figure.values.size());
@@ -237,7 +268,7 @@ public final class InternalSummary extends InternalAggregation {
             builder.field("key", entry.getKey());
             builder.field("doc_count", bucket.count);
             for (int j = 0; j < bucket.sums.length; j++) {
-                builder.startObject("sum" + j).field("value", bucket.sums[j].value).endObject();
+                builder.startObject("sum" + j).field("value", bucket.sums[j].value()).endObject();
             }
             for (int j = 0; j < bucket.distinct.size(); j++) {
                 List<Object> values = new ArrayList<>(bucket.distinct.get(j));

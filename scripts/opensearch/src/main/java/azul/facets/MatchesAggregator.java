@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.util.FixedBitSet;
 import org.opensearch.search.aggregations.Aggregator;
@@ -29,6 +30,21 @@ abstract class MatchesAggregator extends MetricsAggregator {
         Leaf(LeafReaderContext context, FixedBitSet docs) {
             this.context = context;
             this.docs = docs;
+        }
+
+        /**
+         * The matching documents in ascending order: read once, where every
+         * part of a summary would look for each set bit again.
+         */
+        int[] list() {
+            int[] list = new int[matched];
+            int n = 0;
+            int length = docs.length();
+            for (int doc = docs.nextSetBit(0); doc != DocIdSetIterator.NO_MORE_DOCS;
+                 doc = doc + 1 < length ? docs.nextSetBit(doc + 1) : DocIdSetIterator.NO_MORE_DOCS) {
+                list[n++] = doc;
+            }
+            return list;
         }
     }
 
