@@ -184,6 +184,7 @@ final class SegmentTerms implements SegmentCache.Kept {
     }
 
     private void intersect(BytesRef prefix, FixedBitSet matched, Map<BytesRef, Long> counts) {
+        long[] bits = matched.getBits();
         for (int i = 0; i < terms.length; i++) {
             if (!StringHelper.startsWith(terms[i], prefix)) {
                 continue;
@@ -193,10 +194,11 @@ final class SegmentTerms implements SegmentCache.Kept {
                 count = FixedBitSet.intersectionCount(matched, dense[i]);
             } else {
                 count = 0;
+                // Without a branch: whether a document matches is as good as
+                // random, and mispredicted branches took two thirds of a
+                // one-filter page's counting at a million documents
                 for (int doc : sparse[i]) {
-                    if (matched.get(doc)) {
-                        count++;
-                    }
+                    count += (bits[doc >> 6] >>> doc) & 1L;
                 }
             }
             if (count > 0) {
