@@ -76,11 +76,16 @@ terraform-bootstrap: $(VENV_STAMP)
 # TF_APPLY_ARGS=-auto-approve in a pipeline. The state bucket's name holds the
 # account's id, which only the credentials tell.
 TF_APPLY_ARGS ?=
+# Then Azul's aggregations onto the OpenSearch domain, if the deployment has
+# one (see azul.deploy.opensearch_plugin)
 deploy: terraform
 	bucket="$$($(WITH_ENV) $(VENV_BIN)/python scripts/render_terraform.py --state-bucket)" \
 		&& cd terraform \
 		&& terraform init -input=false -reconfigure -backend-config="bucket=$$bucket" \
-		&& terraform apply -input=false $(TF_APPLY_ARGS)
+		&& terraform apply -input=false $(TF_APPLY_ARGS) \
+		&& if terraform output -json opensearch_plugin > .opensearch_plugin.json 2> /dev/null; \
+		then cd .. && $(WITH_ENV) $(VENV_BIN)/python -m azul.deploy.opensearch_plugin \
+			< terraform/.opensearch_plugin.json; fi
 
 # The indices of the selected deployment's catalogs, through its backend
 # (against AWS: AZUL_ES_ENDPOINT and AZUL_MANIFEST_BUCKET in

@@ -32,13 +32,15 @@ SKIPS: dict[str, str] = {
                    'plugin, which the AWS provider cannot; the IAM access policy decides',
     'CKV_AWS_317': 'Audit logs need fine-grained access control (see CKV2_AWS_52); slow '
                    'and application logs are published',
-    # S3 (the manifests and, in terraform/bootstrap, the Terraform state)
+    # S3 (the manifests, the OpenSearch plugin's zip and, in terraform/bootstrap,
+    # the Terraform state)
     'CKV_AWS_18': 'Access logs would need a bucket of their own (with its own logs); who '
-                  'reads manifests or the state is what CloudTrail data events record, an '
-                  'account\'s setting',
-    'CKV_AWS_144': 'Manifests are made again on request; the state is versioned, and a lost '
-                   'region loses the deployment it describes with it',
-    'CKV2_AWS_62': 'Nothing reacts to new manifests or states',
+                  'reads manifests, the plugin or the state is what CloudTrail data events '
+                  'record, an account\'s setting',
+    'CKV_AWS_144': 'Manifests are made again on request, the plugin\'s zip by any deploy; '
+                   'the state is versioned, and a lost region loses the deployment it '
+                   'describes with it',
+    'CKV2_AWS_62': 'Nothing reacts to new manifests, plugin zips or states',
     # Secrets Manager
     'CKV2_AWS_57': 'The secret holds keys shared with others (notifiers\' HMAC key, a Google '
                    'service account), which are rotated by hand with them, not by a function',

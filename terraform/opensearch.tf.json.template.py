@@ -10,11 +10,57 @@ have to be in it too, with a NAT gateway for TDR and Google, for no gain in
 who may call the domain. Fine-grained access control (and with it audit
 logs) is off: its users and roles live in the security plugin, where the
 AWS provider cannot map our roles, and the IAM policy already decides.
+
+Azul's aggregations (`azul_facet_counts`, `azul_summary`: the facets of
+filtered pages and the summaries from what they keep per segment, see
+scripts/opensearch/README.md) go onto the domain as a custom plugin: the
+zip that scripts/opensearch/plugin.py builds at rendering, uploaded here to
+a bucket of its own (the manifests' bucket expires its objects), under a
+key holding the zip's MD5. The package itself is made and associated by
+`azul.deploy.opensearch_plugin`, which `make deploy` runs after `terraform
+apply` with the output `opensearch_plugin`: the pinned AWS provider's
+`aws_opensearch_package` cannot name the engine version a plugin package
+needs. Without the plugin (say, in a region whose domains take no custom
+plugins) the backend finds the aggregations missing and uses OpenSearch's
+own, as before.
 """
 import json
 
+from azul.deploy.buckets import private_bucket
+
 DEDICATED_MASTERS = 3
 LOGS = ('INDEX_SLOW_LOGS', 'SEARCH_SLOW_LOGS', 'ES_APPLICATION_LOGS')
+ENGINE_VERSION = 'OpenSearch_2.19'
+ACCOUNT = '${data.aws_caller_identity.current.account_id}'
+
+
+def plugin(deployment) -> tuple[dict[str, dict], dict[str, str]]:
+    """
+    The resources that upload Azul's aggregations, by type, and what
+    `azul.deploy.opensearch_plugin` needs to install them.
+    """
+    source, digest = deployment.opensearch_plugin()
+    resources = private_bucket('packages', f'{deployment.prefix}-packages-{ACCOUNT}',
+                               '${aws_kms_key.azul.arn}', {
+                                   'id': 'expire-old-versions',
+                                   'noncurrent_version_expiration': {'noncurrent_days': 30},
+                               })
+    resources['aws_s3_object'] = {'opensearch_plugin': {
+        'bucket': '${aws_s3_bucket.packages.id}',
+        'key': f'opensearch/azul-aggregations-{digest}.zip',
+        'source': source,
+        'kms_key_id': '${aws_kms_key.azul.arn}',
+    }}
+    install = {
+        # Another build, another package: earlier builds' share the name's prefix
+        'package_name': f'{deployment.prefix}-aggs-{digest[:8]}',
+        'bucket': '${aws_s3_bucket.packages.id}',
+        'key': '${aws_s3_object.opensearch_plugin.key}',
+        'domain': '${aws_opensearch_domain.index.domain_name}',
+        'engine_version': ENGINE_VERSION,
+        'description': "Azul's aggregations azul_facet_counts and azul_summary",
+    }
+    return resources, install
 
 
 def template(deployment) -> dict:
@@ -57,6 +103,7 @@ def template(deployment) -> dict:
             'Resource': f'{arn}/*',
         }],
     }
+    plugin_resources, install = plugin(deployment)
     return {
         'resource': {
             'aws_cloudwatch_log_group': log_groups,
@@ -66,7 +113,7 @@ def template(deployment) -> dict:
             }},
             'aws_opensearch_domain': {'index': {
                 'domain_name': name,
-                'engine_version': 'OpenSearch_2.19',
+                'engine_version': ENGINE_VERSION,
                 'cluster_config': {
                     'instance_type': 'r6g.large.search',
                     'instance_count': 2,
@@ -93,6 +140,8 @@ def template(deployment) -> dict:
                 'domain_name': '${aws_opensearch_domain.index.domain_name}',
                 'access_policies': json.dumps(access_policy),
             }},
+            **plugin_resources,
         },
-        'output': {'es_endpoint': {'value': 'https://${aws_opensearch_domain.index.endpoint}'}},
+        'output': {'es_endpoint': {'value': 'https://${aws_opensearch_domain.index.endpoint}'},
+                   'opensearch_plugin': {'value': install}},
     }

@@ -5,6 +5,7 @@ the code assumes (queue names, the Lambda environment, roles). Pure: the
 Chalice apps' chalice.tf.json is a document of the shape `chalice package`
 1.34 writes (test/integration/test_terraform_tools.py runs the real one).
 """
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -87,10 +88,24 @@ def _packager(app: str, deployment: terraform.Deployment) -> dict:
     return chalice_document(app, deployment.name)
 
 
+# What Terraform sees of the plugin zip is its path and its bytes' digest;
+# building it takes Maven (test/integration/test_opensearch_plugin_zip.py)
+PLUGIN_BYTES = b'the zip of the aggregations'
+
+
+def _plugin(out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(PLUGIN_BYTES)
+    return out
+
+
+def _deployment(name: str, out: Path, build: Path) -> terraform.Deployment:
+    return terraform.deployment(name, out=out, build=build, packager=_packager,
+                                plugin_builder=_plugin)
+
+
 def render(name: str, tmp_path: Path) -> dict[str, dict]:
-    d = terraform.deployment(name, out=tmp_path / 'terraform', build=tmp_path / 'build',
-                             packager=_packager)
-    return terraform.render(d)
+    return terraform.render(_deployment(name, tmp_path / 'terraform', tmp_path / 'build'))
 
 
 def resources(documents: dict[str, dict], type_: str) -> dict[str, dict]:
@@ -278,7 +293,7 @@ def test_merge_refuses_what_it_does_not_understand():
 
 
 def test_bootstrap_makes_the_bucket_the_backend_uses(tmp_path):
-    d = terraform.deployment('dev', out=tmp_path, build=tmp_path, packager=_packager)
+    d = _deployment('dev', tmp_path, tmp_path)
     documents = terraform.render(d, terraform.BOOTSTRAP)
     assert terraform.dangling_references(documents) == []
     bucket = resources(documents, 'aws_s3_bucket')['state']['bucket']
@@ -306,7 +321,7 @@ def test_the_service_answers_at_the_host_of_its_url(dev):
 
 
 def test_stages_log_with_the_role_the_bootstrap_sets(tmp_path, dev):
-    d = terraform.deployment('dev', out=tmp_path, build=tmp_path, packager=_packager)
+    d = _deployment('dev', tmp_path, tmp_path)
     bootstrap = terraform.render(d, terraform.BOOTSTRAP)
     account = resources(bootstrap, 'aws_api_gateway_account')['account']
     assert account['cloudwatch_role_arn'] == '${aws_iam_role.apigateway.arn}'
@@ -356,3 +371,34 @@ def test_api_gateway_answers_its_own_errors_as_the_apps_do(dev):
     # A new deployment of the API whenever they change
     triggers = resources(dev, 'aws_api_gateway_deployment')['service_rest_api']['triggers']
     assert set(triggers) == {'redeployment', 'responses'}
+
+
+def test_the_zip_of_azul_aggregations_is_uploaded_for_the_domain(tmp_path):
+    d = _deployment('dev', tmp_path / 'terraform', tmp_path / 'build')
+    documents = terraform.render(d)
+    # MD5 of PLUGIN_BYTES, by hashlib rather than by our code
+    digest = hashlib.md5(PLUGIN_BYTES).hexdigest()
+    [source] = resources(documents, 'aws_s3_object').values()
+    assert source['key'] == f'opensearch/azul-aggregations-{digest}.zip'
+    # The zip Terraform uploads is the one built, relative to the configuration
+    path = Path(source['source'].replace('${path.module}', str(tmp_path / 'terraform')))
+    assert path.resolve().read_bytes() == PLUGIN_BYTES
+    assert source['kms_key_id'] == '${aws_kms_key.azul.arn}'
+    # A bucket of its own: the manifests' one expires what it holds
+    buckets = resources(documents, 'aws_s3_bucket')
+    assert buckets['packages']['bucket'] == \
+        'azul-dev-packages-${data.aws_caller_identity.current.account_id}'
+    rules = resources(documents, 'aws_s3_bucket_lifecycle_configuration')['packages']['rule']
+    assert all('expiration' not in rule for rule in rules)
+    # What `make deploy` hands azul.deploy.opensearch_plugin: a package for
+    # the domain's engine, named after the deployment and the zip's bytes
+    [domain] = resources(documents, 'aws_opensearch_domain').values()
+    assert documents['opensearch.tf.json']['output']['opensearch_plugin']['value'] == {
+        'package_name': f'azul-dev-aggs-{digest[:8]}',
+        'bucket': '${aws_s3_bucket.packages.id}',
+        'key': '${aws_s3_object.opensearch_plugin.key}',
+        'domain': '${aws_opensearch_domain.index.domain_name}',
+        'engine_version': 'OpenSearch_2.19',
+        'description': "Azul's aggregations azul_facet_counts and azul_summary",
+    }
+    assert domain['engine_version'] == 'OpenSearch_2.19'

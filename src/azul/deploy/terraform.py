@@ -8,6 +8,7 @@ Only deployments whose indexer runs on AWS (AZUL_QUEUE=sqs) render anything:
 `local` has no cloud resources, so its rendering is empty.
 """
 import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -36,6 +37,19 @@ def _package(app: str, deployment: 'Deployment') -> dict:
                            outdir=deployment.build / app)
 
 
+#: Writes the zip of Azul's OpenSearch aggregations at a path and returns it
+#: (scripts/opensearch/plugin.py by default, which builds them with Maven)
+PluginBuilder = Callable[[Path], Path]
+
+
+def _plugin(out: Path) -> Path:
+    path = project_root() / 'scripts' / 'opensearch' / 'plugin.py'
+    spec = importlib.util.spec_from_file_location('azul_opensearch_plugin', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build_zip(out)
+
+
 @attrs.frozen
 class Deployment:
     """What a template sees of the deployment it renders."""
@@ -48,6 +62,7 @@ class Deployment:
     #: Where `chalice package` writes each app's zip (build/<deployment>/<app>)
     build: Path
     packager: Packager = attrs.field(default=_package, eq=False)
+    plugin_builder: PluginBuilder = attrs.field(default=_plugin, eq=False)
     _cache: dict = attrs.field(factory=dict, eq=False, repr=False)
 
     @property
@@ -80,17 +95,31 @@ class Deployment:
         return self._cache[app]
 
     def zip_path(self, app: str) -> str:
-        path = self.build / app / 'deployment.zip'
+        return self._module_path(self.build / app / 'deployment.zip')
+
+    def _module_path(self, path: Path) -> str:
         return '${path.module}/' + os.path.relpath(path, self.out)
+
+    def opensearch_plugin(self) -> tuple[str, str]:
+        """
+        The zip of Azul's OpenSearch aggregations, built now: its path for
+        Terraform and the MD5 of its bytes, which names its S3 object.
+        """
+        if 'plugin' not in self._cache:
+            path = self.plugin_builder(self.build / 'opensearch' / 'azul-aggregations.zip')
+            digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+            self._cache['plugin'] = (self._module_path(path), digest)
+        return self._cache['plugin']
 
 
 def deployment(name: str, out: Path = TEMPLATES, build: Path | None = None,
-               packager: Packager = _package) -> Deployment:
+               packager: Packager = _package, plugin_builder: PluginBuilder = _plugin
+               ) -> Deployment:
     settings = deployment_settings(name)
     stand_ins = {k: v for k, v in TERRAFORM_PROVIDED.items() if not settings.get(k)}
     config = Config.from_env({**settings, **stand_ins})
     build = project_root() / 'build' / name if build is None else build
-    return Deployment(name, settings, config, out, build, packager)
+    return Deployment(name, settings, config, out, build, packager, plugin_builder)
 
 
 def assume_role_policy(service: str) -> str:

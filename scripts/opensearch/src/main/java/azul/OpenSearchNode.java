@@ -6,6 +6,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -13,7 +14,6 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
-import azul.facets.FacetCountsPlugin;
 import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.core.common.transport.TransportAddress;
@@ -58,12 +58,30 @@ public final class OpenSearchNode {
             MapperExtrasPlugin.class,    // scaled_float, token_count, rank_feature(s), search_as_you_type
             ParentJoinPlugin.class,      // join field, has_child/has_parent, children agg
             ReindexPlugin.class,         // _reindex, _update_by_query, _delete_by_query
-            PainlessPlugin.class,        // scripting
-            FacetCountsPlugin.class      // Azul's own: azul_facet_counts (src/main/java/azul/facets)
+            PainlessPlugin.class         // scripting
         );
 
+        /**
+         * Azul's own aggregations (src/main/java/azul/facets), if they are on
+         * the classpath, as they are in this build. Without them there, a
+         * node loads them as any other node would, from the plugin zip
+         * (scripts/opensearch/plugin.py) unpacked in its home's plugins/,
+         * which is how a test checks that zip.
+         */
+        static final String AZUL_PLUGIN = "azul.facets.FacetCountsPlugin";
+
+        static List<Class<? extends Plugin>> plugins() {
+            List<Class<? extends Plugin>> plugins = new ArrayList<>(MODULES);
+            try {
+                plugins.add(Class.forName(AZUL_PLUGIN).asSubclass(Plugin.class));
+            } catch (ClassNotFoundException e) {
+                // Not on the classpath: from plugins/, if installed there
+            }
+            return plugins;
+        }
+
         EmbeddedNode(Environment environment) {
-            super(environment, MODULES, true);
+            super(environment, plugins(), true);
         }
     }
 
