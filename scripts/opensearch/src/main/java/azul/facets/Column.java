@@ -194,24 +194,12 @@ final class Column implements SegmentCache.Kept {
                 return new Column(kind, null, null, ords, null);
             }
             int[] starts = new int[maxDoc + 1];
-            int[] ords = new int[Math.max(16, maxDoc)];
-            int n = 0;
-            int last = 0;
-            for (int doc = next(sorted, only, 0); doc != DocIdSetIterator.NO_MORE_DOCS;
-                 doc = next(sorted, only, doc + 1)) {
-                while (last <= doc) {
-                    starts[last++] = n;
-                }
-                int k = sorted.docValueCount();
-                ords = ArrayUtil.grow(ords, n + k);
-                for (int i = 0; i < k; i++) {
-                    ords[n++] = Math.toIntExact(sorted.nextOrd());
-                }
+            long[] values = multi(sorted, sorted::docValueCount, sorted::nextOrd, only, starts);
+            int[] ords = new int[values.length];
+            for (int i = 0; i < ords.length; i++) {
+                ords[i] = Math.toIntExact(values[i]);
             }
-            while (last <= maxDoc) {
-                starts[last++] = n;
-            }
-            return new Column(kind, starts, null, ArrayUtil.copyOfSubArray(ords, 0, n), null);
+            return new Column(kind, starts, null, ords, null);
         }
         SortedNumericDocValues sorted = DocValues.getSortedNumeric(reader, field);
         NumericDocValues single = DocValues.unwrapSingleton(sorted);
@@ -226,24 +214,45 @@ final class Column implements SegmentCache.Kept {
             return new Column(kind, null, values, null, present);
         }
         int[] starts = new int[maxDoc + 1];
+        long[] values = multi(sorted, sorted::docValueCount, sorted::nextValue, only, starts);
+        return new Column(kind, starts, values, null, null);
+    }
+
+    /** Reads the next of a document's values. */
+    private interface NextValue {
+        long next() throws IOException;
+    }
+
+    /** How many values the current document has. */
+    private interface ValueCount {
+        int count() throws IOException;
+    }
+
+    /**
+     * The values of a multi-valued field's documents (those {@code only} has,
+     * or all), one document's after the other's; where each document's start,
+     * in {@code starts}.
+     */
+    private static long[] multi(DocIdSetIterator docs, ValueCount count, NextValue next, FixedBitSet only,
+                                int[] starts) throws IOException {
+        int maxDoc = starts.length - 1;
         long[] values = new long[Math.max(16, maxDoc)];
         int n = 0;
         int last = 0;
-        for (int doc = next(sorted, only, 0); doc != DocIdSetIterator.NO_MORE_DOCS;
-             doc = next(sorted, only, doc + 1)) {
+        for (int doc = next(docs, only, 0); doc != DocIdSetIterator.NO_MORE_DOCS; doc = next(docs, only, doc + 1)) {
             while (last <= doc) {
                 starts[last++] = n;
             }
-            int k = sorted.docValueCount();
+            int k = count.count();
             values = ArrayUtil.grow(values, n + k);
             for (int i = 0; i < k; i++) {
-                values[n++] = sorted.nextValue();
+                values[n++] = next.next();
             }
         }
         while (last <= maxDoc) {
             starts[last++] = n;
         }
-        return new Column(kind, starts, ArrayUtil.copyOfSubArray(values, 0, n), null, null);
+        return ArrayUtil.copyOfSubArray(values, 0, n);
     }
 
     /**

@@ -9,7 +9,6 @@ import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.query.QueryShardContext;
-import org.opensearch.search.aggregations.AbstractAggregationBuilder;
 import org.opensearch.search.aggregations.AggregationBuilder;
 import org.opensearch.search.aggregations.AggregatorFactories;
 import org.opensearch.search.aggregations.AggregatorFactory;
@@ -20,7 +19,7 @@ import org.opensearch.search.aggregations.AggregatorFactory;
  * segment's terms are counted: {@code bitmaps}, {@code read} (each matching
  * document's terms), or {@code auto} (the default: whichever costs less).
  */
-public final class FacetCountsBuilder extends AbstractAggregationBuilder<FacetCountsBuilder> {
+public final class FacetCountsBuilder extends AzulBuilder<FacetCountsBuilder> {
 
     public static final String NAME = "azul_facet_counts";
 
@@ -95,23 +94,13 @@ public final class FacetCountsBuilder extends AbstractAggregationBuilder<FacetCo
     @Override
     protected AggregatorFactory doBuild(QueryShardContext context, AggregatorFactory parent,
                                         AggregatorFactories.Builder subFactories) throws IOException {
-        if (parent != null) {
-            throw new IllegalArgumentException("[" + NAME + "] is a top-level aggregation only");
-        }
-        if (subFactories.count() != 0) {
-            throw new IllegalArgumentException("[" + NAME + "] takes no sub-aggregations");
-        }
+        checkTopLevel(parent, subFactories);
         return new FacetCountsFactory(name, context, parent, subFactories, metadata, field, prefix, method);
     }
 
     @Override
     protected AggregationBuilder shallowCopy(AggregatorFactories.Builder factories, Map<String, Object> metadata) {
         return new FacetCountsBuilder(this, factories, metadata);
-    }
-
-    @Override
-    public BucketCardinality bucketCardinality() {
-        return BucketCardinality.NONE;
     }
 
     @Override

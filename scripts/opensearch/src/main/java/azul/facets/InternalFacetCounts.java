@@ -18,7 +18,7 @@ import org.opensearch.search.aggregations.InternalAggregation;
  * {@code terms} aggregation shows its buckets: by count, descending, then by
  * key (UTF-8 bytes, in the order of code points), every term listed.
  */
-public final class InternalFacetCounts extends InternalAggregation {
+public final class InternalFacetCounts extends AzulResult {
 
     private final Map<BytesRef, Long> counts;
 
@@ -59,19 +59,6 @@ public final class InternalFacetCounts extends InternalAggregation {
             }
         }
         return new InternalFacetCounts(name, merged, metadata);
-    }
-
-    @Override
-    protected boolean mustReduceOnSingleInternalAgg() {
-        return false;
-    }
-
-    @Override
-    public Object getProperty(List<String> path) {
-        if (path.isEmpty()) {
-            return this;
-        }
-        throw new IllegalArgumentException("[" + FacetCountsBuilder.NAME + "] has no property " + path);
     }
 
     @Override

@@ -24,7 +24,7 @@ import org.opensearch.search.aggregations.InternalAggregation;
  * ({@code distinct0}, ...). Values are kept, not only counted, so that the
  * figures of several shards add up exactly.
  */
-public final class InternalSummary extends InternalAggregation {
+public final class InternalSummary extends AzulResult {
 
     /** A sum, compensated for rounding as OpenSearch's {@code sum} is (Kahan). */
     static final class Sum {
@@ -216,19 +216,6 @@ public final class InternalSummary extends InternalAggregation {
             }
         }
         return new InternalSummary(name, merged == null ? new LinkedHashMap<>() : merged, metadata);
-    }
-
-    @Override
-    protected boolean mustReduceOnSingleInternalAgg() {
-        return false;
-    }
-
-    @Override
-    public Object getProperty(List<String> path) {
-        if (path.isEmpty()) {
-            return this;
-        }
-        throw new IllegalArgumentException("[" + SummaryBuilder.NAME + "] has no property " + path);
     }
 
     @Override

@@ -12,7 +12,6 @@ import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.index.query.QueryShardContext;
-import org.opensearch.search.aggregations.AbstractAggregationBuilder;
 import org.opensearch.search.aggregations.AggregationBuilder;
 import org.opensearch.search.aggregations.AggregatorFactories;
 import org.opensearch.search.aggregations.AggregatorFactory;
@@ -22,7 +21,7 @@ import org.opensearch.search.aggregations.AggregatorFactory;
  * summary (see {@link SummaryPart}) over the matching documents, all read in
  * one pass per segment from columns kept in memory (see {@link Column}).
  */
-public final class SummaryBuilder extends AbstractAggregationBuilder<SummaryBuilder> {
+public final class SummaryBuilder extends AzulBuilder<SummaryBuilder> {
 
     public static final String NAME = "azul_summary";
 
@@ -99,12 +98,7 @@ public final class SummaryBuilder extends AbstractAggregationBuilder<SummaryBuil
     @Override
     protected AggregatorFactory doBuild(QueryShardContext context, AggregatorFactory parent,
                                         AggregatorFactories.Builder subFactories) throws IOException {
-        if (parent != null) {
-            throw new IllegalArgumentException("[" + NAME + "] is a top-level aggregation only");
-        }
-        if (subFactories.count() != 0) {
-            throw new IllegalArgumentException("[" + NAME + "] takes no sub-aggregations");
-        }
+        checkTopLevel(parent, subFactories);
         // A field the index does not map has no values, as for OpenSearch's aggregations
         Map<String, Column.Kind> kinds = new HashMap<>();
         for (SummaryPart part : parts.values()) {
@@ -135,11 +129,6 @@ public final class SummaryBuilder extends AbstractAggregationBuilder<SummaryBuil
     @Override
     protected AggregationBuilder shallowCopy(AggregatorFactories.Builder factories, Map<String, Object> metadata) {
         return new SummaryBuilder(this, factories, metadata);
-    }
-
-    @Override
-    public BucketCardinality bucketCardinality() {
-        return BucketCardinality.NONE;
     }
 
     @Override
