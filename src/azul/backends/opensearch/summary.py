@@ -19,11 +19,13 @@ The aggregations are shared out among a few searches of one multi-search
 index runs on one thread, however many cores the node has.
 
 Where the nodes have Azul's aggregation `azul_summary` (scripts/opensearch/
-src/main/java/azul/facets), one search asks it for every figure instead
-(`summary_parts`): it reads the matching documents' values from arrays it
-keeps per segment, where each OpenSearch aggregation decodes them from the
-doc values again. Its cardinalities are exact. It shows each figure as the
-aggregation it stands for shows it, so that `summary_result` reads either.
+src/main/java/azul/facets), it is asked for the figures instead
+(`summary_parts`, shared out among searches the same way by
+`summary_agg_bodies`): it reads the matching documents' values from arrays
+it keeps per segment, where each OpenSearch aggregation decodes them from
+the doc values again. Its cardinalities are exact. It shows each figure as
+the aggregation it stands for shows it, so that `summary_result` reads
+either.
 """
 import functools
 from collections.abc import Mapping, Sequence
