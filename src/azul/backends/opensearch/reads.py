@@ -242,8 +242,8 @@ class Reads:
                         body: Mapping[str, Any]) -> dict[str, Any]:
         """
         The response to `body`, a summary's aggregations or some of them: from
-        Azul's `azul_summary` in one search where the nodes have it, else from
-        the aggregations themselves, in a few searches run in parallel.
+        Azul's `azul_summary` where the nodes have it, else from the
+        aggregations themselves; either in a few searches run in parallel.
         """
         if self._has_facet_counts(index):
             bodies = summary_agg_bodies(request, names=list(body['aggs']),

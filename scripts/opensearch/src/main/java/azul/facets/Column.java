@@ -140,22 +140,8 @@ final class Column implements SegmentCache.Kept {
         if (!SegmentCache.cacheable(reader)) {
             return read(reader, field, kind, matched);
         }
-        String key = "column:" + field;
-        Column column = (Column) SegmentCache.get(reader, key);
-        if (column == null) {
-            long estimate = estimate(reader, field, kind);
-            if (SegmentCache.reserve(estimate)) {
-                try {
-                    column = read(reader, field, kind, null);
-                } finally {
-                    SegmentCache.release(estimate);
-                }
-                column = SegmentCache.reserve(column.bytes()) ? SegmentCache.keep(reader, key, column) : column;
-            } else {
-                SegmentCache.keep(reader, key, REFUSED);
-                column = REFUSED;
-            }
-        }
+        Column column = SegmentCache.get(reader, "column:" + field, () -> estimate(reader, field, kind),
+                                         estimate -> read(reader, field, kind, null), REFUSED);
         return column == REFUSED ? read(reader, field, kind, matched) : column;
     }
 

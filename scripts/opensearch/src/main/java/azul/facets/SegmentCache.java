@@ -1,5 +1,6 @@
 package azul.facets;
 
+import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -32,7 +33,7 @@ final class SegmentCache {
     }
 
     /** What is kept for the segment under the key, or null. */
-    static Kept get(LeafReader reader, String key) {
+    private static Kept get(LeafReader reader, String key) {
         IndexReader.CacheHelper helper = reader.getCoreCacheHelper();
         if (helper == null) {
             return null;
@@ -46,8 +47,50 @@ final class SegmentCache {
         return reader.getCoreCacheHelper() != null;
     }
 
+    /** About the bytes something would take, worked out before it is built. */
+    interface Estimate {
+        long bytes() throws IOException;
+    }
+
+    /** Builds what is kept, given its estimated bytes. */
+    interface Builder<T extends Kept> {
+        T build(long estimate) throws IOException;
+    }
+
+    /**
+     * What is kept for the segment under the key. If nothing is, it is built
+     * and kept where its estimated bytes fit (held as the bytes it takes once
+     * built); where they do not, {@code refused} is kept in its place, so that
+     * the next request does not estimate again. The segment must be
+     * {@link #cacheable}.
+     */
+    static <T extends Kept> T get(LeafReader reader, String key, Estimate estimated, Builder<T> builder,
+                                  T refused) throws IOException {
+        @SuppressWarnings("unchecked")
+        T kept = (T) get(reader, key);
+        if (kept != null) {
+            return kept;
+        }
+        long estimate = estimated.bytes();
+        T value;
+        if (reserve(estimate)) {
+            try {
+                value = builder.build(estimate);
+            } catch (IOException | RuntimeException e) {
+                release(estimate);
+                throw e;
+            }
+            HELD.addAndGet(value.bytes() - estimate);
+        } else {
+            value = refused;
+            // Released with the rest when the segment closes
+            HELD.addAndGet(refused.bytes());
+        }
+        return keep(reader, key, value);
+    }
+
     /** Whether that many more bytes fit; if they do, they are held until {@link #release}d or kept. */
-    static boolean reserve(long bytes) {
+    private static boolean reserve(long bytes) {
         if (HELD.addAndGet(bytes) > BUDGET) {
             HELD.addAndGet(-bytes);
             return false;
@@ -55,7 +98,7 @@ final class SegmentCache {
         return true;
     }
 
-    static void release(long bytes) {
+    private static void release(long bytes) {
         HELD.addAndGet(-bytes);
     }
 
@@ -65,7 +108,7 @@ final class SegmentCache {
      * reservation of {@code value} then released).
      */
     @SuppressWarnings("unchecked")
-    static <T extends Kept> T keep(LeafReader reader, String key, T value) {
+    private static <T extends Kept> T keep(LeafReader reader, String key, T value) {
         IndexReader.CacheHelper helper = reader.getCoreCacheHelper();
         Map<String, Kept> kept = CACHE.get(helper.getKey());
         if (kept == null) {

@@ -99,23 +99,8 @@ final class SegmentTerms implements SegmentCache.Kept {
     }
 
     private static SegmentTerms of(LeafReader reader, String field) throws IOException {
-        String key = "terms:" + field;
-        SegmentTerms segment = (SegmentTerms) SegmentCache.get(reader, key);
-        if (segment == null) {
-            long bytes = estimate(reader, field);
-            if (SegmentCache.reserve(bytes)) {
-                try {
-                    segment = build(reader, field, bytes);
-                } catch (IOException | RuntimeException e) {
-                    SegmentCache.release(bytes);
-                    throw e;
-                }
-            } else {
-                segment = REFUSED;
-            }
-            segment = SegmentCache.keep(reader, key, segment);
-        }
-        return segment;
+        return SegmentCache.get(reader, "terms:" + field, () -> estimate(reader, field),
+                                bytes -> build(reader, field, bytes), REFUSED);
     }
 
     /** The bytes the field's bitmaps take in the segment, from the terms' document counts. */
